@@ -1,0 +1,36 @@
+# Helpers that give every barfill target the same standard, warnings and include root.
+
+set(BARFILL_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wno-unused-parameter)
+
+# barfill_component(NAME SOURCES a.cpp ... DEPS target ...)
+# A static library barfill_NAME for one part of the pipeline (src/NAME).
+function(barfill_component name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(barfill_${name} STATIC ${ARG_SOURCES})
+  target_compile_features(barfill_${name} PUBLIC cxx_std_20)
+  target_compile_options(barfill_${name} PRIVATE ${BARFILL_WARNINGS})
+  target_include_directories(barfill_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(barfill_${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# barfill_test(NAME LABELS unit|integration|pg|chaos SOURCES ... DEPS ...)
+# A GoogleTest executable whose tests CTest discovers with the given labels. Tests find the
+# barfill executable and the source tree through compile definitions.
+function(barfill_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "LABELS;SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_features(${name} PRIVATE cxx_std_20)
+  target_compile_options(${name} PRIVATE ${BARFILL_WARNINGS})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE
+    BARFILL_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    BARFILL_EXE="$<TARGET_FILE:barfill_cli>")
+  add_dependencies(${name} barfill_cli)
+  gtest_discover_tests(${name}
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    DISCOVERY_TIMEOUT 60)
+endfunction()

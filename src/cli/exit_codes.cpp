@@ -1,0 +1,40 @@
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace barfill::cli {
+
+int ExitCodeFor(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kUsage:
+    case ErrorCode::kConfig:
+    case ErrorCode::kNotFound:
+      return kExitUsage;
+    case ErrorCode::kAuth:
+      return kExitAuth;
+    case ErrorCode::kDatabase:
+    case ErrorCode::kDatabaseRetryable:
+      return kExitDatabase;
+    case ErrorCode::kTransport:
+    case ErrorCode::kTransportFatal:
+    case ErrorCode::kNetworkGaveUp:
+    case ErrorCode::kRateLimited:
+    case ErrorCode::kServerError:
+      return kExitNetwork;
+    case ErrorCode::kInterrupted:
+      return kExitInterrupted;
+    case ErrorCode::kBadRequest:
+    case ErrorCode::kBadResponse:
+    case ErrorCode::kInvalidData:
+    case ErrorCode::kInternal:
+      return kExitChunksFailed;
+  }
+  return kExitChunksFailed;
+}
+
+int ReportError(const Error& error) {
+  std::fprintf(stderr, "error: %s\n", error.ToString().c_str());
+  return ExitCodeFor(error);
+}
+
+}  // namespace barfill::cli

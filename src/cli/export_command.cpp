@@ -1,0 +1,19 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace barfill::cli {
+
+void AddExportCommand(CLI::App& app, CommandMain* run) {
+  CLI::App* cmd = app.add_subcommand("export", "(not built yet)");
+  cmd->callback([run] {
+    *run = [] {
+      std::fprintf(stderr, "error: barfill export is not built yet\n");
+      return kExitChunksFailed;
+    };
+  });
+}
+
+}  // namespace barfill::cli

@@ -1,0 +1,1 @@
+// planner, pipeline, report (to be written).

@@ -1,0 +1,100 @@
+// Fetching one chunk: every page of its range, under the shared rate limiter, with retries,
+// parsed straight into a columnar batch and validated. This is the engine's only door to the API.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/bar.h"
+#include "core/result.h"
+#include "core/series.h"
+
+namespace barfill {
+
+class RateLimiter;
+class RetryBudget;
+class Clock;
+
+/// Settings of the HTTP layer (libcurl). Timeouts in ms.
+struct HttpSettings {
+  int64_t connect_timeout_ms = 10'000;
+  int64_t request_timeout_ms = 300'000;  ///< whole transfer, a generous cap
+  int64_t low_speed_bytes_per_s = 1024;  ///< below this for low_speed_time_ms = black hole
+  int64_t low_speed_time_ms = 20'000;
+  int64_t max_connection_age_ms = 50'000;  ///< retire idle connections before servers drop them
+  std::string ca_file;                     ///< extra CA bundle, e.g. for a self-signed test server
+  std::string user_agent = "barfill/0.1";
+};
+
+/// Retry behaviour: full-jitter exponential backoff, per-request attempts, per-run budget.
+struct RetrySettings {
+  int max_attempts = 6;                 ///< attempts per page request
+  int64_t base_backoff_ms = 250;
+  int64_t max_backoff_ms = 30'000;
+  int64_t retry_after_cap_ms = 120'000;  ///< a larger Retry-After is capped (and reported)
+  double budget_ratio = 0.2;            ///< retries may be at most this share of requests...
+  int64_t budget_min_retries = 100;     ///< ...plus this many, before the run gives up (exit 5)
+};
+
+struct FetchConfig {
+  std::string base_url = "https://api.polygon.io";
+  std::string api_key;           ///< never logged, never in an error or report
+  bool api_key_in_query = false;  ///< send ?apiKey= (re-appended to next_url) instead of Bearer
+  int page_limit = 50000;         ///< `limit` sent with every request
+  HttpSettings http;
+  RetrySettings retry;
+};
+
+/// What fetching cost; the caller adds these to the run's totals. Times in seconds.
+struct FetchStats {
+  int64_t requests = 0;      ///< HTTP requests sent (pages and their retries)
+  int64_t pages = 0;         ///< pages received and parsed successfully
+  int64_t retries = 0;       ///< requests that were retries
+  int64_t rate_limited = 0;  ///< 429 responses
+  int64_t server_errors = 0;     ///< 5xx/408 responses
+  int64_t transport_errors = 0;  ///< resets, timeouts, truncated transfers
+  int64_t bad_responses = 0;     ///< invalid JSON, count mismatch
+  int64_t bytes = 0;             ///< body bytes received (after decompression)
+  int64_t duplicates_dropped = 0;  ///< identical duplicate bars removed
+  int64_t reordered = 0;           ///< batches that arrived out of order and were sorted
+  int64_t delayed_pages = 0;       ///< pages with status DELAYED
+  double network_s = 0;        ///< waiting for HTTP responses
+  double parse_s = 0;          ///< JSON parsing and validation
+  double limiter_wait_s = 0;   ///< waiting for the rate limiter
+  double backoff_s = 0;        ///< sleeping between retries
+
+  void Add(const FetchStats& other);
+};
+
+/// Everything fetchers share: one rate limiter per API key, one retry budget, one clock.
+struct FetchShared {
+  FetchConfig config;
+  RateLimiter* limiter = nullptr;
+  RetryBudget* budget = nullptr;
+  Clock* clock = nullptr;
+  const std::atomic<bool>* cancel = nullptr;  ///< set on SIGINT/SIGTERM: stop waiting, give up
+};
+
+/// One per fetcher thread: owns its HTTP connection(s); not thread-safe itself.
+class ChunkFetcher {
+ public:
+  explicit ChunkFetcher(const FetchShared& shared);
+  ~ChunkFetcher();
+  ChunkFetcher(const ChunkFetcher&) = delete;
+  ChunkFetcher& operator=(const ChunkFetcher&) = delete;
+
+  /// Fetches all pages of `chunk` into `out` (cleared first): sorted by t, duplicates removed,
+  /// every bar validated and inside the chunk's range. A failed page is retried alone; pages
+  /// already received are kept. Errors: kAuth (stop the run), kBadRequest or kInvalidData (this
+  /// chunk fails), kNetworkGaveUp (attempts or the run's retry budget exhausted; the message
+  /// holds the last error), kInterrupted (cancelled).
+  Status Fetch(const Chunk& chunk, BarBatch& out, FetchStats& stats);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace barfill

@@ -1,0 +1,1 @@
+// libcurl transport (to be written).

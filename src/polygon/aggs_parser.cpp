@@ -1,0 +1,1 @@
+// Polygon aggregates wire format (to be written).

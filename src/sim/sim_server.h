@@ -1,0 +1,67 @@
+// `barfill sim`: a Polygon-compatible aggregates server for tests, benchmarks and the demo.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace barfill::sim {
+
+/// Probabilities (0..1) of each injected fault or mode, per data request.
+struct FaultRates {
+  double http429 = 0;   ///< 429 with the real body; half of them carry Retry-After
+  double http5xx = 0;   ///< 502/503/504 with an HTML or empty body
+  double reset = 0;     ///< headers and part of the body, then an abrupt close (RST)
+  double truncate = 0;  ///< full Content-Length, short body, then close
+  double badjson = 0;   ///< 200 with a body that is not valid JSON
+  double slow = 0;      ///< the answer trickles out slowly
+  double delayed = 0;   ///< status "DELAYED" instead of "OK" (not a fault)
+  double expvol = 0;    ///< exponent-form volumes, integer-literal prices (not a fault)
+
+  /// Parses "reset=0.05,http429=0.02"; unknown names and values outside 0..1 are errors.
+  static Result<FaultRates> Parse(std::string_view text);
+};
+
+struct SimOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;                ///< 0 picks a free port
+  uint64_t seed = 1;           ///< data seed: bars are a pure function of (seed, ticker, t)
+  uint64_t fault_seed = 1;     ///< seed of the fault dice
+  std::string api_key;         ///< when set, any other key gets 401 "Unknown API Key"
+  int rate_limit_per_min = 0;  ///< 0 = unlimited; otherwise a sliding 60 s window per key
+  FaultRates faults;
+};
+
+/// Counters served at GET /__stats.
+struct SimStats {
+  int64_t requests = 0;       ///< every HTTP request, /__stats excluded
+  int64_t data_requests = 0;  ///< aggregates requests that passed auth and validation
+  int64_t bars_served = 0;
+  int64_t bytes_served = 0;
+  int64_t rate_limited = 0;   ///< 429s from the rate limit (not injected)
+  int64_t http429 = 0, http5xx = 0, reset = 0, truncate = 0, badjson = 0, slow = 0;
+  int64_t delayed = 0, expvol = 0;
+  int64_t auth_failures = 0;  ///< 401s
+  int64_t bad_requests = 0;   ///< 400s/404s
+
+  std::string ToJson() const;
+};
+
+class SimServer {
+ public:
+  /// Binds, starts serving on background threads, and returns once it accepts connections.
+  static Result<std::unique_ptr<SimServer>> Start(const SimOptions& options);
+  virtual ~SimServer() = default;
+
+  /// "http://127.0.0.1:PORT"
+  virtual std::string BaseUrl() const = 0;
+  virtual int Port() const = 0;
+  virtual SimStats Stats() const = 0;
+  /// Stops accepting, closes connections and joins its threads. Idempotent.
+  virtual void Stop() = 0;
+};
+
+}  // namespace barfill::sim

@@ -1,0 +1,97 @@
+// The storage interface the engine writes through, without knowing which database is behind it.
+// Implementations: PostgreSQL (libpq, COPY BINARY) and SQLite (embedded default).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/bar.h"
+#include "core/result.h"
+#include "core/series.h"
+
+namespace barfill {
+
+/// Where a chunk stands in the ledger. Pending chunks are those not recorded at all.
+enum class ChunkState { kPending, kDone, kFailed, kEmpty };
+
+/// "pending", "done", "failed", "empty".
+std::string_view ChunkStateName(ChunkState state);
+
+/// One ledger row: what happened to one chunk of one series.
+struct LedgerEntry {
+  Series series;
+  TimeRange range;
+  ChunkState state = ChunkState::kPending;
+  int64_t rows = 0;
+  int attempts = 0;
+  std::string last_error;     ///< empty unless failed
+  int64_t updated_at_ms = 0;  ///< when the row was last written (Unix ms)
+};
+
+/// A fetched, validated chunk ready to be stored: bars sorted by t, unique, inside the range.
+/// An empty batch records the chunk as `empty` (the API has no bars there).
+struct ChunkWrite {
+  Chunk chunk;
+  const BarBatch* bars = nullptr;
+  int attempts = 1;
+};
+
+/// Per-series summary for `barfill status`.
+struct SeriesStatus {
+  Series series;
+  int64_t chunks_done = 0;
+  int64_t chunks_failed = 0;
+  int64_t chunks_empty = 0;
+  int64_t rows = 0;
+  int64_t first_bar_ms = 0;  ///< 0 when the series has no bars
+  int64_t last_bar_ms = 0;
+  std::vector<LedgerEntry> failed;  ///< failed chunks with their last error
+};
+
+class BarStore {
+ public:
+  virtual ~BarStore() = default;
+
+  /// "postgresql" or "sqlite".
+  virtual std::string_view Kind() const = 0;
+  /// Where the data lives, for messages: host/port/database or file path; never a password.
+  virtual std::string Describe() const = 0;
+
+  /// Creates the schema in an empty database, or checks the version of an existing one. An older
+  /// or unknown schema is an error naming the fix, never a silent change.
+  virtual Status Migrate() = 0;
+
+  /// Stores each chunk's bars and marks it done (or empty) in the ledger. Each chunk is atomic
+  /// with its ledger row, and replaces whatever bars the store held in the chunk's range, so a
+  /// re-run leaves exactly one copy of each bar, with the newer values. Several chunks may share
+  /// one transaction when that is faster; if the call fails, none of them is marked done.
+  virtual Status CommitChunks(std::span<const ChunkWrite> writes) = 0;
+
+  /// Records that a chunk failed after its retries; it stays retryable by the next run.
+  virtual Status RecordFailure(const Chunk& chunk, const Error& error, int attempts) = 0;
+
+  /// All ledger rows of a series, ordered by range start.
+  virtual Result<std::vector<LedgerEntry>> ReadLedger(const Series& series) = 0;
+
+  /// Streams the bars of a series in `range` in ascending t, at most `batch_rows` per call of
+  /// `sink`, with constant memory. A failing `sink` stops the read and its error is returned.
+  virtual Status ReadBars(const Series& series, TimeRange range,
+                          const std::function<Status(const BarBatch&)>& sink,
+                          size_t batch_rows = 8192) = 0;
+
+  /// Every series the store knows (from its ledger or bars), with counts and failures.
+  virtual Result<std::vector<SeriesStatus>> ReadStatus() = 0;
+};
+
+/// Opens a store from a URL: "sqlite:PATH" (the default is "sqlite:barfill.db"),
+/// "postgresql://..." / "postgres://..." (libpq URI), or a libpq "key=value" conninfo; an empty
+/// PostgreSQL URI uses the PG* environment. Connection problems are kDatabase errors that name
+/// the host, database and reason.
+Result<std::unique_ptr<BarStore>> OpenStore(const std::string& url);
+
+}  // namespace barfill
