@@ -1,0 +1,27 @@
+#include "cli/cli_common.h"
+
+#include <cstdlib>
+
+namespace barfill::cli {
+namespace {
+
+std::optional<std::string> Env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+}  // namespace
+
+std::string ResolveDbUrl(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  return Env("BARFILL_DB").value_or(kDefaultDbUrl);
+}
+
+std::optional<std::string> ResolveApiKey(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  if (auto key = Env("POLYGON_API_KEY")) return key;
+  return Env("MASSIVE_API_KEY");
+}
+
+}  // namespace barfill::cli

@@ -1,0 +1,18 @@
+// Small pieces several subcommands share: where the database and the API key come from.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace barfill::cli {
+
+/// The store used when neither --db nor BARFILL_DB says otherwise.
+inline constexpr const char* kDefaultDbUrl = "sqlite:barfill.db";
+
+/// --db if given, else $BARFILL_DB, else kDefaultDbUrl.
+std::string ResolveDbUrl(const std::string& flag_value);
+
+/// --api-key if given, else $POLYGON_API_KEY, else $MASSIVE_API_KEY; nullopt when none is set.
+std::optional<std::string> ResolveApiKey(const std::string& flag_value);
+
+}  // namespace barfill::cli
