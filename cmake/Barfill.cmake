@@ -1,6 +1,6 @@
 # Helpers that give every barfill target the same standard, warnings and include root.
 
-set(BARFILL_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wno-unused-parameter)
+set(BARFILL_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wno-unused-parameter -Wno-restrict)
 
 # barfill_component(NAME SOURCES a.cpp ... DEPS target ...)
 # A static library barfill_NAME for one part of the pipeline (src/NAME).

@@ -1,0 +1,412 @@
+#include "engine/backfill.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "engine/bounded_queue.h"
+#include "engine/progress.h"
+
+namespace barfill {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double SecondsSince(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+/// Wall time during which at least one of several threads is busy (the union of their busy
+/// intervals), so that N overlapping fetches count once.
+class BusyClock {
+ public:
+  void Enter() {
+    std::lock_guard lock(mutex_);
+    if (busy_++ == 0) since_ = SteadyClock::now();
+  }
+  void Leave() {
+    std::lock_guard lock(mutex_);
+    if (--busy_ == 0) total_ += SteadyClock::now() - since_;
+  }
+  double Seconds() const {
+    std::lock_guard lock(mutex_);
+    auto total = total_;
+    if (busy_ > 0) total += SteadyClock::now() - since_;
+    return std::chrono::duration<double>(total).count();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  int busy_ = 0;
+  SteadyClock::time_point since_;
+  SteadyClock::duration total_{};
+};
+
+/// A fetched chunk (or its failure) on its way to the writer.
+struct WriteItem {
+  WorkItem work;
+  BarBatch bars;
+  int attempts = 1;
+  std::optional<Error> failure;
+};
+
+/// Why the run stops early; the first reason wins.
+enum class StopKind { kNone, kAuth, kDatabase, kNetwork, kInterrupted };
+
+int ExitCodeOf(StopKind kind) {
+  switch (kind) {
+    case StopKind::kAuth: return 3;
+    case StopKind::kDatabase: return 4;
+    case StopKind::kNetwork: return 5;
+    case StopKind::kInterrupted: return 130;
+    case StopKind::kNone: return 0;
+  }
+  return 0;
+}
+
+/// One pass over a WorkPlan: the fetchers, the writer, the progress line.
+class Pass {
+ public:
+  Pass(const WorkPlan& work, const RunOptions& options, const FetchShared& fetch, BarStore& store,
+       const std::atomic<bool>* external_stop)
+      : work_(work),
+        options_(options),
+        store_(store),
+        external_stop_(external_stop),
+        cursor_(work),
+        queue_(options.queue_chunks > 0 ? options.queue_chunks : 2 * static_cast<size_t>(options.concurrency)),
+        series_left_(work.series.size()),
+        series_failed_(work.series.size(), false) {
+    fetch_ = fetch;
+    fetch_.cancel = &stop_;
+    for (size_t i = 0; i < work.series.size(); ++i) series_left_[i] = work.series[i].chunks_todo;
+  }
+
+  void Run(RunReport& report, const std::string& title) {
+    const auto start = SteadyClock::now();
+    Progress progress(options_.show_progress, options_.progress_is_tty, title, [&] { return Snapshot(start); });
+    std::thread writer([&] { WriterLoop(); });
+    std::vector<std::thread> fetchers;
+    for (int i = 0; i < options_.concurrency; ++i) fetchers.emplace_back([&] { FetcherLoop(); });
+    progress.Start();
+    // Wait for the fetchers, passing a stop request from outside (a signal) on to them.
+    while (finished_fetchers_.load() < options_.concurrency) {
+      if (external_stop_ != nullptr && external_stop_->load() && !stop_.load()) Stop(StopKind::kInterrupted, "interrupted by signal");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    for (std::thread& t : fetchers) t.join();
+    queue_.Close();
+    writer.join();
+    progress.Finish();
+
+    const double duration = SecondsSince(start);
+    report.duration_s += duration;
+    report.api_s += api_busy_.Seconds();
+    report.db_s += db_busy_.Seconds();
+    report.fetcher_thread_s += duration * options_.concurrency;
+    report.backpressure_s += backpressure_s_;
+    report.fetch.Add(fetch_totals_);
+    report.records += rows_;
+    report.chunks_done += chunks_done_;
+    report.chunks_empty += chunks_empty_;
+    report.chunks_failed += chunks_failed_;
+    report.chunks_pending += work_.chunks_todo - chunks_done_ - chunks_empty_ - chunks_failed_;
+    for (FailureRecord& f : failures_) report.failures.push_back(std::move(f));
+    if (stop_kind_ != StopKind::kNone && report.stop_reason.empty()) {
+      report.stop_reason = stop_reason_;
+      report.exit_code = ExitCodeOf(stop_kind_);
+    }
+  }
+
+  /// Series of this pass that had a chunk fail.
+  bool SeriesFailed(size_t i) const { return series_failed_[i]; }
+  /// Series of this pass with chunks neither done nor failed (the run stopped early).
+  bool SeriesIncomplete(size_t i) const { return series_left_[i] > 0; }
+
+ private:
+  void Stop(StopKind kind, const std::string& reason) {
+    {
+      std::lock_guard lock(stop_mutex_);
+      if (stop_kind_ == StopKind::kNone) {
+        stop_kind_ = kind;
+        stop_reason_ = reason;
+      }
+    }
+    stop_.store(true);
+  }
+
+  void FetcherLoop() {
+    ChunkFetcher fetcher(fetch_);
+    while (!stop_.load()) {
+      std::optional<WorkItem> item = cursor_.Next();
+      if (!item) break;
+      WriteItem out;
+      out.work = std::move(*item);
+      FetchStats stats;
+      api_busy_.Enter();
+      const Status status = fetcher.Fetch(out.work.chunk, out.bars, stats);
+      api_busy_.Leave();
+      out.attempts = static_cast<int>(std::max<int64_t>(1, stats.requests));
+      {
+        std::lock_guard lock(totals_mutex_);
+        fetch_totals_.Add(stats);
+      }
+      if (!status) {
+        const Error& error = status.error();
+        if (error.code == ErrorCode::kInterrupted || stop_.load()) break;  // stays pending
+        if (error.code == ErrorCode::kAuth) {
+          Stop(StopKind::kAuth, "the API refused the key or plan for " + out.work.chunk.series.Describe() +
+                                    ": " + error.ToString());
+          break;
+        }
+        if (options_.retry_budget_exhausted && options_.retry_budget_exhausted()) {
+          Stop(StopKind::kNetwork, "the API kept failing and the run's retry budget is spent (last: " +
+                                       error.ToString() + "); run again later to resume");
+        }
+        out.failure = error;
+        out.bars.clear();
+      }
+      const auto wait_start = SteadyClock::now();
+      const bool queued = queue_.Push(std::move(out));
+      {
+        std::lock_guard lock(totals_mutex_);
+        backpressure_s_ += SecondsSince(wait_start);
+      }
+      if (!queued) break;
+    }
+    finished_fetchers_.fetch_add(1);
+  }
+
+  void WriterLoop() {
+    std::vector<WriteItem> group;
+    while (true) {
+      std::optional<WriteItem> first = queue_.Pop();
+      if (!first) break;
+      group.clear();
+      size_t rows = 0;
+      const auto add = [&](WriteItem&& item) {
+        if (item.failure) {
+          RecordFailure(item);
+        } else {
+          rows += item.bars.size();
+          group.push_back(std::move(item));
+        }
+      };
+      add(std::move(*first));
+      // Commit several chunks together while more are already waiting: fewer transactions.
+      while (rows < options_.writer_batch_rows) {
+        std::optional<WriteItem> more = queue_.TryPop();
+        if (!more) break;
+        add(std::move(*more));
+      }
+      if (!group.empty()) Commit(group);
+    }
+  }
+
+  void Commit(std::vector<WriteItem>& group) {
+    if (db_failed_) return;  // after a fatal database error nothing more is written
+    std::vector<ChunkWrite> writes;
+    writes.reserve(group.size());
+    for (const WriteItem& item : group) writes.push_back(ChunkWrite{item.work.chunk, &item.bars, item.attempts});
+    db_busy_.Enter();
+    const Status status = store_.CommitChunks(writes);
+    db_busy_.Leave();
+    if (!status) {
+      db_failed_ = true;
+      Stop(StopKind::kDatabase, "database error while writing " + group.front().work.chunk.Describe() + ": " +
+                                    status.error().ToString() + "; the run is resumable once the database is fixed");
+      return;
+    }
+    for (const WriteItem& item : group) {
+      if (item.bars.empty()) {
+        ++chunks_empty_;
+      } else {
+        ++chunks_done_;
+      }
+      rows_ += static_cast<int64_t>(item.bars.size());
+      ChunkSettled(item.work.series_index);
+    }
+    if (options_.after_commit) options_.after_commit(group.size());
+  }
+
+  void RecordFailure(const WriteItem& item) {
+    ++chunks_failed_;
+    series_failed_[item.work.series_index] = true;
+    ChunkSettled(item.work.series_index);
+    failures_.push_back(FailureRecord{item.work.chunk.series, item.work.chunk.range, item.failure->ToString(), item.attempts});
+    if (db_failed_) return;
+    db_busy_.Enter();
+    const Status status = store_.RecordFailure(item.work.chunk, *item.failure, item.attempts);
+    db_busy_.Leave();
+    if (!status) {
+      db_failed_ = true;
+      Stop(StopKind::kDatabase, "database error while recording a failed chunk: " + status.error().ToString());
+    }
+  }
+
+  void ChunkSettled(size_t series_index) {
+    if (--series_left_[series_index] == 0) series_finished_.fetch_add(1);
+  }
+
+  ProgressSnapshot Snapshot(SteadyClock::time_point start) {
+    ProgressSnapshot s;
+    s.elapsed_s = SecondsSince(start);
+    s.series_total = static_cast<int64_t>(work_.series.size());
+    s.series_finished = series_finished_.load();
+    s.chunks_total = work_.chunks_todo;
+    s.chunks_settled = chunks_done_.load() + chunks_empty_.load() + chunks_failed_.load();
+    s.chunks_failed = chunks_failed_.load();
+    s.rows = rows_.load();
+    std::lock_guard lock(totals_mutex_);
+    s.requests = fetch_totals_.requests;
+    s.retries = fetch_totals_.retries;
+    s.rate_limited = fetch_totals_.rate_limited;
+    return s;
+  }
+
+  const WorkPlan& work_;
+  const RunOptions& options_;
+  BarStore& store_;
+  const std::atomic<bool>* external_stop_;
+  FetchShared fetch_;
+  ChunkCursor cursor_;
+  BoundedQueue<WriteItem> queue_;
+
+  std::atomic<bool> stop_{false};
+  std::mutex stop_mutex_;
+  StopKind stop_kind_ = StopKind::kNone;
+  std::string stop_reason_;
+  std::atomic<int> finished_fetchers_{0};
+
+  BusyClock api_busy_;
+  BusyClock db_busy_;
+  std::mutex totals_mutex_;
+  FetchStats fetch_totals_;
+  double backpressure_s_ = 0;
+
+  // Written by the writer thread only; atomics so the progress line can read them.
+  std::atomic<int64_t> rows_{0};
+  std::atomic<int64_t> chunks_done_{0};
+  std::atomic<int64_t> chunks_empty_{0};
+  std::atomic<int64_t> chunks_failed_{0};
+  std::atomic<int64_t> series_finished_{0};
+  std::vector<int64_t> series_left_;
+  std::vector<bool> series_failed_;
+  std::vector<FailureRecord> failures_;
+  bool db_failed_ = false;
+};
+
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void OnStopSignal(int) {
+  if (g_stop_requested.exchange(true)) _exit(130);  // second signal: give up at once
+  static const char kMessage[] = "\nbarfill: stopping: finishing in-flight chunks (press Ctrl-C again to quit now)\n";
+  const ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  (void)ignored;
+}
+
+}  // namespace
+
+std::atomic<bool>& InstallStopSignals() {
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  return g_stop_requested;
+}
+
+int64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& options, const FetchShared& fetch,
+                      BarStore& store) {
+  RunReport report;
+  report.plan_name = plan.name;
+  report.store = std::string(store.Kind()) + " " + store.Describe();
+  report.concurrency = options.concurrency;
+  report.rate_per_s = options.rate_per_s;
+  report.jobs_total = static_cast<int64_t>(work.series.size());
+  report.chunks_total = work.chunks_total;
+  report.chunks_skipped = work.chunks_skipped;
+
+  Pass main_pass(work, options, fetch, store, fetch.cancel);
+  main_pass.Run(report, "backfill");
+
+  std::vector<bool> degraded(work.series.size(), false);
+  if (options.fallback_daily && report.exit_code == 0) {
+    // Intraday series with failed chunks get the daily bars of the plan's range instead.
+    Plan daily = plan;
+    daily.tickers.clear();
+    daily.timeframes = {Timeframe(1, Timespan::kDay)};
+    for (size_t i = 0; i < work.series.size(); ++i) {
+      const Series& s = work.series[i].series;
+      if (main_pass.SeriesFailed(i) && s.timeframe.IsIntraday() &&
+          std::find(daily.tickers.begin(), daily.tickers.end(), s.ticker) == daily.tickers.end()) {
+        daily.tickers.push_back(s.ticker);
+      }
+    }
+    if (!daily.tickers.empty()) {
+      const CalendarDay today = work.clamped_to ? *work.clamped_to : plan.to;
+      auto daily_work = BuildWorkPlan(daily, store, today);
+      if (daily_work) {
+        RunReport daily_report;
+        Pass daily_pass(*daily_work, options, fetch, store, fetch.cancel);
+        daily_pass.Run(daily_report, "fallback to daily bars");
+        report.records += daily_report.records;
+        report.duration_s += daily_report.duration_s;
+        report.api_s += daily_report.api_s;
+        report.db_s += daily_report.db_s;
+        report.fetcher_thread_s += daily_report.fetcher_thread_s;
+        report.fetch.Add(daily_report.fetch);
+        for (size_t d = 0; d < daily_work->series.size(); ++d) {
+          if (daily_pass.SeriesFailed(d) || daily_pass.SeriesIncomplete(d)) continue;
+          for (size_t i = 0; i < work.series.size(); ++i) {
+            const Series& s = work.series[i].series;
+            if (main_pass.SeriesFailed(i) && s.timeframe.IsIntraday() && s.ticker == daily_work->series[d].series.ticker) {
+              degraded[i] = true;
+            }
+          }
+        }
+        if (!daily_report.stop_reason.empty()) {
+          report.stop_reason = daily_report.stop_reason;
+          report.exit_code = daily_report.exit_code;
+        }
+      }
+    }
+  }
+
+  for (size_t i = 0; i < work.series.size(); ++i) {
+    if (main_pass.SeriesFailed(i)) {
+      ++report.jobs_failed;
+      if (degraded[i]) {
+        ++report.jobs_degraded;
+        report.degraded.push_back(work.series[i].series.Describe());
+      }
+    } else if (main_pass.SeriesIncomplete(i)) {
+      ++report.jobs_incomplete;
+    } else {
+      ++report.jobs_succeeded;
+    }
+  }
+  if (report.exit_code == 0 && report.chunks_failed > 0) report.exit_code = 1;
+  report.peak_rss_bytes = PeakRssBytes();
+  return report;
+}
+
+}  // namespace barfill

@@ -1,1 +1,0 @@
-// planner, pipeline, report (to be written).
