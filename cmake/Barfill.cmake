@@ -13,11 +13,12 @@ function(barfill_component name)
   target_link_libraries(barfill_${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# barfill_test(NAME LABELS unit|integration|pg|chaos SOURCES ... DEPS ...)
+# barfill_test(NAME LABELS unit|integration|pg|chaos SOURCES ... DEPS ... [NO_EXE] [TIMEOUT s])
 # A GoogleTest executable whose tests CTest discovers with the given labels. Tests find the
-# barfill executable and the source tree through compile definitions.
+# barfill executable and the source tree through compile definitions; NO_EXE is for tests that
+# never run the barfill executable, so they need not wait for it to build.
 function(barfill_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "LABELS;SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_EXE" "TIMEOUT" "LABELS;SOURCES;DEPS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
@@ -26,10 +27,11 @@ function(barfill_test name)
   target_compile_options(${name} PRIVATE ${BARFILL_WARNINGS})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
-  target_compile_definitions(${name} PRIVATE
-    BARFILL_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    BARFILL_EXE="$<TARGET_FILE:barfill_cli>")
-  add_dependencies(${name} barfill_cli)
+  target_compile_definitions(${name} PRIVATE BARFILL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  if(NOT ARG_NO_EXE)
+    target_compile_definitions(${name} PRIVATE BARFILL_EXE="$<TARGET_FILE:barfill_cli>")
+    add_dependencies(${name} barfill_cli)
+  endif()
   gtest_discover_tests(${name}
     PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
     DISCOVERY_TIMEOUT 60)

@@ -1,17 +1,55 @@
 #include <CLI/CLI.hpp>
 
-#include <cstdio>
-
+#include "cli/backfill_run.h"
 #include "cli/commands.h"
 
 namespace barfill::cli {
+namespace {
+
+struct BackfillFlags {
+  BackfillSettings settings;
+  std::string plan_path;
+  std::string adjusted;
+};
+
+}  // namespace
 
 void AddBackfillCommand(CLI::App& app, CommandMain* run) {
-  CLI::App* cmd = app.add_subcommand("backfill", "(not built yet)");
-  cmd->callback([run] {
-    *run = [] {
-      std::fprintf(stderr, "error: barfill backfill is not built yet\n");
-      return kExitChunksFailed;
+  auto flags = std::make_shared<BackfillFlags>();
+  BackfillSettings& s = flags->settings;
+  CLI::App* cmd = app.add_subcommand("backfill", "Fetch bars for tickers x timeframes x days into the database");
+  cmd->add_option("--tickers", s.plan_flags.tickers, "Comma-separated tickers: AAPL,BRK.B,X:BTCUSD,C:EURUSD,I:SPX");
+  cmd->add_option("--timeframes", s.plan_flags.timeframes, "Comma-separated bar sizes: 1m,5m,15m,1h,4h,1d,1w,1mo");
+  cmd->add_option("--from", s.plan_flags.from, "First day (YYYY-MM-DD, inclusive, in the market's zone)");
+  cmd->add_option("--to", s.plan_flags.to, "Last day (YYYY-MM-DD, inclusive)");
+  cmd->add_option("--adjusted", flags->adjusted, "Split-adjusted bars: true (default) or false");
+  cmd->add_option("--plan", flags->plan_path, "TOML plan file (flags override its values)");
+  cmd->add_option("--db", s.db, "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
+  cmd->add_option("--base-url", s.base_url, "API base URL (default https://api.polygon.io; https://api.massive.com works too)");
+  cmd->add_option("--api-key", s.api_key, "API key (default $POLYGON_API_KEY or $MASSIVE_API_KEY)");
+  cmd->add_flag("--api-key-in-query", s.api_key_in_query, "Send the key as ?apiKey= instead of an Authorization header");
+  cmd->add_option("--rate", s.rate, "Request rate: free (5/min), paid (100/s), N/min or N/s (default paid)");
+  cmd->add_option("--concurrency", s.concurrency, "Requests in flight, 1..256 (default 8)");
+  cmd->add_option("--report-json", s.report_json, "Write the final report as JSON to this file");
+  cmd->add_option("--ca-file", s.ca_file, "Extra CA bundle for TLS (e.g. a self-signed test server)");
+  cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
+  cmd->add_flag("--dry-run", s.dry_run, "Print the plan (series, chunks, requests, time) and exit");
+  cmd->add_flag("--fallback-daily", s.fallback_daily, "Intraday series that still fail get daily bars instead (reported as degraded)");
+  cmd->callback([flags, run] {
+    *run = [flags] {
+      BackfillSettings settings = flags->settings;
+      if (!flags->adjusted.empty()) {
+        if (flags->adjusted != "true" && flags->adjusted != "false") {
+          return ReportError(Error(ErrorCode::kUsage, "--adjusted must be true or false (got '" + flags->adjusted + "')"));
+        }
+        settings.plan_flags.adjusted = flags->adjusted == "true";
+      }
+      if (!flags->plan_path.empty()) {
+        auto plan = LoadPlanFile(flags->plan_path);
+        if (!plan) return ReportError(plan.error());
+        settings.plan_file = std::move(*plan);
+      }
+      return RunBackfillFromSettings(settings);
     };
   });
 }

@@ -40,7 +40,12 @@ std::string Suggestion(std::string_view key) {
   for (const std::string_view candidate : kPlanKeys) {
     std::string plain(candidate);
     plain.erase(std::remove(plain.begin(), plain.end(), '_'), plain.end());
-    const size_t d = std::min(EditDistance(key, candidate), EditDistance(normalized, plain));
+    size_t d = std::min(EditDistance(key, candidate), EditDistance(normalized, plain));
+    // "ratelimit" for "rate", "ticker" for "tickers": one is the start of the other.
+    if (plain.size() >= 3 && normalized.size() >= 3 &&
+        (normalized.rfind(plain, 0) == 0 || plain.rfind(normalized, 0) == 0)) {
+      d = std::min<size_t>(d, 1);
+    }
     if (d < best_distance) {
       best_distance = d;
       best = candidate;

@@ -24,7 +24,10 @@ std::string Eta(const ProgressSnapshot& s) {
                       static_cast<double>(s.chunks_settled);
   char buf[32];
   if (left < 100) std::snprintf(buf, sizeof buf, "%.0fs", left);
-  else if (left < 6000) std::snprintf(buf, sizeof buf, "%.0fm%02.0fs", left / 60, static_cast<double>(static_cast<int64_t>(left) % 60));
+  else if (left < 6000) {
+    const auto whole = static_cast<long long>(left);
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", whole / 60, whole % 60);
+  }
   else std::snprintf(buf, sizeof buf, "%.1fh", left / 3600);
   return buf;
 }

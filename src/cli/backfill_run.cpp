@@ -1,0 +1,129 @@
+#include "cli/backfill_run.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "engine/backfill.h"
+#include "engine/planner.h"
+#include "fetch/clock.h"
+#include "fetch/rate_limiter.h"
+#include "fetch/retry_policy.h"
+#include "store/bar_store.h"
+
+namespace barfill::cli {
+namespace {
+
+constexpr int kDefaultConcurrency = 8;
+constexpr int kMaxConcurrency = 256;
+constexpr const char* kDefaultRate = "paid";
+constexpr const char* kDefaultBaseUrl = "https://api.polygon.io";
+
+CalendarDay TodayUtc() {
+  const auto now = std::chrono::system_clock::now();
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  return MarketZone::Utc().DayOf(ms);
+}
+
+Status CheckBaseUrl(const std::string& url) {
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return Fail(ErrorCode::kUsage, "--base-url '" + url + "' must start with https:// (or http:// for a local simulator)");
+  }
+  return Ok();
+}
+
+Status WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Fail(ErrorCode::kUsage, "cannot write the report to " + path);
+  return Ok();
+}
+
+}  // namespace
+
+int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_out) {
+  // 1. Everything the user typed, checked before the database or the network is touched.
+  auto plan = ApplyPlanFlags(settings.plan_file, settings.plan_flags);
+  if (!plan) return ReportError(plan.error());
+
+  const int concurrency = settings.concurrency != 0 ? settings.concurrency : plan->concurrency.value_or(kDefaultConcurrency);
+  if (concurrency < 1 || concurrency > kMaxConcurrency) {
+    return ReportError(Error(ErrorCode::kUsage, "--concurrency must be 1.." + std::to_string(kMaxConcurrency) +
+                                                    " (got " + std::to_string(concurrency) + ")"));
+  }
+  const std::string rate_text = !settings.rate.empty() ? settings.rate : plan->rate.value_or(kDefaultRate);
+  auto rate = ParseRate(rate_text);
+  if (!rate) return ReportError(rate.error());
+
+  const std::string base_url = !settings.base_url.empty() ? settings.base_url : plan->base_url.value_or(kDefaultBaseUrl);
+  if (auto ok = CheckBaseUrl(base_url); !ok) return ReportError(ok.error());
+
+  const std::optional<std::string> api_key = ResolveApiKey(settings.api_key);
+  if (!api_key && !settings.dry_run) {
+    return ReportError(Error(ErrorCode::kUsage, "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key"));
+  }
+
+  // 2. The store: refuse to start before any download if it is unreachable or wrong.
+  const std::string db_url = ResolveDbUrl(!settings.db.empty() ? settings.db : plan->db.value_or(""));
+  auto store = OpenStore(db_url);
+  if (!store) return ReportError(store.error());
+  if (auto migrated = (*store)->Migrate(); !migrated) return ReportError(migrated.error());
+
+  // 3. The plan against the ledger: done chunks are skipped without an API call.
+  auto work = BuildWorkPlan(*plan, **store, TodayUtc());
+  if (!work) return ReportError(work.error());
+  if (settings.dry_run) {
+    std::fputs(DescribeWorkPlan(*plan, *work, rate->per_second, concurrency).c_str(), stdout);
+    return kExitOk;
+  }
+  if (work->clamped_to) {
+    std::fprintf(stderr, "warning: --to %s is in the future; clamped to %s (UTC)\n", plan->to.ToString().c_str(),
+                 work->clamped_to->ToString().c_str());
+  }
+
+  // 4. The run.
+  std::atomic<bool>& stop = InstallStopSignals();
+  Clock& clock = SystemClock();
+  RateLimiter limiter(*rate, clock);
+  FetchShared shared;
+  shared.config.base_url = base_url;
+  shared.config.api_key = *api_key;
+  shared.config.api_key_in_query = settings.api_key_in_query;
+  shared.config.http.ca_file = settings.ca_file;
+  RetryBudget budget(shared.config.retry);
+  shared.limiter = &limiter;
+  shared.budget = &budget;
+  shared.clock = &clock;
+  shared.cancel = &stop;
+
+  RunOptions options;
+  options.concurrency = concurrency;
+  options.show_progress = !settings.no_progress;
+  options.progress_is_tty = isatty(STDERR_FILENO) != 0;
+  options.fallback_daily = settings.fallback_daily;
+  options.rate_per_s = rate->per_second;
+  options.retry_budget_exhausted = [&budget] { return budget.Exhausted(); };
+
+  std::fprintf(stderr, "barfill: %zu series, %lld chunks to fetch (%lld already done), %s at %s, %d concurrent, into %s %s\n",
+               work->series.size(), static_cast<long long>(work->chunks_todo),
+               static_cast<long long>(work->chunks_skipped), base_url.c_str(), rate_text.c_str(), concurrency,
+               std::string((*store)->Kind()).c_str(), (*store)->Describe().c_str());
+  const RunReport report = RunBackfill(*plan, *work, options, shared, **store);
+  std::fputs(FormatReport(report).c_str(), stdout);
+  std::fflush(stdout);
+  if (!settings.report_json.empty()) {
+    if (auto written = WriteFile(settings.report_json, ReportToJson(report)); !written) {
+      ReportError(written.error());
+    }
+  }
+  if (!report.stop_reason.empty()) std::fprintf(stderr, "error: %s\n", report.stop_reason.c_str());
+  if (report_out != nullptr) *report_out = report;
+  return report.exit_code;
+}
+
+}  // namespace barfill::cli

@@ -1,0 +1,43 @@
+// A BarStore that holds only a ledger in memory: enough for planner unit tests.
+#pragma once
+
+#include <vector>
+
+#include "store/bar_store.h"
+
+namespace barfill::testing {
+
+class LedgerFake : public BarStore {
+ public:
+  std::vector<LedgerEntry> entries;
+
+  std::string_view Kind() const override { return "fake"; }
+  std::string Describe() const override { return "memory"; }
+  Status Migrate() override { return Ok(); }
+  Status CommitChunks(std::span<const ChunkWrite> writes) override {
+    for (const ChunkWrite& w : writes) {
+      entries.push_back(LedgerEntry{w.chunk.series, w.chunk.range,
+                                    w.bars->empty() ? ChunkState::kEmpty : ChunkState::kDone,
+                                    static_cast<int64_t>(w.bars->size()), w.attempts, "", w.chunk.range.to_ms + 1});
+    }
+    return Ok();
+  }
+  Status RecordFailure(const Chunk& chunk, const Error& error, int attempts) override {
+    entries.push_back(LedgerEntry{chunk.series, chunk.range, ChunkState::kFailed, 0, attempts, error.message,
+                                  chunk.range.to_ms + 1});
+    return Ok();
+  }
+  Result<std::vector<LedgerEntry>> ReadLedger(const Series& series) override {
+    std::vector<LedgerEntry> out;
+    for (const LedgerEntry& e : entries) {
+      if (e.series == series) out.push_back(e);
+    }
+    return out;
+  }
+  Status ReadBars(const Series&, TimeRange, const std::function<Status(const BarBatch&)>&, size_t) override {
+    return Ok();
+  }
+  Result<std::vector<SeriesStatus>> ReadStatus() override { return std::vector<SeriesStatus>{}; }
+};
+
+}  // namespace barfill::testing

@@ -1,0 +1,75 @@
+#include "engine/report.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/progress.h"
+
+namespace barfill {
+namespace {
+
+RunReport Sample() {
+  RunReport r;
+  r.plan_name = "p";
+  r.store = "sqlite x.db";
+  r.records = 1234567;
+  r.duration_s = 10;
+  r.api_s = 8;
+  r.db_s = 3;
+  r.jobs_total = 4;
+  r.jobs_succeeded = 3;
+  r.jobs_failed = 1;
+  r.chunks_total = 10;
+  r.chunks_done = 8;
+  r.chunks_failed = 1;
+  r.chunks_skipped = 1;
+  r.concurrency = 2;
+  r.fetcher_thread_s = 20;
+  r.fetch.requests = 12;
+  r.fetch.retries = 2;
+  r.fetch.rate_limited = 1;
+  r.failures.push_back(FailureRecord{Series{*Ticker::Parse("X:BTCUSD"), *Timeframe::Parse("5m"), true},
+                                     TimeRange{0, 60000}, "bad \"json\"", 6});
+  r.exit_code = 1;
+  return r;
+}
+
+TEST(Report, TextHasTheSeedsTerms) {
+  const std::string text = FormatReport(Sample());
+  EXPECT_NE(text.find("Total records:   1,234,567"), std::string::npos) << text;
+  EXPECT_NE(text.find("4 total, 3 succeeded (75.0%), 1 failed"), std::string::npos) << text;
+  EXPECT_NE(text.find("API time:      8.00 s (80.0%)"), std::string::npos) << text;
+  EXPECT_NE(text.find("DB time:       3.00 s (30.0%)"), std::string::npos) << text;
+  EXPECT_NE(text.find("123,456 records/s"), std::string::npos) << text;
+  EXPECT_NE(text.find("X:BTCUSD 5m 1970-01-01T00:00:00Z..1970-01-01T00:01:00Z: bad \"json\""), std::string::npos) << text;
+}
+
+TEST(Report, JsonHasTheDesignKeys) {
+  const std::string json = ReportToJson(Sample());
+  for (const char* key : {"\"records\":1234567", "\"duration_s\":10.000", "\"api_s\":8.000", "\"db_s\":3.000",
+                          "\"records_per_s\":123456.700", "\"jobs\":{\"total\":4,\"succeeded\":3,\"failed\":1",
+                          "\"chunks\":{\"total\":10,\"done\":8,\"empty\":0,\"failed\":1,\"skipped\":1",
+                          "\"requests\":{\"total\":12,\"pages\":0,\"retried\":2,\"rate_limited\":1",
+                          "\"failures\":[{\"ticker\":\"X:BTCUSD\",\"timeframe\":\"5m\"", "\"error\":\"bad \\\"json\\\"\""}) {
+    EXPECT_NE(json.find(key), std::string::npos) << key << "\n" << json;
+  }
+}
+
+TEST(Progress, LineShowsCountsRateAndEta) {
+  ProgressSnapshot s;
+  s.elapsed_s = 10;
+  s.series_total = 250;
+  s.series_finished = 25;
+  s.chunks_total = 1000;
+  s.chunks_settled = 100;
+  s.rows = 5'000'000;
+  s.requests = 105;
+  s.retries = 5;
+  s.rate_limited = 2;
+  const std::string line = FormatProgress(s);
+  EXPECT_EQ(line, "series 25/250  chunks 100/1000 (10.0%)  rows 5.00M  500k rows/s  requests 105  retries 5  429s 2  ETA 90s");
+  s.elapsed_s = 100;
+  EXPECT_NE(FormatProgress(s).find("ETA 15m00s"), std::string::npos) << FormatProgress(s);
+}
+
+}  // namespace
+}  // namespace barfill
