@@ -10,11 +10,11 @@
 #include "core/bar.h"
 #include "core/result.h"
 #include "core/series.h"
+#include "fetch/retry_policy.h"
 
 namespace barfill {
 
 class RateLimiter;
-class RetryBudget;
 class Clock;
 
 /// Settings of the HTTP layer (libcurl). Timeouts in ms.
@@ -28,16 +28,6 @@ struct HttpSettings {
   std::string user_agent = "barfill/0.1";
 };
 
-/// Retry behaviour: full-jitter exponential backoff, per-request attempts, per-run budget.
-struct RetrySettings {
-  int max_attempts = 6;                 ///< attempts per page request
-  int64_t base_backoff_ms = 250;
-  int64_t max_backoff_ms = 30'000;
-  int64_t retry_after_cap_ms = 120'000;  ///< a larger Retry-After is capped (and reported)
-  double budget_ratio = 0.2;            ///< retries may be at most this share of requests...
-  int64_t budget_min_retries = 100;     ///< ...plus this many, before the run gives up (exit 5)
-};
-
 struct FetchConfig {
   std::string base_url = "https://api.polygon.io";
   std::string api_key;           ///< never logged, never in an error or report
@@ -45,6 +35,9 @@ struct FetchConfig {
   int page_limit = 50000;         ///< `limit` sent with every request
   HttpSettings http;
   RetrySettings retry;
+  /// Take max_attempts, low_speed_time_ms and request_timeout_ms from the ticker's AssetProfile
+  /// instead of `retry`/`http`.
+  bool use_asset_profiles = true;
 };
 
 /// What fetching cost; the caller adds these to the run's totals. Times in seconds.
@@ -68,7 +61,9 @@ struct FetchStats {
   void Add(const FetchStats& other);
 };
 
-/// Everything fetchers share: one rate limiter per API key, one retry budget, one clock.
+/// Everything fetchers share: one rate limiter per API key, one retry budget, one clock. A null
+/// limiter means no rate limit, a null budget a private one from `config.retry`, a null clock
+/// the real one.
 struct FetchShared {
   FetchConfig config;
   RateLimiter* limiter = nullptr;
