@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 
@@ -10,12 +12,9 @@
 #include "cli/commands.h"
 #include "engine/backfill.h"
 #include "engine/planner.h"
-#if __has_include("fetch/rate_limiter.h")  // temporary: until the fetch path lands
-#define BARFILL_HAVE_FETCH 1
 #include "fetch/clock.h"
 #include "fetch/rate_limiter.h"
 #include "fetch/retry_policy.h"
-#endif
 #include "store/bar_store.h"
 
 namespace barfill::cli {
@@ -49,11 +48,6 @@ Status WriteFile(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-#ifndef BARFILL_HAVE_FETCH
-int RunBackfillFromSettings(const BackfillSettings&, RunReport*) {
-  return ReportError(Error(ErrorCode::kInternal, "the fetch path is not built yet"));
-}
-#else
 int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_out) {
   // 1. Everything the user typed, checked before the database or the network is touched.
   auto plan = ApplyPlanFlags(settings.plan_file, settings.plan_flags);
@@ -96,7 +90,7 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
 
   // 4. The run.
   std::atomic<bool>& stop = InstallStopSignals();
-  Clock& clock = SystemClock();
+  Clock& clock = RealClock();
   RateLimiter limiter(*rate, clock);
   FetchShared shared;
   shared.config.base_url = base_url;
@@ -115,7 +109,14 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   options.progress_is_tty = isatty(STDERR_FILENO) != 0;
   options.fallback_daily = settings.fallback_daily;
   options.rate_per_s = rate->per_second;
-  options.retry_budget_exhausted = [&budget] { return budget.Exhausted(); };
+  options.retry_budget_exhausted = [&budget] { return budget.refused() > 0; };
+  // Test hook for crash-recovery tests: die by SIGKILL right after the N-th commit.
+  if (const char* crash = std::getenv("BARFILL_CRASH_AFTER_COMMITS"); crash != nullptr) {
+    const long after = std::strtol(crash, nullptr, 10);
+    options.after_commit = [after, commits = 0L](size_t) mutable {
+      if (++commits >= after) raise(SIGKILL);
+    };
+  }
 
   std::fprintf(stderr, "barfill: %zu series, %lld chunks to fetch (%lld already done), %s at %s, %d concurrent, into %s %s\n",
                work->series.size(), static_cast<long long>(work->chunks_todo),
@@ -133,6 +134,5 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   if (report_out != nullptr) *report_out = report;
   return report.exit_code;
 }
-#endif
 
 }  // namespace barfill::cli

@@ -1,0 +1,266 @@
+// End to end, as a user runs it: `barfill backfill` against the simulator on loopback (with
+// faults), into a real SQLite file; then the database is compared with the ground truth bar for
+// bar, the report with the database and the simulator's counters, and resumes after kill -9.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <simdjson.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "engine/plan.h"
+#include "sim/sim_server.h"
+#include "store/bar_store.h"
+#include "testing/ground_truth_check.h"
+#include "testing/http_get.h"
+#include "testing/subprocess.h"
+
+namespace barfill {
+namespace {
+
+using testing::BackgroundCommand;
+using testing::CommandResult;
+using testing::TempDir;
+
+constexpr uint64_t kSeed = 7;
+constexpr const char* kKey = "e2e-key";
+
+struct ReportView {
+  int64_t records = -1, chunks_total = -1, chunks_done = -1, chunks_empty = -1, chunks_failed = -1,
+          chunks_skipped = -1, requests = -1, retried = -1, rate_limited = -1, jobs_succeeded = -1;
+  int64_t exit_code = -1;
+};
+
+ReportView ReadReport(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  ReportView r;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(text.str()).get(doc)) return r;
+  r.records = doc["records"].get_int64().value_unsafe();
+  r.chunks_total = doc["chunks"]["total"].get_int64().value_unsafe();
+  r.chunks_done = doc["chunks"]["done"].get_int64().value_unsafe();
+  r.chunks_empty = doc["chunks"]["empty"].get_int64().value_unsafe();
+  r.chunks_failed = doc["chunks"]["failed"].get_int64().value_unsafe();
+  r.chunks_skipped = doc["chunks"]["skipped"].get_int64().value_unsafe();
+  r.requests = doc["requests"]["total"].get_int64().value_unsafe();
+  r.retried = doc["requests"]["retried"].get_int64().value_unsafe();
+  r.rate_limited = doc["requests"]["rate_limited"].get_int64().value_unsafe();
+  r.jobs_succeeded = doc["jobs"]["succeeded"].get_int64().value_unsafe();
+  r.exit_code = doc["exit_code"].get_int64().value_unsafe();
+  return r;
+}
+
+// The data requests the simulator saw since its last reset: (path without query) per request.
+std::vector<std::string> RequestedTargets(const std::string& base_url) {
+  const std::string body = testing::HttpGetText(base_url + "/__requests");
+  std::vector<std::string> targets;
+  simdjson::dom::parser parser;
+  simdjson::dom::array array;
+  if (parser.parse(body).get(array)) return targets;
+  for (simdjson::dom::element e : array) {
+    std::string_view s;
+    if (!e.get(s)) targets.emplace_back(s.substr(0, s.find('?')));
+  }
+  return targets;
+}
+
+class BackfillEndToEnd : public ::testing::Test {
+ protected:
+  void StartSim(const std::string& faults, int rate_limit_per_min = 0) {
+    sim::SimOptions options;
+    options.seed = kSeed;
+    options.api_key = kKey;
+    options.rate_limit_per_min = rate_limit_per_min;
+    options.fault_seed = 11;
+    if (!faults.empty()) options.faults = *sim::FaultRates::Parse(faults);
+    auto server = sim::SimServer::Start(options);
+    ASSERT_TRUE(server) << server.error().message;
+    sim_ = std::move(*server);
+  }
+
+  Plan TestPlan() const {
+    PlanFlags flags;
+    flags.tickers = tickers_;
+    flags.timeframes = timeframes_;
+    flags.from = from_;
+    flags.to = to_;
+    return *ApplyPlanFlags(std::nullopt, flags);
+  }
+
+  std::vector<std::string> BackfillArgs(const std::string& rate) const {
+    return {testing::BarfillExe(), "backfill", "--tickers", tickers_, "--timeframes", timeframes_, "--from", from_,
+            "--to", to_, "--db", db_, "--base-url", sim_->BaseUrl(), "--rate", rate, "--concurrency", "4",
+            "--no-progress", "--report-json", report_};
+  }
+
+  testing::ChildEnv Env() const { return {{{"POLYGON_API_KEY", kKey}}, {"BARFILL_DB", "MASSIVE_API_KEY"}}; }
+
+  CommandResult Backfill(const std::string& rate = "1000/s") { return testing::RunCommand(BackfillArgs(rate), Env()); }
+
+  void ExpectDatabaseEqualsGroundTruth() {
+    auto store = OpenStore(db_);
+    ASSERT_TRUE(store) << store.error().message;
+    const auto diffs = testing::DiffStoreWithGroundTruth(**store, kSeed, TestPlan());
+    EXPECT_TRUE(diffs.empty()) << testing::Describe(diffs);
+  }
+
+  std::vector<LedgerEntry> DoneChunks() {
+    std::vector<LedgerEntry> done;
+    auto store = OpenStore(db_);
+    if (!store) return done;
+    const Plan plan = TestPlan();
+    for (const Ticker& t : plan.tickers) {
+      for (const Timeframe& tf : plan.timeframes) {
+        auto ledger = (*store)->ReadLedger(Series{t, tf, true});
+        if (!ledger) continue;
+        for (const LedgerEntry& e : *ledger) {
+          if (e.state == ChunkState::kDone || e.state == ChunkState::kEmpty) done.push_back(e);
+        }
+      }
+    }
+    return done;
+  }
+
+  TempDir dir_;
+  std::string db_ = "sqlite:" + dir_.File("bars.db");
+  std::string report_ = dir_.File("report.json");
+  std::string tickers_ = "AAPL,BRK.B,X:BTCUSD,X:ETHUSD";
+  std::string timeframes_ = "1m,5m,1h,1d";
+  std::string from_ = "2025-02-20";
+  std::string to_ = "2025-04-10";  // across the 2025-03-09 DST change
+  std::unique_ptr<sim::SimServer> sim_;
+};
+
+TEST_F(BackfillEndToEnd, WithFaultsEveryBarArrivesExactlyOnce) {
+  StartSim("reset=0.03,truncate=0.03,http429=0.03,http5xx=0.03,badjson=0.02,slow=0.01");
+  const CommandResult run = Backfill();
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  ExpectDatabaseEqualsGroundTruth();
+
+  const ReportView report = ReadReport(report_);
+  const int64_t truth = testing::GroundTruthBars(kSeed, TestPlan());
+  EXPECT_EQ(report.exit_code, 0);
+  EXPECT_EQ(report.records, truth) << "the report counts exactly the bars stored";
+  EXPECT_EQ(report.chunks_failed, 0);
+  EXPECT_EQ(report.chunks_done + report.chunks_empty, report.chunks_total);
+  EXPECT_EQ(report.jobs_succeeded, 16);
+  const sim::SimStats stats = sim_->Stats();
+  EXPECT_GT(stats.reset + stats.truncate + stats.http429 + stats.http5xx + stats.badjson, 0) << "faults were injected";
+  EXPECT_EQ(report.rate_limited, stats.http429 + stats.rate_limited) << "every 429 the simulator sent is reported";
+  EXPECT_EQ(report.requests, stats.requests) << "every request the simulator saw is counted";
+  EXPECT_GT(report.retried, 0);
+  EXPECT_NE(run.out.find("Total records:"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find(kKey), std::string::npos) << "the API key never appears in output";
+  EXPECT_EQ(run.err.find(kKey), std::string::npos);
+}
+
+TEST_F(BackfillEndToEnd, RerunOfAFinishedPlanMakesNoDataRequest) {
+  StartSim("");
+  ASSERT_EQ(Backfill().exit_code, 0);
+  testing::HttpGetText(sim_->BaseUrl() + "/__reset");
+  const CommandResult again = Backfill();
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(sim_->Stats().data_requests, 0);
+  const ReportView report = ReadReport(report_);
+  EXPECT_EQ(report.records, 0);
+  EXPECT_EQ(report.chunks_skipped, report.chunks_total);
+  ExpectDatabaseEqualsGroundTruth();
+}
+
+TEST_F(BackfillEndToEnd, ResumesAfterKill9WithoutRefetchingDoneChunks) {
+  StartSim("reset=0.02,http5xx=0.02");
+  // Slow enough (20 requests/s) that the kills land mid-run; each round resumes the last.
+  int kills = 0;
+  for (const int delay_ms : {300, 700, 1100}) {
+    BackgroundCommand run(BackfillArgs("20/s"), Env());
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    run.Kill(SIGKILL);
+    const CommandResult killed = run.Wait();
+    if (killed.exit_code == 0) break;  // finished before the kill: nothing left to resume
+    EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
+    ++kills;
+  }
+  EXPECT_GE(kills, 2);
+  const std::vector<LedgerEntry> done_before = DoneChunks();
+  testing::HttpGetText(sim_->BaseUrl() + "/__reset");
+  const CommandResult resumed = Backfill();
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  ExpectDatabaseEqualsGroundTruth();
+  // No request of the resumed run starts inside a chunk that was already done.
+  const std::vector<std::string> targets = RequestedTargets(sim_->BaseUrl());
+  EXPECT_FALSE(targets.empty());
+  for (const std::string& target : targets) {
+    // /v2/aggs/ticker/{ticker}/range/{m}/{span}/{from}/{to}
+    const size_t to_slash = target.rfind('/');
+    const size_t from_slash = target.rfind('/', to_slash - 1);
+    const int64_t from = std::stoll(target.substr(from_slash + 1, to_slash - from_slash - 1));
+    const std::string series_path = target.substr(0, from_slash);
+    for (const LedgerEntry& e : done_before) {
+      const std::string done_path = "/v2/aggs/ticker/" + e.series.ticker.symbol() + "/range/" +
+                                    std::to_string(e.series.timeframe.multiplier()) + "/" +
+                                    std::string(e.series.timeframe.PolygonTimespan());
+      if (series_path == done_path) EXPECT_FALSE(e.range.Contains(from)) << "done chunk re-requested: " << target;
+    }
+  }
+}
+
+TEST_F(BackfillEndToEnd, CrashJustAfterACommitLosesNothing) {
+  StartSim("");
+  testing::ChildEnv env = Env();
+  env.set["BARFILL_CRASH_AFTER_COMMITS"] = "2";
+  const CommandResult crashed = testing::RunCommand(BackfillArgs("1000/s"), env);
+  ASSERT_EQ(crashed.exit_code, 128 + SIGKILL) << crashed.err;
+  const auto done_before = DoneChunks();
+  EXPECT_FALSE(done_before.empty()) << "the chunks of the two commits are durable";
+  testing::HttpGetText(sim_->BaseUrl() + "/__reset");
+  const CommandResult resumed = Backfill();
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const ReportView report = ReadReport(report_);
+  EXPECT_EQ(report.chunks_skipped, static_cast<int64_t>(done_before.size()));
+  ExpectDatabaseEqualsGroundTruth();
+}
+
+TEST_F(BackfillEndToEnd, SigtermStopsCleanlyAndTheRunResumes) {
+  StartSim("");
+  BackgroundCommand run(BackfillArgs("30/s"), Env());
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  run.Kill(SIGTERM);
+  const CommandResult stopped = run.Wait();
+  ASSERT_EQ(stopped.exit_code, 130) << stopped.err;
+  EXPECT_NE(stopped.err.find("interrupted"), std::string::npos) << stopped.err;
+  const CommandResult resumed = Backfill();
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  ExpectDatabaseEqualsGroundTruth();
+}
+
+TEST_F(BackfillEndToEnd, RefusedKeyStopsTheRunWithExit3) {
+  StartSim("");
+  testing::ChildEnv env = Env();
+  env.set["POLYGON_API_KEY"] = "wrong-key";
+  const CommandResult run = testing::RunCommand(BackfillArgs("1000/s"), env);
+  EXPECT_EQ(run.exit_code, 3) << run.err;
+  EXPECT_NE(run.err.find("Unknown API Key"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("wrong-key"), std::string::npos) << "the key is never printed";
+  EXPECT_LE(sim_->Stats().requests, 8) << "the run stops at once instead of failing every chunk";
+  EXPECT_TRUE(DoneChunks().empty());
+}
+
+TEST_F(BackfillEndToEnd, DryRunPrintsThePlanWithoutRequests) {
+  StartSim("");
+  std::vector<std::string> args = BackfillArgs("5/min");
+  args.push_back("--dry-run");
+  const CommandResult run = testing::RunCommand(args, Env());
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("4 tickers x 4 timeframes = 16 series"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("at 0.08333 requests/s"), std::string::npos) << run.out;
+  EXPECT_EQ(sim_->Stats().requests, 0);
+}
+
+}  // namespace
+}  // namespace barfill

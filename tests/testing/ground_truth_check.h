@@ -1,0 +1,32 @@
+// The oracle check every end-to-end and chaos test ends with: the database holds exactly the
+// simulator's bars, series by series ("lost" and "unexpected" both empty).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/plan.h"
+#include "store/bar_store.h"
+
+namespace barfill::testing {
+
+struct SeriesDiff {
+  std::string series;
+  int64_t expected = 0;  ///< bars in the ground truth
+  int64_t stored = 0;    ///< bars in the store
+  int64_t differing = 0; ///< positions where the bars differ (missing, extra or other values)
+  std::string first_difference;
+};
+
+/// Compares every series of `plan` in `store` with sim::GroundTruth(seed, ...), bar for bar.
+/// Returns only the series that differ, so an empty result means equal.
+std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, uint64_t seed, const Plan& plan);
+
+/// Total bars of the plan's ground truth.
+int64_t GroundTruthBars(uint64_t seed, const Plan& plan);
+
+/// "AAPL 1m: 120 of 4000 bars differ (stored 3880), first at ..." lines, for test messages.
+std::string Describe(const std::vector<SeriesDiff>& diffs);
+
+}  // namespace barfill::testing

@@ -1,0 +1,60 @@
+// Running the barfill executable from tests, as a user would: arguments, environment, exit code,
+// captured output, and a way to kill it mid-run.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace barfill::testing {
+
+struct CommandResult {
+  int exit_code = -1;    ///< exit status, or 128 + signal number when killed by a signal
+  std::string out;       ///< stdout
+  std::string err;       ///< stderr
+};
+
+/// Environment changes for a child: `set` adds or replaces variables, `unset` removes them.
+struct ChildEnv {
+  std::map<std::string, std::string> set;
+  std::vector<std::string> unset;
+};
+
+/// Runs `args` (args[0] is the program) to completion and captures its output.
+CommandResult RunCommand(const std::vector<std::string>& args, const ChildEnv& env = {});
+
+/// A child running in the background; its output goes to files read back at Wait().
+class BackgroundCommand {
+ public:
+  BackgroundCommand(const std::vector<std::string>& args, const ChildEnv& env = {});
+  ~BackgroundCommand();
+  pid_t pid() const { return pid_; }
+  void Kill(int signal);
+  /// Waits for the exit; returns the result with captured output.
+  CommandResult Wait();
+
+ private:
+  pid_t pid_ = -1;
+  std::string out_path_;
+  std::string err_path_;
+  bool waited_ = false;
+};
+
+/// The built barfill executable (BARFILL_EXE), for tests compiled with it.
+std::string BarfillExe();
+
+/// A fresh empty directory under /tmp, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace barfill::testing
