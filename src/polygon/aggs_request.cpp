@@ -122,6 +122,13 @@ Result<Origin> ParseOrigin(std::string_view url) {
     origin.port = port;
   }
   if (host.empty()) return Fail(ErrorCode::kConfig, "URL has no host");
+  const bool bracketed = host.front() == '[' && host.back() == ']';
+  for (const char ch : bracketed ? host.substr(1, host.size() - 2) : host) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (!(std::isalnum(c) || c == '.' || c == '-' || (bracketed && c == ':'))) {
+      return Fail(ErrorCode::kConfig, "URL has a bad host '" + std::string(host.substr(0, 80)) + "'");
+    }
+  }
   origin.host = Lower(host);
   return origin;
 }
