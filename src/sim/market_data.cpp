@@ -1,7 +1,478 @@
 #include "sim/market_data.h"
 
-namespace barfill::sim {
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <numbers>
+#include <string_view>
 
-BarBatch GroundTruth(uint64_t, const Ticker&, const Timeframe&, bool, TimeRange) { return {}; }
+#include "sim/hash.h"
+
+namespace barfill::sim {
+namespace {
+
+double LogUniform(double u, double lo, double hi) {
+  return std::exp(std::log(lo) + u * (std::log(hi) - std::log(lo)));
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+int64_t CeilDiv(int64_t a, int64_t b) { return -FloorDiv(-a, b); }
+
+/// Nearest multiple of 1/scale. Dividing the integer by the scale gives the double nearest to
+/// the decimal, so shortest round-trip printing shows exactly those decimals.
+double RoundTo(double x, double scale) { return std::nearbyint(x * scale) / scale; }
+
+// ---------------------------------------------------------------------------------------------
+// The model of one ticker: constants drawn from (seed, ticker) once per request.
+
+constexpr int kOctaves = 6;
+// Value-noise octaves of the log price: periods in minutes (not round, so they never align)
+// and amplitudes in log units, from minute wiggles to half-year trends.
+constexpr std::array<int64_t, kOctaves> kOctavePeriodMinutes = {17, 97, 1439, 7 * 1440 + 13,
+                                                                29 * 1440 + 7, 181 * 1440 + 3};
+constexpr std::array<double, kOctaves> kOctaveAmplitude = {0.0015, 0.004, 0.012, 0.035, 0.08, 0.22};
+
+constexpr int kSplitRatio = 2;  // a power of two keeps unadjusted prices exact decimals
+
+struct TickerModel {
+  uint64_t key = 0;
+  bool stock_session = true;  // 04:00-20:00 New York on weekdays; otherwise 24/7
+  double base_price = 100;
+  double volatility = 1;      // scales every price move
+  double price_scale = 100;   // prices are multiples of 1/price_scale
+  double vwap_scale = 1e4;
+  double volume_scale = 0;    // 0: integer volumes; else fractional, multiples of 1/volume_scale
+  double base_volume = 1000;  // per minute at volume factor 1
+  double trade_size = 100;    // average volume of one trade
+  int64_t split_ms = std::numeric_limits<int64_t>::min();  // adjusted=false differs before it
+};
+
+TickerModel ModelOf(uint64_t seed, const Ticker& ticker) {
+  TickerModel m;
+  m.key = SplitMix64(SplitMix64(seed) ^ HashText(ticker.symbol()));
+  const uint64_t r = SplitMix64(m.key ^ 0x6D6F64656CULL);
+  const double u_price = Unit16(r, 0);
+  const double u_volume = Unit16(r, 16);
+  const double u_trade = Unit16(r, 32);
+  const double u_vol = Unit16(r, 48);
+  switch (ticker.asset_class()) {
+    case AssetClass::kStock:
+    case AssetClass::kIndex:
+    case AssetClass::kOption:
+      m.stock_session = true;
+      m.base_price = LogUniform(u_price, 5, 500);
+      m.volatility = 0.8 + 0.6 * u_vol;
+      m.price_scale = 100;
+      m.vwap_scale = 1e4;
+      m.volume_scale = 0;
+      m.base_volume = LogUniform(u_volume, 2e3, 2e5);
+      m.trade_size = 40 + 120 * u_trade;
+      if (const auto split = SplitOf(ticker)) {
+        m.split_ms = MarketZone::NewYork().DayStartMs(split->day);
+      }
+      break;
+    case AssetClass::kCrypto: {
+      m.stock_session = false;
+      m.base_price = LogUniform(u_price, 0.05, 80000);
+      m.volatility = 1.4 + 0.8 * u_vol;
+      m.price_scale = m.base_price >= 1000 ? 100 : m.base_price >= 1 ? 1e4 : 1e6;
+      m.vwap_scale = m.price_scale * 100;
+      // Fractional volumes in 1e-8 units, as long as that keeps them exact below 2^53.
+      m.volume_scale = m.base_price >= 1 ? 1e8 : 1e4;
+      const double notional_per_minute = LogUniform(u_volume, 2e4, 2e6);
+      m.base_volume = notional_per_minute / m.base_price;
+      m.trade_size = (200 + 2000 * u_trade) / m.base_price;
+      break;
+    }
+    case AssetClass::kFx: {
+      m.stock_session = false;
+      m.base_price = LogUniform(u_price, 0.6, 1.6);
+      m.volatility = 0.3 + 0.2 * u_vol;
+      m.price_scale = 1e5;
+      m.vwap_scale = 1e7;
+      m.volume_scale = 1e4;
+      m.base_volume = LogUniform(u_volume, 50, 500);
+      m.trade_size = 1;
+      break;
+    }
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions: a volume factor and a quiet-minute probability per minute of the trading day.
+
+constexpr int kStockSessionMinutes = 16 * 60;  // 04:00-20:00 New York
+constexpr int kPreMarketMinutes = 5 * 60 + 30; // 04:00-09:30
+constexpr int kRegularMinutes = 6 * 60 + 30;   // 09:30-16:00
+constexpr int kMinutesPerDay = 24 * 60;
+constexpr int64_t kSessionOpenMs = 4 * kMsPerHour;
+
+struct MinuteSlot {
+  double volume_factor = 1;
+  uint32_t quiet_below = 0;  // the minute has no trades when 16 hash bits fall below this
+};
+
+struct SessionTables {
+  std::array<MinuteSlot, kStockSessionMinutes> stock;
+  std::array<MinuteSlot, kMinutesPerDay> around_clock;
+};
+
+constexpr uint32_t QuietProbability(double p) { return static_cast<uint32_t>(p * 65536); }
+
+const SessionTables& Tables() {
+  static const SessionTables tables = [] {
+    SessionTables t;
+    for (int k = 0; k < kStockSessionMinutes; ++k) {
+      MinuteSlot& slot = t.stock[k];
+      if (k < kPreMarketMinutes) {
+        slot = {0.06, QuietProbability(0.15)};
+      } else if (k < kPreMarketMinutes + kRegularMinutes) {
+        // U-shaped: busy at the open and the close, quiet at lunch; the opening minute always trades.
+        const double x = static_cast<double>(k - kPreMarketMinutes) / (kRegularMinutes - 1);
+        const double u = 2 * x - 1;
+        slot = {0.55 + 2.2 * u * u, k == kPreMarketMinutes ? 0 : QuietProbability(0.01)};
+      } else {
+        const bool closing_cross = k == kPreMarketMinutes + kRegularMinutes;
+        slot = {closing_cross ? 1.2 : 0.05, closing_cross ? 0 : QuietProbability(0.18)};
+      }
+    }
+    for (int k = 0; k < kMinutesPerDay; ++k) {
+      const double phase = 2 * std::numbers::pi * (k - 8 * 60) / kMinutesPerDay;
+      t.around_clock[k] = {1 + 0.35 * std::sin(phase), 0};
+    }
+    return t;
+  }();
+  return tables;
+}
+
+/// 04:00 New York on `day` in Unix ms. New York changes its offset on Sundays at 02:00 only, so
+/// the offset at noon is the offset of the whole 04:00-20:00 session.
+int64_t SessionOpenMs(const MarketZone& ny, CalendarDay day) {
+  const int64_t local_midnight = day.DaysSinceEpoch() * kMsPerDay;
+  const int64_t noon = ny.DayStartMs(day) + 12 * kMsPerHour;
+  return local_midnight + kSessionOpenMs - ny.UtcOffsetMs(noon);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Minute bars.
+
+class MinuteGenerator {
+ public:
+  explicit MinuteGenerator(const TickerModel& model) : model_(model) {
+    for (int k = 0; k < kOctaves; ++k) {
+      octaves_[k].period = kOctavePeriodMinutes[k];
+      octaves_[k].amplitude = kOctaveAmplitude[k] * model.volatility;
+      octaves_[k].salt = SplitMix64(model.key + 0x100 + k);
+    }
+  }
+
+  /// The bar of minute `m` (t = m minutes since the epoch); false when it had no trades.
+  bool Make(int64_t m, const MinuteSlot& slot, bool adjusted, Bar* out) {
+    const uint64_t h0 = SplitMix64(model_.key ^ (static_cast<uint64_t>(m) * 0xD1B54A32D192ED03ULL));
+    if ((h0 & 0xFFFF) < slot.quiet_below) return false;
+    const uint64_t h1 = SplitMix64(h0 ^ 0xA0761D6478BD642FULL);
+    const uint64_t h2 = SplitMix64(h1 ^ 0xE7037ED1A0B428DBULL);
+
+    const double jitter = 0.0004 * model_.volatility;
+    const double wick = 0.0015 * model_.volatility;
+    const double open_raw = Path(m) * (1 + jitter * (2 * Unit16(h0, 16) - 1));
+    const double close_raw = Path(m + 1) * (1 + jitter * (2 * Unit16(h0, 32) - 1));
+    const double high_raw = std::max(open_raw, close_raw) * (1 + wick * Unit16(h0, 48) * Unit16(h1, 0));
+    const double low_raw = std::min(open_raw, close_raw) * (1 - wick * Unit16(h1, 16) * Unit16(h1, 32));
+
+    // Rounding is monotone, so l <= o, c <= h survives it.
+    const double tick = 1 / model_.price_scale;
+    const auto price = [&](double x) { return std::max(tick, RoundTo(x, model_.price_scale)); };
+    Bar bar;
+    bar.t = m * kMsPerMinute;
+    bar.open = price(open_raw);
+    bar.close = price(close_raw);
+    bar.high = price(high_raw);
+    bar.low = price(low_raw);
+    bar.vwap = std::clamp(RoundTo(bar.low + (bar.high - bar.low) * (0.3 + 0.4 * Unit16(h1, 48)),
+                                  model_.vwap_scale),
+                          bar.low, bar.high);
+
+    // Roughly log-normal volume: the sum of four uniforms is close to a normal draw.
+    const double z = (Unit16(h2, 0) + Unit16(h2, 16) + Unit16(h2, 32) + Unit16(h2, 48) - 2) * 1.7320508;
+    const double volume_raw = model_.base_volume * slot.volume_factor * std::exp(0.6 * z);
+    const double trade_share = 0.7 + 0.6 * Unit53(h1);
+    const bool pre_split = bar.t < model_.split_ms;
+    if (model_.volume_scale == 0) {
+      // Before a split, volumes are multiples of the ratio so that unadjusted ones stay whole.
+      const int64_t unit = pre_split ? kSplitRatio : 1;
+      const int64_t shares = unit * std::max<int64_t>(1, std::llround(volume_raw / unit));
+      bar.volume = static_cast<double>(shares);
+      bar.trades = std::clamp<int64_t>(std::llround(volume_raw / model_.trade_size * trade_share), 1,
+                                       shares / unit);
+    } else {
+      bar.volume = std::max(1 / model_.volume_scale, RoundTo(volume_raw, model_.volume_scale));
+      bar.trades = std::max<int64_t>(1, std::llround(volume_raw / model_.trade_size * trade_share));
+    }
+    if (pre_split && !adjusted) {
+      bar.open *= kSplitRatio;
+      bar.high *= kSplitRatio;
+      bar.low *= kSplitRatio;
+      bar.close *= kSplitRatio;
+      bar.vwap *= kSplitRatio;
+      bar.volume /= kSplitRatio;
+    }
+    *out = bar;
+    return true;
+  }
+
+ private:
+  struct Octave {
+    int64_t period = 1;
+    double amplitude = 0;
+    uint64_t salt = 0;
+    int64_t cell = std::numeric_limits<int64_t>::min();
+    double left = 0;
+    double right = 0;
+  };
+
+  static double Lattice(uint64_t salt, int64_t cell) {
+    return 2 * Unit53(SplitMix64(salt ^ (static_cast<uint64_t>(cell) * 0x9FB21C651E98DF25ULL))) - 1;
+  }
+
+  /// The smooth price path at the start of minute m: base price times the exp of a sum of
+  /// smoothstep-interpolated value-noise octaves. The lattice values are cached per octave
+  /// (sequential minutes reuse them) and the last two results are remembered (each bar reads
+  /// m and m + 1); the arithmetic is the same either way, so the value depends on m alone.
+  double Path(int64_t m) {
+    if (m == memo_m_[0]) return memo_v_[0];
+    if (m == memo_m_[1]) return memo_v_[1];
+    double log_move = 0;
+    for (Octave& o : octaves_) {
+      const int64_t cell = FloorDiv(m, o.period);
+      if (cell != o.cell) {
+        o.cell = cell;
+        o.left = Lattice(o.salt, cell);
+        o.right = Lattice(o.salt, cell + 1);
+      }
+      const double f = static_cast<double>(m - cell * o.period) / static_cast<double>(o.period);
+      const double s = f * f * (3 - 2 * f);
+      log_move += o.amplitude * (o.left + (o.right - o.left) * s);
+    }
+    const double value = model_.base_price * std::exp(log_move);
+    const int slot = memo_next_;
+    memo_next_ ^= 1;
+    memo_m_[slot] = m;
+    memo_v_[slot] = value;
+    return value;
+  }
+
+  const TickerModel& model_;
+  std::array<Octave, kOctaves> octaves_;
+  std::array<int64_t, 2> memo_m_ = {std::numeric_limits<int64_t>::min(),
+                                    std::numeric_limits<int64_t>::min()};
+  std::array<double, 2> memo_v_ = {0, 0};
+  int memo_next_ = 0;
+};
+
+/// Calls fn(bar) for every minute bar with t in [from, to), ascending, until fn returns false.
+/// Returns false when fn stopped the walk.
+template <typename Fn>
+bool ForEachMinute(const TickerModel& model, MinuteGenerator& gen, bool adjusted, int64_t from,
+                   int64_t to, Fn&& fn) {
+  const SessionTables& tables = Tables();
+  Bar bar;
+  if (!model.stock_session) {
+    for (int64_t m = CeilDiv(from, kMsPerMinute); m * kMsPerMinute < to; ++m) {
+      const MinuteSlot& slot = tables.around_clock[m - FloorDiv(m, kMinutesPerDay) * kMinutesPerDay];
+      if (gen.Make(m, slot, adjusted, &bar) && !fn(bar)) return false;
+    }
+    return true;
+  }
+  const MarketZone ny = MarketZone::NewYork();
+  for (CalendarDay day = ny.DayOf(from); ny.DayStartMs(day) < to; day = day.AddDays(1)) {
+    const unsigned weekday = day.Weekday();
+    if (weekday == 0 || weekday == 6) continue;
+    const int64_t open = SessionOpenMs(ny, day);
+    for (int64_t k = std::max<int64_t>(0, CeilDiv(from - open, kMsPerMinute)); k < kStockSessionMinutes; ++k) {
+      const int64_t t = open + k * kMsPerMinute;
+      if (t >= to) return true;
+      if (gen.Make(t / kMsPerMinute, tables.stock[k], adjusted, &bar) && !fn(bar)) return false;
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aggregation.
+
+/// Folds consecutive bars of one bucket into one bar.
+class BarAccumulator {
+ public:
+  bool open() const { return count_ > 0; }
+  int64_t start() const { return bar_.t; }
+  int64_t count() const { return count_; }
+
+  void Add(const Bar& b, int64_t bucket) {
+    if (count_ == 0) {
+      bar_ = b;
+      bar_.t = bucket;
+      vwap_volume_ = b.vwap * b.volume;
+    } else {
+      bar_.high = std::max(bar_.high, b.high);
+      bar_.low = std::min(bar_.low, b.low);
+      bar_.close = b.close;
+      bar_.volume += b.volume;
+      bar_.trades += b.trades;
+      vwap_volume_ += b.vwap * b.volume;
+    }
+    ++count_;
+  }
+
+  /// The bucket's bar; the accumulator is empty afterwards.
+  Bar Take(double vwap_scale) {
+    Bar out = bar_;
+    // One bar keeps its own vwap; a mean of many is rounded like the API's and kept in [l, h].
+    if (count_ > 1) out.vwap = std::clamp(RoundTo(vwap_volume_ / out.volume, vwap_scale), out.low, out.high);
+    count_ = 0;
+    return out;
+  }
+
+ private:
+  Bar bar_;
+  double vwap_volume_ = 0;
+  int64_t count_ = 0;
+};
+
+/// Builds a page from base aggregates fed in order with the bucket each falls in, applying
+/// Polygon's `limit` on base aggregates and dropping a bucket left partial at the cut.
+class PageBuilder {
+ public:
+  PageBuilder(int64_t limit, double vwap_scale, Page* page)
+      : limit_(limit), vwap_scale_(vwap_scale), page_(page) {}
+
+  /// Feeds one base aggregate; false when the page is full.
+  bool Add(const Bar& base, int64_t bucket) {
+    const bool full = limit_ > 0 && read_ >= limit_;
+    if (acc_.open() && bucket != acc_.start()) {
+      Close();
+      if (full) {
+        page_->more = true;
+        return false;
+      }
+    }
+    if (full && !page_->bars.empty()) {
+      // `base` belongs to the open bucket, which the limit cut short: leave it to the next page.
+      acc_ = BarAccumulator();
+      page_->more = true;
+      return false;
+    }
+    acc_.Add(base, bucket);
+    ++read_;
+    return true;
+  }
+
+  /// Closes the last bucket once the range is exhausted.
+  void Finish() {
+    if (acc_.open()) Close();
+  }
+
+ private:
+  void Close() {
+    page_->query_count += acc_.count();
+    page_->bars.push_back(acc_.Take(vwap_scale_));
+  }
+
+  int64_t limit_;
+  double vwap_scale_;
+  Page* page_;
+  BarAccumulator acc_;
+  int64_t read_ = 0;
+};
+
+/// Calls fn(day_bar) for each market day starting in [from, to) that has minute bars.
+template <typename Fn>
+void ForEachDay(const TickerModel& model, MinuteGenerator& gen, bool adjusted, const MarketZone& zone,
+                int64_t from, int64_t to, Fn&& fn) {
+  CalendarDay day = zone.DayOf(from);
+  int64_t start = zone.DayStartMs(day);
+  while (start < to) {
+    const CalendarDay next_day = day.AddDays(1);
+    const int64_t next = zone.DayStartMs(next_day);
+    const unsigned weekday = day.Weekday();
+    const bool trades = !model.stock_session || (weekday != 0 && weekday != 6);
+    if (start >= from && trades) {
+      BarAccumulator acc;
+      ForEachMinute(model, gen, adjusted, start, next, [&](const Bar& b) {
+        acc.Add(b, start);
+        return true;
+      });
+      if (acc.open() && !fn(acc.Take(model.vwap_scale))) return;
+    }
+    day = next_day;
+    start = next;
+  }
+}
+
+}  // namespace
+
+std::optional<SyntheticSplit> SplitOf(const Ticker& ticker) {
+  if (ticker.asset_class() != AssetClass::kStock) return std::nullopt;
+  const uint64_t h = HashText(ticker.symbol());
+  if (((h >> 17) & 1) == 0) return std::nullopt;
+  // A weekday between 2025-02-03 and early 2026.
+  constexpr int64_t kSplitWindowDays = 300;
+  CalendarDay day = CalendarDay{2025, 2, 3}.AddDays(static_cast<int64_t>((h >> 20) % kSplitWindowDays));
+  while (day.Weekday() == 0 || day.Weekday() == 6) day = day.AddDays(1);
+  return SyntheticSplit{day, kSplitRatio};
+}
+
+void ReadPage(const PageQuery& query, Page* page) {
+  page->bars.clear();
+  page->query_count = 0;
+  page->more = false;
+  if (query.range.empty() || query.timeframe.timespan() == Timespan::kSecond) return;
+
+  const TickerModel model = ModelOf(query.seed, query.ticker);
+  MinuteGenerator gen(model);
+  PageBuilder builder(query.limit, model.vwap_scale, page);
+  const Timeframe& tf = query.timeframe;
+  if (tf.IsIntraday()) {
+    const int64_t length = tf.NominalMs();
+    ForEachMinute(model, gen, query.adjusted, query.range.from_ms, query.range.to_ms,
+                  [&](const Bar& b) { return builder.Add(b, FloorDiv(b.t, length) * length); });
+  } else {
+    const MarketZone zone = query.ticker.zone();
+    const bool one_day = tf == Timeframe(1, Timespan::kDay);
+    ForEachDay(model, gen, query.adjusted, zone, query.range.from_ms, query.range.to_ms,
+               [&](const Bar& day_bar) {
+                 return builder.Add(day_bar, one_day ? day_bar.t : BucketStart(tf, zone, day_bar.t));
+               });
+  }
+  builder.Finish();
+}
+
+BarBatch GroundTruth(uint64_t seed, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
+                     TimeRange range) {
+  if (range.empty() || timeframe.timespan() == Timespan::kSecond) return {};
+  PageQuery query;
+  query.seed = seed;
+  query.ticker = ticker;
+  query.timeframe = timeframe;
+  query.adjusted = adjusted;
+  query.range = SnapToBuckets(timeframe, ticker.zone(), range);
+  Page page;
+  ReadPage(query, &page);
+  // Snapping moved `from` back to its bucket start; only the first bar can lie before `range`.
+  if (!page.bars.empty() && page.bars.t.front() < range.from_ms) {
+    BarBatch trimmed;
+    trimmed.reserve(page.bars.size() - 1);
+    for (size_t i = 1; i < page.bars.size(); ++i) trimmed.push_back(page.bars[i]);
+    return trimmed;
+  }
+  return std::move(page.bars);
+}
 
 }  // namespace barfill::sim

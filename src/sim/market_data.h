@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "core/bar.h"
 #include "core/market_time.h"
@@ -15,7 +16,46 @@ namespace barfill::sim {
 /// order, is identical. Stocks trade 04:00-20:00 New York on weekdays with some quiet minutes
 /// missing and integer volumes; crypto trades 24/7 with fractional volumes; coarser bars are true
 /// aggregates of the minute bars.
+///
+/// Only whole bars are returned: a bar whose bucket starts in `range` but ends after it is still
+/// the whole bucket's aggregate. Minute and hour bars aggregate minute bars; day bars aggregate
+/// the minutes of one market day (stocks: New York, stamped 00:00 New York; crypto and forex:
+/// UTC); week, month, quarter and year bars aggregate day bars, as Polygon builds them. Second
+/// timeframes are not simulated and give an empty batch.
 BarBatch GroundTruth(uint64_t seed, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
                      TimeRange range);
+
+/// A synthetic stock split: with adjusted=false, bars before `day` (New York) carry prices
+/// multiplied by `ratio` and volumes divided by it; from `day` on both series agree.
+struct SyntheticSplit {
+  CalendarDay day;
+  int ratio = 2;
+};
+
+/// The split of `ticker`, if it has one. About half the stock tickers (no prefix) have one in
+/// 2025; crypto, forex, index and option tickers never do. Independent of the seed.
+std::optional<SyntheticSplit> SplitOf(const Ticker& ticker);
+
+/// One page of the aggregates endpoint: what to read.
+struct PageQuery {
+  uint64_t seed = 1;
+  Ticker ticker;
+  Timeframe timeframe;
+  bool adjusted = true;
+  TimeRange range;    ///< whole buckets (see SnapToBuckets)
+  int64_t limit = 0;  ///< base aggregates to read at most (minute bars for s/m/h, day bars above); 0 = all
+};
+
+/// One page of the aggregates endpoint: what was read.
+struct Page {
+  BarBatch bars;             ///< whole bars, ascending t
+  int64_t query_count = 0;   ///< base aggregates that make up `bars` (Polygon's queryCount)
+  bool more = false;         ///< the range holds at least one bar after the last one in `bars`
+};
+
+/// Reads the page that starts at `query.range.from_ms`: at most `query.limit` base aggregates,
+/// dropping a bar left partial at the cut, but always at least one bar when the range has any,
+/// so that paging moves forward. Reuses `page`'s capacity, so serving allocates nothing per bar.
+void ReadPage(const PageQuery& query, Page* page);
 
 }  // namespace barfill::sim

@@ -1,11 +1,775 @@
 #include "sim/sim_server.h"
 
-namespace barfill::sim {
+#include <arpa/inet.h>
+#include <linux/sockios.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-Result<FaultRates> FaultRates::Parse(std::string_view) { return FaultRates{}; }
-std::string SimStats::ToJson() const { return "{}"; }
-Result<std::unique_ptr<SimServer>> SimServer::Start(const SimOptions&) {
-  return Fail(ErrorCode::kInternal, "simulator not built yet");
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "sim/aggs_api.h"
+#include "sim/hash.h"
+#include "sim/http_wire.h"
+#include "sim/market_data.h"
+
+namespace barfill::sim {
+namespace {
+
+// Every SimStats field, once: the atomic counters, the snapshot, the reset and the JSON follow it.
+#define BARFILL_SIM_STATS(X)                                                                 \
+  X(requests) X(data_requests) X(bars_served) X(bytes_served) X(rate_limited) X(http429)     \
+  X(http5xx) X(reset) X(truncate) X(badjson) X(slow) X(delayed) X(expvol) X(auth_failures)   \
+  X(bad_requests) X(forbidden) X(connections)
+
+struct AtomicStats {
+#define BARFILL_DECLARE(name) std::atomic<int64_t> name{0};
+  BARFILL_SIM_STATS(BARFILL_DECLARE)
+#undef BARFILL_DECLARE
+
+  SimStats Snapshot() const {
+    SimStats s;
+#define BARFILL_COPY(name) s.name = name.load(std::memory_order_relaxed);
+    BARFILL_SIM_STATS(BARFILL_COPY)
+#undef BARFILL_COPY
+    return s;
+  }
+  void Zero() {
+#define BARFILL_ZERO(name) name.store(0, std::memory_order_relaxed);
+    BARFILL_SIM_STATS(BARFILL_ZERO)
+#undef BARFILL_ZERO
+  }
+};
+
+void Bump(std::atomic<int64_t>& counter, int64_t by = 1) { counter.fetch_add(by, std::memory_order_relaxed); }
+
+enum class Fault { kNone, kHttp429, kHttp5xx, kReset, kTruncate, kBadJson, kSlow };
+
+/// What the dice decided for one data request: a fault (mutually exclusive) and the two
+/// independent body modes.
+struct FaultDraw {
+  Fault fault = Fault::kNone;
+  bool retry_after = false;  // http429: half of them
+  int status_5xx = 502;
+  bool html_5xx = false;
+  bool delayed = false;
+  bool expvol = false;
+};
+
+FaultDraw DrawFaults(const FaultRates& rates, uint64_t fault_seed, uint64_t index) {
+  FaultDraw draw;
+  const uint64_t h = SplitMix64(SplitMix64(fault_seed ^ 0x6661756C74ULL) + index);
+  const double u = Unit53(h);
+  const std::pair<double, Fault> kinds[] = {
+      {rates.http429, Fault::kHttp429}, {rates.http5xx, Fault::kHttp5xx},
+      {rates.reset, Fault::kReset},     {rates.truncate, Fault::kTruncate},
+      {rates.badjson, Fault::kBadJson}, {rates.slow, Fault::kSlow}};
+  double edge = 0;
+  for (const auto& [p, kind] : kinds) {
+    edge += p;
+    if (u < edge) {
+      draw.fault = kind;
+      break;
+    }
+  }
+  const uint64_t detail = SplitMix64(h ^ 0x64657461696CULL);
+  draw.retry_after = (detail & 1) != 0;
+  draw.status_5xx = 502 + static_cast<int>((detail >> 1) % 3);
+  draw.html_5xx = ((detail >> 8) & 1) != 0;
+  draw.delayed = Unit53(SplitMix64(detail + 1)) < rates.delayed;
+  draw.expvol = Unit53(SplitMix64(detail + 2)) < rates.expvol;
+  return draw;
+}
+
+/// A sliding 60-second window per API key over admitted requests.
+class SlidingWindowLimiter {
+ public:
+  explicit SlidingWindowLimiter(int per_minute) : per_minute_(per_minute) {}
+
+  bool Admit(const std::string& key) {
+    if (per_minute_ <= 0) return true;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(mu_);
+    std::deque<std::chrono::steady_clock::time_point>& window = windows_[key];
+    while (!window.empty() && now - window.front() >= kWindow) window.pop_front();
+    if (window.size() >= static_cast<size_t>(per_minute_)) return false;
+    window.push_back(now);
+    return true;
+  }
+
+ private:
+  static constexpr std::chrono::seconds kWindow{60};
+  const int per_minute_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::deque<std::chrono::steady_clock::time_point>> windows_;
+};
+
+/// The targets of the last data requests, for tests that check what was (not) fetched.
+class RequestLog {
+ public:
+  static constexpr size_t kCapacity = 100000;
+
+  void Add(std::string target) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (targets_.size() == kCapacity) targets_.pop_front();
+    targets_.push_back(std::move(target));
+  }
+  void Clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    targets_.clear();
+  }
+  void WriteJson(ByteBuffer* out) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    out->Append('[');
+    bool first = true;
+    for (const std::string& target : targets_) {
+      out->Append(first ? "\"" : ",\"");
+      AppendJsonEscaped(out, target);
+      out->Append('"');
+      first = false;
+    }
+    out->Append(']');
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::deque<std::string> targets_;
+};
+
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kHtml = "text/html";
+constexpr int kListenBacklog = 512;
+constexpr int kWriteTimeoutMs = 60000;
+constexpr int kSlowPieces = 20;           // the slow fault sends the body in 20 pieces...
+constexpr int kSlowPauseMs = 50;          // ...50 ms apart: about a second in all
+constexpr int kResetDrainWaitMs = 1000;   // how long a reset waits for its partial body to leave
+constexpr size_t kReadChunk = 16 * 1024;
+
+std::string HtmlFor5xx(int status) {
+  const std::string line = std::to_string(status) + " " + std::string(ReasonPhrase(status));
+  return "<html>\r\n<head><title>" + line + "</title></head>\r\n<body>\r\n<center><h1>" + line +
+         "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+}
+
+/// A Host header is used for next_url only when it looks like host[:port].
+bool PlausibleHost(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' ||
+           c == ']' || c == '_';
+  });
+}
+
+bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// What one connection reuses from request to request, so serving allocates nothing per bar.
+struct Scratch {
+  Page page;
+  ByteBuffer body;
+  ByteBuffer gzipped;
+  GzipEncoder gzip;
+  std::string head;
+};
+
+/// The answer to one request; its body is in Scratch::body.
+struct Reply {
+  int status = 200;
+  std::string_view content_type = kJson;
+  std::string request_id;
+  std::string extra_headers;  // complete lines, e.g. "Retry-After: 1\r\n"
+  Fault fault = Fault::kNone;
+  int64_t bars = 0;
+  bool admin = false;         // admin endpoints are not counted
+};
+
+struct Connection {
+  UniqueFd fd;
+  std::thread thread;
+  std::atomic<bool> finished{false};
+};
+
+class Server final : public SimServer {
+ public:
+  explicit Server(SimOptions options)
+      : options_(std::move(options)),
+        limiter_(options_.rate_limit_per_min),
+        forbidden_(options_.forbidden_tickers.begin(), options_.forbidden_tickers.end()),
+        id_salt_(SplitMix64(options_.seed ^ 0x726571756573ULL)) {}
+  ~Server() override { Stop(); }
+
+  Status Listen();
+
+  std::string BaseUrl() const override { return base_url_; }
+  int Port() const override { return port_; }
+  SimStats Stats() const override { return stats_.Snapshot(); }
+  void Stop() override;
+
+ private:
+  enum class Wait { kReady, kTimeout, kStop };
+
+  void AcceptLoop();
+  void Reap();
+  void ServeConnection(Connection* conn);
+  void Handle(const HttpRequest& request, Scratch& scratch, Reply* reply);
+  void HandleAdmin(std::string_view path, Scratch& scratch, Reply* reply);
+  void HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, Scratch& scratch, Reply* reply);
+  void ErrorReply(int status, std::string_view body_status, std::string_view key, std::string_view text,
+                  Scratch& scratch, Reply* reply);
+  /// Writes the reply the way its fault says; returns whether the connection stays open.
+  bool Send(int fd, const HttpRequest& request, const Reply& reply, Scratch& scratch);
+
+  Wait WaitFor(int fd, short events, int timeout_ms) const;
+  bool SendAll(int fd, std::string_view first, std::string_view second, int64_t* sent) const;
+  std::string NewRequestId();
+  std::string BaseFor(const HttpRequest& request) const;
+
+  const SimOptions options_;
+  SlidingWindowLimiter limiter_;
+  const std::unordered_set<std::string> forbidden_;
+  const uint64_t id_salt_;
+  AtomicStats stats_;
+  RequestLog log_;
+  std::atomic<uint64_t> request_counter_{0};
+  std::atomic<uint64_t> data_counter_{0};  // the fault dice index; /__reset keeps it going
+
+  UniqueFd listen_fd_;
+  UniqueFd wake_fd_;  // an eventfd that becomes readable, for every poller at once, on Stop
+  int port_ = 0;
+  std::string base_url_;
+  std::thread acceptor_;
+
+  std::mutex mu_;
+  std::condition_variable slots_cv_;
+  bool stopping_ = false;  // guarded by mu_; stopped_ is its lock-free mirror
+  std::atomic<bool> stopped_{false};
+  int active_ = 0;
+  std::list<std::unique_ptr<Connection>> connections_;  // touched by the acceptor, then by Stop
+};
+
+Status Server::Listen() {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string port_text = std::to_string(options_.port);
+  const int gai = getaddrinfo(options_.host.c_str(), port_text.c_str(), &hints, &found);
+  if (gai != 0) {
+    return Fail(ErrorCode::kUsage, "cannot resolve --host '" + options_.host + "': " + gai_strerror(gai));
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> addresses(found, &freeaddrinfo);
+  std::string last_error = "no address";
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    UniqueFd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
+    if (!fd.valid()) {
+      last_error = std::strerror(errno);
+      continue;
+    }
+    const int one = 1;
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd.get(), kListenBacklog) != 0) {
+      last_error = std::strerror(errno);
+      continue;
+    }
+    sockaddr_storage bound{};
+    socklen_t length = sizeof bound;
+    getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &length);
+    port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    listen_fd_ = std::move(fd);
+    break;
+  }
+  if (!listen_fd_.valid()) {
+    return Fail(ErrorCode::kUsage, "cannot listen on " + options_.host + ":" + port_text + ": " + last_error);
+  }
+  wake_fd_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_fd_.valid()) return Fail(ErrorCode::kInternal, std::string("eventfd: ") + std::strerror(errno));
+  const bool ipv6_literal = options_.host.find(':') != std::string::npos;
+  base_url_ = "http://" + (ipv6_literal ? "[" + options_.host + "]" : options_.host) + ":" + std::to_string(port_);
+  acceptor_ = std::thread([this] { AcceptLoop(); });
+  return Ok();
+}
+
+void Server::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stopped_.store(true);
+  slots_cv_.notify_all();
+  if (wake_fd_.valid()) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t w = ::write(wake_fd_.get(), &one, sizeof one);
+  }
+  if (acceptor_.joinable()) acceptor_.join();
+  for (auto& conn : connections_) {
+    if (conn->thread.joinable()) conn->thread.join();
+  }
+  connections_.clear();
+  listen_fd_.Reset();
+}
+
+void Server::AcceptLoop() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      slots_cv_.wait(lock, [&] { return stopping_ || active_ < options_.max_connections; });
+      if (stopping_) return;
+    }
+    pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}};
+    constexpr int kReapEveryMs = 1000;
+    const int ready = ::poll(fds, 2, kReapEveryMs);
+    if (stopped_.load()) return;
+    Reap();
+    if (ready <= 0 || (fds[0].revents & POLLIN) == 0) continue;
+    const int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // wait for descriptors to free up
+      }
+      continue;
+    }
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    Bump(stats_.connections);
+    auto conn = std::make_unique<Connection>();
+    conn->fd = UniqueFd(fd);
+    Connection* raw = conn.get();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++active_;
+    }
+    connections_.push_back(std::move(conn));
+    raw->thread = std::thread([this, raw] { ServeConnection(raw); });
+  }
+}
+
+void Server::Reap() {
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if ((*it)->finished.load()) {
+      (*it)->thread.join();
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Server::Wait Server::WaitFor(int fd, short events, int timeout_ms) const {
+  // poll ignores a negative fd, so WaitFor(-1, ...) is an interruptible sleep.
+  pollfd fds[2] = {{wake_fd_.get(), POLLIN, 0}, {fd, events, 0}};
+  while (true) {
+    const int ready = ::poll(fds, 2, timeout_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) return Wait::kTimeout;
+    if (stopped_.load() || (fds[0].revents & POLLIN) != 0) return Wait::kStop;
+    return Wait::kReady;
+  }
+}
+
+bool Server::SendAll(int fd, std::string_view first, std::string_view second, int64_t* sent) const {
+  iovec iov[2] = {{const_cast<char*>(first.data()), first.size()},
+                  {const_cast<char*>(second.data()), second.size()}};
+  int index = 0;
+  while (index < 2) {
+    if (iov[index].iov_len == 0) {
+      ++index;
+      continue;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov + index;
+    msg.msg_iovlen = static_cast<size_t>(2 - index);
+    const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (WaitFor(fd, POLLOUT, kWriteTimeoutMs) != Wait::kReady) return false;
+        continue;
+      }
+      return false;
+    }
+    *sent += n;
+    size_t left = static_cast<size_t>(n);
+    while (left > 0 && index < 2) {
+      const size_t take = std::min(left, iov[index].iov_len);
+      iov[index].iov_base = static_cast<char*>(iov[index].iov_base) + take;
+      iov[index].iov_len -= take;
+      left -= take;
+      if (iov[index].iov_len == 0) ++index;
+    }
+  }
+  return true;
+}
+
+std::string Server::NewRequestId() {
+  const uint64_t n = request_counter_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t a = SplitMix64(id_salt_ + 2 * n);
+  const uint64_t b = SplitMix64(id_salt_ + 2 * n + 1);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    id[i] = kHex[(a >> (60 - 4 * i)) & 15];
+    id[16 + i] = kHex[(b >> (60 - 4 * i)) & 15];
+  }
+  return id;
+}
+
+std::string Server::BaseFor(const HttpRequest& request) const {
+  // The client's own view of the server, so a proxy in front of it keeps getting the next pages.
+  if (PlausibleHost(request.host)) return "http://" + request.host;
+  return base_url_;
+}
+
+void Server::ServeConnection(Connection* conn) {
+  const int fd = conn->fd.get();
+  Scratch scratch;
+  std::string in;
+  char chunk[kReadChunk];
+  while (true) {
+    HttpRequest request;
+    size_t consumed = 0;
+    HeadStatus head = ParseRequestHead(in, &request, &consumed);
+    bool open = true;
+    while (head == HeadStatus::kIncomplete && open) {
+      if (WaitFor(fd, POLLIN, options_.idle_timeout_ms) != Wait::kReady) {
+        open = false;
+        break;
+      }
+      const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+      if (n == 0) {
+        open = false;
+      } else if (n < 0) {
+        open = errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK;
+      } else {
+        in.append(chunk, static_cast<size_t>(n));
+        head = ParseRequestHead(in, &request, &consumed);
+      }
+    }
+    if (!open) break;
+    if (head == HeadStatus::kInvalid) {
+      Reply reply;
+      reply.request_id = NewRequestId();
+      Bump(stats_.requests);
+      Bump(stats_.bad_requests);
+      ErrorReply(400, "ERROR", "error", "Malformed HTTP request", scratch, &reply);
+      request.keep_alive = false;
+      Send(fd, request, reply, scratch);
+      break;
+    }
+    in.erase(0, consumed);
+    Reply reply;
+    Handle(request, scratch, &reply);
+    if (!Send(fd, request, reply, scratch)) break;
+  }
+  conn->fd.Reset();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --active_;
+  }
+  conn->finished.store(true);
+  slots_cv_.notify_all();
+}
+
+void Server::ErrorReply(int status, std::string_view body_status, std::string_view key, std::string_view text,
+                        Scratch& scratch, Reply* reply) {
+  reply->status = status;
+  scratch.body.Clear();
+  WriteErrorBody(body_status, reply->request_id, key, text, &scratch.body);
+}
+
+void Server::Handle(const HttpRequest& request, Scratch& scratch, Reply* reply) {
+  scratch.body.Clear();
+  reply->request_id = NewRequestId();
+  const std::string_view path = request.path();
+  if (path.substr(0, 3) == "/__") {
+    HandleAdmin(path, scratch, reply);
+    return;
+  }
+  Bump(stats_.requests);
+  if (request.method != "GET") {
+    Bump(stats_.bad_requests);
+    ErrorReply(405, "ERROR", "error", "Method not allowed: use GET", scratch, reply);
+    return;
+  }
+  const auto aggs_path = MatchAggsPath(path);
+  if (!aggs_path) {
+    Bump(stats_.bad_requests);
+    ErrorReply(404, "NOT_FOUND", "message", kTextNotFound, scratch, reply);
+    return;
+  }
+  HandleAggs(request, *aggs_path, scratch, reply);
+}
+
+void Server::HandleAdmin(std::string_view path, Scratch& scratch, Reply* reply) {
+  reply->admin = true;
+  if (path == "/__stats") {
+    scratch.body.Append(stats_.Snapshot().ToJson());
+  } else if (path == "/__requests") {
+    log_.WriteJson(&scratch.body);
+  } else if (path == "/__reset") {
+    stats_.Zero();
+    log_.Clear();
+    scratch.body.Append("{\"status\":\"OK\"}");
+  } else {
+    ErrorReply(404, "NOT_FOUND", "message", kTextNotFound, scratch, reply);
+  }
+}
+
+void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, Scratch& scratch, Reply* reply) {
+  const QueryParams query = ParseQuery(request.query());
+  std::string key;
+  for (const auto& [name, value] : query) {
+    if (name == "apiKey") key = value;
+  }
+  if (key.empty() && StartsWithIgnoreCase(request.authorization, "Bearer ")) {
+    key = request.authorization.substr(7);
+    while (!key.empty() && key.front() == ' ') key.erase(key.begin());
+  }
+  if (key.empty()) {
+    Bump(stats_.auth_failures);
+    ErrorReply(401, "ERROR", "error", kTextNoApiKey, scratch, reply);
+    return;
+  }
+  if (!options_.api_key.empty() && key != options_.api_key) {
+    Bump(stats_.auth_failures);
+    ErrorReply(401, "ERROR", "error", kTextUnknownApiKey, scratch, reply);
+    return;
+  }
+  const auto call = ResolveAggsCall(aggs_path, query);
+  if (!call) {
+    Bump(stats_.bad_requests);
+    ErrorReply(400, "ERROR", "error", call.error().message, scratch, reply);
+    return;
+  }
+  if (forbidden_.count(call->ticker_text) > 0) {
+    Bump(stats_.forbidden);
+    ErrorReply(403, "NOT_AUTHORIZED", "message", kTextNotAuthorized, scratch, reply);
+    return;
+  }
+  if (!limiter_.Admit(key)) {
+    Bump(stats_.rate_limited);
+    ErrorReply(429, "ERROR", "error", kTextRateLimited, scratch, reply);
+    return;
+  }
+
+  Bump(stats_.data_requests);
+  const std::string_view raw_query = request.query();
+  const std::string logged_query = RemoveQueryParam(raw_query, "apiKey");
+  log_.Add(std::string(request.path()) + (logged_query.empty() ? "" : "?" + logged_query));
+
+  const FaultDraw draw = DrawFaults(options_.faults, options_.fault_seed, data_counter_.fetch_add(1));
+  switch (draw.fault) {
+    case Fault::kHttp429:
+      Bump(stats_.http429);
+      ErrorReply(429, "ERROR", "error", kTextRateLimited, scratch, reply);
+      if (draw.retry_after) reply->extra_headers = "Retry-After: 1\r\n";
+      return;
+    case Fault::kHttp5xx:
+      Bump(stats_.http5xx);
+      reply->status = draw.status_5xx;
+      if (draw.html_5xx) {
+        reply->content_type = kHtml;
+        scratch.body.Append(HtmlFor5xx(draw.status_5xx));
+      }
+      return;
+    default:
+      break;
+  }
+
+  if (call->ticker) {
+    PageQuery page_query;
+    page_query.seed = options_.seed;
+    page_query.ticker = *call->ticker;
+    page_query.timeframe = call->timeframe;
+    page_query.adjusted = call->adjusted;
+    page_query.range = call->range;
+    page_query.limit = call->limit;
+    ReadPage(page_query, &scratch.page);
+  } else {
+    scratch.page.bars.clear();
+    scratch.page.query_count = 0;
+    scratch.page.more = false;
+  }
+  const Page& page = scratch.page;
+  std::string next_url;
+  if (page.more) next_url = NextUrl(BaseFor(request), *call, NextBarStart(*call, page.bars.t.back()));
+  BodyStyle style;
+  style.delayed = draw.delayed;
+  style.exponent_volumes = draw.expvol;
+  if (draw.delayed) Bump(stats_.delayed);
+  if (draw.expvol) Bump(stats_.expvol);
+  WriteAggsBody(*call, page, reply->request_id, next_url, style, &scratch.body);
+  reply->bars = static_cast<int64_t>(page.bars.size());
+  reply->fault = draw.fault;
+  switch (draw.fault) {
+    case Fault::kBadJson:
+      // A 200 whose JSON stops in the middle: valid length, invalid document.
+      Bump(stats_.badjson);
+      scratch.body.Truncate(scratch.body.size() / 2);
+      break;
+    case Fault::kReset: Bump(stats_.reset); break;
+    case Fault::kTruncate: Bump(stats_.truncate); break;
+    case Fault::kSlow: Bump(stats_.slow); break;
+    default: break;
+  }
+}
+
+bool Server::Send(int fd, const HttpRequest& request, const Reply& reply, Scratch& scratch) {
+  std::string_view body = scratch.body.view();
+  bool gzip = false;
+  if (request.accepts_gzip && !body.empty() && scratch.gzip.Compress(body, &scratch.gzipped)) {
+    body = scratch.gzipped.view();
+    gzip = true;
+  }
+  const bool breaks = reply.fault == Fault::kReset || reply.fault == Fault::kTruncate;
+  const bool keep_alive = request.keep_alive && !breaks;
+
+  std::string& head = scratch.head;
+  head.clear();
+  head.append("HTTP/1.1 ").append(std::to_string(reply.status)).append(" ").append(ReasonPhrase(reply.status));
+  head.append("\r\nServer: barfill-sim\r\n");
+  if (!body.empty()) head.append("Content-Type: ").append(reply.content_type).append("\r\n");
+  head.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  if (gzip) head.append("Content-Encoding: gzip\r\n");
+  head.append("Vary: Accept-Encoding\r\nX-Request-Id: ").append(reply.request_id).append("\r\n");
+  head.append(reply.extra_headers);
+  head.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+
+  int64_t sent = 0;
+  bool ok = true;
+  switch (reply.fault) {
+    case Fault::kReset: {
+      SendAll(fd, head, body.substr(0, body.size() / 2), &sent);
+      // Let the partial body leave before the RST, which would otherwise discard it unsent.
+      for (int waited = 0; waited < kResetDrainWaitMs; waited += 10) {
+        int queued = 0;
+        if (ioctl(fd, SIOCOUTQ, &queued) != 0 || queued == 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      const linger abort_on_close{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+      ok = false;
+      break;
+    }
+    case Fault::kTruncate:
+      SendAll(fd, head, body.substr(0, body.size() / 2), &sent);
+      ::shutdown(fd, SHUT_WR);
+      ok = false;
+      break;
+    case Fault::kSlow: {
+      ok = SendAll(fd, head, {}, &sent);
+      const size_t piece = std::max<size_t>(1, (body.size() + kSlowPieces - 1) / kSlowPieces);
+      for (size_t offset = 0; ok && offset < body.size(); offset += piece) {
+        if (offset > 0 && WaitFor(-1, 0, kSlowPauseMs) != Wait::kTimeout) ok = false;
+        if (ok) ok = SendAll(fd, body.substr(offset, piece), {}, &sent);
+      }
+      break;
+    }
+    default:
+      ok = SendAll(fd, head, body, &sent);
+      break;
+  }
+  if (!reply.admin) {
+    Bump(stats_.bytes_served, sent);
+    const bool valid_body = reply.fault == Fault::kNone || reply.fault == Fault::kSlow;
+    if (ok && valid_body && reply.status == 200) Bump(stats_.bars_served, reply.bars);
+  }
+  return ok && keep_alive;
+}
+
+}  // namespace
+
+Result<FaultRates> FaultRates::Parse(std::string_view text) {
+  FaultRates rates;
+  const std::pair<std::string_view, double FaultRates::*> kNames[] = {
+      {"http429", &FaultRates::http429}, {"http5xx", &FaultRates::http5xx},
+      {"reset", &FaultRates::reset},     {"truncate", &FaultRates::truncate},
+      {"badjson", &FaultRates::badjson}, {"slow", &FaultRates::slow},
+      {"delayed", &FaultRates::delayed}, {"expvol", &FaultRates::expvol}};
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find(',', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view item = text.substr(pos, end - pos);
+    pos = end + 1;
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      return Fail(ErrorCode::kUsage, "--faults: '" + std::string(item) + "' must look like name=probability");
+    }
+    const std::string_view name = item.substr(0, eq);
+    const std::string_view value = item.substr(eq + 1);
+    double FaultRates::*field = nullptr;
+    for (const auto& [known, member] : kNames) {
+      if (name == known) field = member;
+    }
+    if (field == nullptr) {
+      return Fail(ErrorCode::kUsage, "--faults: unknown fault '" + std::string(name) +
+                                         "': use http429, http5xx, reset, truncate, badjson, slow, delayed or expvol");
+    }
+    double p = -1;
+    const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), p);
+    if (ec != std::errc() || ptr != value.data() + value.size() || !(p >= 0 && p <= 1)) {
+      return Fail(ErrorCode::kUsage, "--faults: " + std::string(name) + " needs a probability from 0 to 1, got '" +
+                                         std::string(value) + "'");
+    }
+    rates.*field = p;
+  }
+  const double faults = rates.http429 + rates.http5xx + rates.reset + rates.truncate + rates.badjson + rates.slow;
+  if (faults > 1 + 1e-9) {
+    return Fail(ErrorCode::kUsage,
+                "--faults: http429, http5xx, reset, truncate, badjson and slow exclude each other, so their "
+                "probabilities must add up to at most 1");
+  }
+  return rates;
+}
+
+std::string SimStats::ToJson() const {
+  std::string out = "{";
+#define BARFILL_FIELD(name) out.append("\"" #name "\":").append(std::to_string(name)).append(",");
+  BARFILL_SIM_STATS(BARFILL_FIELD)
+#undef BARFILL_FIELD
+  out.back() = '}';
+  return out;
+}
+
+Result<std::unique_ptr<SimServer>> SimServer::Start(const SimOptions& options) {
+  if (options.port < 0 || options.port > 65535) {
+    return Fail(ErrorCode::kUsage, "port " + std::to_string(options.port) + " is not in 0..65535");
+  }
+  if (options.rate_limit_per_min < 0) return Fail(ErrorCode::kUsage, "the rate limit cannot be negative");
+  if (options.max_connections < 1) return Fail(ErrorCode::kUsage, "max_connections must be at least 1");
+  auto server = std::make_unique<Server>(options);
+  BARFILL_TRY(server->Listen());
+  return std::unique_ptr<SimServer>(std::move(server));
 }
 
 }  // namespace barfill::sim

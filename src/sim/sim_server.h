@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -21,7 +22,8 @@ struct FaultRates {
   double delayed = 0;   ///< status "DELAYED" instead of "OK" (not a fault)
   double expvol = 0;    ///< exponent-form volumes, integer-literal prices (not a fault)
 
-  /// Parses "reset=0.05,http429=0.02"; unknown names and values outside 0..1 are errors.
+  /// Parses "reset=0.05,http429=0.02"; unknown names, values outside 0..1 and faults (the first
+  /// six, which exclude each other) adding up to more than 1 are errors.
   static Result<FaultRates> Parse(std::string_view text);
 };
 
@@ -33,23 +35,34 @@ struct SimOptions {
   std::string api_key;         ///< when set, any other key gets 401 "Unknown API Key"
   int rate_limit_per_min = 0;  ///< 0 = unlimited; otherwise a sliding 60 s window per key
   FaultRates faults;
+  std::vector<std::string> forbidden_tickers;  ///< 403 NOT_AUTHORIZED (the plan-gate body) for these
+  int idle_timeout_ms = 30000; ///< a keep-alive connection idle this long is closed
+  int max_connections = 256;   ///< connections served at once; more wait in the listen backlog
 };
 
-/// Counters served at GET /__stats.
+/// Counters served at GET /__stats. Data requests are aggregates requests that passed auth,
+/// validation and the rate limit; faults are drawn only for them. The admin endpoints
+/// (/__stats, /__requests, /__reset) are not counted anywhere.
 struct SimStats {
-  int64_t requests = 0;       ///< every HTTP request, /__stats excluded
-  int64_t data_requests = 0;  ///< aggregates requests that passed auth and validation
-  int64_t bars_served = 0;
-  int64_t bytes_served = 0;
+  int64_t requests = 0;       ///< every HTTP request but the admin endpoints
+  int64_t data_requests = 0;  ///< aggregates requests that passed auth, validation and rate limit
+  int64_t bars_served = 0;    ///< bars in bodies sent whole and valid
+  int64_t bytes_served = 0;   ///< bytes written (heads and bodies), admin endpoints excluded
   int64_t rate_limited = 0;   ///< 429s from the rate limit (not injected)
   int64_t http429 = 0, http5xx = 0, reset = 0, truncate = 0, badjson = 0, slow = 0;
   int64_t delayed = 0, expvol = 0;
   int64_t auth_failures = 0;  ///< 401s
-  int64_t bad_requests = 0;   ///< 400s/404s
+  int64_t bad_requests = 0;   ///< 400s/404s/405s
+  int64_t forbidden = 0;      ///< 403s for SimOptions::forbidden_tickers
+  int64_t connections = 0;    ///< TCP connections accepted
 
   std::string ToJson() const;
 };
 
+/// Serves GET /v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to} as Polygon
+/// does (polygon-api.md §10), plus the unauthenticated test endpoints GET /__stats (SimStats as
+/// JSON), GET /__requests (a JSON array of the last 100000 data-request targets, path and query
+/// without apiKey, in arrival order) and GET /__reset (zeroes the stats and that log).
 class SimServer {
  public:
   /// Binds, starts serving on background threads, and returns once it accepts connections.

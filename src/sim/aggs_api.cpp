@@ -1,0 +1,252 @@
+#include "sim/aggs_api.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+
+namespace barfill::sim {
+namespace {
+
+constexpr std::string_view kAggsPrefix = "/v2/aggs/ticker/";
+constexpr size_t kMaxMsDigits = 16;
+
+Unexpected BadRequest(std::string text) {
+  Error error(ErrorCode::kBadRequest, std::move(text));
+  error.http_status = 400;
+  return Unexpected{std::move(error)};
+}
+
+/// A from/to argument: the first and last instant it names (a date names a whole market day).
+struct TimeArg {
+  int64_t first_ms = 0;
+  int64_t last_ms = 0;
+};
+
+std::optional<TimeArg> ParseTimeArg(std::string_view raw, const MarketZone& zone) {
+  if (!raw.empty() && raw.size() <= kMaxMsDigits &&
+      std::all_of(raw.begin(), raw.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    int64_t ms = 0;
+    const auto [ptr, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), ms);
+    if (ec != std::errc()) return std::nullopt;
+    return TimeArg{ms, ms};
+  }
+  const auto day = CalendarDay::Parse(raw);
+  if (!day) return std::nullopt;
+  return TimeArg{zone.DayStartMs(*day), zone.DayStartMs(day->AddDays(1)) - 1};
+}
+
+std::optional<bool> ParseBool(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "true") return true;
+  if (lower == "false") return false;
+  return std::nullopt;
+}
+
+/// Applies limit/sort/adjusted (and the legacy `unadjusted`) from `params` to `call`.
+Status ApplyOptions(const QueryParams& params, AggsCall* call) {
+  for (const auto& [key, value] : params) {
+    if (key == "limit") {
+      int64_t limit = 0;
+      const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (ec != std::errc() || ptr != value.data() + value.size() || limit < 1) {
+        return BadRequest("Could not parse the 'limit' parameter: use a positive integer");
+      }
+      call->limit = std::min(limit, kMaxBaseAggregatesPerRequest);
+    } else if (key == "sort") {
+      if (value == "asc") {
+        call->descending = false;
+      } else if (value == "desc") {
+        call->descending = true;
+      } else {
+        return BadRequest("The parameter 'sort' must be 'asc' or 'desc'");
+      }
+    } else if (key == "adjusted" || key == "unadjusted") {
+      const auto flag = ParseBool(value);
+      if (!flag) return BadRequest("The parameter '" + key + "' must be true or false");
+      call->adjusted = key == "adjusted" ? *flag : !*flag;
+    }
+  }
+  return Ok();
+}
+
+char* WriteInt(char* p, int64_t v) { return std::to_chars(p, p + 24, v).ptr; }
+
+char* WriteDouble(char* p, double v, bool scientific) {
+  return (scientific ? std::to_chars(p, p + 32, v, std::chars_format::scientific)
+                     : std::to_chars(p, p + 32, v))
+      .ptr;
+}
+
+char* WriteLiteral(char* p, std::string_view text) {
+  std::memcpy(p, text.data(), text.size());
+  return p + text.size();
+}
+
+// The widest bar: eight keys, six doubles of at most 24 characters, two int64s of at most 20.
+constexpr size_t kMaxBarJson = 64 + 6 * 32 + 2 * 24;
+
+}  // namespace
+
+std::optional<AggsPath> MatchAggsPath(std::string_view path) {
+  if (path.substr(0, kAggsPrefix.size()) != kAggsPrefix) return std::nullopt;
+  std::string_view rest = path.substr(kAggsPrefix.size());
+  std::vector<std::string_view> parts;
+  while (!rest.empty()) {
+    const size_t slash = rest.find('/');
+    parts.push_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+    if (rest.empty()) parts.emplace_back();  // a trailing slash leaves an empty segment
+  }
+  if (parts.size() != 6 || parts[1] != "range") return std::nullopt;
+  for (const std::string_view part : parts) {
+    if (part.empty()) return std::nullopt;
+  }
+  return AggsPath{std::string(parts[0]), std::string(parts[2]), std::string(parts[3]),
+                  std::string(parts[4]), std::string(parts[5])};
+}
+
+Result<AggsCall> ResolveAggsCall(const AggsPath& path, const QueryParams& query) {
+  AggsCall call;
+  call.path = path;
+  call.ticker_text = PercentDecode(path.ticker, false);
+  if (auto ticker = Ticker::Parse(call.ticker_text)) call.ticker = std::move(*ticker);
+
+  int64_t multiplier = 0;
+  const std::string& m = path.multiplier;
+  const auto [mptr, mec] = std::from_chars(m.data(), m.data() + m.size(), multiplier);
+  if (mec != std::errc() || mptr != m.data() + m.size()) {
+    return BadRequest("Could not parse the multiplier parameter: '" + m + "' is not an integer");
+  }
+  auto timeframe = Timeframe::FromPolygon(multiplier, PercentDecode(path.timespan, false));
+  if (!timeframe) return BadRequest(timeframe.error().message);
+  call.timeframe = *timeframe;
+  if (call.timeframe.timespan() == Timespan::kSecond) {
+    return BadRequest("Second aggregates are not available from this simulator");
+  }
+
+  // Dates are days of the ticker's market: New York for stocks, as Polygon documents; UTC for
+  // crypto and forex, whose day bars start at 00:00 UTC (a New York day would straddle two).
+  const MarketZone zone = call.ticker ? call.ticker->zone() : MarketZone::NewYork();
+  const auto from = ParseTimeArg(PercentDecode(path.from, false), zone);
+  if (!from) return BadRequest(std::string(kTextBadFrom));
+  const auto to = ParseTimeArg(PercentDecode(path.to, false), zone);
+  if (!to) return BadRequest(std::string(kTextBadTo));
+  if (to->last_ms < from->first_ms) return BadRequest(std::string(kTextToBeforeFrom));
+
+  BARFILL_TRY(ApplyOptions(query, &call));
+  for (const auto& [key, value] : query) {
+    if (key != "cursor") continue;
+    const auto decoded = Base64UrlDecode(value);
+    if (!decoded) return BadRequest("Invalid cursor");
+    BARFILL_TRY(ApplyOptions(ParseQuery(*decoded), &call));
+  }
+
+  if (from->first_ms > kLastSimulatedMs) {
+    call.range = TimeRange{kLastSimulatedMs, kLastSimulatedMs};
+  } else {
+    call.range = TimeRange{BucketStart(call.timeframe, zone, from->first_ms),
+                           NextBucketStart(call.timeframe, zone, std::min(to->last_ms, kLastSimulatedMs))};
+  }
+  return call;
+}
+
+std::string EncodeCursor(const AggsCall& call) {
+  std::string options = "limit=" + std::to_string(call.limit) + "&sort=" + (call.descending ? "desc" : "asc");
+  if (!call.adjusted) options += "&adjusted=false";
+  return Base64UrlEncode(options);
+}
+
+int64_t NextBarStart(const AggsCall& call, int64_t t) {
+  if (call.timeframe.IsIntraday()) return t + call.timeframe.NominalMs();
+  const MarketZone zone = call.ticker ? call.ticker->zone() : MarketZone::NewYork();
+  return NextBucketStart(call.timeframe, zone, t);
+}
+
+std::string NextUrl(std::string_view base_url, const AggsCall& call, int64_t next_from_ms) {
+  std::string url;
+  url.reserve(base_url.size() + 128);
+  url.append(base_url);
+  url.append(kAggsPrefix);
+  url.append(call.path.ticker).append("/range/").append(call.path.multiplier).append("/");
+  url.append(call.path.timespan).append("/").append(std::to_string(next_from_ms)).append("/");
+  url.append(call.path.to).append("?cursor=").append(EncodeCursor(call));
+  return url;
+}
+
+void WriteAggsBody(const AggsCall& call, const Page& page, std::string_view request_id,
+                   std::string_view next_url, BodyStyle style, ByteBuffer* out) {
+  const BarBatch& bars = page.bars;
+  const size_t n = bars.size();
+  out->Append("{\"ticker\":\"");
+  AppendJsonEscaped(out, call.ticker_text);
+  char* p = out->Reserve(128);
+  char* const begin = p;
+  p = WriteLiteral(p, "\",\"queryCount\":");
+  p = WriteInt(p, page.query_count);
+  p = WriteLiteral(p, ",\"resultsCount\":");
+  p = WriteInt(p, static_cast<int64_t>(n));
+  p = WriteLiteral(p, call.adjusted ? ",\"adjusted\":true" : ",\"adjusted\":false");
+  out->Commit(static_cast<size_t>(p - begin));
+  if (n > 0) {
+    out->Append(",\"results\":[");
+    for (size_t k = 0; k < n; ++k) {
+      const size_t i = call.descending ? n - 1 - k : k;
+      char* q = out->Reserve(kMaxBarJson);
+      char* const start = q;
+      q = WriteLiteral(q, k == 0 ? "{\"v\":" : ",{\"v\":");
+      q = WriteDouble(q, bars.volume[i], style.exponent_volumes);
+      q = WriteLiteral(q, ",\"vw\":");
+      q = WriteDouble(q, bars.vwap[i], false);
+      q = WriteLiteral(q, ",\"o\":");
+      q = WriteDouble(q, bars.open[i], false);
+      q = WriteLiteral(q, ",\"c\":");
+      q = WriteDouble(q, bars.close[i], false);
+      q = WriteLiteral(q, ",\"h\":");
+      q = WriteDouble(q, bars.high[i], false);
+      q = WriteLiteral(q, ",\"l\":");
+      q = WriteDouble(q, bars.low[i], false);
+      q = WriteLiteral(q, ",\"t\":");
+      q = WriteInt(q, bars.t[i]);
+      q = WriteLiteral(q, ",\"n\":");
+      q = WriteInt(q, bars.trades[i]);
+      *q++ = '}';
+      out->Commit(static_cast<size_t>(q - start));
+    }
+    out->Append(']');
+  }
+  out->Append(style.delayed ? ",\"status\":\"DELAYED\",\"request_id\":\"" : ",\"status\":\"OK\",\"request_id\":\"");
+  out->Append(request_id);
+  out->Append('"');
+  if (n > 0) {
+    char* q = out->Reserve(40);
+    char* const start = q;
+    q = WriteLiteral(q, ",\"count\":");
+    q = WriteInt(q, static_cast<int64_t>(n));
+    out->Commit(static_cast<size_t>(q - start));
+  }
+  if (!next_url.empty()) {
+    out->Append(",\"next_url\":\"");
+    AppendJsonEscaped(out, next_url);
+    out->Append('"');
+  }
+  out->Append('}');
+}
+
+void WriteErrorBody(std::string_view status, std::string_view request_id, std::string_view key,
+                    std::string_view text, ByteBuffer* out) {
+  out->Append("{\"status\":\"");
+  out->Append(status);
+  out->Append("\",\"request_id\":\"");
+  out->Append(request_id);
+  out->Append("\",\"");
+  out->Append(key);
+  out->Append("\":\"");
+  AppendJsonEscaped(out, text);
+  out->Append("\"}");
+}
+
+}  // namespace barfill::sim

@@ -1,0 +1,383 @@
+#include "sim/market_data.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+namespace barfill::sim {
+namespace {
+
+constexpr uint64_t kSeed = 7;
+
+Ticker T(const char* symbol) { return *Ticker::Parse(symbol); }
+Timeframe Tf(const char* text) { return *Timeframe::Parse(text); }
+CalendarDay Day(const char* text) { return *CalendarDay::Parse(text); }
+
+TimeRange NyDays(const char* from, const char* to) {
+  return MarketZone::NewYork().DaysToRange(Day(from), Day(to));
+}
+TimeRange UtcDays(const char* from, const char* to) { return MarketZone::Utc().DaysToRange(Day(from), Day(to)); }
+
+/// Minutes since 00:00 New York of the instant `ms`.
+int64_t NyMinuteOfDay(int64_t ms) {
+  const MarketZone ny = MarketZone::NewYork();
+  const int64_t local = ms + ny.UtcOffsetMs(ms);
+  return ((local % kMsPerDay) + kMsPerDay) % kMsPerDay / kMsPerMinute;
+}
+
+/// The volume-weighted mean of the minutes' vwaps, as an aggregate's vw should be before rounding.
+struct Expected {
+  Bar bar;
+  double vwap_volume = 0;
+  int64_t count = 0;
+};
+
+/// Aggregates `bars` into buckets given by `bucket_of`, the way the API defines coarser bars.
+template <typename BucketOf>
+std::map<int64_t, Expected> Aggregate(const BarBatch& bars, BucketOf bucket_of) {
+  std::map<int64_t, Expected> out;
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const Bar b = bars[i];
+    Expected& e = out[bucket_of(b.t)];
+    if (e.count == 0) {
+      e.bar = b;
+      e.bar.t = bucket_of(b.t);
+    } else {
+      e.bar.high = std::max(e.bar.high, b.high);
+      e.bar.low = std::min(e.bar.low, b.low);
+      e.bar.close = b.close;
+      e.bar.volume += b.volume;
+      e.bar.trades += b.trades;
+    }
+    e.vwap_volume += b.vwap * b.volume;
+    ++e.count;
+  }
+  return out;
+}
+
+void ExpectAggregatesMatch(const BarBatch& coarse, const std::map<int64_t, Expected>& expected,
+                           double vwap_tolerance, const std::string& what) {
+  ASSERT_EQ(coarse.size(), expected.size()) << what;
+  size_t i = 0;
+  for (const auto& [t, e] : expected) {
+    const Bar got = coarse[i++];
+    ASSERT_EQ(got.t, t) << what;
+    EXPECT_EQ(got.open, e.bar.open) << what << " t=" << t;
+    EXPECT_EQ(got.close, e.bar.close) << what << " t=" << t;
+    EXPECT_EQ(got.high, e.bar.high) << what << " t=" << t;
+    EXPECT_EQ(got.low, e.bar.low) << what << " t=" << t;
+    EXPECT_EQ(got.trades, e.bar.trades) << what << " t=" << t;
+    EXPECT_DOUBLE_EQ(got.volume, e.bar.volume) << what << " t=" << t;
+    EXPECT_NEAR(got.vwap, e.vwap_volume / e.bar.volume, vwap_tolerance) << what << " t=" << t;
+  }
+}
+
+void ExpectInvariants(const BarBatch& bars, bool integer_volume, double price_scale, const std::string& what) {
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const Bar b = bars[i];
+    ASSERT_GT(b.low, 0) << what;
+    ASSERT_LE(b.low, b.open) << what << " t=" << b.t;
+    ASSERT_LE(b.low, b.close) << what << " t=" << b.t;
+    ASSERT_GE(b.high, b.open) << what << " t=" << b.t;
+    ASSERT_GE(b.high, b.close) << what << " t=" << b.t;
+    ASSERT_TRUE(b.HasVwap()) << what;
+    ASSERT_GE(b.vwap, b.low) << what << " t=" << b.t;
+    ASSERT_LE(b.vwap, b.high) << what << " t=" << b.t;
+    ASSERT_GT(b.volume, 0) << what;
+    ASSERT_GE(b.trades, 1) << what;
+    if (integer_volume) {
+      ASSERT_EQ(b.volume, std::floor(b.volume)) << what;
+      ASSERT_LE(static_cast<double>(b.trades), b.volume) << what;
+    }
+    for (const double price : {b.open, b.high, b.low, b.close}) {
+      ASSERT_EQ(price, std::nearbyint(price * price_scale) / price_scale) << what << " price " << price;
+    }
+    if (i > 0) {
+      ASSERT_LT(bars.t[i - 1], b.t) << what;
+    }
+  }
+}
+
+TEST(GroundTruth, IsAPureFunctionOfSeedTickerAndTime) {
+  const TimeRange week = NyDays("2025-03-03", "2025-03-07");
+  const BarBatch whole = GroundTruth(kSeed, T("AAPL"), Tf("1m"), true, week);
+  ASSERT_GT(whole.size(), 4000u);
+  EXPECT_EQ(GroundTruth(kSeed, T("AAPL"), Tf("1m"), true, week), whole);
+
+  // Pieces cut at arbitrary minutes, generated in reverse order, concatenate to the whole.
+  const int64_t cuts[] = {week.from_ms, week.from_ms + 777 * kMsPerMinute, week.from_ms + 2 * kMsPerDay + 13 * kMsPerMinute,
+                          week.to_ms - 61 * kMsPerMinute, week.to_ms};
+  std::vector<BarBatch> pieces;
+  for (int i = 3; i >= 0; --i) pieces.push_back(GroundTruth(kSeed, T("AAPL"), Tf("1m"), true, {cuts[i], cuts[i + 1]}));
+  BarBatch joined;
+  for (int i = 3; i >= 0; --i) joined.Append(pieces[i]);
+  EXPECT_EQ(joined, whole);
+
+  // A single minute asked on its own is the same bar.
+  const size_t k = whole.size() / 2;
+  const BarBatch one = GroundTruth(kSeed, T("AAPL"), Tf("1m"), true, {whole.t[k], whole.t[k] + kMsPerMinute});
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0], whole[k]);
+
+  EXPECT_FALSE(GroundTruth(kSeed + 1, T("AAPL"), Tf("1m"), true, week) == whole);
+  EXPECT_FALSE(GroundTruth(kSeed, T("MSFT"), Tf("1m"), true, week) == whole);
+}
+
+TEST(GroundTruth, BarsKeepOhlcInvariants) {
+  const TimeRange month = NyDays("2025-01-01", "2025-01-31");
+  for (const char* tf : {"1m", "5m", "15m", "1h", "4h", "1d", "1w", "1mo"}) {
+    ExpectInvariants(GroundTruth(kSeed, T("AAPL"), Tf(tf), true, month), true, 100, std::string("AAPL ") + tf);
+    ExpectInvariants(GroundTruth(kSeed, T("BRK.B"), Tf(tf), false, month), true, 100, std::string("BRK.B ") + tf);
+    ExpectInvariants(GroundTruth(kSeed, T("X:BTCUSD"), Tf(tf), true, month), false, 1e6, std::string("BTC ") + tf);
+    ExpectInvariants(GroundTruth(kSeed, T("C:EURUSD"), Tf(tf), true, month), false, 1e5, std::string("EUR ") + tf);
+  }
+}
+
+TEST(GroundTruth, StocksTradeWeekdays0400To2000NewYorkWithQuietMinutes) {
+  const MarketZone ny = MarketZone::NewYork();
+  const BarBatch week = GroundTruth(kSeed, T("MSFT"), Tf("1m"), true, NyDays("2025-06-02", "2025-06-08"));
+  int64_t regular = 0;
+  int64_t extended = 0;
+  for (size_t i = 0; i < week.size(); ++i) {
+    const int64_t minute = NyMinuteOfDay(week.t[i]);
+    ASSERT_GE(minute, 4 * 60);
+    ASSERT_LT(minute, 20 * 60);
+    const unsigned weekday = ny.DayOf(week.t[i]).Weekday();
+    ASSERT_TRUE(weekday >= 1 && weekday <= 5) << FormatIsoUtc(week.t[i]);
+    (minute >= 9 * 60 + 30 && minute < 16 * 60 ? regular : extended) += 1;
+  }
+  // Five sessions of 390 regular and 570 extended minutes, some of them quiet, more so outside
+  // regular hours.
+  EXPECT_LT(regular, 5 * 390);
+  EXPECT_GT(regular, 5 * 390 * 95 / 100);
+  EXPECT_LT(extended, 5 * 570 * 92 / 100);
+  EXPECT_GT(extended, 5 * 570 * 70 / 100);
+  EXPECT_LT(static_cast<double>(extended) / (5 * 570), static_cast<double>(regular) / (5 * 390));
+
+  for (const char* tf : {"1m", "1h", "1d"}) {
+    EXPECT_TRUE(GroundTruth(kSeed, T("MSFT"), Tf(tf), true, NyDays("2025-06-07", "2025-06-08")).empty()) << tf;
+  }
+  EXPECT_FALSE(GroundTruth(kSeed, T("X:ETHUSD"), Tf("1d"), true, UtcDays("2025-06-07", "2025-06-08")).empty());
+}
+
+TEST(GroundTruth, SessionsFollowNewYorkAcrossDst) {
+  // Friday before the spring change (EST, UTC-5) and the Monday after it (EDT, UTC-4).
+  const BarBatch friday = GroundTruth(kSeed, T("SPY"), Tf("1h"), true, NyDays("2025-03-07", "2025-03-07"));
+  const BarBatch monday = GroundTruth(kSeed, T("SPY"), Tf("1h"), true, NyDays("2025-03-10", "2025-03-10"));
+  ASSERT_EQ(friday.size(), 16u);
+  ASSERT_EQ(monday.size(), 16u);
+  EXPECT_EQ(FormatIsoUtc(friday.t.front()), "2025-03-07T09:00:00Z");
+  EXPECT_EQ(FormatIsoUtc(friday.t.back()), "2025-03-08T00:00:00Z");
+  EXPECT_EQ(FormatIsoUtc(monday.t.front()), "2025-03-10T08:00:00Z");
+  EXPECT_EQ(FormatIsoUtc(monday.t.back()), "2025-03-10T23:00:00Z");
+
+  // Day bars sit at 00:00 New York: 05:00Z in winter, 04:00Z in summer (the fixture's 2005 days too).
+  const BarBatch days = GroundTruth(kSeed, T("AAPL"), Tf("1d"), true, NyDays("2005-04-01", "2005-04-04"));
+  ASSERT_EQ(days.size(), 2u);
+  EXPECT_EQ(days.t[0], 1112331600000);
+  EXPECT_EQ(days.t[1], 1112587200000);
+
+  // The fall-back week: Sunday 2025-11-02 is 25 hours long; Monday opens at 09:00Z again.
+  const BarBatch fall = GroundTruth(kSeed, T("SPY"), Tf("1d"), true, NyDays("2025-10-31", "2025-11-03"));
+  ASSERT_EQ(fall.size(), 2u);
+  EXPECT_EQ(FormatIsoUtc(fall.t[0]), "2025-10-31T04:00:00Z");
+  EXPECT_EQ(FormatIsoUtc(fall.t[1]), "2025-11-03T05:00:00Z");
+}
+
+TEST(GroundTruth, CryptoTradesAroundTheClockWithFractionalVolumes) {
+  const BarBatch day = GroundTruth(kSeed, T("X:BTCUSD"), Tf("1m"), true, UtcDays("2025-03-09", "2025-03-09"));
+  ASSERT_EQ(day.size(), 1440u);  // a Sunday, and a DST day in New York: irrelevant to crypto
+  int fractional = 0;
+  for (size_t i = 0; i < day.size(); ++i) fractional += day.volume[i] != std::floor(day.volume[i]);
+  EXPECT_GT(fractional, 1400);
+  const BarBatch daily = GroundTruth(kSeed, T("X:BTCUSD"), Tf("1d"), true, UtcDays("2025-03-01", "2025-03-31"));
+  ASSERT_EQ(daily.size(), 31u);
+  EXPECT_EQ(FormatIsoUtc(daily.t[0]), "2025-03-01T00:00:00Z");
+}
+
+TEST(GroundTruth, IntradayBarsAggregateMinuteBars) {
+  struct Case {
+    const char* ticker;
+    TimeRange range;
+  };
+  const Case cases[] = {{"AAPL", NyDays("2025-03-06", "2025-03-12")}, {"X:SOLUSD", UtcDays("2025-03-08", "2025-03-10")}};
+  for (const Case& c : cases) {
+    const BarBatch minutes = GroundTruth(kSeed, T(c.ticker), Tf("1m"), true, c.range);
+    const double tolerance = T(c.ticker).asset_class() == AssetClass::kStock ? 0.5e-4 + 1e-9 : 1e-3;
+    for (const char* tf : {"5m", "15m", "1h", "4h"}) {
+      const int64_t length = Tf(tf).NominalMs();
+      const auto expected = Aggregate(minutes, [&](int64_t t) { return t / length * length; });
+      ExpectAggregatesMatch(GroundTruth(kSeed, T(c.ticker), Tf(tf), true, c.range), expected, tolerance,
+                            std::string(c.ticker) + " " + tf);
+    }
+  }
+}
+
+TEST(GroundTruth, DayAndCalendarBarsAggregateInTheMarketZone) {
+  const MarketZone ny = MarketZone::NewYork();
+  const TimeRange quarter = NyDays("2025-01-01", "2025-03-31");
+  const BarBatch minutes = GroundTruth(kSeed, T("NVDA"), Tf("1m"), true, quarter);
+  const auto by_day = Aggregate(minutes, [&](int64_t t) { return ny.DayStartMs(ny.DayOf(t)); });
+  const BarBatch days = GroundTruth(kSeed, T("NVDA"), Tf("1d"), true, quarter);
+  ExpectAggregatesMatch(days, by_day, 0.5e-4 + 1e-9, "NVDA 1d");
+
+  // Weeks (Sunday 00:00 New York) and months are built from the day bars.
+  for (const char* tf : {"1w", "1mo", "1q"}) {
+    const Timeframe timeframe = Tf(tf);
+    const TimeRange whole = SnapToBuckets(timeframe, ny, quarter);
+    const BarBatch day_bars = GroundTruth(kSeed, T("NVDA"), Tf("1d"), true, whole);
+    const auto expected = Aggregate(day_bars, [&](int64_t t) { return BucketStart(timeframe, ny, t); });
+    ExpectAggregatesMatch(GroundTruth(kSeed, T("NVDA"), timeframe, true, whole), expected, 0.5e-4 + 1e-9,
+                          std::string("NVDA ") + tf);
+  }
+  const BarBatch weeks = GroundTruth(kSeed, T("NVDA"), Tf("1w"), true, quarter);
+  for (size_t i = 0; i < weeks.size(); ++i) EXPECT_EQ(ny.DayOf(weeks.t[i]).Weekday(), 0u);
+
+  const MarketZone utc = MarketZone::Utc();
+  const TimeRange march = UtcDays("2025-03-01", "2025-03-31");
+  const auto crypto_days = Aggregate(GroundTruth(kSeed, T("X:ETHUSD"), Tf("1m"), true, march),
+                                     [&](int64_t t) { return t / kMsPerDay * kMsPerDay; });
+  ExpectAggregatesMatch(GroundTruth(kSeed, T("X:ETHUSD"), Tf("1d"), true, march), crypto_days, 1e-3, "ETH 1d");
+  EXPECT_EQ(utc.DayOf(march.from_ms).ToString(), "2025-03-01");
+}
+
+TEST(GroundTruth, OnlyWholeBarsWhoseStartLiesInTheRange) {
+  // A range starting mid-hour leaves out the hour it starts in; one ending mid-hour keeps the
+  // whole last hour.
+  const TimeRange day = UtcDays("2025-03-04", "2025-03-04");
+  const BarBatch hours = GroundTruth(kSeed, T("X:BTCUSD"), Tf("1h"), true, day);
+  ASSERT_EQ(hours.size(), 24u);
+  const BarBatch inner = GroundTruth(kSeed, T("X:BTCUSD"), Tf("1h"), true,
+                                     {day.from_ms + 30 * kMsPerMinute, day.from_ms + 150 * kMsPerMinute});
+  ASSERT_EQ(inner.size(), 2u);
+  EXPECT_EQ(inner[0], hours[1]);
+  EXPECT_EQ(inner[1], hours[2]);
+}
+
+TEST(GroundTruth, UnadjustedDiffersBeforeTheSyntheticSplit) {
+  std::optional<Ticker> split_ticker;
+  for (const char* symbol : {"AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "SPY", "QQQ", "AMD"}) {
+    if (SplitOf(T(symbol))) {
+      split_ticker = T(symbol);
+      break;
+    }
+  }
+  ASSERT_TRUE(split_ticker.has_value()) << "about half the stock tickers have a split";
+  EXPECT_FALSE(SplitOf(T("X:BTCUSD")).has_value());
+  const SyntheticSplit split = *SplitOf(*split_ticker);
+  EXPECT_EQ(split.ratio, 2);
+  const MarketZone ny = MarketZone::NewYork();
+  const TimeRange around = ny.DaysToRange(split.day.AddDays(-7), split.day.AddDays(7));
+  const int64_t split_ms = ny.DayStartMs(split.day);
+  for (const char* tf : {"1m", "1h", "1d"}) {
+    const BarBatch adjusted = GroundTruth(kSeed, *split_ticker, Tf(tf), true, around);
+    const BarBatch raw = GroundTruth(kSeed, *split_ticker, Tf(tf), false, around);
+    ASSERT_EQ(adjusted.size(), raw.size()) << tf;
+    int before = 0;
+    int after = 0;
+    for (size_t i = 0; i < adjusted.size(); ++i) {
+      const Bar a = adjusted[i];
+      const Bar r = raw[i];
+      ASSERT_EQ(a.t, r.t);
+      if (a.t < split_ms) {
+        ++before;
+        EXPECT_EQ(r.open, a.open * 2);
+        EXPECT_EQ(r.high, a.high * 2);
+        EXPECT_EQ(r.low, a.low * 2);
+        EXPECT_EQ(r.close, a.close * 2);
+        EXPECT_EQ(r.volume, a.volume / 2);
+        EXPECT_EQ(r.volume, std::floor(r.volume));
+        EXPECT_EQ(r.trades, a.trades);
+      } else {
+        ++after;
+        EXPECT_EQ(r, a);
+      }
+    }
+    EXPECT_GT(before, 0) << tf;
+    EXPECT_GT(after, 0) << tf;
+  }
+}
+
+TEST(GroundTruth, SecondTimeframesAreNotSimulated) {
+  EXPECT_TRUE(GroundTruth(kSeed, T("AAPL"), Tf("30s"), true, NyDays("2025-03-03", "2025-03-03")).empty());
+}
+
+PageQuery Query(const char* ticker, const char* tf, TimeRange range, int64_t limit) {
+  PageQuery q;
+  q.seed = kSeed;
+  q.ticker = T(ticker);
+  q.timeframe = Tf(tf);
+  q.range = SnapToBuckets(q.timeframe, q.ticker.zone(), range);
+  q.limit = limit;
+  return q;
+}
+
+TEST(ReadPage, LimitCountsBaseAggregatesAndDropsThePartialBar) {
+  const TimeRange day = UtcDays("2025-03-04", "2025-03-04");
+  Page page;
+  ReadPage(Query("X:BTCUSD", "5m", day, 100), &page);
+  EXPECT_EQ(page.bars.size(), 20u);
+  EXPECT_EQ(page.query_count, 100);
+  EXPECT_TRUE(page.more);
+
+  // 103 minutes end three minutes into bar 21, which is dropped rather than served partial.
+  ReadPage(Query("X:BTCUSD", "5m", day, 103), &page);
+  EXPECT_EQ(page.bars.size(), 20u);
+  EXPECT_EQ(page.query_count, 100);
+  EXPECT_TRUE(page.more);
+
+  // A limit below one bar still yields one whole bar, so paging moves on.
+  ReadPage(Query("X:BTCUSD", "1h", day, 3), &page);
+  ASSERT_EQ(page.bars.size(), 1u);
+  EXPECT_EQ(page.query_count, 60);
+  EXPECT_TRUE(page.more);
+
+  // Day-and-up requests count day bars.
+  ReadPage(Query("X:BTCUSD", "1w", UtcDays("2025-03-02", "2025-03-29"), 10), &page);
+  EXPECT_EQ(page.bars.size(), 1u);
+  EXPECT_EQ(page.query_count, 7);
+
+  // Exactly the bars of the range: no more.
+  ReadPage(Query("X:BTCUSD", "1h", day, 1440), &page);
+  EXPECT_EQ(page.bars.size(), 24u);
+  EXPECT_EQ(page.query_count, 1440);
+  EXPECT_FALSE(page.more);
+}
+
+TEST(ReadPage, PagingFromEachNextStartRebuildsTheGroundTruth) {
+  struct Case {
+    const char* ticker;
+    const char* tf;
+    TimeRange range;
+    int64_t limit;
+  };
+  const Case cases[] = {{"AAPL", "1m", NyDays("2025-03-06", "2025-03-11"), 997},
+                        {"AAPL", "15m", NyDays("2025-03-06", "2025-03-11"), 50},
+                        {"X:BTCUSD", "1h", UtcDays("2025-03-01", "2025-03-05"), 200},
+                        {"AAPL", "1d", NyDays("2025-01-01", "2025-03-31"), 7},
+                        {"X:BTCUSD", "1mo", UtcDays("2025-01-01", "2025-06-30"), 40}};
+  for (const Case& c : cases) {
+    PageQuery q = Query(c.ticker, c.tf, c.range, c.limit);
+    const int64_t end = q.range.to_ms;
+    BarBatch collected;
+    Page page;
+    int pages = 0;
+    while (true) {
+      ReadPage(q, &page);
+      ++pages;
+      if (page.more) {
+        ASSERT_FALSE(page.bars.empty());
+      }
+      collected.Append(page.bars);
+      if (!page.more) break;
+      q.range.from_ms = NextBucketStart(q.timeframe, q.ticker.zone(), page.bars.t.back());
+      ASSERT_LT(q.range.from_ms, end);
+    }
+    EXPECT_GT(pages, 2) << c.ticker << " " << c.tf;
+    EXPECT_EQ(collected, GroundTruth(kSeed, q.ticker, q.timeframe, true, c.range)) << c.ticker << " " << c.tf;
+  }
+}
+
+}  // namespace
+}  // namespace barfill::sim
