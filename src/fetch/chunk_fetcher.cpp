@@ -117,8 +117,8 @@ struct ChunkFetcher::Impl {
   // Prefixes the chunk and fills in the sanitized request URL.
   Error InContext(const Chunk& chunk, Error error, const std::string& shown_url) const {
     error.message = http::Redact(chunk.Describe() + ": " + error.message, {config.api_key});
-    if (error.request.empty()) error.request = shown_url;
-    error.request = http::Redact(error.request, {config.api_key});
+    // The URL as built, before any apiKey was appended (redacted again all the same).
+    error.request = http::Redact(shown_url, {config.api_key});
     return error;
   }
 
