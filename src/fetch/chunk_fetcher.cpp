@@ -42,6 +42,7 @@ http::HttpOptions MakeHttpOptions(const FetchConfig& config) {
   o.max_connection_age_ms = config.http.max_connection_age_ms;
   o.ca_file = config.http.ca_file;
   o.user_agent = config.http.user_agent;
+  o.compressed = config.http.compressed;
   if (!config.api_key.empty()) o.secrets.push_back(config.api_key);
   return o;
 }

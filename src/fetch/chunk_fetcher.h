@@ -26,6 +26,7 @@ struct HttpSettings {
   int64_t max_connection_age_ms = 50'000;  ///< retire idle connections before servers drop them
   std::string ca_file;                     ///< extra CA bundle, e.g. for a self-signed test server
   std::string user_agent = "barfill/0.1";
+  bool compressed = true;  ///< Accept-Encoding gzip & co: far fewer bytes from the real API
 };
 
 struct FetchConfig {

@@ -258,7 +258,8 @@ struct HttpClient::Impl {
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, this);
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl can decode
+    // "" = every encoding libcurl can decode; nullptr = no Accept-Encoding at all.
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, options.compressed ? "" : nullptr);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);

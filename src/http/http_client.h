@@ -27,6 +27,7 @@ struct HttpOptions {
   int64_t max_connection_age_ms = 50'000;  ///< idle connections older than this are not reused
   std::string ca_file;                     ///< extra CA bundle; empty = system store
   std::string user_agent = "barfill/0.1";
+  bool compressed = true;  ///< ask for gzip/deflate/br/zstd (cheaper wire, more CPU)
   size_t max_body_bytes = size_t{1} << 30;  ///< a larger body fails the request (curl error 23)
   /// Strings that must never appear in an error message (the API key); replaced by "***".
   std::vector<std::string> secrets;

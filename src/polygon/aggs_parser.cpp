@@ -167,9 +167,12 @@ struct AggsParser::Impl {
         if (is_null) continue;
         od::array results;
         if (auto e = value.get_array().get(results)) return fail(Bad(doc, "'results' is not an array", e));
+        // Columns are sized once (resultsCount usually comes first) and filled by index,
+        // cheaper than eight push_backs per bar.
+        size_t filled = out.size();
         if (page.results_count > 0) {
           const auto bound = static_cast<int64_t>(size / kMinBytesPerBar);
-          out.reserve(out.size() + static_cast<size_t>(std::min(page.results_count, bound)));
+          out.resize(filled + static_cast<size_t>(std::min(page.results_count, bound)));
         }
         Bar bar;
         for (auto element : results) {
@@ -188,9 +191,11 @@ struct AggsParser::Impl {
                                 FieldName(missing & (~missing + 1)) + "'",
                             simdjson::SUCCESS));
           }
-          out.push_back(bar);
+          if (filled == out.size()) out.resize(filled + filled / 2 + 64);
+          out.Set(filled++, bar);
           ++page.bars;
         }
+        out.resize(filled);
       } else if (KeyIs(k, "status")) {
         std::string_view s;
         if (auto e = field.value().get_string().get(s)) return fail(Bad(doc, "'status'", e));
