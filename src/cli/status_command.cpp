@@ -1,19 +1,140 @@
+// barfill status: what the ledger and the bars table say about every series, as a table for
+// people or as JSON for scripts.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "core/market_time.h"
+#include "engine/report.h"
+#include "store/bar_store.h"
 
 namespace barfill::cli {
+namespace {
+
+struct StatusFlags {
+  std::string db;
+  bool json = false;
+};
+
+/// The ISO time of a bar, or `none` when the series has no bars.
+std::string BarTime(const SeriesStatus& s, int64_t ms, std::string_view none) {
+  return s.rows == 0 ? std::string(none) : FormatIsoUtc(ms);
+}
+
+/// A quoted ISO time, or null when the series has no bars.
+std::string JsonBarTime(const SeriesStatus& s, int64_t ms) {
+  return s.rows == 0 ? "null" : JsonQuote(FormatIsoUtc(ms));
+}
+
+std::string RangeText(const TimeRange& range) {
+  return FormatIsoUtc(range.from_ms) + ".." + FormatIsoUtc(range.to_ms);
+}
+
+void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all) {
+  std::string out = "{\"database\":" + JsonQuote(store.Describe()) + ",\"series\":[";
+  for (size_t i = 0; i < all.size(); ++i) {
+    const SeriesStatus& s = all[i];
+    if (i > 0) out += ",";
+    out += "{\"ticker\":" + JsonQuote(s.series.ticker.symbol()) +
+           ",\"timeframe\":" + JsonQuote(s.series.timeframe.ToString()) +
+           ",\"adjusted\":" + (s.series.adjusted ? "true" : "false") +
+           ",\"chunks\":{\"done\":" + std::to_string(s.chunks_done) +
+           ",\"failed\":" + std::to_string(s.chunks_failed) +
+           ",\"empty\":" + std::to_string(s.chunks_empty) + "}" +
+           ",\"rows\":" + std::to_string(s.rows) +
+           ",\"first_bar\":" + JsonBarTime(s, s.first_bar_ms) +
+           ",\"last_bar\":" + JsonBarTime(s, s.last_bar_ms) + ",\"failed\":[";
+    for (size_t j = 0; j < s.failed.size(); ++j) {
+      const LedgerEntry& f = s.failed[j];
+      if (j > 0) out += ",";
+      out += "{\"from\":" + JsonQuote(FormatIsoUtc(f.range.from_ms)) +
+             ",\"to\":" + JsonQuote(FormatIsoUtc(f.range.to_ms)) +
+             ",\"attempts\":" + std::to_string(f.attempts) +
+             ",\"error\":" + JsonQuote(f.last_error) +
+             ",\"updated_at\":" + JsonQuote(FormatIsoUtc(f.updated_at_ms)) + "}";
+    }
+    out += "]}";
+  }
+  out += "]}\n";
+  std::fputs(out.c_str(), stdout);
+}
+
+void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all) {
+  std::printf("%s\n", store.Describe().c_str());
+  if (all.empty()) {
+    std::printf("no series yet\n");
+    return;
+  }
+  const std::vector<std::string> header = {"series", "done", "failed", "empty",
+                                           "rows",   "first bar", "last bar"};
+  std::vector<std::vector<std::string>> rows;
+  for (const SeriesStatus& s : all) {
+    rows.push_back({s.series.Describe(), std::to_string(s.chunks_done),
+                    std::to_string(s.chunks_failed), std::to_string(s.chunks_empty),
+                    std::to_string(s.rows), BarTime(s, s.first_bar_ms, "-"),
+                    BarTime(s, s.last_bar_ms, "-")});
+  }
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
+  }
+  // The series name and the times read best left-aligned; counts right-aligned.
+  const auto print_row = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      const std::string pad(width[c] - row[c].size(), ' ');
+      const bool left = c == 0 || c >= 5;
+      if (c > 0) line += "  ";
+      line += left ? row[c] + (c + 1 < row.size() ? pad : "") : pad + row[c];
+    }
+    std::printf("%s\n", line.c_str());
+  };
+  print_row(header);
+  for (const auto& row : rows) print_row(row);
+
+  bool any_failed = false;
+  for (const SeriesStatus& s : all) {
+    for (const LedgerEntry& f : s.failed) {
+      if (!any_failed) std::printf("\nfailed chunks:\n");
+      any_failed = true;
+      std::printf("  %s %s (%d attempts): %s\n", s.series.Describe().c_str(),
+                  RangeText(f.range).c_str(), f.attempts, f.last_error.c_str());
+    }
+  }
+}
+
+int RunStatus(const StatusFlags& flags) {
+  StoreOptions options;
+  options.create = false;  // status must never create a database
+  auto store = OpenStore(ResolveDbUrl(flags.db), options);
+  if (!store) return ReportError(store.error());
+  if (auto checked = (*store)->Migrate(); !checked) return ReportError(checked.error());
+  auto status = (*store)->ReadStatus();
+  if (!status) return ReportError(status.error());
+  if (flags.json) {
+    PrintJson(**store, *status);
+  } else {
+    PrintTable(**store, *status);
+  }
+  return std::fflush(stdout) == 0 ? kExitOk : kExitUsage;
+}
+
+}  // namespace
 
 void AddStatusCommand(CLI::App& app, CommandMain* run) {
-  CLI::App* cmd = app.add_subcommand("status", "(not built yet)");
-  cmd->callback([run] {
-    *run = [] {
-      std::fprintf(stderr, "error: barfill status is not built yet\n");
-      return kExitChunksFailed;
-    };
-  });
+  auto flags = std::make_shared<StatusFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "status", "Chunks done/failed/empty, rows and first/last bar per series, failed chunks");
+  cmd->add_option("--db", flags->db,
+                  "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
+  cmd->add_flag("--json", flags->json, "Machine-readable JSON instead of a table");
+  cmd->callback([flags, run] { *run = [flags] { return RunStatus(*flags); }; });
 }
 
 }  // namespace barfill::cli

@@ -2,6 +2,7 @@
 // Implementations: PostgreSQL (libpq, COPY BINARY) and SQLite (embedded default).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -88,10 +89,44 @@ class BarStore {
   virtual Result<std::vector<SeriesStatus>> ReadStatus() = 0;
 };
 
+/// Points inside one CommitChunks transaction where a test can inject a failure or a crash.
+enum class WriteStep {
+  kBegun,            ///< the transaction is open, nothing written yet
+  kBarsHalfWritten,  ///< about half of the call's bars have been sent
+  kBeforeCommit,     ///< everything is written, COMMIT not yet sent
+};
+
+/// How the PostgreSQL writer makes a chunk idempotent (see bench/store for the measurements).
+enum class PgWriteMethod {
+  kReplaceRange,  ///< DELETE the chunk's range, then COPY straight into bars (the default)
+  kStagingMerge,  ///< COPY into a temp table, then INSERT ... ON CONFLICT DO UPDATE
+};
+
+/// How to open a store; every member has a sensible default.
+struct StoreOptions {
+  /// False for readers (status, export): never create a file or a schema; a missing database
+  /// or schema is an error instead.
+  bool create = true;
+  PgWriteMethod pg_write_method = PgWriteMethod::kReplaceRange;
+  /// Attempts of one transaction on a lost connection, serialization failure or deadlock.
+  int max_transaction_attempts = 8;
+  /// First reconnect delay; it doubles up to max_retry_delay (with jitter).
+  std::chrono::milliseconds first_retry_delay{50};
+  std::chrono::milliseconds max_retry_delay{4000};
+  /// PostgreSQL connect timeout (unless the URL sets connect_timeout).
+  std::chrono::seconds connect_timeout{10};
+  /// SQLite: how long a writer waits for another process's lock.
+  std::chrono::milliseconds busy_timeout{10000};
+  /// Test seam: called at each WriteStep of CommitChunks; an error aborts the transaction.
+  std::function<Status(WriteStep)> write_hook;
+};
+
 /// Opens a store from a URL: "sqlite:PATH" (the default is "sqlite:barfill.db"),
 /// "postgresql://..." / "postgres://..." (libpq URI), or a libpq "key=value" conninfo; an empty
-/// PostgreSQL URI uses the PG* environment. Connection problems are kDatabase errors that name
-/// the host, database and reason.
-Result<std::unique_ptr<BarStore>> OpenStore(const std::string& url);
+/// PostgreSQL URI ("postgresql://") uses the PG* environment. It connects and checks at once
+/// (reachable, writable unless !create), so a caller can refuse to start before any download.
+/// Connection problems are kDatabase errors that name the host, port, database and reason.
+Result<std::unique_ptr<BarStore>> OpenStore(const std::string& url,
+                                            const StoreOptions& options = {});
 
 }  // namespace barfill

@@ -1,0 +1,74 @@
+// Rules both stores share: what a valid write is, how writes of one call are grouped, how a
+// series is spelled in the tables, and how ledger rows become the per-series status.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/bar_store.h"
+#include "store/sql_session.h"
+
+namespace barfill::store {
+
+/// Checks what CommitChunks relies on: bars present, sorted by t, unique and inside the range.
+Status ValidateWrites(std::span<const ChunkWrite> writes);
+
+/// Splits writes into consecutive groups in which no two chunks of one series overlap, so that
+/// each group can be deleted and then copied at once, and a later chunk still replaces an earlier
+/// one exactly as if they had been written one after the other.
+std::vector<std::span<const ChunkWrite>> SplitIntoRounds(std::span<const ChunkWrite> writes);
+
+/// Number of bars over all writes.
+size_t TotalBars(std::span<const ChunkWrite> writes);
+
+/// Chunk state as stored in the ledger's state column, and back.
+std::string_view StateColumnValue(ChunkState state);
+Result<ChunkState> ParseStateColumn(std::string_view text);
+
+/// A series from its stored columns; a row barfill cannot read is a kDatabase error.
+Result<Series> ParseSeries(std::string_view ticker, std::string_view timeframe, bool adjusted);
+
+/// Orders series by ticker, then timeframe text, then adjusted (as the primary keys do).
+bool SeriesLess(const Series& a, const Series& b);
+
+/// What a store knows of the bars of one series.
+struct BarExtent {
+  Series series;
+  int64_t rows = 0;
+  int64_t first_ms = 0;
+  int64_t last_ms = 0;
+};
+
+/// Builds status from every ledger row and the bar extents of every series with bars; series
+/// come out sorted, failed chunks by range start.
+std::vector<SeriesStatus> AssembleStatus(std::vector<LedgerEntry> ledger,
+                                         std::vector<BarExtent> extents);
+
+/// The text stored as last_error for a failure: the message, with its HTTP status if any.
+std::string FailureText(const Error& error);
+
+/// Deletes the stored bars of the chunk's series inside the chunk's range.
+Status DeleteBarsInRange(SqlSession& sql, const Chunk& chunk);
+
+/// Ledger rule for a committed chunk [a,b): every ledger row of its series whose range lies
+/// inside [a,b) is replaced by one done (or empty, when it has no bars) row.
+Status RecordCommitted(SqlSession& sql, const ChunkWrite& write, int64_t now_ms);
+
+/// Ledger rule for a failure: upsert a failed row with its attempts and error, but never turn a
+/// done or empty row of the same range back into failed.
+Status RecordFailed(SqlSession& sql, const Chunk& chunk, const Error& error, int attempts,
+                    int64_t now_ms);
+
+/// Ledger rows of one series (or of all when `series` is null), ordered by series, range start.
+Result<std::vector<LedgerEntry>> SelectLedger(SqlSession& sql, const Series* series);
+
+/// Ledger and bar extents of every series, assembled.
+Result<std::vector<SeriesStatus>> SelectStatus(SqlSession& sql);
+
+/// Now, in Unix ms.
+int64_t NowMs();
+
+}  // namespace barfill::store

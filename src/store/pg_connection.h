@@ -1,0 +1,67 @@
+// One libpq connection with RAII handles, the error classification barfill's retry loop relies
+// on, and the SqlSession the shared ledger code runs through. Internal to src/store (and its
+// tests and benchmark): it exposes libpq types, so the engine never includes it.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "store/sql_session.h"
+
+namespace barfill::store {
+
+struct PgResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+/// An owned PGresult.
+using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
+
+struct PgConnDeleter {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+
+class PgConnection final : public SqlSession {
+ public:
+  /// Connects with a libpq URI or conninfo ("" = the PG* environment). A failure is a kDatabase
+  /// error naming host, port, database and libpq's reason.
+  static Result<std::unique_ptr<PgConnection>> Open(const std::string& conninfo,
+                                                    std::chrono::seconds connect_timeout);
+
+  PGconn* get() const { return conn_.get(); }
+  /// `PostgreSQL database "x" at host:port`, never a password.
+  const std::string& Describe() const { return describe_; }
+  /// True when the connection is gone and must be reopened.
+  bool IsBroken() const;
+
+  /// Runs SQL without parameters (several statements allowed); expects no rows back.
+  Status Run(std::string_view sql, std::string_view doing);
+
+  /// The error for a failed statement (`result` may be null): kDatabaseRetryable for a lost
+  /// connection, serialization failure or deadlock; kDatabase with a hint otherwise.
+  Error ErrorFrom(const PGresult* result, std::string_view doing) const;
+
+  Status Exec(std::string_view sql, std::initializer_list<SqlValue> params = {}) override;
+  Status Query(std::string_view sql, std::initializer_list<SqlValue> params,
+               const std::function<Status(const SqlRow&)>& row) override;
+
+ private:
+  explicit PgConnection(PGconn* conn);
+  Result<PgResult> ExecParams(std::string_view sql, std::initializer_list<SqlValue> params,
+                              ExecStatusType expected);
+
+  std::unique_ptr<PGconn, PgConnDeleter> conn_;
+  std::string describe_;
+};
+
+/// `PostgreSQL database "x" at host:port` for any connection object, good or failed.
+std::string DescribeConnection(const PGconn* conn);
+
+/// Unwraps a libpq error message (which may span lines) into one line.
+std::string OneLine(std::string_view text);
+
+}  // namespace barfill::store

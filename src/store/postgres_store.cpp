@@ -1,0 +1,434 @@
+#include "store/postgres_store.h"
+
+#include <algorithm>
+#include <array>
+#include <random>
+#include <thread>
+
+#include "core/market_time.h"
+#include "store/copy_binary.h"
+#include "store/ledger.h"
+#include "store/pg_connection.h"
+#include "store/schema.h"
+
+namespace barfill::store {
+namespace {
+
+constexpr std::array<std::string_view, 3> kCreateTables = {
+    "CREATE TABLE IF NOT EXISTS barfill_meta (key text PRIMARY KEY, value text NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS bars (ticker text NOT NULL, timeframe text NOT NULL, "
+    "adjusted boolean NOT NULL, ts timestamptz NOT NULL, open double precision NOT NULL, "
+    "high double precision NOT NULL, low double precision NOT NULL, "
+    "close double precision NOT NULL, volume double precision NOT NULL, "
+    "vwap double precision, trades bigint, PRIMARY KEY (ticker, timeframe, adjusted, ts))",
+    "CREATE TABLE IF NOT EXISTS barfill_ledger (ticker text NOT NULL, timeframe text NOT NULL, "
+    "adjusted boolean NOT NULL, from_ts timestamptz NOT NULL, to_ts timestamptz NOT NULL, "
+    "state text NOT NULL CHECK (state IN ('done', 'failed', 'empty')), rows bigint NOT NULL, "
+    "attempts bigint NOT NULL, last_error text, updated_at timestamptz NOT NULL, "
+    "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))",
+};
+
+const DialectSql kPostgresSql{
+    "SELECT to_regclass($1) IS NOT NULL",
+    "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), "
+    "coalesce((SELECT k.ord FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY "
+    "AS k(attnum, ord) WHERE i.indrelid = a.attrelid AND i.indisprimary AND "
+    "k.attnum = a.attnum), 0) FROM pg_attribute a WHERE a.attrelid = 'bars'::regclass AND "
+    "a.attnum > 0 AND NOT a.attisdropped",
+    kCreateTables,
+};
+
+/// Serializes concurrent migrations (any constant; "barfill" in ASCII).
+constexpr std::string_view kLockMigration = "SELECT pg_advisory_xact_lock(27981962562284908)";
+
+constexpr std::string_view kCopyBars =
+    "COPY bars (ticker, timeframe, adjusted, ts, open, high, low, close, volume, vwap, trades) "
+    "FROM STDIN (FORMAT binary)";
+constexpr std::string_view kCopyStage =
+    "COPY barfill_stage (ticker, timeframe, adjusted, ts, open, high, low, close, volume, vwap, "
+    "trades) FROM STDIN (FORMAT binary)";
+
+// The staging merge (PgWriteMethod::kStagingMerge): the rows of a round go to a temp table,
+// bars the vendor no longer sends are deleted, then the rest is upserted, skipping unchanged rows.
+constexpr std::string_view kCreateStage =
+    "CREATE TEMP TABLE IF NOT EXISTS barfill_stage (LIKE bars) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS barfill_stage_ranges (ticker text, timeframe text, "
+    "adjusted boolean, from_ts timestamptz, to_ts timestamptz) ON COMMIT DELETE ROWS; "
+    "TRUNCATE barfill_stage, barfill_stage_ranges";
+constexpr std::string_view kStageRange =
+    "INSERT INTO barfill_stage_ranges VALUES ($1, $2, $3, $4, $5)";
+constexpr std::string_view kMergeStage =
+    "ANALYZE barfill_stage; "
+    "DELETE FROM bars b USING barfill_stage_ranges r WHERE b.ticker = r.ticker AND "
+    "b.timeframe = r.timeframe AND b.adjusted = r.adjusted AND b.ts >= r.from_ts AND "
+    "b.ts < r.to_ts AND NOT EXISTS (SELECT 1 FROM barfill_stage s WHERE s.ticker = b.ticker AND "
+    "s.timeframe = b.timeframe AND s.adjusted = b.adjusted AND s.ts = b.ts); "
+    "INSERT INTO bars SELECT * FROM barfill_stage ON CONFLICT (ticker, timeframe, adjusted, ts) "
+    "DO UPDATE SET open = excluded.open, high = excluded.high, low = excluded.low, "
+    "close = excluded.close, volume = excluded.volume, vwap = excluded.vwap, "
+    "trades = excluded.trades WHERE (bars.open, bars.high, bars.low, bars.close, bars.volume, "
+    "bars.vwap, bars.trades) IS DISTINCT FROM (excluded.open, excluded.high, excluded.low, "
+    "excluded.close, excluded.volume, excluded.vwap, excluded.trades); "
+    "TRUNCATE barfill_stage, barfill_stage_ranges";
+
+/// The range PostgreSQL's timestamptz literals can hold comfortably: years 1 to 9999.
+constexpr int64_t kMinLiteralMs = -62135596800000;
+constexpr int64_t kMaxLiteralMs = 253402300799999;
+
+/// Calls the test hook, if any.
+Status Hook(const StoreOptions& options, WriteStep step) {
+  return options.write_hook ? options.write_hook(step) : Ok();
+}
+
+class PostgresStore final : public BarStore {
+ public:
+  PostgresStore(std::string conninfo, StoreOptions options, std::unique_ptr<PgConnection> conn)
+      : conninfo_(std::move(conninfo)),
+        options_(std::move(options)),
+        conn_(std::move(conn)),
+        describe_(conn_->Describe()),
+        random_(std::random_device{}()) {}
+
+  std::string_view Kind() const override { return "postgresql"; }
+  std::string Describe() const override { return describe_; }
+
+  Status Migrate() override {
+    return RunTransaction("BEGIN", [&](PgConnection& c) -> Status {
+      BARFILL_TRY(c.Run(kLockMigration, "locking the schema"));
+      BARFILL_TRY(EnsureSchema(c, kPostgresSql, Dialect::kPostgres, options_.create, describe_));
+      if (!options_.create) return Ok();
+      return CheckPrivileges(c);
+    });
+  }
+
+  Status CommitChunks(std::span<const ChunkWrite> writes) override {
+    if (writes.empty()) return Ok();
+    BARFILL_TRY(ValidateWrites(writes));
+    const auto rounds = SplitIntoRounds(writes);
+    const size_t total = TotalBars(writes);
+    return RunTransaction("BEGIN", [&](PgConnection& c) -> Status {
+      BARFILL_TRY(Hook(options_, WriteStep::kBegun));
+      CopyProgress progress{total / 2, 0, total == 0};
+      const int64_t now = NowMs();
+      for (const auto round : rounds) {
+        if (options_.pg_write_method == PgWriteMethod::kStagingMerge) {
+          BARFILL_TRY(MergeRound(c, round, now, progress));
+        } else {
+          BARFILL_TRY(ReplaceRound(c, round, now, progress));
+        }
+      }
+      if (!progress.hook_called) BARFILL_TRY(Hook(options_, WriteStep::kBarsHalfWritten));
+      return Hook(options_, WriteStep::kBeforeCommit);
+    });
+  }
+
+  Status RecordFailure(const Chunk& chunk, const Error& error, int attempts) override {
+    return RunTransaction("BEGIN", [&](PgConnection& c) {
+      return RecordFailed(c, chunk, error, attempts, NowMs());
+    });
+  }
+
+  Result<std::vector<LedgerEntry>> ReadLedger(const Series& series) override {
+    std::vector<LedgerEntry> entries;
+    BARFILL_TRY(RunTransaction("BEGIN READ ONLY", [&](PgConnection& c) -> Status {
+      auto rows = SelectLedger(c, &series);
+      if (!rows) return Fail(std::move(rows).error());
+      entries = std::move(*rows);
+      return Ok();
+    }));
+    return entries;
+  }
+
+  Status ReadBars(const Series& series, TimeRange range,
+                  const std::function<Status(const BarBatch&)>& sink,
+                  size_t batch_rows) override;
+
+  Result<std::vector<SeriesStatus>> ReadStatus() override {
+    std::vector<SeriesStatus> status;
+    BARFILL_TRY(RunTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                               [&](PgConnection& c) -> Status {
+                                 auto rows = SelectStatus(c);
+                                 if (!rows) return Fail(std::move(rows).error());
+                                 status = std::move(*rows);
+                                 return Ok();
+                               }));
+    return status;
+  }
+
+ private:
+  /// Where the "half written" hook stands across the rounds of one call.
+  struct CopyProgress {
+    size_t half = 0;
+    size_t sent = 0;
+    bool hook_called = false;
+  };
+
+  Status CheckPrivileges(PgConnection& c) {
+    bool allowed = false;
+    BARFILL_TRY(c.Query(
+        "SELECT has_table_privilege('bars', 'SELECT, INSERT, DELETE') AND "
+        "has_table_privilege('barfill_ledger', 'SELECT, INSERT, UPDATE, DELETE')",
+        {}, [&](const SqlRow& row) -> Status {
+          allowed = row.Bool(0);
+          return Ok();
+        }));
+    if (allowed) return Ok();
+    return Fail(ErrorCode::kDatabase,
+                describe_ + ": permission denied: this user needs SELECT, INSERT, DELETE on bars "
+                            "and SELECT, INSERT, UPDATE, DELETE on barfill_ledger (GRANT them, or "
+                            "connect as the tables' owner)");
+  }
+
+  Status ReplaceRound(PgConnection& c, std::span<const ChunkWrite> round, int64_t now,
+                      CopyProgress& progress) {
+    for (const ChunkWrite& write : round) {
+      BARFILL_TRY(DeleteBarsInRange(c, write.chunk));
+      BARFILL_TRY(RecordCommitted(c, write, now));
+    }
+    return CopyRound(c, kCopyBars, round, progress);
+  }
+
+  Status MergeRound(PgConnection& c, std::span<const ChunkWrite> round, int64_t now,
+                    CopyProgress& progress) {
+    BARFILL_TRY(c.Run(kCreateStage, "preparing the staging table"));
+    BARFILL_TRY(CopyRound(c, kCopyStage, round, progress));
+    for (const ChunkWrite& write : round) {
+      const Chunk& chunk = write.chunk;
+      const std::string timeframe = chunk.series.timeframe.ToString();
+      BARFILL_TRY(c.Exec(kStageRange, {std::string_view(chunk.series.ticker.symbol()),
+                                       std::string_view(timeframe), chunk.series.adjusted,
+                                       SqlTimestamp{chunk.range.from_ms},
+                                       SqlTimestamp{chunk.range.to_ms}}));
+      BARFILL_TRY(RecordCommitted(c, write, now));
+    }
+    return c.Run(kMergeStage, "merging staged bars");
+  }
+
+  /// Streams the bars of a round through one COPY, in ~1 MB pieces.
+  Status CopyRound(PgConnection& c, std::string_view copy_sql, std::span<const ChunkWrite> round,
+                   CopyProgress& progress) {
+    if (TotalBars(round) == 0) return Ok();
+    PgResult start(PQexec(c.get(), std::string(copy_sql).c_str()));
+    if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) {
+      return Fail(c.ErrorFrom(start.get(), "starting COPY"));
+    }
+    CopyBinaryEncoder encoder([&](std::string_view piece) -> Status {
+      if (PQputCopyData(c.get(), piece.data(), static_cast<int>(piece.size())) != 1) {
+        return Fail(c.ErrorFrom(nullptr, "sending COPY data"));
+      }
+      return Ok();
+    });
+    Status sent = [&]() -> Status {
+      BARFILL_TRY(encoder.Begin());
+      for (const ChunkWrite& write : round) {
+        const size_t n = write.bars->size();
+        size_t begin = 0;
+        if (!progress.hook_called && progress.sent + n >= progress.half) {
+          // Send the first half to the server before the hook runs, so that a crash injected
+          // there really happens with rows on the wire.
+          begin = progress.half - progress.sent;
+          BARFILL_TRY(encoder.Append(write.chunk.series, *write.bars, 0, begin));
+          BARFILL_TRY(encoder.Flush());
+          progress.hook_called = true;
+          BARFILL_TRY(Hook(options_, WriteStep::kBarsHalfWritten));
+        }
+        BARFILL_TRY(encoder.Append(write.chunk.series, *write.bars, begin, n));
+        progress.sent += n;
+      }
+      return encoder.Finish();
+    }();
+    return EndCopy(c, std::move(sent), "COPY into bars");
+  }
+
+  /// Ends a COPY IN (aborting it when `sent` failed) and collects the server's verdict.
+  static Status EndCopy(PgConnection& c, Status sent, std::string_view doing) {
+    const char* abort_reason = sent ? nullptr : "barfill aborted the write";
+    if (PQputCopyEnd(c.get(), abort_reason) != 1 && sent) {
+      sent = Fail(c.ErrorFrom(nullptr, doing));
+    }
+    Status server = Ok();
+    while (PgResult result{PQgetResult(c.get())}) {
+      const ExecStatusType status = PQresultStatus(result.get());
+      if (status == PGRES_COMMAND_OK) continue;
+      if (server) server = Fail(c.ErrorFrom(result.get(), doing));
+      if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT) break;  // connection unusable
+    }
+    if (!sent) return sent;
+    return server;
+  }
+
+  /// Runs `body` inside a transaction opened with `begin`, redoing all of it on a lost
+  /// connection, serialization failure or deadlock: every body here is idempotent, so a COMMIT
+  /// whose outcome is unknown can simply be done again.
+  Status RunTransaction(std::string_view begin, const std::function<Status(PgConnection&)>& body) {
+    return WithRetries([&] { return TryTransaction(begin, body); });
+  }
+
+  /// Calls `attempt` until it succeeds, fails for good, or runs out of attempts; between
+  /// retryable failures it rolls back and waits a jittered, doubling delay.
+  Status WithRetries(const std::function<Status()>& attempt) {
+    std::chrono::milliseconds delay = options_.first_retry_delay;
+    for (int tries = 1;; ++tries) {
+      Status status = attempt();
+      if (status) return Ok();
+      Error error = std::move(status).error();
+      if (conn_ && !conn_->IsBroken()) (void)conn_->Run("ROLLBACK", "rolling back");
+      if (error.code != ErrorCode::kDatabaseRetryable) return Fail(std::move(error));
+      if (tries >= options_.max_transaction_attempts) {
+        error.code = ErrorCode::kDatabase;
+        error.message += " (gave up after " + std::to_string(tries) + " attempts)";
+        return Fail(std::move(error));
+      }
+      std::uniform_int_distribution<int64_t> jitter(delay.count() / 2, delay.count());
+      std::this_thread::sleep_for(std::chrono::milliseconds(jitter(random_)));
+      delay = std::min(delay * 2, options_.max_retry_delay);
+    }
+  }
+
+  /// Reopens the connection when it is gone; a failure then is retryable (the server may be
+  /// restarting).
+  Status EnsureConnected() {
+    if (conn_ && !conn_->IsBroken()) return Ok();
+    conn_.reset();
+    auto reopened = PgConnection::Open(conninfo_, options_.connect_timeout);
+    if (!reopened) {
+      Error error = std::move(reopened).error();
+      error.code = ErrorCode::kDatabaseRetryable;
+      return Fail(std::move(error));
+    }
+    conn_ = std::move(*reopened);
+    return Ok();
+  }
+
+  /// One COPY TO of the bars from `range`, handing batches to `sink`; `delivered_to` is set to
+  /// the t after the last bar handed over, so that a retry resumes there.
+  Status ReadBarsOnce(const Series& series, TimeRange range,
+                      const std::function<Status(const BarBatch&)>& sink, size_t batch_rows,
+                      int64_t& delivered_to);
+
+  Status TryTransaction(std::string_view begin, const std::function<Status(PgConnection&)>& body) {
+    BARFILL_TRY(EnsureConnected());
+    BARFILL_TRY(conn_->Run(begin, "BEGIN"));
+    BARFILL_TRY(body(*conn_));
+    return conn_->Run("COMMIT", "COMMIT");
+  }
+
+  /// A quoted SQL literal (COPY takes no parameters).
+  Result<std::string> Literal(std::string_view text) {
+    char* quoted = PQescapeLiteral(conn_->get(), text.data(), text.size());
+    if (quoted == nullptr) return Fail(conn_->ErrorFrom(nullptr, "quoting a literal"));
+    std::string out(quoted);
+    PQfreemem(quoted);
+    return out;
+  }
+
+  std::string conninfo_;
+  StoreOptions options_;
+  std::unique_ptr<PgConnection> conn_;
+  std::string describe_;
+  std::minstd_rand random_;
+};
+
+std::string TimestampLiteral(int64_t ms) {
+  return "'" + FormatIsoUtc(std::clamp(ms, kMinLiteralMs, kMaxLiteralMs)) + "'::timestamptz";
+}
+
+Status PostgresStore::ReadBars(const Series& series, TimeRange range,
+                               const std::function<Status(const BarBatch&)>& sink,
+                               size_t batch_rows) {
+  // Bars come in ascending t, so after a lost connection the read resumes after the last bar
+  // the sink received: nothing is repeated, nothing skipped.
+  int64_t delivered_to = range.from_ms;
+  return WithRetries([&]() -> Status {
+    const TimeRange rest{delivered_to, range.to_ms};
+    if (rest.empty()) return Ok();
+    BARFILL_TRY(EnsureConnected());
+    return ReadBarsOnce(series, rest, sink, batch_rows, delivered_to);
+  });
+}
+
+Status PostgresStore::ReadBarsOnce(const Series& series, TimeRange range,
+                                   const std::function<Status(const BarBatch&)>& sink,
+                                   size_t batch_rows, int64_t& delivered_to) {
+  auto ticker = Literal(series.ticker.symbol());
+  if (!ticker) return Fail(ticker.error());
+  auto timeframe = Literal(series.timeframe.ToString());
+  if (!timeframe) return Fail(timeframe.error());
+  // COPY TO streams rows as the index scan produces them: constant memory, no cursor round trips.
+  const std::string sql =
+      "COPY (SELECT ts, open, high, low, close, volume, vwap, trades FROM bars WHERE ticker = " +
+      *ticker + " AND timeframe = " + *timeframe + " AND adjusted = " +
+      (series.adjusted ? "true" : "false") + " AND ts >= " + TimestampLiteral(range.from_ms) +
+      " AND ts < " + TimestampLiteral(range.to_ms) + " ORDER BY ts) TO STDOUT (FORMAT binary)";
+  PGconn* conn = conn_->get();
+  PgResult start(PQexec(conn, sql.c_str()));
+  if (!start || PQresultStatus(start.get()) != PGRES_COPY_OUT) {
+    return Fail(conn_->ErrorFrom(start.get(), "reading bars"));
+  }
+  CopyBinaryBarDecoder decoder;
+  BarBatch batch;
+  batch.reserve(std::max<size_t>(batch_rows, 1));
+  Status status = Ok();
+  bool canceled = false;
+  for (;;) {
+    char* buffer = nullptr;
+    const int length = PQgetCopyData(conn, &buffer, /*async=*/0);
+    if (length < 0) break;  // -1: done; -2: error, reported by PQgetResult below
+    const std::string_view message(buffer, static_cast<size_t>(length));
+    if (status) status = decoder.Decode(message, batch);
+    PQfreemem(buffer);
+    if (status && batch.size() >= batch_rows) {
+      status = sink(batch);
+      delivered_to = batch.t.back() + 1;
+      batch.clear();
+    }
+    if (!status && !canceled) {
+      // Stop the server early; the rest of the stream is drained and dropped.
+      canceled = true;
+      if (PGcancel* cancel = PQgetCancel(conn)) {
+        char reason[256];
+        PQcancel(cancel, reason, sizeof reason);
+        PQfreeCancel(cancel);
+      }
+    }
+  }
+  Status server = Ok();
+  while (PgResult result{PQgetResult(conn)}) {
+    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK && server) {
+      server = Fail(conn_->ErrorFrom(result.get(), "reading bars"));
+    }
+  }
+  if (!status) return status;
+  BARFILL_TRY(server);
+  if (batch.empty()) return Ok();
+  BARFILL_TRY(sink(batch));
+  delivered_to = batch.t.back() + 1;
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BarStore>> OpenPostgresStore(const std::string& conninfo,
+                                                    const StoreOptions& options) {
+  auto conn = PgConnection::Open(conninfo, options.connect_timeout);
+  if (!conn) return Fail(std::move(conn).error());
+  if (options.create) {
+    bool read_only = false;
+    BARFILL_TRY((*conn)->Query(
+        "SELECT current_setting('transaction_read_only') = 'on' OR pg_is_in_recovery()", {},
+        [&](const SqlRow& row) -> Status {
+          read_only = row.Bool(0);
+          return Ok();
+        }));
+    if (read_only) {
+      return Fail(ErrorCode::kDatabase,
+                  (*conn)->Describe() +
+                      " is read-only (default_transaction_read_only is on, or this is a "
+                      "standby): point --db at a writable primary");
+    }
+  }
+  return std::unique_ptr<BarStore>(
+      std::make_unique<PostgresStore>(conninfo, options, std::move(*conn)));
+}
+
+}  // namespace barfill::store

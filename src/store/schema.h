@@ -1,0 +1,52 @@
+// The tables barfill keeps, shared by both stores: names, the schema version, and the checks that
+// refuse a database barfill did not create or cannot read, with an error naming the fix.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "store/sql_session.h"
+
+namespace barfill::store {
+
+/// Bumped whenever a table changes shape; a database with another version is refused.
+inline constexpr int kSchemaVersion = 1;
+
+inline constexpr std::string_view kBarsTable = "bars";
+inline constexpr std::string_view kLedgerTable = "barfill_ledger";
+inline constexpr std::string_view kMetaTable = "barfill_meta";
+
+/// The SQL spoken by a store, for the column types it expects.
+enum class Dialect { kPostgres, kSqlite };
+
+/// One column of an existing bars table as the database describes it.
+struct ColumnInfo {
+  std::string name;
+  std::string type;     ///< PostgreSQL format_type(), or SQLite's declared type
+  int pk_position = 0;  ///< 1-based position in the primary key, 0 when not part of it
+};
+
+/// Checks that an existing bars table has every column barfill writes, with the right type and
+/// primary key; `where` names the database in the message.
+Status CheckBarsColumns(const std::vector<ColumnInfo>& actual, Dialect dialect,
+                        std::string_view where);
+
+/// Checks the schema_version read from the meta table (nullopt: the row is missing).
+Status CheckSchemaVersion(const std::optional<std::string>& found, std::string_view where);
+
+/// The error for a database that has some of barfill's tables but not its meta table.
+Error ForeignTablesError(std::string_view table, std::string_view where);
+
+/// The error for a reader (status, export) opening a database barfill never wrote to.
+Error NoSchemaError(std::string_view where);
+
+/// Creates barfill's tables in a database that has none (when `create`), or checks the version
+/// and the bars columns of one that has them. Runs inside the caller's transaction, which must
+/// keep a concurrent migration out (an advisory lock, BEGIN IMMEDIATE).
+Status EnsureSchema(SqlSession& sql, const DialectSql& dialect_sql, Dialect dialect, bool create,
+                    std::string_view where);
+
+}  // namespace barfill::store

@@ -1,0 +1,55 @@
+// The small slice of SQL both stores speak alike, so that the ledger rules, the schema check and
+// the status queries are written once. Parameters are $1..$n in both dialects; timestamps are
+// timestamptz in PostgreSQL and INTEGER Unix ms in SQLite, and SqlTimestamp hides which.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <span>
+#include <string_view>
+#include <variant>
+
+#include "core/result.h"
+
+namespace barfill::store {
+
+/// An instant bound to a ts/from_ts/to_ts/updated_at column.
+struct SqlTimestamp {
+  int64_t ms = 0;
+};
+
+/// One bound parameter: NULL, text, bigint, boolean or timestamp.
+using SqlValue = std::variant<std::nullptr_t, std::string_view, int64_t, bool, SqlTimestamp>;
+
+/// One result row; columns are read with the accessor matching their type.
+class SqlRow {
+ public:
+  virtual ~SqlRow() = default;
+  virtual bool IsNull(int column) const = 0;
+  virtual std::string_view Text(int column) const = 0;
+  virtual int64_t Int(int column) const = 0;
+  virtual bool Bool(int column) const = 0;
+  virtual int64_t TimestampMs(int column) const = 0;
+};
+
+/// A connection that runs parameterized statements inside whatever transaction is open.
+class SqlSession {
+ public:
+  virtual ~SqlSession() = default;
+  /// Runs a statement that returns no rows.
+  virtual Status Exec(std::string_view sql, std::initializer_list<SqlValue> params = {}) = 0;
+  /// Runs a query and hands each row to `row`; an error from `row` stops and is returned.
+  virtual Status Query(std::string_view sql, std::initializer_list<SqlValue> params,
+                       const std::function<Status(const SqlRow&)>& row) = 0;
+};
+
+/// The statements whose text differs between dialects.
+struct DialectSql {
+  std::string_view table_exists;   ///< $1 = table name; one row, one boolean/integer column
+  std::string_view bars_columns;   ///< rows of (name, type, 1-based pk position or 0)
+  std::span<const std::string_view> create_tables;  ///< the schema, IF NOT EXISTS
+};
+
+}  // namespace barfill::store

@@ -1,0 +1,101 @@
+#include "store_env.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <random>
+#include <stdexcept>
+
+namespace barfill::testing {
+namespace {
+
+void RunPg(const std::string& conninfo, const std::string& sql, std::string* first_value = nullptr) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    const std::string message = PQerrorMessage(conn);
+    PQfinish(conn);
+    throw std::runtime_error("test connection failed: " + message);
+  }
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PGresult* result = PQexec(conn, sql.c_str());
+  const ExecStatusType status = PQresultStatus(result);
+  const std::string message = PQresultErrorMessage(result);
+  if (first_value != nullptr && status == PGRES_TUPLES_OK && PQntuples(result) > 0) {
+    *first_value = PQgetvalue(result, 0, 0);
+  }
+  PQclear(result);
+  PQfinish(conn);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    throw std::runtime_error("test SQL failed: " + sql + ": " + message);
+  }
+}
+
+}  // namespace
+
+bool RequireAllServices() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
+void SqliteEnv::ExecSql(const std::string& sql) const {
+  sqlite3* db = nullptr;
+  sqlite3_open(Path().c_str(), &db);
+  char* message = nullptr;
+  const int code = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  const std::string text = message != nullptr ? message : "";
+  sqlite3_free(message);
+  sqlite3_close(db);
+  if (code != SQLITE_OK) throw std::runtime_error("test SQL failed: " + sql + ": " + text);
+}
+
+std::string SqliteEnv::IntegerVolumeBarsDdl() {
+  return "CREATE TABLE bars (ticker TEXT NOT NULL, timeframe TEXT NOT NULL, adjusted INTEGER NOT "
+         "NULL, ts INTEGER NOT NULL, open REAL, high REAL, low REAL, close REAL, volume INTEGER, "
+         "vwap REAL, trades INTEGER, PRIMARY KEY (ticker, timeframe, adjusted, ts)) WITHOUT ROWID";
+}
+
+bool PostgresEnv::Available(std::string* why) {
+  const char* host = std::getenv("PGHOST");
+  if (host != nullptr && *host != '\0') return true;
+  *why = "PGHOST is not set: run these tests through scripts/with-postgres.sh";
+  return false;
+}
+
+PostgresEnv::PostgresEnv() {
+  std::random_device random;
+  char name[32];
+  std::snprintf(name, sizeof name, "barfill_t_%08x%04x", random(), random() & 0xffff);
+  database_ = name;
+  ExecAdminSql("CREATE DATABASE " + database_);
+}
+
+PostgresEnv::~PostgresEnv() {
+  try {
+    ExecAdminSql("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+  } catch (const std::exception&) {
+    // A leftover database in a throwaway cluster harms nothing.
+  }
+}
+
+void PostgresEnv::ExecSql(const std::string& sql) const { RunPg(Url(), sql); }
+
+void PostgresEnv::ExecAdminSql(const std::string& sql) { RunPg("", sql); }
+
+int PostgresEnv::TerminateOtherBackends() const {
+  std::string count;
+  RunPg(Url(),
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+        "current_database() AND pid <> pg_backend_pid()",
+        &count);
+  return std::atoi(count.c_str());
+}
+
+std::string PostgresEnv::IntegerVolumeBarsDdl() {
+  return "CREATE TABLE bars (ticker text, timeframe text, adjusted boolean, ts timestamptz, "
+         "open double precision, high double precision, low double precision, close double "
+         "precision, volume bigint, vwap double precision, trades bigint, PRIMARY KEY (ticker, "
+         "timeframe, adjusted, ts))";
+}
+
+}  // namespace barfill::testing

@@ -1,0 +1,672 @@
+// One suite, run against both stores: each test gets a fresh database from Env (SqliteEnv or
+// PostgresEnv) and checks what a user would check: bars read back, the ledger, the status and
+// export commands' output.
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <fstream>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "core/market_time.h"
+#include "store/bar_store.h"
+#include "store_env.h"
+#include "testing/subprocess.h"
+
+namespace barfill::testing {
+
+inline Series MakeSeries(std::string_view ticker, std::string_view timeframe, bool adjusted = true) {
+  return Series{*Ticker::Parse(ticker), *Timeframe::Parse(timeframe), adjusted};
+}
+
+inline int64_t Ms(std::string_view day) {
+  return CalendarDay::Parse(day)->DaysSinceEpoch() * kMsPerDay;
+}
+
+/// `n` one-minute bars from `start_ms` with prices around `base`; every 3rd bar has no vwap and
+/// every 4th no trade count, so missing values are always covered.
+inline BarBatch MinuteBars(int64_t start_ms, int n, double base) {
+  BarBatch bars;
+  for (int i = 0; i < n; ++i) {
+    Bar bar;
+    bar.t = start_ms + i * kMsPerMinute;
+    bar.open = base + i * 0.01;
+    bar.high = bar.open + 0.5;
+    bar.low = bar.open - 0.25;
+    bar.close = bar.open + 0.125;
+    bar.volume = 1000.5 + i / 3.0;
+    bar.vwap = i % 3 == 0 ? kNoVwap : bar.open + 0.1;
+    bar.trades = i % 4 == 0 ? kNoTrades : 10 + i;
+    bars.push_back(bar);
+  }
+  return bars;
+}
+
+inline int64_t NowForTest() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+inline std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+inline constexpr TimeRange kAllTime{std::numeric_limits<int64_t>::min(),
+                                    std::numeric_limits<int64_t>::max()};
+
+template <typename Env>
+class StoreSuite : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    BARFILL_REQUIRE_DATABASE(Env);
+    env_.emplace();
+    store_ = Open();
+    ASSERT_TRUE(store_->Migrate()) << "migrate";
+  }
+
+  std::unique_ptr<BarStore> Open(const StoreOptions& options = {}) {
+    auto store = OpenStore(env_->Url(), options);
+    EXPECT_TRUE(store) << store.error().message;
+    return store ? std::move(*store) : nullptr;
+  }
+
+  std::vector<Bar> ReadAll(const Series& series, TimeRange range = kAllTime) {
+    return ReadWith(*store_, series, range);
+  }
+  static std::vector<Bar> ReadWith(BarStore& store, const Series& series,
+                                   TimeRange range = kAllTime) {
+    std::vector<Bar> bars;
+    const Status status = store.ReadBars(series, range, [&](const BarBatch& batch) {
+      for (size_t i = 0; i < batch.size(); ++i) bars.push_back(batch[i]);
+      return Ok();
+    });
+    EXPECT_TRUE(status) << status.error().message;
+    return bars;
+  }
+
+  std::vector<LedgerEntry> Ledger(const Series& series) {
+    auto ledger = store_->ReadLedger(series);
+    EXPECT_TRUE(ledger) << ledger.error().message;
+    return ledger ? *ledger : std::vector<LedgerEntry>{};
+  }
+
+  void Commit(const Chunk& chunk, const BarBatch& bars, int attempts = 1) {
+    const ChunkWrite write{chunk, &bars, attempts};
+    const Status status = store_->CommitChunks({&write, 1});
+    ASSERT_TRUE(status) << status.error().message;
+  }
+
+  static std::vector<Bar> AsBars(const BarBatch& batch) {
+    std::vector<Bar> bars;
+    for (size_t i = 0; i < batch.size(); ++i) bars.push_back(batch[i]);
+    return bars;
+  }
+
+  CommandResult Barfill(std::vector<std::string> args) {
+    args.insert(args.begin(), BarfillExe());
+    args.push_back("--db");
+    args.push_back(env_->Url());
+    return RunCommand(args);
+  }
+
+  std::optional<Env> env_;
+  std::unique_ptr<BarStore> store_;
+};
+
+TYPED_TEST_SUITE_P(StoreSuite);
+
+TYPED_TEST_P(StoreSuite, RoundTripsEveryField) {
+  const Series series = MakeSeries("X:BTCUSD", "1m");
+  BarBatch bars;
+  // Across years and the PostgreSQL epoch (2000-01-01), before 1970 and far ahead.
+  const int64_t times[] = {-86400000,         Ms("1999-12-31"), Ms("2000-01-01"),
+                           Ms("2000-01-01") + 60000, Ms("2024-02-29"), Ms("2038-01-19") + 3 * kMsPerDay,
+                           Ms("2099-12-31")};
+  const double prices[] = {1e-8, 0.1 + 0.2, 123456789.123456789, 1e15, 5e-324, 42.0, 61234.56};
+  for (size_t i = 0; i < std::size(times); ++i) {
+    Bar bar;
+    bar.t = times[i];
+    bar.open = prices[i];
+    bar.high = prices[i] * 1.5;
+    bar.low = prices[i] / 3;
+    bar.close = std::nextafter(prices[i], 1e300);
+    bar.volume = i == 0 ? 0.00012345 : 1234567.8912345 * static_cast<double>(i);
+    bar.vwap = i % 2 == 0 ? kNoVwap : prices[i] * 1.01;
+    bar.trades = i % 3 == 0 ? kNoTrades : (int64_t{1} << 40) + static_cast<int64_t>(i);
+    bars.push_back(bar);
+  }
+  this->Commit(Chunk{series, TimeRange{CalendarDay{1960, 1, 1}.DaysSinceEpoch() * kMsPerDay,
+                                      Ms("2100-01-01")}}, bars);
+  EXPECT_EQ(this->ReadAll(series), this->AsBars(bars));
+}
+
+TYPED_TEST_P(StoreSuite, StreamsInAscendingBatchesWithinTheRange) {
+  const Series series = MakeSeries("AAPL", "1m");
+  const BarBatch bars = MinuteBars(Ms("2025-01-02") + 14 * kMsPerHour, 50, 190);
+  this->Commit(Chunk{series, TimeRange{Ms("2025-01-02"), Ms("2025-01-03")}}, bars);
+  std::vector<size_t> sizes;
+  std::vector<Bar> read;
+  const TimeRange range{bars.t[10], bars.t[40]};
+  ASSERT_TRUE(this->store_->ReadBars(series, range, [&](const BarBatch& batch) {
+    sizes.push_back(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) read.push_back(batch[i]);
+    return Ok();
+  }, 7));
+  EXPECT_THAT(sizes, ::testing::ElementsAre(7, 7, 7, 7, 2));
+  const std::vector<Bar> all = this->AsBars(bars);
+  EXPECT_EQ(read, std::vector<Bar>(all.begin() + 10, all.begin() + 40));
+
+  // A failing sink stops the read and its error comes back.
+  int calls = 0;
+  const Status stopped = this->store_->ReadBars(series, kAllTime, [&](const BarBatch&) {
+    ++calls;
+    return Status(Fail(ErrorCode::kUsage, "sink full"));
+  }, 5);
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error().message, "sink full");
+  EXPECT_EQ(calls, 1);
+  // The store is still usable afterwards.
+  EXPECT_EQ(this->ReadAll(series).size(), 50u);
+}
+
+TYPED_TEST_P(StoreSuite, RecordsDoneAndEmptyChunks) {
+  const Series series = MakeSeries("MSFT", "5m");
+  const Chunk first{series, TimeRange{Ms("2025-01-01"), Ms("2025-01-02")}};
+  const Chunk second{series, TimeRange{Ms("2025-01-02"), Ms("2025-01-03")}};
+  const BarBatch bars = MinuteBars(first.range.from_ms, 12, 400);
+  const BarBatch none;
+  const ChunkWrite writes[] = {{first, &bars, 2}, {second, &none, 1}};
+  ASSERT_TRUE(this->store_->CommitChunks(writes));
+  const auto ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 2u);
+  EXPECT_EQ(ledger[0].range, first.range);
+  EXPECT_EQ(ledger[0].state, ChunkState::kDone);
+  EXPECT_EQ(ledger[0].rows, 12);
+  EXPECT_EQ(ledger[0].attempts, 2);
+  EXPECT_EQ(ledger[0].last_error, "");
+  EXPECT_NEAR(static_cast<double>(ledger[0].updated_at_ms), static_cast<double>(NowForTest()), 60000.0);
+  EXPECT_EQ(ledger[1].range, second.range);
+  EXPECT_EQ(ledger[1].state, ChunkState::kEmpty);
+  EXPECT_EQ(ledger[1].rows, 0);
+  EXPECT_TRUE(this->Ledger(MakeSeries("MSFT", "5m", false)).empty());
+}
+
+TYPED_TEST_P(StoreSuite, RerunReplacesTheRangeWithNewerValues) {
+  const Series series = MakeSeries("AAPL", "1m");
+  const Chunk chunk{series, TimeRange{Ms("2025-03-03"), Ms("2025-03-04")}};
+  const BarBatch old_bars = MinuteBars(chunk.range.from_ms + 9 * kMsPerHour, 20, 100);
+  this->Commit(chunk, old_bars);
+  this->Commit(chunk, old_bars);  // the same chunk twice: still one copy
+  EXPECT_EQ(this->ReadAll(series), this->AsBars(old_bars));
+
+  // The vendor revised bar 5 and removed bar 7: the re-run holds exactly the new chunk.
+  BarBatch revised;
+  for (size_t i = 0; i < old_bars.size(); ++i) {
+    if (i == 7) continue;
+    Bar bar = old_bars[i];
+    if (i == 5) {
+      bar.close = 999.5;
+      bar.vwap = kNoVwap;
+      bar.trades = 77;
+    }
+    revised.push_back(bar);
+  }
+  this->Commit(chunk, revised, 3);
+  EXPECT_EQ(this->ReadAll(series), this->AsBars(revised));
+  const auto ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].rows, 19);
+  EXPECT_EQ(ledger[0].attempts, 3);
+}
+
+TYPED_TEST_P(StoreSuite, LaterChunkInOneCallWins) {
+  const Series series = MakeSeries("AAPL", "1m");
+  const Chunk wide{series, TimeRange{Ms("2025-03-03"), Ms("2025-03-05")}};
+  const Chunk narrow{series, TimeRange{Ms("2025-03-04"), Ms("2025-03-05")}};
+  const BarBatch a = MinuteBars(wide.range.from_ms + 10 * kMsPerHour, 10, 100);
+  BarBatch wide_bars = a;
+  wide_bars.Append(MinuteBars(narrow.range.from_ms + 10 * kMsPerHour, 10, 200));
+  const BarBatch narrow_bars = MinuteBars(narrow.range.from_ms + 10 * kMsPerHour, 5, 300);
+  const BarBatch same_again = MinuteBars(narrow.range.from_ms + 10 * kMsPerHour, 5, 400);
+  const ChunkWrite writes[] = {{wide, &wide_bars, 1}, {narrow, &narrow_bars, 1},
+                               {narrow, &same_again, 1}};
+  ASSERT_TRUE(this->store_->CommitChunks(writes));
+  BarBatch expected = a;
+  expected.Append(same_again);
+  EXPECT_EQ(this->ReadAll(series), this->AsBars(expected));
+  // The narrow chunk's row replaced its twin; the wide row is not inside it, so it stays.
+  const auto ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 2u);
+  EXPECT_EQ(ledger[0].range, wide.range);
+  EXPECT_EQ(ledger[1].range, narrow.range);
+  EXPECT_EQ(ledger[1].rows, 5);
+}
+
+TYPED_TEST_P(StoreSuite, ReplaceTouchesOnlyItsSeriesAndRange) {
+  const Series aapl = MakeSeries("AAPL", "1m");
+  const Series aapl_raw = MakeSeries("AAPL", "1m", false);
+  const Series aapl_5m = MakeSeries("AAPL", "5m");
+  const Series msft = MakeSeries("MSFT", "1m");
+  const Chunk day1{aapl, TimeRange{Ms("2025-03-03"), Ms("2025-03-04")}};
+  const Chunk day2{aapl, TimeRange{Ms("2025-03-04"), Ms("2025-03-05")}};
+  const BarBatch b1 = MinuteBars(day1.range.from_ms + 10 * kMsPerHour, 30, 100);
+  const BarBatch b2 = MinuteBars(day2.range.from_ms + 10 * kMsPerHour, 30, 110);
+  const ChunkWrite writes[] = {
+      {day1, &b1, 1}, {day2, &b2, 1},
+      {Chunk{aapl_raw, day1.range}, &b1, 1}, {Chunk{aapl_5m, day1.range}, &b1, 1},
+      {Chunk{msft, day1.range}, &b1, 1}};
+  ASSERT_TRUE(this->store_->CommitChunks(writes));
+  const BarBatch replacement = MinuteBars(day1.range.from_ms + 11 * kMsPerHour, 3, 500);
+  this->Commit(day1, replacement);
+  BarBatch expected = replacement;
+  expected.Append(b2);
+  EXPECT_EQ(this->ReadAll(aapl), this->AsBars(expected));
+  EXPECT_EQ(this->ReadAll(aapl_raw), this->AsBars(b1));
+  EXPECT_EQ(this->ReadAll(aapl_5m), this->AsBars(b1));
+  EXPECT_EQ(this->ReadAll(msft), this->AsBars(b1));
+}
+
+TYPED_TEST_P(StoreSuite, InjectedFailureLeavesNothing) {
+  const Series series = MakeSeries("AAPL", "1m");
+  const Chunk kept{series, TimeRange{Ms("2025-03-03"), Ms("2025-03-04")}};
+  const BarBatch kept_bars = MinuteBars(kept.range.from_ms + 10 * kMsPerHour, 40, 100);
+  this->Commit(kept, kept_bars);
+
+  for (const WriteStep step : {WriteStep::kBegun, WriteStep::kBarsHalfWritten,
+                               WriteStep::kBeforeCommit}) {
+    SCOPED_TRACE(static_cast<int>(step));
+    StoreOptions options;
+    options.write_hook = [step](WriteStep at) -> Status {
+      if (at == step) return Fail(ErrorCode::kInternal, "injected failure");
+      return Ok();
+    };
+    auto store = this->Open(options);
+    ASSERT_TRUE(store);
+    // Two chunks in one call: a rewrite of the kept chunk and a new one.
+    const Chunk fresh{series, TimeRange{Ms("2025-03-04"), Ms("2025-03-05")}};
+    const BarBatch rewrite = MinuteBars(kept.range.from_ms + 12 * kMsPerHour, 40, 900);
+    const BarBatch fresh_bars = MinuteBars(fresh.range.from_ms + 10 * kMsPerHour, 40, 900);
+    const ChunkWrite writes[] = {{kept, &rewrite, 1}, {fresh, &fresh_bars, 1}};
+    const Status status = store->CommitChunks(writes);
+    ASSERT_FALSE(status);
+    EXPECT_EQ(status.error().message, "injected failure");
+    EXPECT_EQ(this->ReadAll(series), this->AsBars(kept_bars));
+    const auto ledger = this->Ledger(series);
+    ASSERT_EQ(ledger.size(), 1u);
+    EXPECT_EQ(ledger[0].range, kept.range);
+    // The database is not left locked or half-written: another writer goes through.
+    ASSERT_TRUE(this->store_->CommitChunks({writes, 1}));
+    EXPECT_EQ(this->ReadAll(series), this->AsBars(rewrite));
+    this->Commit(kept, kept_bars);
+  }
+}
+
+TYPED_TEST_P(StoreSuite, KilledWriterLeavesNothing) {
+  const Series series = MakeSeries("X:ETHUSD", "1m");
+  const Chunk chunk{series, TimeRange{Ms("2025-03-03"), Ms("2025-03-06")}};
+  const BarBatch bars = MinuteBars(chunk.range.from_ms, 3 * 1440, 3000);
+  for (const WriteStep step : {WriteStep::kBarsHalfWritten, WriteStep::kBeforeCommit}) {
+    SCOPED_TRACE(static_cast<int>(step));
+    std::fflush(nullptr);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      // The child writes with its own connection and is killed by SIGKILL mid-transaction.
+      StoreOptions options;
+      options.write_hook = [step](WriteStep at) -> Status {
+        if (at == step) raise(SIGKILL);
+        return Ok();
+      };
+      auto store = OpenStore(this->env_->Url(), options);
+      if (!store) _exit(3);
+      const ChunkWrite write{chunk, &bars, 1};
+      (void)(*store)->CommitChunks({&write, 1});
+      _exit(4);  // not reached when the hook fires
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+    EXPECT_EQ(WTERMSIG(status), SIGKILL);
+    EXPECT_TRUE(this->ReadAll(series).empty());
+    EXPECT_TRUE(this->Ledger(series).empty());
+  }
+  // Nothing is left locked: a normal write goes through.
+  this->Commit(chunk, bars);
+  EXPECT_EQ(this->ReadAll(series).size(), bars.size());
+}
+
+TYPED_TEST_P(StoreSuite, FailureNeverDowngradesADoneChunk) {
+  const Series series = MakeSeries("AAPL", "1h");
+  const Chunk chunk{series, TimeRange{Ms("2025-01-01"), Ms("2025-02-01")}};
+  Error error(ErrorCode::kServerError, "bad gateway");
+  error.http_status = 502;
+  ASSERT_TRUE(this->store_->RecordFailure(chunk, error, 5));
+  auto ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].state, ChunkState::kFailed);
+  EXPECT_EQ(ledger[0].attempts, 5);
+  EXPECT_EQ(ledger[0].rows, 0);
+  EXPECT_EQ(ledger[0].last_error, "server_error: bad gateway (HTTP 502)");
+
+  ASSERT_TRUE(this->store_->RecordFailure(chunk, Error(ErrorCode::kBadResponse, "truncated JSON"), 2));
+  ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].attempts, 2);
+  EXPECT_EQ(ledger[0].last_error, "bad_response: truncated JSON");
+
+  const BarBatch bars = MinuteBars(chunk.range.from_ms, 3, 10);
+  this->Commit(chunk, bars);
+  ASSERT_TRUE(this->store_->RecordFailure(chunk, error, 1));
+  ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].state, ChunkState::kDone);
+  EXPECT_EQ(ledger[0].rows, 3);
+  EXPECT_EQ(ledger[0].last_error, "");
+}
+
+TYPED_TEST_P(StoreSuite, DoneChunkReplacesTheLedgerRowsInsideIt) {
+  const Series series = MakeSeries("AAPL", "1d");
+  const Error error(ErrorCode::kTransport, "reset");
+  const auto chunk = [&](std::string_view from, std::string_view to) {
+    return Chunk{series, TimeRange{Ms(from), Ms(to)}};
+  };
+  ASSERT_TRUE(this->store_->RecordFailure(chunk("2025-01-01", "2025-02-01"), error, 1));
+  ASSERT_TRUE(this->store_->RecordFailure(chunk("2025-02-01", "2025-03-01"), error, 1));
+  ASSERT_TRUE(this->store_->RecordFailure(chunk("2025-02-15", "2025-04-01"), error, 1));
+  this->Commit(chunk("2025-01-01", "2025-03-01"), MinuteBars(Ms("2025-01-02"), 2, 5));
+  const auto ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 2u);
+  EXPECT_EQ(ledger[0].range, chunk("2025-01-01", "2025-03-01").range);
+  EXPECT_EQ(ledger[0].state, ChunkState::kDone);
+  EXPECT_EQ(ledger[1].range, chunk("2025-02-15", "2025-04-01").range) << "overlapping, not inside";
+  EXPECT_EQ(ledger[1].state, ChunkState::kFailed);
+}
+
+TYPED_TEST_P(StoreSuite, RefusesOtherSchemaVersions) {
+  const struct {
+    const char* version;
+    const char* says;
+  } cases[] = {
+      {"2", "schema version 2 found, but this barfill knows only 1; upgrade barfill"},
+      {"0", "schema version 0 found, 1 required, and barfill has no migration from it"},
+      {"banana", "unknown schema version 'banana'"},
+  };
+  this->store_.reset();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.version);
+    this->env_->ExecSql(std::string("UPDATE barfill_meta SET value = '") + c.version +
+                        "' WHERE key = 'schema_version'");
+    for (const bool create : {true, false}) {
+      StoreOptions options;
+      options.create = create;
+      auto store = this->Open(options);
+      ASSERT_TRUE(store);
+      const Status status = store->Migrate();
+      ASSERT_FALSE(status);
+      EXPECT_EQ(status.error().code, ErrorCode::kDatabase);
+      EXPECT_THAT(status.error().message, ::testing::HasSubstr(c.says));
+      EXPECT_THAT(status.error().message, ::testing::StartsWith(store->Describe() + ": "));
+      EXPECT_EQ(status.error().message.find('\n'), std::string::npos);
+    }
+  }
+}
+
+TYPED_TEST_P(StoreSuite, RefusesABarsTableWithIntegerVolume) {
+  this->store_.reset();
+  this->env_.reset();
+  this->env_.emplace();
+  this->env_->ExecSql(TypeParam::IntegerVolumeBarsDdl());
+  auto store = this->Open();
+  ASSERT_TRUE(store);
+  const Status status = store->Migrate();
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kDatabase);
+  EXPECT_THAT(status.error().message, ::testing::HasSubstr("column bars.volume is "));
+  EXPECT_THAT(status.error().message,
+              ::testing::HasSubstr(TypeParam::kIsPostgres
+                                       ? "barfill needs double precision"
+                                       : "barfill needs REAL"));
+  EXPECT_THAT(status.error().message, ::testing::HasSubstr("fractional"));
+  if (TypeParam::kIsPostgres) {
+    EXPECT_THAT(status.error().message,
+                ::testing::HasSubstr("ALTER TABLE bars ALTER COLUMN volume TYPE double precision"));
+  }
+  // Refused, not changed: the barfill tables were not created beside it.
+  const Status again = store->Migrate();
+  EXPECT_FALSE(again);
+}
+
+TYPED_TEST_P(StoreSuite, MigrateIsIdempotentAndSafeWhenRacing) {
+  ASSERT_TRUE(this->store_->Migrate());
+  this->store_.reset();
+  this->env_.reset();
+  this->env_.emplace();
+  constexpr int kRacers = 4;
+  std::vector<std::unique_ptr<BarStore>> stores;
+  for (int i = 0; i < kRacers; ++i) stores.push_back(this->Open());
+  std::vector<Status> results(kRacers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRacers; ++i) {
+    threads.emplace_back([&, i] { results[i] = stores[i]->Migrate(); });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const Status& status : results) EXPECT_TRUE(status) << status.error().message;
+}
+
+TYPED_TEST_P(StoreSuite, ReadersNeverCreateASchema) {
+  this->store_.reset();
+  this->env_.reset();
+  this->env_.emplace();
+  StoreOptions reader;
+  reader.create = false;
+  auto opened = OpenStore(this->env_->Url(), reader);
+  if (!opened) {
+    // SQLite: the file does not exist yet, and must not be created.
+    EXPECT_FALSE(TypeParam::kIsPostgres) << opened.error().message;
+    EXPECT_EQ(opened.error().code, ErrorCode::kDatabase);
+    EXPECT_THAT(opened.error().message, ::testing::HasSubstr("does not exist"));
+    EXPECT_FALSE(OpenStore(this->env_->Url(), reader)) << "the failed open created the file";
+    return;
+  }
+  const Status status = (*opened)->Migrate();
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kDatabase);
+  EXPECT_THAT(status.error().message, ::testing::HasSubstr("no barfill tables here yet"));
+  // A writer still finds the database empty and creates it.
+  auto writer = this->Open();
+  ASSERT_TRUE(writer);
+  EXPECT_TRUE(writer->Migrate());
+}
+
+TYPED_TEST_P(StoreSuite, StatusSummarizesEverySeries) {
+  const Series btc = MakeSeries("X:BTCUSD", "1h");
+  const Series aapl = MakeSeries("AAPL", "1m", false);
+  const BarBatch a = MinuteBars(Ms("2025-01-01"), 5, 1);
+  const BarBatch b = MinuteBars(Ms("2025-01-03") + 3 * kMsPerHour, 7, 1);
+  const BarBatch none;
+  const ChunkWrite writes[] = {
+      {Chunk{btc, TimeRange{Ms("2025-01-01"), Ms("2025-01-02")}}, &a, 1},
+      {Chunk{btc, TimeRange{Ms("2025-01-02"), Ms("2025-01-03")}}, &none, 1},
+      {Chunk{btc, TimeRange{Ms("2025-01-03"), Ms("2025-01-04")}}, &b, 1}};
+  ASSERT_TRUE(this->store_->CommitChunks(writes));
+  ASSERT_TRUE(this->store_->RecordFailure(Chunk{btc, TimeRange{Ms("2025-01-05"), Ms("2025-01-06")}},
+                                          Error(ErrorCode::kBadRequest, "not found"), 1));
+  ASSERT_TRUE(this->store_->RecordFailure(Chunk{aapl, TimeRange{Ms("2025-01-01"), Ms("2025-01-02")}},
+                                          Error(ErrorCode::kTransport, "reset"), 5));
+  auto status = this->store_->ReadStatus();
+  ASSERT_TRUE(status) << status.error().message;
+  ASSERT_EQ(status->size(), 2u);
+  const SeriesStatus& first = (*status)[0];  // AAPL sorts before X:BTCUSD
+  EXPECT_EQ(first.series, aapl);
+  EXPECT_EQ(first.chunks_failed, 1);
+  EXPECT_EQ(first.rows, 0);
+  ASSERT_EQ(first.failed.size(), 1u);
+  EXPECT_EQ(first.failed[0].last_error, "transport: reset");
+  const SeriesStatus& second = (*status)[1];
+  EXPECT_EQ(second.series, btc);
+  EXPECT_EQ(second.chunks_done, 2);
+  EXPECT_EQ(second.chunks_empty, 1);
+  EXPECT_EQ(second.chunks_failed, 1);
+  EXPECT_EQ(second.rows, 12);
+  EXPECT_EQ(second.first_bar_ms, a.t[0]);
+  EXPECT_EQ(second.last_bar_ms, b.t[6]);
+}
+
+TYPED_TEST_P(StoreSuite, StatusCommandPrintsATableAndJson) {
+  const Series btc = MakeSeries("X:BTCUSD", "1m");
+  const Series aapl = MakeSeries("AAPL", "5m");
+  this->Commit(Chunk{btc, TimeRange{Ms("2025-01-01"), Ms("2025-01-02")}},
+               MinuteBars(Ms("2025-01-01") + 90 * kMsPerMinute, 1440 - 90, 1));
+  this->Commit(Chunk{btc, TimeRange{Ms("2025-01-02"), Ms("2025-01-03")}}, BarBatch{});
+  ASSERT_TRUE(this->store_->RecordFailure(Chunk{btc, TimeRange{Ms("2025-01-03"), Ms("2025-01-04")}},
+                                          Error(ErrorCode::kBadResponse, "truncated JSON"), 5));
+  this->Commit(Chunk{aapl, TimeRange{Ms("2025-01-02"), Ms("2025-01-03")}},
+               MinuteBars(Ms("2025-01-02") + 14 * kMsPerHour + 30 * kMsPerMinute, 3, 1));
+
+  const CommandResult table = this->Barfill({"status"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(Lines(table.out),
+              ::testing::ElementsAre(
+                  this->store_->Describe(),
+                  "series       done  failed  empty  rows  first bar             last bar",
+                  "AAPL 5m         1       0      0     3  2025-01-02T14:30:00Z  2025-01-02T14:32:00Z",
+                  "X:BTCUSD 1m     1       1      1  1350  2025-01-01T01:30:00Z  2025-01-01T23:59:00Z",
+                  "",
+                  "failed chunks:",
+                  "  X:BTCUSD 1m 2025-01-03T00:00:00Z..2025-01-04T00:00:00Z (5 attempts): "
+                  "bad_response: truncated JSON"));
+
+  const CommandResult json = this->Barfill({"status", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto lines = Lines(json.out);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], ::testing::StartsWith("{\"database\":\""));
+  EXPECT_THAT(lines[0], ::testing::HasSubstr(
+      "\"series\":[{\"ticker\":\"AAPL\",\"timeframe\":\"5m\",\"adjusted\":true,"
+      "\"chunks\":{\"done\":1,\"failed\":0,\"empty\":0},\"rows\":3,"
+      "\"first_bar\":\"2025-01-02T14:30:00Z\",\"last_bar\":\"2025-01-02T14:32:00Z\",\"failed\":[]},"
+      "{\"ticker\":\"X:BTCUSD\",\"timeframe\":\"1m\",\"adjusted\":true,"
+      "\"chunks\":{\"done\":1,\"failed\":1,\"empty\":1},\"rows\":1350,"
+      "\"first_bar\":\"2025-01-01T01:30:00Z\",\"last_bar\":\"2025-01-01T23:59:00Z\","
+      "\"failed\":[{\"from\":\"2025-01-03T00:00:00Z\",\"to\":\"2025-01-04T00:00:00Z\","
+      "\"attempts\":5,\"error\":\"bad_response: truncated JSON\",\"updated_at\":\""));
+  EXPECT_THAT(lines[0], ::testing::EndsWith("\"}]}]}"));
+}
+
+TYPED_TEST_P(StoreSuite, ExportCommandWritesExactCsvAndJsonLines) {
+  const Series series = MakeSeries("X:BTCUSD", "1m");
+  BarBatch bars;
+  bars.push_back(Bar{Ms("2025-01-01"), 0.1 + 0.2, 1e21, 5e-324, 94000.5, 0.00012345, 94000.25, 17});
+  bars.push_back(Bar{Ms("2025-01-01") + kMsPerMinute, 1, 2, 0.5, 1.5, 3, kNoVwap, kNoTrades});
+  bars.push_back(Bar{Ms("2025-01-02") + 5 * kMsPerMinute, 2, 2, 2, 2, 0, 2, 0});
+  this->Commit(Chunk{series, TimeRange{Ms("2025-01-01"), Ms("2025-01-03")}}, bars);
+
+  const CommandResult csv = this->Barfill({"export", "--ticker", "X:BTCUSD", "--timeframe", "1m"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_THAT(Lines(csv.out),
+              ::testing::ElementsAre("timestamp,open,high,low,close,volume,vwap,trades",
+                                     "2025-01-01T00:00:00Z,0.30000000000000004,1e+21,5e-324,"
+                                     "94000.5,0.00012345,94000.25,17",
+                                     "2025-01-01T00:01:00Z,1,2,0.5,1.5,3,,",
+                                     "2025-01-02T00:05:00Z,2,2,2,2,0,2,0"));
+  EXPECT_EQ(csv.err, "");
+
+  const CommandResult jsonl =
+      this->Barfill({"export", "--ticker", "X:BTCUSD", "--timeframe", "1m", "--format", "jsonl",
+                     "--timestamps", "ms", "--from", "2025-01-01", "--to", "2025-01-01"});
+  ASSERT_EQ(jsonl.exit_code, 0) << jsonl.err;
+  EXPECT_THAT(Lines(jsonl.out),
+              ::testing::ElementsAre(
+                  "{\"timestamp\":1735689600000,\"open\":0.30000000000000004,\"high\":1e+21,"
+                  "\"low\":5e-324,\"close\":94000.5,\"volume\":0.00012345,\"vwap\":94000.25,"
+                  "\"trades\":17}",
+                  "{\"timestamp\":1735689660000,\"open\":1,\"high\":2,\"low\":0.5,\"close\":1.5,"
+                  "\"volume\":3,\"vwap\":null,\"trades\":null}"));
+
+  // Another series, or adjusted=false, has nothing: just the header.
+  const CommandResult other = this->Barfill(
+      {"export", "--ticker", "X:BTCUSD", "--timeframe", "1m", "--adjusted", "false"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_THAT(Lines(other.out), ::testing::ElementsAre("timestamp,open,high,low,close,volume,vwap,trades"));
+}
+
+TYPED_TEST_P(StoreSuite, ExportReadsDaysInTheMarketZoneAndWritesFiles) {
+  // New York: 2025-03-10 begins at 04:00Z (EDT since the 9th); 2025-03-07 at 05:00Z (EST).
+  const Series series = MakeSeries("AAPL", "1h");
+  BarBatch bars;
+  for (const int64_t t : {Ms("2025-03-08") + 4 * kMsPerHour, Ms("2025-03-08") + 5 * kMsPerHour,
+                          Ms("2025-03-11") + 3 * kMsPerHour, Ms("2025-03-11") + 4 * kMsPerHour}) {
+    bars.push_back(Bar{t, 1, 1, 1, 1, 1, kNoVwap, kNoTrades});
+  }
+  this->Commit(Chunk{series, TimeRange{Ms("2025-03-01"), Ms("2025-04-01")}}, bars);
+  TempDir dir;
+  const std::string file = dir.File("out.csv");
+  const CommandResult result =
+      this->Barfill({"export", "--ticker", "AAPL", "--timeframe", "1h", "--from", "2025-03-08",
+                     "--to", "2025-03-10", "--output", file});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "exported 2 bars of AAPL 1h to " + file + "\n");
+  std::ifstream in(file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(Lines(text), ::testing::ElementsAre("timestamp,open,high,low,close,volume,vwap,trades",
+                                                  "2025-03-08T05:00:00Z,1,1,1,1,1,,",
+                                                  "2025-03-11T03:00:00Z,1,1,1,1,1,,"));
+}
+
+TYPED_TEST_P(StoreSuite, ExportRejectsBadFlagsWithOneErrorLine) {
+  const struct {
+    std::vector<std::string> args;
+    const char* error;
+  } cases[] = {
+      {{"export", "--ticker", "aapl", "--timeframe", "1m"}, "error: --ticker: "},
+      {{"export", "--ticker", "AAPL", "--timeframe", "7x"}, "error: --timeframe: "},
+      {{"export", "--ticker", "AAPL", "--timeframe", "1m", "--from", "2024-13-01"},
+       "error: --from 2024-13-01 is not a valid YYYY-MM-DD date"},
+      {{"export", "--ticker", "AAPL", "--timeframe", "1m", "--from", "2025-02-01", "--to",
+        "2025-01-01"},
+       "error: --from must not be after --to"},
+      {{"export", "--ticker", "AAPL", "--timeframe", "1m", "--adjusted", "yes"},
+       "error: --adjusted must be true or false (got 'yes')"},
+      {{"export", "--ticker", "AAPL", "--timeframe", "1m", "--format", "xml"}, "error: --format"},
+      {{"export", "--timeframe", "1m"}, "error: --ticker is required"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.error);
+    const CommandResult result = this->Barfill(c.args);
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_EQ(result.out, "");
+    const auto lines = Lines(result.err);
+    ASSERT_EQ(lines.size(), 1u) << result.err;
+    EXPECT_THAT(lines[0], ::testing::StartsWith(c.error));
+  }
+}
+
+REGISTER_TYPED_TEST_SUITE_P(StoreSuite, RoundTripsEveryField,
+                            StreamsInAscendingBatchesWithinTheRange, RecordsDoneAndEmptyChunks,
+                            RerunReplacesTheRangeWithNewerValues, LaterChunkInOneCallWins,
+                            ReplaceTouchesOnlyItsSeriesAndRange, InjectedFailureLeavesNothing,
+                            KilledWriterLeavesNothing, FailureNeverDowngradesADoneChunk,
+                            DoneChunkReplacesTheLedgerRowsInsideIt, RefusesOtherSchemaVersions,
+                            RefusesABarsTableWithIntegerVolume,
+                            MigrateIsIdempotentAndSafeWhenRacing, ReadersNeverCreateASchema,
+                            StatusSummarizesEverySeries, StatusCommandPrintsATableAndJson,
+                            ExportCommandWritesExactCsvAndJsonLines,
+                            ExportReadsDaysInTheMarketZoneAndWritesFiles,
+                            ExportRejectsBadFlagsWithOneErrorLine);
+
+}  // namespace barfill::testing
