@@ -244,7 +244,7 @@ class Server final : public SimServer {
   bool Send(int fd, const HttpRequest& request, const Reply& reply, Scratch& scratch);
 
   Wait WaitFor(int fd, short events, int timeout_ms) const;
-  bool SendAll(int fd, std::string_view first, std::string_view second, int64_t* sent) const;
+  bool SendAll(int fd, std::string_view first, std::string_view second) const;
   std::string NewRequestId();
   std::string BaseFor(const HttpRequest& request) const;
 
@@ -393,7 +393,7 @@ Server::Wait Server::WaitFor(int fd, short events, int timeout_ms) const {
   }
 }
 
-bool Server::SendAll(int fd, std::string_view first, std::string_view second, int64_t* sent) const {
+bool Server::SendAll(int fd, std::string_view first, std::string_view second) const {
   iovec iov[2] = {{const_cast<char*>(first.data()), first.size()},
                   {const_cast<char*>(second.data()), second.size()}};
   int index = 0;
@@ -414,7 +414,6 @@ bool Server::SendAll(int fd, std::string_view first, std::string_view second, in
       }
       return false;
     }
-    *sent += n;
     size_t left = static_cast<size_t>(n);
     while (left > 0 && index < 2) {
       const size_t take = std::min(left, iov[index].iov_len);
@@ -661,11 +660,19 @@ bool Server::Send(int fd, const HttpRequest& request, const Reply& reply, Scratc
   head.append(reply.extra_headers);
   head.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
 
-  int64_t sent = 0;
+  // Count before writing: a client that reads /__stats right after its answer must see it.
+  const bool partial = reply.fault == Fault::kReset || reply.fault == Fault::kTruncate;
+  const std::string_view sent_body = partial ? body.substr(0, body.size() / 2) : body;
+  if (!reply.admin) {
+    Bump(stats_.bytes_served, static_cast<int64_t>(head.size() + sent_body.size()));
+    const bool valid_body = reply.fault == Fault::kNone || reply.fault == Fault::kSlow;
+    if (valid_body && reply.status == 200) Bump(stats_.bars_served, reply.bars);
+  }
+
   bool ok = true;
   switch (reply.fault) {
     case Fault::kReset: {
-      SendAll(fd, head, body.substr(0, body.size() / 2), &sent);
+      SendAll(fd, head, sent_body);
       // Let the partial body leave before the RST, which would otherwise discard it unsent.
       for (int waited = 0; waited < kResetDrainWaitMs; waited += 10) {
         int queued = 0;
@@ -678,27 +685,22 @@ bool Server::Send(int fd, const HttpRequest& request, const Reply& reply, Scratc
       break;
     }
     case Fault::kTruncate:
-      SendAll(fd, head, body.substr(0, body.size() / 2), &sent);
+      SendAll(fd, head, sent_body);
       ::shutdown(fd, SHUT_WR);
       ok = false;
       break;
     case Fault::kSlow: {
-      ok = SendAll(fd, head, {}, &sent);
+      ok = SendAll(fd, head, {});
       const size_t piece = std::max<size_t>(1, (body.size() + kSlowPieces - 1) / kSlowPieces);
       for (size_t offset = 0; ok && offset < body.size(); offset += piece) {
         if (offset > 0 && WaitFor(-1, 0, kSlowPauseMs) != Wait::kTimeout) ok = false;
-        if (ok) ok = SendAll(fd, body.substr(offset, piece), {}, &sent);
+        if (ok) ok = SendAll(fd, body.substr(offset, piece), {});
       }
       break;
     }
     default:
-      ok = SendAll(fd, head, body, &sent);
+      ok = SendAll(fd, head, body);
       break;
-  }
-  if (!reply.admin) {
-    Bump(stats_.bytes_served, sent);
-    const bool valid_body = reply.fault == Fault::kNone || reply.fault == Fault::kSlow;
-    if (ok && valid_body && reply.status == 200) Bump(stats_.bars_served, reply.bars);
   }
   return ok && keep_alive;
 }
