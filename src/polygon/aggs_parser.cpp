@@ -92,9 +92,12 @@ struct AggsParser::Impl {
   }
 
   // Reads one bar object into `bar`; returns the set of fields seen, or an error code.
-  static simdjson::error_code ReadBar(od::object& object, Bar& bar, unsigned& seen) {
+  // Writes straight into row `i` of the batch's columns (no Bar in between).
+  static simdjson::error_code ReadBar(od::object& object, BarBatch& out, size_t i, unsigned& seen) {
     seen = 0;
-    bar = Bar{};
+    out.vwap[i] = kNoVwap;
+    out.trades[i] = kNoTrades;
+    out.volume[i] = 0;
     for (auto field : object) {
       od::raw_json_string key;
       if (auto e = field.key().get(key)) return e;
@@ -102,30 +105,30 @@ struct AggsParser::Impl {
       simdjson::error_code e = simdjson::SUCCESS;
       switch (k[0]) {
         case 't':
-          if (k[1] == '"') { e = field.value().get_int64().get(bar.t); seen |= kHasT; }
+          if (k[1] == '"') { e = field.value().get_int64().get(out.t[i]); seen |= kHasT; }
           break;
         case 'o':
-          if (k[1] == '"') { e = field.value().get_double().get(bar.open); seen |= kHasO; }
+          if (k[1] == '"') { e = field.value().get_double().get(out.open[i]); seen |= kHasO; }
           break;
         case 'h':
-          if (k[1] == '"') { e = field.value().get_double().get(bar.high); seen |= kHasH; }
+          if (k[1] == '"') { e = field.value().get_double().get(out.high[i]); seen |= kHasH; }
           break;
         case 'l':
-          if (k[1] == '"') { e = field.value().get_double().get(bar.low); seen |= kHasL; }
+          if (k[1] == '"') { e = field.value().get_double().get(out.low[i]); seen |= kHasL; }
           break;
         case 'c':
-          if (k[1] == '"') { e = field.value().get_double().get(bar.close); seen |= kHasC; }
+          if (k[1] == '"') { e = field.value().get_double().get(out.close[i]); seen |= kHasC; }
           break;
         case 'v':
           if (k[1] == '"') {
-            e = field.value().get_double().get(bar.volume);
+            e = field.value().get_double().get(out.volume[i]);
             seen |= kHasV;
           } else if (k[1] == 'w' && k[2] == '"') {
-            e = ReadOptional(field.value(), bar.vwap);
+            e = ReadOptional(field.value(), out.vwap[i]);
           }
           break;
         case 'n':
-          if (k[1] == '"') e = ReadOptional(field.value(), bar.trades);
+          if (k[1] == '"') e = ReadOptional(field.value(), out.trades[i]);
           break;
         default:
           break;  // otc, T, and anything new: skipped unread
@@ -174,14 +177,14 @@ struct AggsParser::Impl {
           const auto bound = static_cast<int64_t>(size / kMinBytesPerBar);
           out.resize(filled + static_cast<size_t>(std::min(page.results_count, bound)));
         }
-        Bar bar;
         for (auto element : results) {
           od::object object;
           if (auto e = element.get_object().get(object)) {
             return fail(Bad(doc, "result " + std::to_string(page.bars) + " is not an object", e));
           }
+          if (filled == out.size()) out.resize(filled + filled / 2 + 64);
           unsigned seen = 0;
-          if (auto e = ReadBar(object, bar, seen)) {
+          if (auto e = ReadBar(object, out, filled, seen)) {
             return fail(Bad(doc, "result " + std::to_string(page.bars), e));
           }
           if ((seen & required) != required) {
@@ -191,8 +194,7 @@ struct AggsParser::Impl {
                                 FieldName(missing & (~missing + 1)) + "'",
                             simdjson::SUCCESS));
           }
-          if (filled == out.size()) out.resize(filled + filled / 2 + 64);
-          out.Set(filled++, bar);
+          ++filled;
           ++page.bars;
         }
         out.resize(filled);
