@@ -24,6 +24,7 @@ struct SimFlags {
   std::string faults;
   uint64_t fault_seed = 1;
   std::vector<std::string> forbid;
+  bool no_gzip = false;
 };
 
 /// "150/min" or "150" -> 150; "0" turns the limit off.
@@ -49,6 +50,7 @@ int RunSim(const SimFlags& flags) {
   options.api_key = flags.api_key;
   options.fault_seed = flags.fault_seed;
   options.forbidden_tickers = flags.forbid;
+  options.gzip = !flags.no_gzip;
   if (!flags.rate_limit.empty()) {
     const auto limit = ParseRateLimit(flags.rate_limit);
     if (!limit) return ReportError(limit.error());
@@ -96,6 +98,7 @@ void AddSimCommand(CLI::App& app, CommandMain* run) {
                   "(http429, http5xx, reset, truncate, badjson, slow, delayed, expvol)");
   cmd->add_option("--fault-seed", flags->fault_seed, "Seed of the fault dice")->capture_default_str();
   cmd->add_option("--forbid", flags->forbid, "Tickers answered with 403 NOT_AUTHORIZED")->delimiter(',');
+  cmd->add_flag("--no-gzip", flags->no_gzip, "Serve identity bodies even to clients that accept gzip");
   cmd->callback([run, flags] { *run = [flags] { return RunSim(*flags); }; });
 }
 

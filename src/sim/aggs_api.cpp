@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
 namespace barfill::sim {
@@ -75,9 +76,7 @@ Status ApplyOptions(const QueryParams& params, AggsCall* call) {
 char* WriteInt(char* p, int64_t v) { return std::to_chars(p, p + 24, v).ptr; }
 
 char* WriteDouble(char* p, double v, bool scientific) {
-  return (scientific ? std::to_chars(p, p + 32, v, std::chars_format::scientific)
-                     : std::to_chars(p, p + 32, v))
-      .ptr;
+  return scientific ? std::to_chars(p, p + 32, v, std::chars_format::scientific).ptr : WriteJsonNumber(p, v);
 }
 
 char* WriteLiteral(char* p, std::string_view text) {
@@ -89,6 +88,45 @@ char* WriteLiteral(char* p, std::string_view text) {
 constexpr size_t kMaxBarJson = 64 + 6 * 32 + 2 * 24;
 
 }  // namespace
+
+char* WriteJsonNumber(char* out, double value) {
+  // Fast paths for the decimals the simulator makes. A decimal of at most 15 significant digits
+  // is the only one of its length that reads back as its nearest double, so when it round-trips
+  // it is what a shortest round-trip formatter prints; only the choice between fixed and
+  // exponent form remains, which std::to_chars makes by length (fixed on a tie).
+  constexpr double kMaxExact = 1e15;
+  constexpr double kScale = 1e8;  // up to 8 decimal places
+  constexpr uint64_t kScaleInt = 100000000;
+  if (value >= 0 && value < kMaxExact && value == std::floor(value)) {
+    const auto n = static_cast<uint64_t>(value);
+    int digits = 1;
+    for (uint64_t rest = n; rest >= 10; rest /= 10) ++digits;
+    int trailing_zeros = 0;
+    for (uint64_t rest = n; rest != 0 && rest % 10 == 0; rest /= 10) ++trailing_zeros;
+    const int significant = n == 0 ? 1 : digits - trailing_zeros;
+    const int exponent_form = significant + (significant > 1 ? 1 : 0) + 4;  // "d.ddde+XX"
+    if (exponent_form >= digits) return std::to_chars(out, out + 24, n).ptr;
+  } else if (value >= 1e-3 && value < kMaxExact / kScale) {
+    // Below 1e-3 the exponent form can be shorter; such values take the general path.
+    const auto scaled = static_cast<uint64_t>(std::llround(value * kScale));
+    if (static_cast<double>(scaled) / kScale == value) {
+      out = std::to_chars(out, out + 24, scaled / kScaleInt).ptr;
+      *out++ = '.';
+      uint64_t fraction = scaled % kScaleInt;
+      int places = 8;
+      while (fraction % 10 == 0) {
+        fraction /= 10;
+        --places;
+      }
+      for (int i = places - 1; i >= 0; --i) {
+        out[i] = static_cast<char>('0' + fraction % 10);
+        fraction /= 10;
+      }
+      return out + places;
+    }
+  }
+  return std::to_chars(out, out + 32, value).ptr;
+}
 
 std::optional<AggsPath> MatchAggsPath(std::string_view path) {
   if (path.substr(0, kAggsPrefix.size()) != kAggsPrefix) return std::nullopt;

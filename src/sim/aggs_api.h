@@ -82,6 +82,10 @@ int64_t NextBarStart(const AggsCall& call, int64_t t);
 /// `base_url` + the same path with `from` = next_from_ms and `to` as sent, + "?cursor=...".
 std::string NextUrl(std::string_view base_url, const AggsCall& call, int64_t next_from_ms);
 
+/// Writes `value` exactly as std::to_chars(value) would (shortest round-trip), but several times
+/// faster for the decimals bars are made of. Needs 32 bytes at `out`; returns the end.
+char* WriteJsonNumber(char* out, double value);
+
 /// How a 200 body is dressed.
 struct BodyStyle {
   bool delayed = false;           ///< "status":"DELAYED" instead of "OK"

@@ -168,6 +168,7 @@ class MinuteGenerator {
   explicit MinuteGenerator(const TickerModel& model) : model_(model) {
     for (int k = 0; k < kOctaves; ++k) {
       octaves_[k].period = kOctavePeriodMinutes[k];
+      octaves_[k].inverse_period = 1.0 / static_cast<double>(kOctavePeriodMinutes[k]);
       octaves_[k].amplitude = kOctaveAmplitude[k] * model.volatility;
       octaves_[k].salt = SplitMix64(model.key + 0x100 + k);
     }
@@ -231,9 +232,11 @@ class MinuteGenerator {
  private:
   struct Octave {
     int64_t period = 1;
+    double inverse_period = 1;
     double amplitude = 0;
     uint64_t salt = 0;
     int64_t cell = std::numeric_limits<int64_t>::min();
+    int64_t offset = 0;  // m - cell * period for the last m
     double left = 0;
     double right = 0;
   };
@@ -243,21 +246,34 @@ class MinuteGenerator {
   }
 
   /// The smooth price path at the start of minute m: base price times the exp of a sum of
-  /// smoothstep-interpolated value-noise octaves. The lattice values are cached per octave
-  /// (sequential minutes reuse them) and the last two results are remembered (each bar reads
-  /// m and m + 1); the arithmetic is the same either way, so the value depends on m alone.
+  /// smoothstep-interpolated value-noise octaves. Each octave's cell, offset and lattice values
+  /// are kept from the last minute (sequential minutes reuse them) and the last two results are
+  /// remembered (each bar reads m and m + 1); the arithmetic is the same either way, so the
+  /// value depends on m alone.
   double Path(int64_t m) {
     if (m == memo_m_[0]) return memo_v_[0];
     if (m == memo_m_[1]) return memo_v_[1];
+    // Walking minute by minute, each octave's position advances by one without a division.
+    const bool next_minute = m == octave_m_ + 1;
+    octave_m_ = m;
     double log_move = 0;
     for (Octave& o : octaves_) {
-      const int64_t cell = FloorDiv(m, o.period);
+      int64_t cell = o.cell;
+      if (next_minute) {
+        if (++o.offset == o.period) {
+          o.offset = 0;
+          ++cell;
+        }
+      } else {
+        cell = FloorDiv(m, o.period);
+        o.offset = m - cell * o.period;
+      }
       if (cell != o.cell) {
         o.cell = cell;
         o.left = Lattice(o.salt, cell);
         o.right = Lattice(o.salt, cell + 1);
       }
-      const double f = static_cast<double>(m - cell * o.period) / static_cast<double>(o.period);
+      const double f = static_cast<double>(o.offset) * o.inverse_period;
       const double s = f * f * (3 - 2 * f);
       log_move += o.amplitude * (o.left + (o.right - o.left) * s);
     }
@@ -271,6 +287,7 @@ class MinuteGenerator {
 
   const TickerModel& model_;
   std::array<Octave, kOctaves> octaves_;
+  int64_t octave_m_ = std::numeric_limits<int64_t>::min();  // the minute the octaves are at
   std::array<int64_t, 2> memo_m_ = {std::numeric_limits<int64_t>::min(),
                                     std::numeric_limits<int64_t>::min()};
   std::array<double, 2> memo_v_ = {0, 0};
@@ -434,6 +451,11 @@ void ReadPage(const PageQuery& query, Page* page) {
   page->query_count = 0;
   page->more = false;
   if (query.range.empty() || query.timeframe.timespan() == Timespan::kSecond) return;
+
+  // Room for the most bars the page can hold, once: later pages reuse it.
+  constexpr int64_t kMaxReserve = int64_t{1} << 22;
+  const int64_t most = query.range.DurationMs() / std::min(query.timeframe.NominalMs(), kMsPerDay) + 1;
+  page->bars.reserve(static_cast<size_t>(std::min({most, query.limit > 0 ? query.limit : most, kMaxReserve})));
 
   const TickerModel model = ModelOf(query.seed, query.ticker);
   MinuteGenerator gen(model);

@@ -642,7 +642,7 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
 bool Server::Send(int fd, const HttpRequest& request, const Reply& reply, Scratch& scratch) {
   std::string_view body = scratch.body.view();
   bool gzip = false;
-  if (request.accepts_gzip && !body.empty() && scratch.gzip.Compress(body, &scratch.gzipped)) {
+  if (options_.gzip && request.accepts_gzip && !body.empty() && scratch.gzip.Compress(body, &scratch.gzipped)) {
     body = scratch.gzipped.view();
     gzip = true;
   }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
+#include <cmath>
+
 namespace barfill::sim {
 namespace {
 
@@ -125,6 +128,36 @@ TEST(AggsApi, Base64UrlRoundTripsEveryLength) {
     bytes.push_back(static_cast<char>(n * 37 + 250));
   }
   EXPECT_FALSE(Base64UrlDecode("a+b/").has_value());
+}
+
+TEST(AggsApi, WriteJsonNumberPrintsWhatToCharsPrints) {
+  const auto expect_same = [](double v) {
+    char fast[40];
+    char slow[40];
+    const std::string a(fast, WriteJsonNumber(fast, v));
+    const std::string b(slow, std::to_chars(slow, slow + sizeof slow, v).ptr);
+    ASSERT_EQ(a, b) << "value " << b;
+  };
+  for (const double v : {0.0, 1.0, 9.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0, 1e6, 1200000.0, 123456789.0,
+                         1e14, 999999999999999.0, 1e15, 1e16, 0.001, 0.0001, 0.00012, 0.5, 0.1, 0.3, 19.99,
+                         14.3952, 1029145.0, 303067.6562332156, 9999999.99999999, 1e7 + 0.5, -1.5, 5e-324}) {
+    expect_same(v);
+  }
+  // Decimals of every scale and magnitude, as prices, vwaps and volumes are made, and arbitrary
+  // doubles such as sums of fractional volumes.
+  uint64_t state = 42;
+  const auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 11;
+  };
+  const double scales[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+  for (int i = 0; i < 300000; ++i) {
+    const double scale = scales[next() % 9];
+    const double magnitude = std::pow(10.0, static_cast<double>(next() % 12));
+    const double decimal = std::nearbyint(static_cast<double>(next() % 1000000007) / 1e9 * magnitude * scale) / scale;
+    expect_same(decimal);
+    expect_same(static_cast<double>(next()) * 0x1.0p-40 * magnitude);
+  }
 }
 
 TEST(AggsApi, BodiesHaveTheRealKeyOrder) {

@@ -583,6 +583,18 @@ TEST(SimServer, GzipDecodesToTheSameBody) {
   EXPECT_EQ(strip_id(zipped.body), strip_id(plain.body));
 }
 
+TEST(SimServer, GzipCanBeTurnedOff) {
+  SimOptions options;
+  options.gzip = false;
+  auto server = StartSim(options);
+  ASSERT_TRUE(server);
+  TestClient client;
+  const HttpAnswer a = client.Get(server->BaseUrl() + kDayOfMinutes, {}, true);
+  ASSERT_EQ(a.status, 200);
+  EXPECT_EQ(a.headers.count("content-encoding"), 0u);
+  EXPECT_EQ(ParseResults(ParseJson(a.body)->root), DayOfMinutesTruth());
+}
+
 TEST(SimServer, KeepAliveConnectionCloseAndIdleTimeout) {
   SimOptions options;
   options.idle_timeout_ms = 300;
