@@ -53,7 +53,7 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   auto plan = ApplyPlanFlags(settings.plan_file, settings.plan_flags);
   if (!plan) return ReportError(plan.error());
 
-  const int concurrency = settings.concurrency != 0 ? settings.concurrency : plan->concurrency.value_or(kDefaultConcurrency);
+  const int concurrency = settings.concurrency != kUnsetConcurrency ? settings.concurrency : plan->concurrency.value_or(kDefaultConcurrency);
   if (concurrency < 1 || concurrency > kMaxConcurrency) {
     return ReportError(Error(ErrorCode::kUsage, "--concurrency must be 1.." + std::to_string(kMaxConcurrency) +
                                                     " (got " + std::to_string(concurrency) + ")"));
@@ -121,7 +121,7 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   std::fprintf(stderr, "barfill: %zu series, %lld chunks to fetch (%lld already done), %s at %s, %d concurrent, into %s %s\n",
                work->series.size(), static_cast<long long>(work->chunks_todo),
                static_cast<long long>(work->chunks_skipped), base_url.c_str(), rate_text.c_str(), concurrency,
-               std::string((*store)->Kind()).c_str(), (*store)->Describe().c_str());
+               "", (*store)->Describe().c_str());
   const RunReport report = RunBackfill(*plan, *work, options, shared, **store);
   std::fputs(FormatReport(report).c_str(), stdout);
   std::fflush(stdout);

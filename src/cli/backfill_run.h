@@ -9,6 +9,8 @@
 
 namespace barfill::cli {
 
+inline constexpr int kUnsetConcurrency = -1;
+
 /// Everything a run needs, as the user gave it (flags, plan file, environment).
 struct BackfillSettings {
   std::optional<Plan> plan_file;  ///< a parsed --plan, if any
@@ -18,7 +20,7 @@ struct BackfillSettings {
   std::string api_key;            ///< --api-key (empty: POLYGON_API_KEY / MASSIVE_API_KEY)
   bool api_key_in_query = false;
   std::string rate;               ///< --rate (empty: plan file or "paid")
-  int concurrency = 0;            ///< 0: plan file or the default
+  int concurrency = kUnsetConcurrency;  ///< unset: plan file or the default
   std::string report_json;
   std::string ca_file;
   bool no_progress = false;

@@ -21,7 +21,7 @@ struct DemoFlags {
   std::string rate = "paid";
   std::string faults;
   std::string report_json;
-  int concurrency = 0;
+  int concurrency = kUnsetConcurrency;
   bool keep = false;
   bool no_progress = false;
 };

@@ -168,6 +168,11 @@ class Pass {
                                     ": " + error.ToString());
           break;
         }
+        if (error.code == ErrorCode::kTransportFatal) {
+          // A bad URL or a TLS certificate that does not verify fails every chunk alike.
+          Stop(StopKind::kNetwork, "cannot reach the API: " + error.ToString());
+          break;
+        }
         if (options_.retry_budget_exhausted && options_.retry_budget_exhausted()) {
           Stop(StopKind::kNetwork, "the API kept failing and the run's retry budget is spent (last: " +
                                        error.ToString() + "); run again later to resume");
@@ -338,7 +343,7 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
                       BarStore& store) {
   RunReport report;
   report.plan_name = plan.name;
-  report.store = std::string(store.Kind()) + " " + store.Describe();
+  report.store = store.Describe();
   report.concurrency = options.concurrency;
   report.rate_per_s = options.rate_per_s;
   report.jobs_total = static_cast<int64_t>(work.series.size());

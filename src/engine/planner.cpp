@@ -16,6 +16,9 @@ int64_t GridPoint(const Series& series, int64_t instant) {
   return BucketStart(series.timeframe, zone, day_start);
 }
 
+// Daily and longer bars are chunked on calendar years divisible by this (2025, 2030, ...).
+constexpr int kDailyChunkYears = 5;
+
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
@@ -45,13 +48,29 @@ std::string FormatDuration(double seconds) {
 
 std::vector<TimeRange> SplitIntoChunks(const Series& series, TimeRange range) {
   std::vector<TimeRange> chunks;
+  const MarketZone zone = series.ticker.zone();
   const int64_t step = MaxChunkMs(series.timeframe, series.ticker.asset_class());
+  // The grid: multiples of the longest chunk since the epoch for intraday bars; for daily and
+  // longer bars, New Year's days of years divisible by kDailyChunkYears, so a calendar year of
+  // daily bars is one request.
+  const auto next_grid_point = [&](int64_t cur) {
+    if (series.timeframe.IsIntraday()) {
+      int64_t k = FloorDiv(cur, step) + 1;
+      int64_t next = GridPoint(series, k * step);
+      while (next <= cur) next = GridPoint(series, ++k * step);
+      return next;
+    }
+    int year = (zone.DayOf(cur).year / kDailyChunkYears + 1) * kDailyChunkYears;
+    int64_t next = GridPoint(series, zone.DayStartMs(CalendarDay{year, 1, 1}));
+    while (next <= cur) {
+      year += kDailyChunkYears;
+      next = GridPoint(series, zone.DayStartMs(CalendarDay{year, 1, 1}));
+    }
+    return next;
+  };
   int64_t cur = range.from_ms;
   while (cur < range.to_ms) {
-    int64_t k = FloorDiv(cur, step) + 1;
-    int64_t next = GridPoint(series, k * step);
-    while (next <= cur) next = GridPoint(series, ++k * step);
-    const int64_t end = std::min(next, range.to_ms);
+    const int64_t end = std::min(next_grid_point(cur), range.to_ms);
     chunks.push_back(TimeRange{cur, end});
     cur = end;
   }

@@ -175,10 +175,10 @@ TEST_F(BackfillEndToEnd, RerunOfAFinishedPlanMakesNoDataRequest) {
 
 TEST_F(BackfillEndToEnd, ResumesAfterKill9WithoutRefetchingDoneChunks) {
   StartSim("reset=0.02,http5xx=0.02");
-  // Slow enough (20 requests/s) that the kills land mid-run; each round resumes the last.
+  // Slow enough (8 requests/s) that the kills land mid-run; each round resumes the last.
   int kills = 0;
-  for (const int delay_ms : {300, 700, 1100}) {
-    BackgroundCommand run(BackfillArgs("20/s"), Env());
+  for (const int delay_ms : {400, 700, 1000}) {
+    BackgroundCommand run(BackfillArgs("8/s"), Env());
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     run.Kill(SIGKILL);
     const CommandResult killed = run.Wait();
@@ -194,6 +194,9 @@ TEST_F(BackfillEndToEnd, ResumesAfterKill9WithoutRefetchingDoneChunks) {
   ExpectDatabaseEqualsGroundTruth();
   // No request of the resumed run starts inside a chunk that was already done.
   const std::vector<std::string> targets = RequestedTargets(sim_->BaseUrl());
+  const ReportView report = ReadReport(report_);
+  EXPECT_EQ(report.chunks_skipped, static_cast<int64_t>(done_before.size()));
+  EXPECT_LT(report.chunks_skipped, report.chunks_total) << "the kills left work for the resume";
   EXPECT_FALSE(targets.empty());
   for (const std::string& target : targets) {
     // /v2/aggs/ticker/{ticker}/range/{m}/{span}/{from}/{to}

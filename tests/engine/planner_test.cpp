@@ -146,3 +146,20 @@ TEST(Planner, DryRunDescription) {
 
 }  // namespace
 }  // namespace barfill
+
+namespace barfill {
+namespace {
+
+TEST(Planner, ACalendarYearOfDailyBarsIsOneChunk) {
+  const Series aapl{*Ticker::Parse("AAPL"), *Timeframe::Parse("1d"), true};
+  const MarketZone ny = aapl.ticker.zone();
+  const auto year = SplitIntoChunks(aapl, ny.DaysToRange(Day("2025-01-01"), Day("2025-12-31")));
+  EXPECT_EQ(year.size(), 1u);
+  const auto decade = SplitIntoChunks(aapl, ny.DaysToRange(Day("2012-03-01"), Day("2024-12-31")));
+  ASSERT_EQ(decade.size(), 3u);  // 2012-2014, 2015-2019, 2020-2024
+  EXPECT_EQ(decade[1].from_ms, ny.DayStartMs(Day("2015-01-01")));
+  EXPECT_EQ(decade[2].from_ms, ny.DayStartMs(Day("2020-01-01")));
+}
+
+}  // namespace
+}  // namespace barfill
