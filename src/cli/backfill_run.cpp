@@ -46,6 +46,27 @@ Status WriteFile(const std::string& path, const std::string& text) {
   return Ok();
 }
 
+// Test hook for crash-recovery tests: BARFILL_CRASH_AT=STEP[:N] dies by SIGKILL at STEP
+// (begun, bars_half_written, before_commit) of the N-th transaction that writes bars.
+StoreOptions StoreOptionsFromEnvironment() {
+  StoreOptions options;
+  const char* spec = std::getenv("BARFILL_CRASH_AT");
+  if (spec == nullptr) return options;
+  const std::string text(spec);
+  const size_t colon = text.find(':');
+  const std::string step_name = text.substr(0, colon);
+  const long nth = colon == std::string::npos ? 1 : std::strtol(text.c_str() + colon + 1, nullptr, 10);
+  const WriteStep step = step_name == "begun"            ? WriteStep::kBegun
+                         : step_name == "before_commit" ? WriteStep::kBeforeCommit
+                                                        : WriteStep::kBarsHalfWritten;
+  options.write_hook = [step, nth, transactions = 0L](WriteStep at) mutable -> Status {
+    if (at == WriteStep::kBegun) ++transactions;
+    if (at == step && transactions >= nth) raise(SIGKILL);
+    return Ok();
+  };
+  return options;
+}
+
 }  // namespace
 
 int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_out) {
@@ -72,7 +93,7 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
 
   // 2. The store: refuse to start before any download if it is unreachable or wrong.
   const std::string db_url = ResolveDbUrl(!settings.db.empty() ? settings.db : plan->db.value_or(""));
-  auto store = OpenStore(db_url);
+  auto store = OpenStore(db_url, StoreOptionsFromEnvironment());
   if (!store) return ReportError(store.error());
   if (auto migrated = (*store)->Migrate(); !migrated) return ReportError(migrated.error());
 
