@@ -9,6 +9,10 @@
 
 #include "sim/hash.h"
 
+// Every random quantity is a hash of (ticker key, minute), never a step of a sequential RNG, so
+// any minute can be computed on its own and no page depends on where a walk started. Caches
+// (octave lattices, the last path values) only skip recomputing the same arithmetic.
+
 namespace barfill::sim {
 namespace {
 

@@ -597,7 +597,7 @@ TEST(SimServer, GzipCanBeTurnedOff) {
 
 TEST(SimServer, KeepAliveConnectionCloseAndIdleTimeout) {
   SimOptions options;
-  options.idle_timeout_ms = 300;
+  options.idle_timeout_ms = 1000;
   auto server = StartSim(options);
   ASSERT_TRUE(server);
   TestClient client;
@@ -609,7 +609,7 @@ TEST(SimServer, KeepAliveConnectionCloseAndIdleTimeout) {
   EXPECT_EQ(closing.status, 200);
   EXPECT_EQ(closing.headers.at("connection"), "close");
   EXPECT_EQ(client.Get(url).new_connections, 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
   EXPECT_EQ(client.Get(url).new_connections, 1) << "the idle connection was closed";
   EXPECT_EQ(server->Stats().connections, 3);
 }
