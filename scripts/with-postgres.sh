@@ -5,6 +5,8 @@
 #   scripts/with-postgres.sh ctest --test-dir build
 # Exports: PGHOST (socket dir) PGPORT PGUSER PGDATABASE, and for tests that stop or restart the
 # server: BARFILL_PG_DATA, BARFILL_PG_CTL (a command prefix that runs pg_ctl as the owner).
+# BARFILL_PG_SETTINGS, if set, is appended to postgresql.conf (one setting per line), e.g. the
+# benchmark's larger shared_buffers.
 set -euo pipefail
 pgbin=/usr/lib/postgresql/15/bin
 [[ -x $pgbin/initdb ]] || { echo "error: PostgreSQL 15 is not installed (run scripts/install-deps.sh --test)" >&2; exit 2; }
@@ -36,6 +38,7 @@ port = $port
 max_connections = 200
 shared_buffers = 256MB
 max_wal_size = 4GB
+${BARFILL_PG_SETTINGS:-}
 CONF
 "${runas[@]}" "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
   { cat "$dir/server.log" >&2; exit 4; }

@@ -185,7 +185,9 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conn
 
 PgConnection::PgConnection(PGconn* conn) : conn_(conn), describe_(DescribeConnection(conn)) {}
 
-bool PgConnection::IsBroken() const { return PQstatus(conn_.get()) != CONNECTION_OK; }
+bool PgConnection::IsBroken() const {
+  return poisoned_ || PQstatus(conn_.get()) != CONNECTION_OK;
+}
 
 Error PgConnection::ErrorFrom(const PGresult* result, std::string_view doing) const {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
@@ -228,7 +230,58 @@ Result<PgResult> PgConnection::ExecParams(std::string_view sql,
   return result;
 }
 
+Status PgConnection::StartPipeline() {
+  if (PQenterPipelineMode(conn_.get()) != 1) return Fail(ErrorFrom(nullptr, "entering pipeline mode"));
+  pipelining_ = true;
+  queued_ = 0;
+  return Ok();
+}
+
+Status PgConnection::FinishPipeline(std::string_view doing) {
+  pipelining_ = false;
+  queued_ = 0;
+  Status status = Ok();
+  bool synced = false;
+  if (PQpipelineSync(conn_.get()) == 1) {
+    // Nulls separate the statements' results; the sync's own result closes the pipeline. Two
+    // nulls in a row mean nothing more will come (the connection is gone).
+    int nulls_in_a_row = 0;
+    while (!synced && nulls_in_a_row < 2) {
+      PgResult result(PQgetResult(conn_.get()));
+      if (!result) {
+        ++nulls_in_a_row;
+        continue;
+      }
+      nulls_in_a_row = 0;
+      const ExecStatusType type = PQresultStatus(result.get());
+      synced = type == PGRES_PIPELINE_SYNC;
+      if ((type == PGRES_FATAL_ERROR || type == PGRES_BAD_RESPONSE) && status) {
+        status = Fail(ErrorFrom(result.get(), doing));
+      }
+    }
+  }
+  if (!synced || PQexitPipelineMode(conn_.get()) != 1) {
+    // The connection is in an unknown state: drop it, and let the caller's retry reconnect.
+    if (status) {
+      Error error = ErrorFrom(nullptr, doing);
+      error.code = ErrorCode::kDatabaseRetryable;
+      status = Fail(std::move(error));
+    }
+    poisoned_ = true;
+  }
+  return status;
+}
+
 Status PgConnection::Exec(std::string_view sql, std::initializer_list<SqlValue> params) {
+  if (pipelining_) {
+    const BinaryParams binary(params);
+    if (PQsendQueryParams(conn_.get(), std::string(sql).c_str(), binary.size(), binary.types(),
+                          binary.values(), binary.lengths(), binary.formats(), kBinary) != 1) {
+      return Fail(ErrorFrom(nullptr, "queueing a statement"));
+    }
+    ++queued_;
+    return Ok();
+  }
   auto result = ExecParams(sql, params, PGRES_COMMAND_OK);
   if (!result) return Fail(std::move(result).error());
   return Ok();

@@ -45,6 +45,12 @@ class PgConnection final : public SqlSession {
   /// connection, serialization failure or deadlock; kDatabase with a hint otherwise.
   Error ErrorFrom(const PGresult* result, std::string_view doing) const;
 
+  /// From here until FinishPipeline, Exec only queues its statement (libpq pipeline mode), so a
+  /// run of small statements costs one round trip instead of one each.
+  Status StartPipeline();
+  /// Sends the queued statements' sync and collects their results; the first error wins.
+  Status FinishPipeline(std::string_view doing);
+
   Status Exec(std::string_view sql, std::initializer_list<SqlValue> params = {}) override;
   Status Query(std::string_view sql, std::initializer_list<SqlValue> params,
                const std::function<Status(const SqlRow&)>& row) override;
@@ -56,6 +62,9 @@ class PgConnection final : public SqlSession {
 
   std::unique_ptr<PGconn, PgConnDeleter> conn_;
   std::string describe_;
+  bool pipelining_ = false;
+  bool poisoned_ = false;  ///< left in a state no statement can follow; reconnect
+  int queued_ = 0;
 };
 
 /// `PostgreSQL database "x" at host:port` for any connection object, good or failed.

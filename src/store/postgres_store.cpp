@@ -181,10 +181,15 @@ class PostgresStore final : public BarStore {
 
   Status ReplaceRound(PgConnection& c, std::span<const ChunkWrite> round, int64_t now,
                       CopyProgress& progress) {
+    BARFILL_TRY(c.StartPipeline());
+    Status queued = Ok();
     for (const ChunkWrite& write : round) {
-      BARFILL_TRY(DeleteBarsInRange(c, write.chunk));
-      BARFILL_TRY(RecordCommitted(c, write, now));
+      if (queued) queued = DeleteBarsInRange(c, write.chunk);
+      if (queued) queued = RecordCommitted(c, write, now);
     }
+    Status done = c.FinishPipeline("replacing the chunks' ranges");
+    BARFILL_TRY(queued);
+    BARFILL_TRY(done);
     return CopyRound(c, kCopyBars, round, progress);
   }
 
@@ -192,15 +197,22 @@ class PostgresStore final : public BarStore {
                     CopyProgress& progress) {
     BARFILL_TRY(c.Run(kCreateStage, "preparing the staging table"));
     BARFILL_TRY(CopyRound(c, kCopyStage, round, progress));
+    BARFILL_TRY(c.StartPipeline());
+    Status queued = Ok();
     for (const ChunkWrite& write : round) {
       const Chunk& chunk = write.chunk;
       const std::string timeframe = chunk.series.timeframe.ToString();
-      BARFILL_TRY(c.Exec(kStageRange, {std::string_view(chunk.series.ticker.symbol()),
-                                       std::string_view(timeframe), chunk.series.adjusted,
-                                       SqlTimestamp{chunk.range.from_ms},
-                                       SqlTimestamp{chunk.range.to_ms}}));
-      BARFILL_TRY(RecordCommitted(c, write, now));
+      if (queued) {
+        queued = c.Exec(kStageRange, {std::string_view(chunk.series.ticker.symbol()),
+                                      std::string_view(timeframe), chunk.series.adjusted,
+                                      SqlTimestamp{chunk.range.from_ms},
+                                      SqlTimestamp{chunk.range.to_ms}});
+      }
+      if (queued) queued = RecordCommitted(c, write, now);
     }
+    Status done = c.FinishPipeline("recording the chunks");
+    BARFILL_TRY(queued);
+    BARFILL_TRY(done);
     return c.Run(kMergeStage, "merging staged bars");
   }
 

@@ -35,6 +35,39 @@ TEST_F(PostgresOnly, ATerminatedBackendIsRetriedWithoutDuplicates) {
   }
 }
 
+TEST_F(PostgresOnly, StagingMergeKeepsTheReplaceSemantics) {
+  StoreOptions options;
+  options.pg_write_method = PgWriteMethod::kStagingMerge;
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  const Series series = MakeSeries("AAPL", "1m");
+  const Series other = MakeSeries("AAPL", "1m", false);
+  const Chunk chunk{series, TimeRange{Ms("2025-03-03"), Ms("2025-03-04")}};
+  const BarBatch old_bars = MinuteBars(chunk.range.from_ms + 9 * kMsPerHour, 20, 100);
+  const ChunkWrite first[] = {{chunk, &old_bars, 1}, {Chunk{other, chunk.range}, &old_bars, 1}};
+  ASSERT_TRUE(store->CommitChunks(first));
+  ASSERT_TRUE(store->CommitChunks({first, 1}));
+  EXPECT_EQ(ReadAll(series), AsBars(old_bars));
+
+  BarBatch revised;
+  for (size_t i = 0; i < old_bars.size(); ++i) {
+    if (i == 7) continue;
+    Bar bar = old_bars[i];
+    if (i == 5) bar.trades = kNoTrades;
+    if (i == 6) bar.close = 1e-9;
+    revised.push_back(bar);
+  }
+  // In one call, a later overlapping write of the same chunk wins.
+  const ChunkWrite second[] = {{chunk, &old_bars, 1}, {chunk, &revised, 2}};
+  ASSERT_TRUE(store->CommitChunks(second));
+  EXPECT_EQ(ReadAll(series), AsBars(revised));
+  EXPECT_EQ(ReadAll(other), AsBars(old_bars));
+  const auto ledger = Ledger(series);
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].rows, 19);
+  EXPECT_EQ(ledger[0].attempts, 2);
+}
+
 TEST_F(PostgresOnly, GivesUpOnAServerThatStaysAwayWithADatabaseError) {
   StoreOptions options;
   options.max_transaction_attempts = 3;
