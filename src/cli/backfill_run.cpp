@@ -38,6 +38,16 @@ Status CheckBaseUrl(const std::string& url) {
   return Ok();
 }
 
+// True for http(s)://localhost, 127.x.x.x or [::1]: a server on this machine.
+bool IsLoopbackUrl(const std::string& url) {
+  const size_t start = url.find("://");
+  if (start == std::string::npos) return false;
+  const std::string rest = url.substr(start + 3);
+  const std::string host = rest.rfind('[', 0) == 0 ? rest.substr(0, rest.find(']') + 1)
+                                                   : rest.substr(0, rest.find_first_of(":/"));
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
+}
+
 Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -86,6 +96,12 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   const std::string base_url = !settings.base_url.empty() ? settings.base_url : plan->base_url.value_or(kDefaultBaseUrl);
   if (auto ok = CheckBaseUrl(base_url); !ok) return ReportError(ok.error());
 
+  if (settings.compression != "auto" && settings.compression != "on" && settings.compression != "off") {
+    return ReportError(Error(ErrorCode::kUsage, "--compression must be auto, on or off (got '" + settings.compression + "')"));
+  }
+  // Compression saves the wire from a remote API; on loopback it only costs CPU on both ends.
+  const bool compressed = settings.compression == "on" || (settings.compression == "auto" && !IsLoopbackUrl(base_url));
+
   const std::optional<std::string> api_key = ResolveApiKey(settings.api_key);
   if (!api_key && !settings.dry_run) {
     return ReportError(Error(ErrorCode::kUsage, "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key"));
@@ -118,6 +134,7 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   shared.config.api_key = *api_key;
   shared.config.api_key_in_query = settings.api_key_in_query;
   shared.config.http.ca_file = settings.ca_file;
+  shared.config.http.compressed = compressed;
   RetryBudget budget(shared.config.retry);
   shared.limiter = &limiter;
   shared.budget = &budget;

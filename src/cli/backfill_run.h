@@ -23,6 +23,7 @@ struct BackfillSettings {
   int concurrency = kUnsetConcurrency;  ///< unset: plan file or the default
   std::string report_json;
   std::string ca_file;
+  std::string compression = "auto";  ///< gzip: on, off, or auto (off for a loopback host)
   bool no_progress = false;
   bool dry_run = false;
   bool fallback_daily = false;

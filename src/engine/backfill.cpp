@@ -83,7 +83,8 @@ class Pass {
         store_(store),
         external_stop_(external_stop),
         cursor_(work),
-        queue_(options.queue_chunks > 0 ? options.queue_chunks : 2 * static_cast<size_t>(options.concurrency)),
+        queue_(options.queue_chunks > 0 ? options.queue_chunks : 2 * static_cast<size_t>(options.concurrency),
+               options.queue_rows, [](const WriteItem& item) { return item.bars.size(); }),
         series_left_(work.series.size()),
         series_failed_(work.series.size(), false) {
     fetch_ = fetch;

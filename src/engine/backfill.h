@@ -17,6 +17,7 @@ namespace barfill {
 struct RunOptions {
   int concurrency = 8;                 ///< fetches in flight
   size_t queue_chunks = 0;             ///< fetched chunks waiting for the writer; 0 = 2 x concurrency
+  size_t queue_rows = 400'000;         ///< ...and the bars they may hold together (about 26 MB)
   size_t writer_batch_rows = 250'000;  ///< chunks committed together up to about this many rows
   bool fallback_daily = false;         ///< failed intraday series get daily bars instead
   bool show_progress = true;
