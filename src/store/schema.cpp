@@ -181,6 +181,11 @@ Status EnsureSchema(SqlSession& sql, const DialectSql& dialect_sql, Dialect dial
   // anything else of barfill's is refused rather than changed.
   if (*has_bars) BARFILL_TRY(CheckBars(sql, dialect_sql, dialect, where));
   if (*has_ledger) return Fail(ForeignTablesError(kLedgerTable, where));
+  if (!create && *has_bars) {
+    return Fail(ErrorCode::kDatabase,
+                std::string(where) + ": table bars fits barfill but barfill has not written here "
+                                     "yet (no barfill_meta); a barfill backfill adopts it");
+  }
   if (!create) return Fail(NoSchemaError(where));
   for (const std::string_view statement : dialect_sql.create_tables) {
     BARFILL_TRY(sql.Exec(statement));

@@ -1,7 +1,11 @@
 // The store suite on PostgreSQL, and what only a server has: lost connections, read-only
 // databases, permissions, refused connections.
 #include <atomic>
+#include <cstdlib>
+#include <thread>
 
+#include "store/ledger.h"
+#include "store/pg_connection.h"
 #include "store_env.h"
 #include "store_suite.h"
 
@@ -33,6 +37,102 @@ TEST_F(PostgresOnly, ATerminatedBackendIsRetriedWithoutDuplicates) {
     EXPECT_EQ(ReadAll(series), AsBars(bars));
     ASSERT_EQ(Ledger(series).size(), 1u);
   }
+}
+
+TEST_F(PostgresOnly, ADeadlockIsRetried) {
+  const Series series = MakeSeries("AAPL", "1m");
+  const Chunk a{series, TimeRange{Ms("2025-03-03"), Ms("2025-03-04")}};
+  const Chunk b{series, TimeRange{Ms("2025-03-04"), Ms("2025-03-05")}};
+  Commit(a, MinuteBars(a.range.from_ms + 10 * kMsPerHour, 10, 1));
+  Commit(b, MinuteBars(b.range.from_ms + 10 * kMsPerHour, 10, 1));
+
+  // Another session locks b's bars first and waits long before it checks for deadlocks, so
+  // barfill's transaction (deadlock_timeout 1 s) is the one PostgreSQL cancels with 40P01.
+  auto blocker = store::PgConnection::Open(env_->Url(), std::chrono::seconds(10));
+  ASSERT_TRUE(blocker);
+  ASSERT_TRUE((*blocker)->Run("BEGIN; SET LOCAL deadlock_timeout = '10s'", "begin"));
+  ASSERT_TRUE(store::DeleteBarsInRange(**blocker, b));
+
+  std::atomic<int> attempts = 0;
+  StoreOptions options;
+  options.first_retry_delay = std::chrono::milliseconds(10);
+  options.write_hook = [&](WriteStep at) {
+    if (at == WriteStep::kBegun) ++attempts;
+    return Ok();
+  };
+  auto writer = Open(options);
+  ASSERT_TRUE(writer);
+  const BarBatch new_a = MinuteBars(a.range.from_ms + 11 * kMsPerHour, 5, 50);
+  const BarBatch new_b = MinuteBars(b.range.from_ms + 11 * kMsPerHour, 5, 60);
+  const ChunkWrite writes[] = {{a, &new_a, 1}, {b, &new_b, 1}};
+  Status result = Ok();
+  std::thread thread([&] { result = writer->CommitChunks(writes); });
+
+  auto watcher = store::PgConnection::Open(env_->Url(), std::chrono::seconds(10));
+  ASSERT_TRUE(watcher);
+  int64_t waiting = 0;
+  for (int i = 0; i < 500 && waiting == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE((*watcher)->Query(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+        "wait_event_type = 'Lock'",
+        {}, [&](const store::SqlRow& row) {
+          waiting = row.Int(0);
+          return Ok();
+        }));
+  }
+  ASSERT_EQ(waiting, 1) << "barfill's writer never waited for the blocker's lock";
+  ASSERT_TRUE(store::DeleteBarsInRange(**blocker, a));  // closes the cycle
+  ASSERT_TRUE((*blocker)->Run("ROLLBACK", "rollback"));
+  thread.join();
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(attempts.load(), 2);
+  BarBatch expected = new_a;
+  expected.Append(new_b);
+  EXPECT_EQ(ReadAll(series), AsBars(expected));
+}
+
+/// A small tmpfs the server can write to, unmounted however the test ends.
+class TinyMount {
+ public:
+  explicit TinyMount(const std::string& path) : path_(path) {
+    mounted_ = std::system(("mkdir -p " + path + " && chmod 755 " + path + "/.. && mount -t tmpfs "
+                            "-o size=3m tmpfs " + path + " 2>/dev/null && chown postgres " + path +
+                            " 2>/dev/null")
+                               .c_str()) == 0;
+  }
+  ~TinyMount() { std::system(("umount " + path_ + " 2>/dev/null").c_str()); }
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
+TEST_F(PostgresOnly, AFullDiskIsAClearDatabaseError) {
+  // A 3 MB tmpfs as the tablespace of bars: COPY runs out of space after a few thousand rows.
+  TempDir dir;
+  const TinyMount mount(dir.File("full"));
+  if (!mount.mounted()) GTEST_SKIP() << "needs root to mount a small tmpfs for the server";
+  const std::string tablespace = env_->database() + "_full";
+  PostgresEnv::ExecAdminSql("CREATE TABLESPACE " + tablespace + " LOCATION '" + dir.File("full") + "'");
+  env_->ExecSql("ALTER TABLE bars SET TABLESPACE " + tablespace);
+
+  const Series series = MakeSeries("X:BTCUSD", "1m");
+  const Chunk chunk{series, TimeRange{Ms("2025-01-01"), Ms("2025-03-01")}};
+  const BarBatch bars = MinuteBars(chunk.range.from_ms, 59 * 1440, 100);
+  const ChunkWrite write{chunk, &bars, 1};
+  const Status status = store_->CommitChunks({&write, 1});
+
+  store_.reset();
+  env_.reset();  // drops the database, so the tablespace can go
+  PostgresEnv::ExecAdminSql("DROP TABLESPACE " + tablespace);
+
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kDatabase);
+  EXPECT_THAT(status.error().message, ::testing::HasSubstr("No space left on device"));
+  EXPECT_THAT(status.error().message,
+              ::testing::EndsWith("(SQLSTATE 53100); the server's disk is full: free space, then re-run"));
 }
 
 TEST_F(PostgresOnly, StagingMergeKeepsTheReplaceSemantics) {
