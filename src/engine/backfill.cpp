@@ -220,6 +220,17 @@ class Pass {
 
   void Commit(std::vector<WriteItem>& group) {
     if (db_failed_) return;  // after a fatal database error nothing more is written
+    // Key order (ticker, timeframe, time) lets the primary-key index grow at its right edge
+    // instead of splitting pages in the middle: PostgreSQL loads ordered rows faster.
+    std::sort(group.begin(), group.end(), [](const WriteItem& a, const WriteItem& b) {
+      const Series& x = a.work.chunk.series;
+      const Series& y = b.work.chunk.series;
+      if (x.ticker.symbol() != y.ticker.symbol()) return x.ticker.symbol() < y.ticker.symbol();
+      const std::string xt = x.timeframe.ToString();
+      const std::string yt = y.timeframe.ToString();
+      if (xt != yt) return xt < yt;
+      return a.work.chunk.range.from_ms < b.work.chunk.range.from_ms;
+    });
     std::vector<ChunkWrite> writes;
     writes.reserve(group.size());
     for (const WriteItem& item : group) writes.push_back(ChunkWrite{item.work.chunk, &item.bars, item.attempts});
