@@ -25,12 +25,6 @@ constexpr int kMaxConcurrency = 256;
 constexpr const char* kDefaultRate = "paid";
 constexpr const char* kDefaultBaseUrl = "https://api.polygon.io";
 
-CalendarDay TodayUtc() {
-  const auto now = std::chrono::system_clock::now();
-  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  return MarketZone::Utc().DayOf(ms);
-}
-
 Status CheckBaseUrl(const std::string& url) {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
     return Fail(ErrorCode::kUsage, "--base-url '" + url + "' must start with https:// (or http:// for a local simulator)");

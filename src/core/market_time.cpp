@@ -4,6 +4,7 @@
 #include <date/tz.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 
 namespace barfill {
@@ -165,6 +166,12 @@ TimeRange SnapToBuckets(const Timeframe& tf, const MarketZone& zone, TimeRange r
   const int64_t from = BucketStart(tf, zone, range.from_ms);
   const int64_t last_start = BucketStart(tf, zone, range.to_ms - 1);
   return TimeRange{from, NextBucketStart(tf, zone, last_start)};
+}
+
+CalendarDay TodayUtc() {
+  const auto now = std::chrono::system_clock::now();
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  return MarketZone::Utc().DayOf(ms);
 }
 
 std::string FormatIsoUtc(int64_t ms) {

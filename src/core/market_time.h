@@ -83,6 +83,9 @@ int64_t NextBucketStart(const Timeframe& tf, const MarketZone& zone, int64_t ms)
 /// The smallest range of whole buckets covering `range` (from snapped back, to snapped forward).
 TimeRange SnapToBuckets(const Timeframe& tf, const MarketZone& zone, TimeRange range);
 
+/// Today's calendar day in UTC, from the system clock.
+CalendarDay TodayUtc();
+
 /// "2025-03-09T07:30:00Z"; milliseconds are shown only when not zero.
 std::string FormatIsoUtc(int64_t ms);
 

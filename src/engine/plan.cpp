@@ -107,7 +107,11 @@ Result<std::vector<Timeframe>> ParseTimeframes(const std::vector<std::string>& i
   return timeframes;
 }
 
-Result<CalendarDay> ParseDayFlag(std::string_view flag, const std::string& text) {
+// A YYYY-MM-DD day, or "today" / "yesterday" in UTC, so a scheduled run can keep a series
+// up to date with the same command every day.
+Result<CalendarDay> ParseDayFlag(std::string_view flag, const std::string& text, CalendarDay today) {
+  if (text == "today") return today;
+  if (text == "yesterday") return today.AddDays(-1);
   auto day = CalendarDay::Parse(text);
   if (!day) return Fail(ErrorCode::kUsage, std::string(flag) + " " + day.error().message);
   return *day;
@@ -183,9 +187,9 @@ Result<Plan> ParsePlanToml(std::string_view text, const std::string& source) {
   plan.tickers = std::move(*parsed_tickers);
   plan.timeframes = std::move(*parsed_timeframes);
   if (from.empty() || to.empty()) return ConfigError(source, "a plan needs both 'from' and 'to' (YYYY-MM-DD)");
-  auto from_day = ParseDayFlag("from", from);
+  auto from_day = ParseDayFlag("from", from, TodayUtc());
   if (!from_day) return ConfigError(source, from_day.error().message);
-  auto to_day = ParseDayFlag("to", to);
+  auto to_day = ParseDayFlag("to", to, TodayUtc());
   if (!to_day) return ConfigError(source, to_day.error().message);
   if (*to_day < *from_day) return ConfigError(source, "'from' " + from + " is after 'to' " + to);
   plan.from = *from_day;
@@ -216,14 +220,14 @@ Result<Plan> ApplyPlanFlags(std::optional<Plan> base, const PlanFlags& flags) {
     plan.timeframes = std::move(*timeframes);
   }
   if (!flags.from.empty()) {
-    auto day = ParseDayFlag("--from", flags.from);
+    auto day = ParseDayFlag("--from", flags.from, flags.today.value_or(TodayUtc()));
     if (!day) return Fail(day.error());
     plan.from = *day;
   } else if (!have_base) {
     return Fail(ErrorCode::kUsage, "--from is required (YYYY-MM-DD), or give a plan file with --plan");
   }
   if (!flags.to.empty()) {
-    auto day = ParseDayFlag("--to", flags.to);
+    auto day = ParseDayFlag("--to", flags.to, flags.today.value_or(TodayUtc()));
     if (!day) return Fail(day.error());
     plan.to = *day;
   } else if (!have_base) {

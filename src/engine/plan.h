@@ -36,9 +36,10 @@ struct Plan {
 struct PlanFlags {
   std::string tickers;     ///< "AAPL,MSFT,X:BTCUSD"
   std::string timeframes;  ///< "1m,5m,1d"
-  std::string from;        ///< "2025-01-01"
+  std::string from;        ///< "2025-01-01", or "today" / "yesterday" (UTC)
   std::string to;
   std::optional<bool> adjusted;
+  std::optional<CalendarDay> today;  ///< what "today" means; the system's UTC day if unset
 };
 
 /// Parses a TOML plan file. Unknown keys, wrong types, bad tickers/timeframes/dates are errors

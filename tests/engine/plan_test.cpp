@@ -85,6 +85,19 @@ TEST(Plan, FlagErrorsAreOneClearLine) {
   }
 }
 
+TEST(Plan, TodayAndYesterday) {
+  PlanFlags flags;
+  flags.tickers = "AAPL";
+  flags.timeframes = "1d";
+  flags.from = "yesterday";
+  flags.to = "today";
+  flags.today = *CalendarDay::Parse("2026-03-01");
+  auto plan = ApplyPlanFlags(std::nullopt, flags);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->from.ToString(), "2026-02-28");
+  EXPECT_EQ(plan->to.ToString(), "2026-03-01");
+}
+
 TEST(Plan, SplitList) {
   EXPECT_EQ(SplitList(" a, b,,c ,"), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_TRUE(SplitList("").empty());
