@@ -54,6 +54,7 @@ struct SeriesStatus {
   std::vector<LedgerEntry> failed;  ///< failed chunks with their last error
 };
 
+/// A store is used by one thread at a time (each thread opens its own).
 class BarStore {
  public:
   virtual ~BarStore() = default;
