@@ -99,25 +99,27 @@ FaultDraw DrawFaults(const FaultRates& rates, uint64_t fault_seed, uint64_t inde
   return draw;
 }
 
-/// A sliding 60-second window per API key over admitted requests.
+/// A sliding window (60 s unless tests shorten it) per API key over admitted requests.
 class SlidingWindowLimiter {
  public:
-  explicit SlidingWindowLimiter(int per_minute) : per_minute_(per_minute) {}
+  SlidingWindowLimiter(int per_minute, int window_ms)
+      : window_(window_ms),
+        per_window_(per_minute <= 0 ? 0 : std::max<int64_t>(1, int64_t{per_minute} * window_ms / 60000)) {}
 
   bool Admit(const std::string& key) {
-    if (per_minute_ <= 0) return true;
+    if (per_window_ <= 0) return true;
     const auto now = std::chrono::steady_clock::now();
     std::lock_guard<std::mutex> lock(mu_);
     std::deque<std::chrono::steady_clock::time_point>& window = windows_[key];
-    while (!window.empty() && now - window.front() >= kWindow) window.pop_front();
-    if (window.size() >= static_cast<size_t>(per_minute_)) return false;
+    while (!window.empty() && now - window.front() >= window_) window.pop_front();
+    if (window.size() >= static_cast<size_t>(per_window_)) return false;
     window.push_back(now);
     return true;
   }
 
  private:
-  static constexpr std::chrono::seconds kWindow{60};
-  const int per_minute_;
+  const std::chrono::milliseconds window_;
+  const int64_t per_window_;
   std::mutex mu_;
   std::unordered_map<std::string, std::deque<std::chrono::steady_clock::time_point>> windows_;
 };
@@ -218,7 +220,7 @@ class Server final : public SimServer {
  public:
   explicit Server(SimOptions options)
       : options_(std::move(options)),
-        limiter_(options_.rate_limit_per_min),
+        limiter_(options_.rate_limit_per_min, options_.rate_limit_window_ms),
         forbidden_(options_.forbidden_tickers.begin(), options_.forbidden_tickers.end()),
         id_salt_(SplitMix64(options_.seed ^ 0x726571756573ULL)) {}
   ~Server() override { Stop(); }
@@ -588,7 +590,7 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
     case Fault::kHttp429:
       Bump(stats_.http429);
       ErrorReply(429, "ERROR", "error", kTextRateLimited, scratch, reply);
-      if (draw.retry_after) reply->extra_headers = "Retry-After: 1\r\n";
+      if (draw.retry_after) reply->extra_headers = "Retry-After: " + std::to_string(options_.retry_after_s) + "\r\n";
       return;
     case Fault::kHttp5xx:
       Bump(stats_.http5xx);
@@ -609,7 +611,7 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
     page_query.timeframe = call->timeframe;
     page_query.adjusted = call->adjusted;
     page_query.range = call->range;
-    page_query.limit = call->limit;
+    page_query.limit = std::min(call->limit, options_.max_page_limit);
     ReadPage(page_query, &scratch.page);
   } else {
     scratch.page.bars.clear();
@@ -769,6 +771,9 @@ Result<std::unique_ptr<SimServer>> SimServer::Start(const SimOptions& options) {
     return Fail(ErrorCode::kUsage, "port " + std::to_string(options.port) + " is not in 0..65535");
   }
   if (options.rate_limit_per_min < 0) return Fail(ErrorCode::kUsage, "the rate limit cannot be negative");
+  if (options.rate_limit_window_ms < 1) return Fail(ErrorCode::kUsage, "the rate limit window must be at least 1 ms");
+  if (options.retry_after_s < 0) return Fail(ErrorCode::kUsage, "Retry-After cannot be negative");
+  if (options.max_page_limit < 1) return Fail(ErrorCode::kUsage, "max_page_limit must be at least 1");
   if (options.max_connections < 1) return Fail(ErrorCode::kUsage, "max_connections must be at least 1");
   auto server = std::make_unique<Server>(options);
   BARFILL_TRY(server->Listen());

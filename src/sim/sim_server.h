@@ -34,6 +34,13 @@ struct SimOptions {
   uint64_t fault_seed = 1;     ///< seed of the fault dice
   std::string api_key;         ///< when set, any other key gets 401 "Unknown API Key"
   int rate_limit_per_min = 0;  ///< 0 = unlimited; otherwise a sliding 60 s window per key
+  /// The rate limit's window: at most rate_limit_per_min x window / 60 s requests in any window.
+  /// Tests shorten it so that a client over the limit meets it, and recovers, within seconds.
+  int rate_limit_window_ms = 60000;
+  int retry_after_s = 1;       ///< Retry-After of the injected 429s that carry one
+  /// The server's cap on `limit` (Polygon: 50000 base aggregates). Lower it to make chunks span
+  /// several pages, so that next_url chains get exercised.
+  int64_t max_page_limit = 50000;
   FaultRates faults;
   std::vector<std::string> forbidden_tickers;  ///< 403 NOT_AUTHORIZED (the plan-gate body) for these
   int idle_timeout_ms = 30000; ///< a keep-alive connection idle this long is closed
