@@ -250,5 +250,50 @@ TEST_F(FaultProxyTest, CorruptChangesTheDigitAfterTheMarker) {
   EXPECT_EQ(proxy_->Stats().corruptions, 1);
 }
 
+// The simulator options the chaos scenarios rely on (small additions to src/sim for them).
+TEST(ChaosServerOptions, RetryAfterValueIsConfigurable) {
+  sim::SimOptions options;
+  options.faults.http429 = 1;
+  options.retry_after_s = 86400;
+  auto sim = sim::SimServer::Start(options);
+  ASSERT_TRUE(sim);
+  RawClient client((*sim)->Port());
+  bool seen = false;
+  for (int i = 0; i < 20 && !seen; ++i) {
+    const Answer answer = client.Get(kPage);
+    ASSERT_EQ(answer.end, End::kComplete);
+    ASSERT_EQ(answer.bytes.rfind("HTTP/1.1 429", 0), 0u);
+    seen = answer.bytes.find("Retry-After: 86400\r\n") != std::string::npos;
+  }
+  EXPECT_TRUE(seen) << "about half of the injected 429s carry Retry-After";
+}
+
+TEST(ChaosServerOptions, MaxPageLimitSplitsAChunkIntoPages) {
+  sim::SimOptions options;
+  options.max_page_limit = 2000;
+  auto sim = sim::SimServer::Start(options);
+  ASSERT_TRUE(sim);
+  RawClient client((*sim)->Port());
+  const Answer answer = client.Get("/v2/aggs/ticker/X:BTCUSD/range/1/hour/2025-03-01/2025-03-31?limit=50000");
+  ASSERT_EQ(answer.end, End::kComplete);
+  EXPECT_NE(answer.bytes.find("\"resultsCount\":33,"), std::string::npos) << "2000 minutes hold 33 whole hours";
+  EXPECT_NE(answer.bytes.find("\"next_url\":\"http://127.0.0.1"), std::string::npos);
+}
+
+TEST(ChaosServerOptions, RateLimitWindowCanBeShort) {
+  sim::SimOptions options;
+  options.rate_limit_per_min = 600;
+  options.rate_limit_window_ms = 1000;  // 10 requests per second
+  auto sim = sim::SimServer::Start(options);
+  ASSERT_TRUE(sim);
+  RawClient client((*sim)->Port());
+  int refused = 0;
+  for (int i = 0; i < 12; ++i) refused += client.Get(kPage).bytes.rfind("HTTP/1.1 429", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(refused, 2);
+  std::this_thread::sleep_for(1100ms);
+  EXPECT_EQ(client.Get(kPage).bytes.rfind("HTTP/1.1 200", 0), 0u) << "the window slid";
+  EXPECT_EQ((*sim)->Stats().rate_limited, 2);
+}
+
 }  // namespace
 }  // namespace barfill::testing

@@ -1,0 +1,382 @@
+#include "chaos/chaos_harness.h"
+
+#include <libpq-fe.h>
+#include <signal.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "sim/market_data.h"
+#include "testing/ground_truth_check.h"
+#include "testing/http_get.h"
+
+namespace barfill::testing {
+namespace {
+
+// Wide enough for every plan of the scenarios: 1970..2100.
+constexpr TimeRange kAllTime{0, 4'102'444'800'000};
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int64_t Int(simdjson::dom::element e) {
+  int64_t v = -1;
+  return e.get(v) ? -1 : v;
+}
+
+/// Bars of `series` in `range`, read through the store.
+BarBatch ReadAllBars(BarStore& store, const Series& series, TimeRange range, std::string* error) {
+  BarBatch all;
+  const Status read = store.ReadBars(series, range, [&](const BarBatch& batch) {
+    for (size_t i = 0; i < batch.size(); ++i) all.push_back(batch[i]);
+    return Ok();
+  });
+  if (!read) *error = read.error().message;
+  return all;
+}
+
+}  // namespace
+
+ReportJson ReadReportJson(const std::string& path) {
+  ReportJson r;
+  const std::string text = FileBytes(path);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (text.empty() || parser.parse(text).get(doc)) return r;
+  r.parsed = true;
+  r.records = Int(doc["records"]);
+  r.chunks_total = Int(doc["chunks"]["total"]);
+  r.chunks_done = Int(doc["chunks"]["done"]);
+  r.chunks_empty = Int(doc["chunks"]["empty"]);
+  r.chunks_failed = Int(doc["chunks"]["failed"]);
+  r.chunks_skipped = Int(doc["chunks"]["skipped"]);
+  r.chunks_pending = Int(doc["chunks"]["pending"]);
+  r.requests = Int(doc["requests"]["total"]);
+  r.retried = Int(doc["requests"]["retried"]);
+  r.rate_limited = Int(doc["requests"]["rate_limited"]);
+  r.server_errors = Int(doc["requests"]["server_errors"]);
+  r.transport_errors = Int(doc["requests"]["transport_errors"]);
+  r.bad_responses = Int(doc["requests"]["bad_responses"]);
+  r.exit_code = Int(doc["exit_code"]);
+  std::string_view reason;
+  if (!doc["stop_reason"].get(reason)) r.stop_reason = std::string(reason);
+  simdjson::dom::array failures;
+  if (!doc["failures"].get(failures)) {
+    for (simdjson::dom::element f : failures) {
+      std::string_view error;
+      if (!f["error"].get(error)) r.failure_errors.emplace_back(error);
+    }
+  }
+  return r;
+}
+
+bool ProcessExited(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const size_t paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] == 'Z';
+}
+
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+std::pair<CommandResult, bool> WaitAtMost(BackgroundCommand& command, std::chrono::milliseconds limit) {
+  const bool in_time = WaitUntil([&] { return ProcessExited(command.pid()); }, limit);
+  if (!in_time) command.Kill(SIGKILL);
+  return {command.Wait(), in_time};
+}
+
+struct PgSession::Impl {
+  PGconn* conn = nullptr;
+};
+
+PgSession::PgSession(const std::string& conninfo) : impl_(std::make_unique<Impl>()) {
+  impl_->conn = PQconnectdb(conninfo.c_str());
+  if (PQstatus(impl_->conn) != CONNECTION_OK) {
+    const std::string message = PQerrorMessage(impl_->conn);
+    PQfinish(impl_->conn);
+    impl_->conn = nullptr;
+    throw std::runtime_error("test connection failed: " + message);
+  }
+  PQsetNoticeProcessor(impl_->conn, [](void*, const char*) {}, nullptr);
+}
+
+PgSession::~PgSession() {
+  if (impl_->conn != nullptr) PQfinish(impl_->conn);
+}
+
+std::string PgSession::Value(const std::string& sql) {
+  std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(impl_->conn, sql.c_str()), &PQclear);
+  const ExecStatusType status = PQresultStatus(result.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    throw std::runtime_error("test SQL failed: " + sql + ": " + PQresultErrorMessage(result.get()));
+  }
+  if (status != PGRES_TUPLES_OK || PQntuples(result.get()) == 0) return "";
+  return PQgetvalue(result.get(), 0, 0);
+}
+
+void ChaosTest::StartSim(sim::SimOptions options) {
+  options.seed = kChaosSeed;
+  options.api_key = kChaosKey;
+  auto server = sim::SimServer::Start(options);
+  ASSERT_TRUE(server) << server.error().message;
+  sim_ = std::move(*server);
+}
+
+void ChaosTest::StartProxy(uint64_t seed) {
+  auto proxy = FaultProxy::Start("127.0.0.1", sim_->Port(), seed);
+  ASSERT_TRUE(proxy) << proxy.error().message;
+  proxy_ = std::move(*proxy);
+}
+
+void ChaosTest::UsePostgres() {
+  pg_ = std::make_unique<PostgresEnv>();
+  db_url_ = pg_->Url();
+}
+
+Plan ChaosTest::TestPlan() const {
+  PlanFlags flags;
+  flags.tickers = tickers_;
+  flags.timeframes = timeframes_;
+  flags.from = from_;
+  flags.to = to_;
+  return *ApplyPlanFlags(std::nullopt, flags);
+}
+
+std::vector<std::string> ChaosTest::BackfillArgs() const {
+  std::vector<std::string> args = {BarfillExe(), "backfill",       "--tickers",   tickers_,
+                                   "--timeframes", timeframes_,    "--from",      from_,
+                                   "--to",         to_,            "--db",        db_url_,
+                                   "--base-url",   BaseUrl(),      "--rate",      rate_,
+                                   "--concurrency", std::to_string(concurrency_), "--no-progress",
+                                   "--report-json", report_path_};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  return args;
+}
+
+ChildEnv ChaosTest::Env(const std::map<std::string, std::string>& extra) const {
+  ChildEnv env;
+  env.set["POLYGON_API_KEY"] = kChaosKey;
+  for (const auto& [k, v] : extra) env.set[k] = v;
+  env.unset = {"BARFILL_DB", "MASSIVE_API_KEY", "BARFILL_CRASH_AT", "BARFILL_CRASH_AFTER_COMMITS"};
+  for (const auto& [k, v] : extra) env.unset.erase(std::remove(env.unset.begin(), env.unset.end(), k), env.unset.end());
+  return env;
+}
+
+CommandResult ChaosTest::Run(const std::map<std::string, std::string>& extra_env) {
+  std::remove(report_path_.c_str());
+  return RunCommand(BackfillArgs(), Env(extra_env));
+}
+
+std::unique_ptr<BackgroundCommand> ChaosTest::Start(const std::map<std::string, std::string>& extra_env) {
+  std::remove(report_path_.c_str());
+  return std::make_unique<BackgroundCommand>(BackfillArgs(), Env(extra_env));
+}
+
+CommandResult ChaosTest::RunUntilDone(int max_runs, const std::vector<int>& allowed) {
+  CommandResult last;
+  for (int i = 0; i < max_runs; ++i) {
+    last = Run();
+    if (last.exit_code == 0) return last;
+    EXPECT_NE(std::find(allowed.begin(), allowed.end(), last.exit_code), allowed.end())
+        << "run " << i + 1 << " exited " << last.exit_code << ":\n" << last.err;
+  }
+  ADD_FAILURE() << "not done after " << max_runs << " runs; last:\n" << last.err << last.out;
+  return last;
+}
+
+std::unique_ptr<BarStore> ChaosTest::OpenForReading() {
+  StoreOptions options;
+  options.create = false;
+  auto store = OpenStore(db_url_, options);
+  if (!store) {
+    ADD_FAILURE() << store.error().message;
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+void ChaosTest::ExpectComplete() {
+  auto store = OpenForReading();
+  ASSERT_NE(store, nullptr);
+  const auto diffs = DiffStoreWithGroundTruth(*store, kChaosSeed, TestPlan());
+  EXPECT_TRUE(diffs.empty()) << Describe(diffs);
+  const auto problems = LedgerProblems();
+  EXPECT_TRUE(problems.empty()) << problems.front();
+  for (const Ticker& t : TestPlan().tickers) {
+    for (const Timeframe& tf : TestPlan().timeframes) {
+      auto ledger = store->ReadLedger(Series{t, tf, true});
+      ASSERT_TRUE(ledger);
+      for (const LedgerEntry& e : *ledger) {
+        EXPECT_TRUE(e.state == ChunkState::kDone || e.state == ChunkState::kEmpty)
+            << Chunk{e.series, e.range}.Describe() << " is " << ChunkStateName(e.state) << ": " << e.last_error;
+      }
+    }
+  }
+}
+
+std::vector<std::string> ChaosTest::LedgerProblems() {
+  std::vector<std::string> problems;
+  auto store = OpenForReading();
+  if (!store) return {"cannot open the store"};
+  const Plan plan = TestPlan();
+  for (const Ticker& ticker : plan.tickers) {
+    for (const Timeframe& tf : plan.timeframes) {
+      const Series series{ticker, tf, plan.adjusted};
+      auto ledger = store->ReadLedger(series);
+      if (!ledger) return {ledger.error().message};
+      std::string error;
+      const BarBatch stored = ReadAllBars(*store, series, kAllTime, &error);
+      if (!error.empty()) return {error};
+      for (size_t i = 0; i < stored.size(); ++i) {
+        const bool covered = std::any_of(ledger->begin(), ledger->end(), [&](const LedgerEntry& e) {
+          return (e.state == ChunkState::kDone || e.state == ChunkState::kEmpty) && e.range.Contains(stored[i].t);
+        });
+        if (!covered) {
+          problems.push_back(series.Describe() + ": bar t=" + std::to_string(stored[i].t) +
+                             " is outside every done chunk (a partial chunk was committed)");
+          break;
+        }
+      }
+      for (const LedgerEntry& e : *ledger) {
+        if (e.state != ChunkState::kDone && e.state != ChunkState::kEmpty) continue;
+        const std::string chunk = Chunk{series, e.range}.Describe();
+        const BarBatch truth = sim::GroundTruth(kChaosSeed, ticker, tf, plan.adjusted, e.range);
+        const BarBatch in_chunk = ReadAllBars(*store, series, e.range, &error);
+        if (static_cast<int64_t>(in_chunk.size()) != e.rows) {
+          problems.push_back(chunk + ": the ledger says " + std::to_string(e.rows) + " rows, the table holds " +
+                             std::to_string(in_chunk.size()));
+        }
+        bool same = in_chunk.size() == truth.size();
+        for (size_t i = 0; same && i < truth.size(); ++i) same = in_chunk[i] == truth[i];
+        if (!same) {
+          problems.push_back(chunk + ": " + std::to_string(in_chunk.size()) + " bars differ from the " +
+                             std::to_string(truth.size()) + " of the ground truth");
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+std::vector<LedgerEntry> ChaosTest::DoneChunks() {
+  std::vector<LedgerEntry> done;
+  auto store = OpenForReading();
+  if (!store) return done;
+  const Plan plan = TestPlan();
+  for (const Ticker& t : plan.tickers) {
+    for (const Timeframe& tf : plan.timeframes) {
+      auto ledger = store->ReadLedger(Series{t, tf, plan.adjusted});
+      if (!ledger) continue;
+      for (const LedgerEntry& e : *ledger) {
+        if (e.state == ChunkState::kDone || e.state == ChunkState::kEmpty) done.push_back(e);
+      }
+    }
+  }
+  return done;
+}
+
+int64_t ChaosTest::StoredBars() {
+  auto store = OpenForReading();
+  if (!store) return -1;
+  const Plan plan = TestPlan();
+  int64_t total = 0;
+  for (const Ticker& t : plan.tickers) {
+    for (const Timeframe& tf : plan.timeframes) {
+      std::string error;
+      total += static_cast<int64_t>(ReadAllBars(*store, Series{t, tf, plan.adjusted}, kAllTime, &error).size());
+    }
+  }
+  return total;
+}
+
+int64_t ChaosTest::TruthBars() const { return GroundTruthBars(kChaosSeed, TestPlan()); }
+
+void ChaosTest::ExpectReportAgrees(const ReportJson& report, int64_t bars_before, bool every_request_reached_the_server) {
+  ASSERT_TRUE(report.parsed) << "no report at " << report_path_;
+  EXPECT_EQ(report.exit_code, 0);
+  EXPECT_EQ(report.records, TruthBars() - bars_before) << "the report counts exactly the bars this run stored";
+  EXPECT_EQ(report.chunks_failed, 0);
+  EXPECT_EQ(report.chunks_pending, 0);
+  EXPECT_EQ(report.chunks_done + report.chunks_empty + report.chunks_skipped, report.chunks_total);
+  const sim::SimStats stats = sim_->Stats();
+  if (every_request_reached_the_server) {
+    EXPECT_EQ(report.requests, stats.requests) << "every request the simulator saw, and no other, is counted";
+    EXPECT_EQ(report.rate_limited, stats.http429 + stats.rate_limited) << "every 429 is counted";
+    EXPECT_EQ(report.server_errors, stats.http5xx);
+  } else {
+    EXPECT_GE(report.requests, stats.requests);
+    EXPECT_LE(report.rate_limited, stats.http429 + stats.rate_limited);
+    EXPECT_LE(report.server_errors, stats.http5xx);
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> ChaosTest::SimRequests() const {
+  std::vector<std::pair<std::string, std::string>> requests;
+  const std::string body = HttpGetText(sim_->BaseUrl() + "/__requests");
+  simdjson::dom::parser parser;
+  simdjson::dom::array array;
+  if (parser.parse(body).get(array)) return requests;
+  for (simdjson::dom::element e : array) {
+    std::string_view target;
+    if (e.get(target)) continue;
+    const size_t q = target.find('?');
+    requests.emplace_back(std::string(target.substr(0, q)),
+                          q == std::string_view::npos ? "" : std::string(target.substr(q + 1)));
+  }
+  return requests;
+}
+
+std::optional<std::string> ChaosTest::RequestIntoDoneChunk(const std::vector<LedgerEntry>& done) const {
+  for (const auto& [path, query] : SimRequests()) {
+    // /v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}
+    const size_t to_slash = path.rfind('/');
+    const size_t from_slash = path.rfind('/', to_slash - 1);
+    const int64_t from = std::stoll(path.substr(from_slash + 1, to_slash - from_slash - 1));
+    const std::string series_path = path.substr(0, from_slash);
+    for (const LedgerEntry& e : done) {
+      const std::string done_path = "/v2/aggs/ticker/" + e.series.ticker.symbol() + "/range/" +
+                                    std::to_string(e.series.timeframe.multiplier()) + "/" +
+                                    std::string(e.series.timeframe.PolygonTimespan());
+      if (series_path == done_path && e.range.Contains(from)) return path + "?" + query;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string ChaosTest::DatabaseSnapshot() {
+  if (!pg_) {
+    const std::string path = db_url_.substr(std::string("sqlite:").size());
+    return FileBytes(path) + "|wal:" + FileBytes(path + "-wal");
+  }
+  PgSession session(pg_->Url());
+  std::string snapshot;
+  std::stringstream tables(session.Value(
+      "SELECT string_agg(table_name, ' ' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = "
+      "'public'"));
+  std::string table;
+  while (tables >> table) {
+    snapshot += table + "=" +
+                session.Value("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM " +
+                              table + " t") +
+                ";";
+  }
+  return snapshot;
+}
+
+}  // namespace barfill::testing
