@@ -196,9 +196,11 @@ Error PgConnection::ErrorFrom(const PGresult* result, std::string_view doing) co
       result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
   std::string reason = OneLine(primary != nullptr ? primary : PQerrorMessage(conn_.get()));
   if (reason.empty()) reason = "unknown error";
+  // 23505 is retryable too: barfill's own writes never duplicate a key, so a unique violation
+  // means a concurrent writer committed the same chunk first, and redoing replaces it.
   const bool retryable = IsBroken() || StartsWith(sqlstate, "08") || sqlstate == "40001" ||
                          sqlstate == "40P01" || sqlstate == "57P01" || sqlstate == "57P02" ||
-                         sqlstate == "57P03";
+                         sqlstate == "57P03" || sqlstate == "23505";
   std::string message = describe_ + ": " + std::string(doing) + " failed: " + reason;
   if (!sqlstate.empty()) message += " (SQLSTATE " + sqlstate + ")";
   message += HintFor(sqlstate);

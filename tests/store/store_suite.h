@@ -14,6 +14,7 @@
 #include <fstream>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -349,6 +350,36 @@ TYPED_TEST_P(StoreSuite, KilledWriterLeavesNothing) {
   EXPECT_EQ(this->ReadAll(series).size(), bars.size());
 }
 
+TYPED_TEST_P(StoreSuite, ConcurrentWritersOfOneChunkLeaveOneCopy) {
+  const Series series = MakeSeries("X:BTCUSD", "1m");
+  const Chunk chunk{series, TimeRange{Ms("2025-01-01"), Ms("2025-01-08")}};
+  const BarBatch mine = MinuteBars(chunk.range.from_ms, 7 * 1440, 100);
+  const BarBatch theirs = MinuteBars(chunk.range.from_ms + kMsPerMinute, 7 * 1440 - 1, 200);
+  this->Commit(chunk, mine);
+  constexpr int kRounds = 5;
+  std::vector<Status> results;
+  std::mutex mutex;
+  const auto writer = [&](const BarBatch& bars) {
+    auto store = this->Open();
+    for (int i = 0; i < kRounds && store; ++i) {
+      const ChunkWrite write{chunk, &bars, 1};
+      Status status = store->CommitChunks({&write, 1});
+      const std::lock_guard lock(mutex);
+      results.push_back(std::move(status));
+    }
+  };
+  std::thread a(writer, std::cref(mine));
+  std::thread b(writer, std::cref(theirs));
+  a.join();
+  b.join();
+  ASSERT_EQ(results.size(), 2u * kRounds);
+  for (const Status& status : results) EXPECT_TRUE(status) << status.error().message;
+  const std::vector<Bar> stored = this->ReadAll(series);
+  EXPECT_TRUE(stored == this->AsBars(mine) || stored == this->AsBars(theirs))
+      << stored.size() << " bars, a mix of both writers";
+  EXPECT_EQ(this->Ledger(series).size(), 1u);
+}
+
 TYPED_TEST_P(StoreSuite, FailureNeverDowngradesADoneChunk) {
   const Series series = MakeSeries("AAPL", "1h");
   const Chunk chunk{series, TimeRange{Ms("2025-01-01"), Ms("2025-02-01")}};
@@ -660,7 +691,8 @@ REGISTER_TYPED_TEST_SUITE_P(StoreSuite, RoundTripsEveryField,
                             StreamsInAscendingBatchesWithinTheRange, RecordsDoneAndEmptyChunks,
                             RerunReplacesTheRangeWithNewerValues, LaterChunkInOneCallWins,
                             ReplaceTouchesOnlyItsSeriesAndRange, InjectedFailureLeavesNothing,
-                            KilledWriterLeavesNothing, FailureNeverDowngradesADoneChunk,
+                            KilledWriterLeavesNothing, ConcurrentWritersOfOneChunkLeaveOneCopy,
+                            FailureNeverDowngradesADoneChunk,
                             DoneChunkReplacesTheLedgerRowsInsideIt, RefusesOtherSchemaVersions,
                             RefusesABarsTableWithIntegerVolume,
                             MigrateIsIdempotentAndSafeWhenRacing, ReadersNeverCreateASchema,
