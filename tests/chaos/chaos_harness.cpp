@@ -138,6 +138,17 @@ void ChaosTest::StartSim(sim::SimOptions options) {
   sim_ = std::move(*server);
 }
 
+void ChaosTest::StartInterruptiblePlan() {
+  tickers_ = "AAPL,X:BTCUSD";
+  timeframes_ = "1m,1h";
+  from_ = "2025-02-01";
+  to_ = "2025-03-31";
+  rate_ = "25/s";
+  sim::SimOptions options;
+  options.max_page_limit = 5000;
+  StartSim(options);
+}
+
 void ChaosTest::StartProxy(uint64_t seed) {
   auto proxy = FaultProxy::Start("127.0.0.1", sim_->Port(), seed);
   ASSERT_TRUE(proxy) << proxy.error().message;
@@ -147,6 +158,15 @@ void ChaosTest::StartProxy(uint64_t seed) {
 void ChaosTest::UsePostgres() {
   pg_ = std::make_unique<PostgresEnv>();
   db_url_ = pg_->Url();
+}
+
+void ChaosTest::UseFreshDatabase() {
+  if (pg_) {
+    UsePostgres();
+  } else {
+    sqlite_ = std::make_unique<SqliteEnv>();
+    db_url_ = sqlite_->Url();
+  }
 }
 
 Plan ChaosTest::TestPlan() const {
@@ -359,9 +379,22 @@ std::optional<std::string> ChaosTest::RequestIntoDoneChunk(const std::vector<Led
   return std::nullopt;
 }
 
+std::string ChaosTest::DescribeDatabase() {
+  auto store = OpenStore(db_url_);
+  return store ? (*store)->Describe() : store.error().message;
+}
+
+void ChaosTest::ExecSql(const std::string& sql) {
+  if (pg_) {
+    pg_->ExecSql(sql);
+  } else {
+    sqlite_->ExecSql(sql);
+  }
+}
+
 std::string ChaosTest::DatabaseSnapshot() {
   if (!pg_) {
-    const std::string path = db_url_.substr(std::string("sqlite:").size());
+    const std::string path = SqlitePath();
     return FileBytes(path) + "|wal:" + FileBytes(path + "-wal");
   }
   PgSession session(pg_->Url());

@@ -69,15 +69,25 @@ class PgSession {
   std::unique_ptr<Impl> impl_;
 };
 
+/// The stores a scenario runs against, as test parameters: "sqlite" and "postgresql".
+inline const std::vector<std::string> kStoreKinds = {"sqlite", "postgresql"};
+inline std::string StoreKindName(const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; }
+
 /// The base fixture of the scenarios: by default a SQLite file; UsePostgres() switches to a fresh
 /// PostgreSQL database (call it after BARFILL_REQUIRE_DATABASE(PostgresEnv)).
 class ChaosTest : public ::testing::Test {
  protected:
   /// Starts the simulator with `options` (seed and key are the chaos ones).
   void StartSim(sim::SimOptions options = {});
+  /// A plan for interrupting: two months of minute and hour bars of a stock and a crypto pair in
+  /// pages of 5000 minutes (8 chunks, about 70 requests) at 25 requests/s. A run lasts about 3 s,
+  /// so a kill lands mid-run, and each chunk commits on its own. Starts the simulator.
+  void StartInterruptiblePlan();
   /// Puts the fault proxy in front of the simulator; runs then go through it.
   void StartProxy(uint64_t seed = 5);
   void UsePostgres();
+  /// An empty database of the same kind as now.
+  void UseFreshDatabase();
   bool postgres() const { return pg_ != nullptr; }
 
   std::string BaseUrl() const { return proxy_ ? proxy_->BaseUrl() : sim_->BaseUrl(); }
@@ -109,12 +119,18 @@ class ChaosTest : public ::testing::Test {
   std::optional<std::string> RequestIntoDoneChunk(const std::vector<LedgerEntry>& done) const;
   /// A text that changes whenever anything in the database changes.
   std::string DatabaseSnapshot();
+  /// Runs SQL on the database directly (to break it on purpose).
+  void ExecSql(const std::string& sql);
+  /// "SQLite database PATH" or "PostgreSQL database "x" at host:port", as barfill names it.
+  std::string DescribeDatabase();
 
   std::unique_ptr<BarStore> OpenForReading();
+  std::string SqlitePath() const { return sqlite_->Path(); }
 
   TempDir dir_;
-  std::string db_url_ = "sqlite:" + dir_.File("bars.db");
+  std::unique_ptr<SqliteEnv> sqlite_ = std::make_unique<SqliteEnv>();
   std::unique_ptr<PostgresEnv> pg_;
+  std::string db_url_ = sqlite_->Url();
   std::string report_path_ = dir_.File("report.json");
   std::string tickers_ = "AAPL,X:BTCUSD";
   std::string timeframes_ = "1h,1d";

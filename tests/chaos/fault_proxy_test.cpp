@@ -251,7 +251,7 @@ TEST_F(FaultProxyTest, CorruptChangesTheDigitAfterTheMarker) {
 }
 
 // The simulator options the chaos scenarios rely on (small additions to src/sim for them).
-TEST(ChaosServerOptions, RetryAfterValueIsConfigurable) {
+TEST(ChaosServerOptions, DelayHeaderValueIsConfigurable) {
   sim::SimOptions options;
   options.faults.http429 = 1;
   options.retry_after_s = 86400;

@@ -141,7 +141,7 @@ TEST_F(NetworkChaos, ResultCountMismatch) {
 // N8: the first answers vanish into a black hole (the connection stays open, nothing arrives).
 // The low-speed limit must fire and the page be fetched again. barfill has no flag to shorten
 // its 20 s low-speed time, so this scenario takes about that long.
-TEST_F(NetworkChaos, BlackHoledAnswersTimeOutAndAreFetchedAgain) {
+TEST_F(NetworkChaos, BlackHoledAnswersTimeOutAndAreAskedAgain) {
   tickers_ = "AAPL,MSFT";  // stocks: the shorter (20 s) low-speed time of the two profiles
   StartSim();
   StartProxy();
