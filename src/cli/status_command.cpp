@@ -10,7 +10,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/market_time.h"
-#include "engine/report.h"
+#include "core/json.h"
 #include "store/bar_store.h"
 
 namespace barfill::cli {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "core/series.h"
 #include "fetch/chunk_fetcher.h"
 
@@ -61,8 +62,5 @@ std::string FormatReport(const RunReport& report);
 
 /// The report as JSON (DESIGN.md's keys and more), for --report-json.
 std::string ReportToJson(const RunReport& report);
-
-/// JSON string literal with escapes.
-std::string JsonQuote(std::string_view text);
 
 }  // namespace barfill
