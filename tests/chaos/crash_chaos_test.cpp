@@ -122,6 +122,33 @@ TEST_P(CrashChaos, SigtermStopsCleanlyAndResumes) {
   ExpectConsistentThenResume();
 }
 
+// D5: two runs of the same plan at once on the same database. PostgreSQL: both finish, and every
+// bar is there exactly once. SQLite allows one writer: a run may instead be refused with exit 4
+// and a message saying so (it then resumes later), but nothing may be lost or doubled.
+TEST_P(CrashChaos, TwoRunsOfThePlanAtOnce) {
+  rate_ = "50/s";
+  auto first = Start();
+  const std::string first_report = report_path_;
+  report_path_ = dir_.File("second.json");
+  auto second = Start();
+  auto [a, a_in_time] = WaitAtMost(*first, 60s);
+  auto [b, b_in_time] = WaitAtMost(*second, 60s);
+  ASSERT_TRUE(a_in_time && b_in_time);
+  for (const CommandResult* r : {&a, &b}) {
+    const bool refused_sqlite_writer =
+        !postgres() && r->exit_code == 4 && r->err.find("(only one barfill may write a SQLite file at a time)") != std::string::npos;
+    EXPECT_TRUE(r->exit_code == 0 || refused_sqlite_writer) << r->err;
+  }
+  if (a.exit_code == 0 && b.exit_code == 0) {
+    EXPECT_GE(ReadReportJson(first_report).records + ReadReportJson(report_path_).records, TruthBars())
+        << "together they stored everything (some chunks twice)";
+  } else {
+    RunUntilDone(1, {});
+  }
+  ExpectComplete();
+  ExpectAnotherRunChangesNothing();
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, CrashChaos, ::testing::ValuesIn(kStoreKinds), StoreKindName);
 
 }  // namespace
