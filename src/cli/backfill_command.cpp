@@ -33,6 +33,7 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--report-json", s.report_json, "Write the final report as JSON to this file");
   cmd->add_option("--ca-file", s.ca_file, "Extra CA bundle for TLS (e.g. a self-signed test server)");
   cmd->add_option("--compression", s.compression, "Ask for gzip: auto (default: on, off for a server on this machine), on, off");
+  cmd->add_option("--stall-timeout", s.stall_timeout_s, "Seconds a response may stall (under 1 KB/s) before it is retried (default 20, crypto 30)");
   cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
   cmd->add_flag("--dry-run", s.dry_run, "Print the plan (series, chunks, requests, time) and exit");
   cmd->add_flag("--fallback-daily", s.fallback_daily, "Intraday series that still fail get daily bars instead (reported as degraded)");

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
+#include <memory>
+#include <mutex>
+#include <set>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
@@ -40,6 +43,20 @@ bool IsLoopbackUrl(const std::string& url) {
   const std::string host = rest.rfind('[', 0) == 0 ? rest.substr(0, rest.find(']') + 1)
                                                    : rest.substr(0, rest.find_first_of(":/"));
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
+}
+
+// Prints each distinct warning once, on its own line even while a live progress line is shown.
+std::function<void(const std::string&)> MakeWarningPrinter(bool tty) {
+  struct Seen {
+    std::mutex mutex;
+    std::set<std::string> lines;
+  };
+  auto seen = std::make_shared<Seen>();
+  return [seen, tty](const std::string& line) {
+    std::lock_guard lock(seen->mutex);
+    if (!seen->lines.insert(line).second) return;
+    std::fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", line.c_str());
+  };
 }
 
 Status WriteFile(const std::string& path, const std::string& text) {
@@ -96,6 +113,10 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   // Compression saves the wire from a remote API; on loopback it only costs CPU on both ends.
   const bool compressed = settings.compression == "on" || (settings.compression == "auto" && !IsLoopbackUrl(base_url));
 
+  if (settings.stall_timeout_s < 0 || settings.stall_timeout_s > 3600) {
+    return ReportError(Error(ErrorCode::kUsage, "--stall-timeout must be 1..3600 seconds"));
+  }
+
   const std::optional<std::string> api_key = ResolveApiKey(settings.api_key);
   if (!api_key && !settings.dry_run) {
     return ReportError(Error(ErrorCode::kUsage, "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key"));
@@ -106,6 +127,7 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   auto store = OpenStore(db_url, StoreOptionsFromEnvironment());
   if (!store) return ReportError(store.error());
   if (auto migrated = (*store)->Migrate(); !migrated) return ReportError(migrated.error());
+  for (const std::string& warning : (*store)->Warnings()) std::fprintf(stderr, "%s\n", warning.c_str());
 
   // 3. The plan against the ledger: done chunks are skipped without an API call.
   auto work = BuildWorkPlan(*plan, **store, TodayUtc());
@@ -129,11 +151,13 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   shared.config.api_key_in_query = settings.api_key_in_query;
   shared.config.http.ca_file = settings.ca_file;
   shared.config.http.compressed = compressed;
+  shared.config.stall_timeout_ms = static_cast<int64_t>(settings.stall_timeout_s * 1000);
   RetryBudget budget(shared.config.retry);
   shared.limiter = &limiter;
   shared.budget = &budget;
   shared.clock = &clock;
   shared.cancel = &stop;
+  shared.warn = MakeWarningPrinter(isatty(STDERR_FILENO) != 0);
 
   RunOptions options;
   options.concurrency = concurrency;
@@ -150,10 +174,10 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
     };
   }
 
-  std::fprintf(stderr, "barfill: %zu series, %lld chunks to fetch (%lld already done), %s at %s, %d concurrent, into %s %s\n",
+  std::fprintf(stderr, "barfill: %zu series, %lld chunks to fetch (%lld already done), %s at %s, %d concurrent, into %s\n",
                work->series.size(), static_cast<long long>(work->chunks_todo),
                static_cast<long long>(work->chunks_skipped), base_url.c_str(), rate_text.c_str(), concurrency,
-               "", (*store)->Describe().c_str());
+               (*store)->Describe().c_str());
   const RunReport report = RunBackfill(*plan, *work, options, shared, **store);
   std::fputs(FormatReport(report).c_str(), stdout);
   std::fflush(stdout);
@@ -162,7 +186,7 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
       ReportError(written.error());
     }
   }
-  if (!report.stop_reason.empty()) std::fprintf(stderr, "error: %s\n", report.stop_reason.c_str());
+  if (!report.error.empty()) std::fprintf(stderr, "error: %s\n", report.error.c_str());
   if (report_out != nullptr) *report_out = report;
   return report.exit_code;
 }

@@ -23,7 +23,8 @@ struct BackfillSettings {
   int concurrency = kUnsetConcurrency;  ///< unset: plan file or the default
   std::string report_json;
   std::string ca_file;
-  std::string compression = "auto";  ///< gzip: on, off, or auto (off for a loopback host)
+  std::string compression = "auto";
+  double stall_timeout_s = 0;     ///< 0: the asset profile's (20-30 s)  ///< gzip: on, off, or auto (off for a loopback host)
   bool no_progress = false;
   bool dry_run = false;
   bool fallback_daily = false;

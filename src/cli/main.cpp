@@ -22,6 +22,18 @@ int main(int argc, char** argv) {
   barfill::cli::AddSimCommand(app, &run);
   barfill::cli::AddDemoCommand(app, &run);
 
+  // CLI11 says only "A subcommand is required" for a misspelt command; name it instead.
+  const auto known = [&](const char* name) {
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      if (sub->get_name() == name) return true;
+    }
+    return false;
+  };
+  if (argc >= 2 && argv[1][0] != '-' && !known(argv[1])) {
+    std::fprintf(stderr, "error: unknown command '%s': use backfill, status, export, sim or demo (see barfill --help)\n",
+                 argv[1]);
+    return barfill::cli::kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

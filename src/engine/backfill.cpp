@@ -165,8 +165,7 @@ class Pass {
         const Error& error = status.error();
         if (error.code == ErrorCode::kInterrupted || stop_.load()) break;  // stays pending
         if (error.code == ErrorCode::kAuth) {
-          Stop(StopKind::kAuth, "the API refused the key or plan for " + out.work.chunk.series.Describe() +
-                                    ": " + error.ToString());
+          Stop(StopKind::kAuth, error.ToString());
           break;
         }
         if (error.code == ErrorCode::kTransportFatal) {
@@ -259,7 +258,8 @@ class Pass {
     ++chunks_failed_;
     series_failed_[item.work.series_index] = true;
     ChunkSettled(item.work.series_index);
-    failures_.push_back(FailureRecord{item.work.chunk.series, item.work.chunk.range, item.failure->ToString(), item.attempts});
+    failures_.push_back(FailureRecord{item.work.chunk.series, item.work.chunk.range, item.failure->ToString(),
+                                      item.failure->code, item.attempts});
     if (db_failed_) return;
     db_busy_.Enter();
     const Status status = store_.RecordFailure(item.work.chunk, *item.failure, item.attempts);
@@ -421,7 +421,21 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
       ++report.jobs_succeeded;
     }
   }
-  if (report.exit_code == 0 && report.chunks_failed > 0) report.exit_code = 1;
+  if (report.exit_code == 0 && report.chunks_failed > 0) {
+    // Chunks the network gave up on are a network outcome (exit 5, resumable); chunks the API
+    // answered wrongly are failed chunks (exit 1). Both stay retryable in the ledger.
+    const auto network = std::count_if(report.failures.begin(), report.failures.end(),
+                                       [](const FailureRecord& f) { return f.code == ErrorCode::kNetworkGaveUp; });
+    if (network > 0) {
+      report.exit_code = 5;
+      report.error = "the network gave up on " + std::to_string(network) + " chunk(s) after their retries; run again later to resume (last: " +
+                     report.failures.back().error + ")";
+    } else {
+      report.exit_code = 1;
+      report.error = std::to_string(report.chunks_failed) + " chunk(s) failed (listed above); a re-run retries them";
+    }
+  }
+  if (report.error.empty()) report.error = report.stop_reason;
   report.peak_rss_bytes = PeakRssBytes();
   return report;
 }

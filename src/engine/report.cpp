@@ -89,8 +89,7 @@ std::string FormatReport(const RunReport& r) {
     constexpr size_t kShown = 20;
     for (size_t i = 0; i < r.failures.size() && i < kShown; ++i) {
       const FailureRecord& fr = r.failures[i];
-      Line(out, "  - %s %s..%s: %s\n", fr.series.Describe().c_str(), FormatIsoUtc(fr.range.from_ms).c_str(),
-           FormatIsoUtc(fr.range.to_ms).c_str(), fr.error.c_str());
+      Line(out, "  - %s\n", fr.error.c_str());
     }
     if (r.failures.size() > kShown) Line(out, "  ... and %zu more (see --report-json)\n", r.failures.size() - kShown);
   }
@@ -142,6 +141,7 @@ std::string ReportToJson(const RunReport& r) {
   j += "],\"degraded\":[";
   for (size_t i = 0; i < r.degraded.size(); ++i) j += (i > 0 ? "," : "") + JsonQuote(r.degraded[i]);
   j += "],\"stop_reason\":" + JsonQuote(r.stop_reason);
+  j += ",\"error\":" + JsonQuote(r.error);
   j += ",\"exit_code\":" + std::to_string(r.exit_code);
   j += "}\n";
   return j;

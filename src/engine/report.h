@@ -15,7 +15,8 @@ namespace barfill {
 struct FailureRecord {
   Series series;
   TimeRange range;
-  std::string error;
+  std::string error;  ///< names the chunk itself
+  ErrorCode code = ErrorCode::kInternal;
   int attempts = 0;
 };
 
@@ -52,6 +53,7 @@ struct RunReport {
   std::vector<FailureRecord> failures;
   std::vector<std::string> degraded;  ///< series that fell back to daily bars
   std::string stop_reason;            ///< why the run ended early, empty if it did not
+  std::string error;                  ///< the one "error:" line for a failed run, if any
   int exit_code = 0;
 
   double RecordsPerSecond() const { return duration_s > 0 ? static_cast<double>(records) / duration_s : 0; }

@@ -73,6 +73,8 @@ struct ChunkFetcher::Impl {
   RateLimiter* limiter;
   RetryBudget* budget;
   const std::atomic<bool>* cancel;
+  std::function<void(const std::string&)> warn;
+  int64_t retry_cap_ms;
   std::unique_ptr<RetryBudget> own_budget;
 
   std::string base_url;
@@ -90,6 +92,8 @@ struct ChunkFetcher::Impl {
         limiter(shared.limiter),
         budget(shared.budget),
         cancel(shared.cancel),
+        warn(shared.warn),
+        retry_cap_ms(shared.config.retry.retry_after_cap_ms),
         http(MakeHttpOptions(shared.config)),
         policy(shared.config.retry, FreshSeed()) {
     if (budget == nullptr) {
@@ -185,12 +189,19 @@ struct ChunkFetcher::Impl {
       if (page) {
         if (limiter != nullptr) limiter->OnSuccess();
         ++stats.pages;
-        if (page->status == polygon::PageStatus::kDelayed) ++stats.delayed_pages;
+        if (page->status == polygon::PageStatus::kDelayed) {
+          ++stats.delayed_pages;
+          if (warn) warn("note: the API answers with status DELAYED (the plan gets delayed data); the bars are stored");
+        }
         return page;
       }
       Error error = std::move(page).error();
       if (error.code == ErrorCode::kInterrupted) return Fail(std::move(error));
       Count(error, stats);
+      if (error.retry_after && *error.retry_after > std::chrono::milliseconds(retry_cap_ms) && warn) {
+        warn("warning: the API asked to wait " + std::to_string(error.retry_after->count() / 1000) +
+             " s (Retry-After); waiting at most " + std::to_string(retry_cap_ms / 1000) + " s at a time");
+      }
       if (error.code == ErrorCode::kRateLimited) {
         if (limiter != nullptr) limiter->OnRateLimited(error.retry_after);
       } else if (limiter != nullptr && error.http_status != 0) {
@@ -199,7 +210,9 @@ struct ChunkFetcher::Impl {
       if (!policy.ShouldRetry(error, attempt)) {
         if (!IsRetryable(error)) return Fail(InContext(chunk, std::move(error), url));
         Error gave_up = error;
-        gave_up.code = ErrorCode::kNetworkGaveUp;
+        // A server that keeps answering garbage fails this chunk (exit 1); a network that keeps
+        // failing gives up the run's network (exit 5, resumable).
+        gave_up.code = error.code == ErrorCode::kBadResponse ? ErrorCode::kBadResponse : ErrorCode::kNetworkGaveUp;
         gave_up.message = "gave up after " + std::to_string(attempt) + " attempts: " + error.message;
         return Fail(InContext(chunk, std::move(gave_up), url));
       }
@@ -230,6 +243,7 @@ struct ChunkFetcher::Impl {
       timeouts.low_speed_time_ms = profile.low_speed_time_ms;
       timeouts.request_timeout_ms = profile.request_timeout_ms;
     }
+    if (config.stall_timeout_ms > 0) timeouts.low_speed_time_ms = config.stall_timeout_ms;
     polygon::ParseOptions parse_options;
     parse_options.volume_optional = asset == AssetClass::kIndex;
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,6 +40,9 @@ struct FetchConfig {
   /// Take max_attempts, low_speed_time_ms and request_timeout_ms from the ticker's AssetProfile
   /// instead of `retry`/`http`.
   bool use_asset_profiles = true;
+  /// When > 0, overrides every profile's low-speed time: how long a transfer may stall below
+  /// low_speed_bytes_per_s before it is abandoned and retried (--stall-timeout).
+  int64_t stall_timeout_ms = 0;
 };
 
 /// What fetching cost; the caller adds these to the run's totals. Times in seconds.
@@ -71,6 +75,9 @@ struct FetchShared {
   RetryBudget* budget = nullptr;
   Clock* clock = nullptr;
   const std::atomic<bool>* cancel = nullptr;  ///< set on SIGINT/SIGTERM: stop waiting, give up
+  /// A line for the user (a capped Retry-After, DELAYED data); called from fetcher threads, so
+  /// it must be thread-safe. May be empty.
+  std::function<void(const std::string&)> warn;
 };
 
 /// One per fetcher thread: owns its HTTP connection(s); not thread-safe itself.

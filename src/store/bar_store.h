@@ -88,6 +88,10 @@ class BarStore {
 
   /// Every series the store knows (from its ledger or bars), with counts and failures.
   virtual Result<std::vector<SeriesStatus>> ReadStatus() = 0;
+
+  /// Settings a user should hear about before a run (e.g. PostgreSQL synchronous_commit=off),
+  /// one line each; empty when all is as it should be.
+  virtual std::vector<std::string> Warnings() { return {}; }
 };
 
 /// Points inside one CommitChunks transaction where a test can inject a failure or a crash.

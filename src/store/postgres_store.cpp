@@ -101,6 +101,20 @@ class PostgresStore final : public BarStore {
     });
   }
 
+  std::vector<std::string> Warnings() override {
+    std::vector<std::string> warnings;
+    const Status read = conn_->Query("SELECT current_setting('synchronous_commit')", {}, [&](const SqlRow& row) -> Status {
+      if (row.Text(0) == "off") {
+        warnings.push_back("warning: " + describe_ +
+                           " runs with synchronous_commit=off: a database crash may lose the last commits (bars and "
+                           "ledger stay consistent, and those chunks are fetched again)");
+      }
+      return Ok();
+    });
+    (void)read;  // a setting we cannot read is nothing to warn about
+    return warnings;
+  }
+
   Status CommitChunks(std::span<const ChunkWrite> writes) override {
     if (writes.empty()) return Ok();
     BARFILL_TRY(ValidateWrites(writes));

@@ -192,10 +192,13 @@ class SqliteStore final : public BarStore {
 
   Status Migrate() override {
     // IMMEDIATE takes the write lock at once, so two processes cannot both create the schema.
-    return InTransaction(options_.create ? "BEGIN IMMEDIATE" : "BEGIN", [&]() {
+    BARFILL_TRY(InTransaction(options_.create ? "BEGIN IMMEDIATE" : "BEGIN", [&]() {
       return EnsureSchema(*session_, kSqliteSql, Dialect::kSqlite, options_.create,
                           session_->Describe());
-    });
+    }));
+    // WAL only once the schema is known to be ours: a refused file is left exactly as it was.
+    if (options_.create) BARFILL_TRY(session_->Run("PRAGMA journal_mode = WAL", "switching to WAL"));
+    return Ok();
   }
 
   Status CommitChunks(std::span<const ChunkWrite> writes) override {
@@ -383,9 +386,6 @@ Result<std::unique_ptr<BarStore>> OpenSqliteStore(const std::string& path,
   sqlite3_busy_timeout(raw, static_cast<int>(options.busy_timeout.count()));
   // Reading the schema catches a file that is not a database before any download starts.
   BARFILL_TRY(session->Run("SELECT count(*) FROM sqlite_master", "reading the schema"));
-  if (options.create) {
-    BARFILL_TRY(session->Run("PRAGMA journal_mode = WAL", "switching to WAL"));
-  }
   BARFILL_TRY(session->Run("PRAGMA synchronous = NORMAL", "setting synchronous"));
   return std::unique_ptr<BarStore>(std::make_unique<SqliteStore>(std::move(session), options));
 }

@@ -258,7 +258,8 @@ TEST_F(BadApiAnswers, PlanRefusedForATickerExit3) {
   tickers_ = "X:BTCUSD";
   const CommandResult run = Run();
   EXPECT_EQ(run.exit_code, 3) << run.err;
-  const size_t error_at = run.err.find("error: the API refused the key or plan for X:BTCUSD 1d: ");
+  const size_t error_at = run.err.find("error: X:BTCUSD 1d ");
+  EXPECT_NE(run.err.find("API refused the key or plan: "), std::string::npos) << run.err;
   ASSERT_NE(error_at, std::string::npos) << run.err;
   EXPECT_EQ(std::count(run.err.begin() + static_cast<long>(error_at), run.err.end(), '\n'), 1) << run.err;
   EXPECT_NE(run.err.find("(HTTP 403)"), std::string::npos) << run.err;

@@ -28,7 +28,7 @@ RunReport Sample() {
   r.fetch.retries = 2;
   r.fetch.rate_limited = 1;
   r.failures.push_back(FailureRecord{Series{*Ticker::Parse("X:BTCUSD"), *Timeframe::Parse("5m"), true},
-                                     TimeRange{0, 60000}, "bad \"json\"", 6});
+                                     TimeRange{0, 60000}, "X:BTCUSD 5m 1970-01-01T00:00:00Z..1970-01-01T00:01:00Z: bad \"json\"", ErrorCode::kBadResponse, 6});
   r.exit_code = 1;
   return r;
 }
@@ -49,7 +49,7 @@ TEST(Report, JsonHasTheDesignKeys) {
                           "\"records_per_s\":123456.700", "\"jobs\":{\"total\":4,\"succeeded\":3,\"failed\":1",
                           "\"chunks\":{\"total\":10,\"done\":8,\"empty\":0,\"failed\":1,\"skipped\":1",
                           "\"requests\":{\"total\":12,\"pages\":0,\"retried\":2,\"rate_limited\":1",
-                          "\"failures\":[{\"ticker\":\"X:BTCUSD\",\"timeframe\":\"5m\"", "\"error\":\"bad \\\"json\\\"\""}) {
+                          "\"failures\":[{\"ticker\":\"X:BTCUSD\",\"timeframe\":\"5m\"", "\"error\":\"X:BTCUSD 5m 1970-01-01T00:00:00Z..1970-01-01T00:01:00Z: bad \\\"json\\\"\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key << "\n" << json;
   }
 }
