@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "chaos/chaos_harness.h"
+#include "testing/ground_truth_check.h"
 #include "testing/http_get.h"
 
 namespace barfill::testing {
@@ -287,6 +288,42 @@ TEST_F(NetworkChaos, HugeServerDelayIsCappedAndTheRunStaysStoppable) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   ExpectComplete();
   ExpectReportAgrees(ReadReportJson(report_path_), 0);
+}
+
+// The seed's crypto failure: large intraday bodies keep breaking ("Broken pipe"), daily bars come
+// through. With --fallback-daily the failed intraday series get daily bars instead, the run says
+// they are degraded, and the failed chunks stay retryable: once the link is healthy a re-run
+// fills them in and the database equals the ground truth.
+TEST_F(NetworkChaos, FallbackDailyDegradesIntradaySeriesThatKeepFailing) {
+  tickers_ = "AAPL";  // a stock: 6 attempts per page, so giving up takes seconds, not tens
+  timeframes_ = "1h";
+  extra_args_ = {"--fallback-daily"};
+  StartSim();
+  StartProxy();
+  Toxics toxics;
+  toxics.downstream.reset_after_bytes = 2000;
+  toxics.downstream.reset_probability = 1;
+  toxics.downstream.only_if_request_contains = "/range/1/hour/";
+  proxy_->SetToxics(toxics);
+  const CommandResult degraded = Run();
+  EXPECT_EQ(degraded.exit_code, 5) << "the network gave up on the hourly chunks\n" << degraded.err;
+  EXPECT_NE(degraded.out.find("Degraded:        AAPL 1h (daily bars stored instead)"), std::string::npos)
+      << degraded.out;
+  EXPECT_NE(degraded.out.find("1 degraded"), std::string::npos) << degraded.out;
+  // The daily bars of the whole range are there, exactly.
+  auto store = OpenForReading();
+  ASSERT_TRUE(store);
+  Plan daily = TestPlan();
+  daily.timeframes = {Timeframe(1, Timespan::kDay)};
+  const auto diffs = DiffStoreWithGroundTruth(*store, kChaosSeed, daily);
+  EXPECT_TRUE(diffs.empty()) << Describe(diffs);
+  store.reset();
+
+  proxy_->SetToxics(Toxics{});
+  extra_args_.clear();
+  const CommandResult healed = Run();
+  ASSERT_EQ(healed.exit_code, 0) << healed.err;
+  ExpectComplete();
 }
 
 // N11, short: the upstream refuses connections for half a second, then comes back.
