@@ -30,6 +30,7 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   cmd->add_flag("--api-key-in-query", s.api_key_in_query, "Send the key as ?apiKey= instead of an Authorization header");
   cmd->add_option("--rate", s.rate, "Request rate: free (5/min), paid (100/s), N/min or N/s (default paid)");
   cmd->add_option("--concurrency", s.concurrency, "Requests in flight, 1..256 (default 8)");
+  cmd->add_option("--writers", s.writers, "Database connections writing at once (default 2 for PostgreSQL; SQLite takes 1)");
   cmd->add_option("--report-json", s.report_json, "Write the final report as JSON to this file");
   cmd->add_option("--ca-file", s.ca_file, "Extra CA bundle for TLS (e.g. a self-signed test server)");
   cmd->add_option("--compression", s.compression, "Ask for gzip: auto (default: on, off for a server on this machine), on, off");

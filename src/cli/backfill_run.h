@@ -24,7 +24,8 @@ struct BackfillSettings {
   std::string report_json;
   std::string ca_file;
   std::string compression = "auto";
-  double stall_timeout_s = 0;     ///< 0: the asset profile's (20-30 s)  ///< gzip: on, off, or auto (off for a loopback host)
+  double stall_timeout_s = 0;     ///< 0: the asset profile's (20-30 s)
+  int writers = 0;                ///< 0: 2 for PostgreSQL, 1 for SQLite  ///< gzip: on, off, or auto (off for a loopback host)
   bool no_progress = false;
   bool dry_run = false;
   bool fallback_daily = false;

@@ -76,11 +76,11 @@ int ExitCodeOf(StopKind kind) {
 /// One pass over a WorkPlan: the fetchers, the writer, the progress line.
 class Pass {
  public:
-  Pass(const WorkPlan& work, const RunOptions& options, const FetchShared& fetch, BarStore& store,
+  Pass(const WorkPlan& work, const RunOptions& options, const FetchShared& fetch, std::vector<BarStore*> writers,
        const std::atomic<bool>* external_stop)
       : work_(work),
         options_(options),
-        store_(store),
+        writers_(std::move(writers)),
         external_stop_(external_stop),
         cursor_(work),
         queue_(options.queue_chunks > 0 ? options.queue_chunks : 2 * static_cast<size_t>(options.concurrency),
@@ -95,7 +95,8 @@ class Pass {
   void Run(RunReport& report, const std::string& title) {
     const auto start = SteadyClock::now();
     Progress progress(options_.show_progress, options_.progress_is_tty, title, [&] { return Snapshot(start); });
-    std::thread writer([&] { WriterLoop(); });
+    std::vector<std::thread> writer_threads;
+    for (BarStore* store : writers_) writer_threads.emplace_back([this, store] { WriterLoop(*store); });
     std::vector<std::thread> fetchers;
     for (int i = 0; i < options_.concurrency; ++i) fetchers.emplace_back([&] { FetcherLoop(); });
     progress.Start();
@@ -106,7 +107,7 @@ class Pass {
     }
     for (std::thread& t : fetchers) t.join();
     queue_.Close();
-    writer.join();
+    for (std::thread& t : writer_threads) t.join();
     progress.Finish();
 
     const double duration = SecondsSince(start);
@@ -191,7 +192,7 @@ class Pass {
     finished_fetchers_.fetch_add(1);
   }
 
-  void WriterLoop() {
+  void WriterLoop(BarStore& store) {
     std::vector<WriteItem> group;
     while (true) {
       std::optional<WriteItem> first = queue_.Pop();
@@ -200,7 +201,7 @@ class Pass {
       size_t rows = 0;
       const auto add = [&](WriteItem&& item) {
         if (item.failure) {
-          RecordFailure(item);
+          RecordFailure(store, item);
         } else {
           rows += item.bars.size();
           group.push_back(std::move(item));
@@ -213,11 +214,11 @@ class Pass {
         if (!more) break;
         add(std::move(*more));
       }
-      if (!group.empty()) Commit(group);
+      if (!group.empty()) Commit(store, group);
     }
   }
 
-  void Commit(std::vector<WriteItem>& group) {
+  void Commit(BarStore& store, std::vector<WriteItem>& group) {
     if (db_failed_) return;  // after a fatal database error nothing more is written
     // Key order (ticker, timeframe, time) lets the primary-key index grow at its right edge
     // instead of splitting pages in the middle: PostgreSQL loads ordered rows faster.
@@ -234,7 +235,7 @@ class Pass {
     writes.reserve(group.size());
     for (const WriteItem& item : group) writes.push_back(ChunkWrite{item.work.chunk, &item.bars, item.attempts});
     db_busy_.Enter();
-    const Status status = store_.CommitChunks(writes);
+    const Status status = store.CommitChunks(writes);
     db_busy_.Leave();
     if (!status) {
       db_failed_ = true;
@@ -254,15 +255,18 @@ class Pass {
     if (options_.after_commit) options_.after_commit(group.size());
   }
 
-  void RecordFailure(const WriteItem& item) {
+  void RecordFailure(BarStore& store, const WriteItem& item) {
     ++chunks_failed_;
-    series_failed_[item.work.series_index] = true;
+    {
+      std::lock_guard lock(settle_mutex_);
+      series_failed_[item.work.series_index] = true;
+      failures_.push_back(FailureRecord{item.work.chunk.series, item.work.chunk.range, item.failure->ToString(),
+                                        item.failure->code, item.attempts});
+    }
     ChunkSettled(item.work.series_index);
-    failures_.push_back(FailureRecord{item.work.chunk.series, item.work.chunk.range, item.failure->ToString(),
-                                      item.failure->code, item.attempts});
     if (db_failed_) return;
     db_busy_.Enter();
-    const Status status = store_.RecordFailure(item.work.chunk, *item.failure, item.attempts);
+    const Status status = store.RecordFailure(item.work.chunk, *item.failure, item.attempts);
     db_busy_.Leave();
     if (!status) {
       db_failed_ = true;
@@ -271,6 +275,7 @@ class Pass {
   }
 
   void ChunkSettled(size_t series_index) {
+    std::lock_guard lock(settle_mutex_);
     if (--series_left_[series_index] == 0) series_finished_.fetch_add(1);
   }
 
@@ -292,7 +297,7 @@ class Pass {
 
   const WorkPlan& work_;
   const RunOptions& options_;
-  BarStore& store_;
+  const std::vector<BarStore*> writers_;  // one writer thread (and connection) each
   const std::atomic<bool>* external_stop_;
   FetchShared fetch_;
   ChunkCursor cursor_;
@@ -310,16 +315,17 @@ class Pass {
   FetchStats fetch_totals_;
   double backpressure_s_ = 0;
 
-  // Written by the writer thread only; atomics so the progress line can read them.
+  // Written by the writer threads; atomics so the progress line can read them.
   std::atomic<int64_t> rows_{0};
   std::atomic<int64_t> chunks_done_{0};
   std::atomic<int64_t> chunks_empty_{0};
   std::atomic<int64_t> chunks_failed_{0};
   std::atomic<int64_t> series_finished_{0};
+  std::mutex settle_mutex_;  // guards the three below
   std::vector<int64_t> series_left_;
   std::vector<bool> series_failed_;
   std::vector<FailureRecord> failures_;
-  bool db_failed_ = false;
+  std::atomic<bool> db_failed_{false};
 };
 
 std::atomic<bool> g_stop_requested{false};
@@ -352,17 +358,20 @@ int64_t PeakRssBytes() {
 }
 
 RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& options, const FetchShared& fetch,
-                      BarStore& store) {
+                      BarStore& store, std::span<BarStore* const> extra_writers) {
+  std::vector<BarStore*> writers = {&store};
+  writers.insert(writers.end(), extra_writers.begin(), extra_writers.end());
   RunReport report;
   report.plan_name = plan.name;
   report.store = store.Describe();
   report.concurrency = options.concurrency;
+  report.writers = static_cast<int>(writers.size());
   report.rate_per_s = options.rate_per_s;
   report.jobs_total = static_cast<int64_t>(work.series.size());
   report.chunks_total = work.chunks_total;
   report.chunks_skipped = work.chunks_skipped;
 
-  Pass main_pass(work, options, fetch, store, fetch.cancel);
+  Pass main_pass(work, options, fetch, writers, fetch.cancel);
   main_pass.Run(report, "backfill");
 
   std::vector<bool> degraded(work.series.size(), false);
@@ -383,7 +392,7 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
       auto daily_work = BuildWorkPlan(daily, store, today);
       if (daily_work) {
         RunReport daily_report;
-        Pass daily_pass(*daily_work, options, fetch, store, fetch.cancel);
+        Pass daily_pass(*daily_work, options, fetch, writers, fetch.cancel);
         daily_pass.Run(daily_report, "fallback to daily bars");
         report.records += daily_report.records;
         report.duration_s += daily_report.duration_s;

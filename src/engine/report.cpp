@@ -59,7 +59,8 @@ std::string FormatReport(const RunReport& r) {
   Line(out, "  Throughput:      %s records/s\n", Thousands(static_cast<int64_t>(r.RecordsPerSecond())).c_str());
   out += "\n  Bottleneck analysis (wall time; API and DB overlap because they run in parallel):\n";
   Line(out, "  - API time:      %.2f s (%.1f%%)  some request in flight\n", r.api_s, Share(r.api_s, r.duration_s));
-  Line(out, "  - DB time:       %.2f s (%.1f%%)  writer busy\n", r.db_s, Share(r.db_s, r.duration_s));
+  Line(out, "  - DB time:       %.2f s (%.1f%%)  some writer busy (%d writer%s)\n", r.db_s, Share(r.db_s, r.duration_s),
+       r.writers, r.writers == 1 ? "" : "s");
   if (r.fetcher_thread_s > 0) {
     const double accounted = f.limiter_wait_s + f.network_s + f.parse_s + f.backoff_s + r.backpressure_s;
     const double idle = std::max(0.0, r.fetcher_thread_s - accounted);
@@ -127,6 +128,7 @@ std::string ReportToJson(const RunReport& r) {
   j += ",\"validation\":{\"duplicates_dropped\":" + std::to_string(f.duplicates_dropped) +
        ",\"reordered\":" + std::to_string(f.reordered) + ",\"delayed_pages\":" + std::to_string(f.delayed_pages) + "}";
   j += ",\"concurrency\":" + std::to_string(r.concurrency);
+  j += ",\"writers\":" + std::to_string(r.writers);
   j += ",\"rate_per_s\":" + Num(r.rate_per_s);
   j += ",\"peak_rss_bytes\":" + std::to_string(r.peak_rss_bytes);
   j += ",\"failures\":[";

@@ -24,6 +24,7 @@ struct RunReport {
   std::string plan_name;
   std::string store;  ///< "sqlite barfill.db", "postgresql host:5432/db"
   int concurrency = 0;
+  int writers = 1;          ///< writer threads, each with its own database connection
   double rate_per_s = 0;  ///< configured request rate; 0 = unlimited
 
   // Work, in the seed's terms: a job is one series over the plan's range.
