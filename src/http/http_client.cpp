@@ -86,7 +86,8 @@ std::string_view Trim(std::string_view s) {
 
 void PaddedBuffer::Grow(size_t min_size) {
   size_t capacity = std::max(capacity_ * 2, std::max(min_size, kInitialBodyCapacity));
-  auto fresh = std::make_unique<char[]>(capacity + kBodyPadding);
+  // Not zero-filled: pages the body never reaches are never touched, so they cost no memory.
+  auto fresh = std::make_unique_for_overwrite<char[]>(capacity + kBodyPadding);
   if (size_ > 0) std::memcpy(fresh.get(), data_.get(), size_);
   data_ = std::move(fresh);
   capacity_ = capacity;
