@@ -22,7 +22,7 @@ while (($#)); do
   esac
 done
 scripts/install-deps.sh --test
-scripts/build.sh build -DBARFILL_BUILD_TESTS=OFF -DBARFILL_BUILD_BENCH=ON
+scripts/build.sh build -DBARFILL_BUILD_BENCH=ON
 results=bench/results
 mkdir -p "$results"
 want() { [[ -z $only || $only == "$1" ]]; }

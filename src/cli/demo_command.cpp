@@ -105,11 +105,12 @@ int RunDemo(const DemoFlags& flags) {
   std::printf("\n  Simulator:       served %lld requests, %lld bars\n", static_cast<long long>(stats.requests),
               static_cast<long long>(stats.bars_served));
   VerifySample(flags.db, *plan);
-  std::printf("\n  The seed's run:  186,506 records in 208.89 s (892 records/s), 50/125 jobs (40%%), DB 89.7%% of the time\n");
-  std::printf("  This run:        %lld records in %.2f s (%.0f records/s), %lld/%lld jobs, DB %.1f%% of the time\n",
-              static_cast<long long>(report.records), report.duration_s, report.RecordsPerSecond(),
+  std::printf("\n  The seed's run:  186,506 records in 208.89 s (892 records/s), 50/125 jobs (40%%), DB 1001 us per record\n");
+  std::printf("  This run:        %s records in %.2f s (%s records/s), %lld/%lld jobs, DB %.2f us per record\n",
+              Thousands(report.records).c_str(), report.duration_s,
+              Thousands(static_cast<int64_t>(report.RecordsPerSecond())).c_str(),
               static_cast<long long>(report.jobs_succeeded), static_cast<long long>(report.jobs_total),
-              report.duration_s > 0 ? 100 * report.db_s / report.duration_s : 0.0);
+              report.records > 0 ? 1e6 * report.db_s / static_cast<double>(report.records) : 0.0);
   std::printf("\nLook at the data:\n  build/barfill status --db %s\n  build/barfill export --db %s --ticker AAPL --timeframe 1d | head\n",
               flags.db.c_str(), flags.db.c_str());
   std::printf("Run it again with --keep: every chunk is already done, so no data request is made.\n");

@@ -60,6 +60,9 @@ struct RunReport {
   double RecordsPerSecond() const { return duration_s > 0 ? static_cast<double>(records) / duration_s : 0; }
 };
 
+/// 1234567 -> "1,234,567".
+std::string Thousands(int64_t n);
+
 /// The human report printed at the end of a run.
 std::string FormatReport(const RunReport& report);
 
