@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh build -DBARFILL_BUILD_TESTS=OFF -DBARFILL_BUILD_BENCH=OFF
+BARFILL_TARGET=barfill_cli scripts/build.sh build
 exec build/barfill demo "$@"

@@ -1,5 +1,7 @@
 #include "chaos/chaos_harness.h"
 
+#include "testing/sim_requests.h"
+
 #include <libpq-fe.h>
 #include <signal.h>
 #include <simdjson.h>
@@ -347,36 +349,11 @@ void ChaosTest::ExpectReportAgrees(const ReportJson& report, int64_t bars_before
 }
 
 std::vector<std::pair<std::string, std::string>> ChaosTest::SimRequests() const {
-  std::vector<std::pair<std::string, std::string>> requests;
-  const std::string body = HttpGetText(sim_->BaseUrl() + "/__requests");
-  simdjson::dom::parser parser;
-  simdjson::dom::array array;
-  if (parser.parse(body).get(array)) return requests;
-  for (simdjson::dom::element e : array) {
-    std::string_view target;
-    if (e.get(target)) continue;
-    const size_t q = target.find('?');
-    requests.emplace_back(std::string(target.substr(0, q)),
-                          q == std::string_view::npos ? "" : std::string(target.substr(q + 1)));
-  }
-  return requests;
+  return testing::SimRequests(sim_->BaseUrl());
 }
 
 std::optional<std::string> ChaosTest::RequestIntoDoneChunk(const std::vector<LedgerEntry>& done) const {
-  for (const auto& [path, query] : SimRequests()) {
-    // /v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}
-    const size_t to_slash = path.rfind('/');
-    const size_t from_slash = path.rfind('/', to_slash - 1);
-    const int64_t from = std::stoll(path.substr(from_slash + 1, to_slash - from_slash - 1));
-    const std::string series_path = path.substr(0, from_slash);
-    for (const LedgerEntry& e : done) {
-      const std::string done_path = "/v2/aggs/ticker/" + e.series.ticker.symbol() + "/range/" +
-                                    std::to_string(e.series.timeframe.multiplier()) + "/" +
-                                    std::string(e.series.timeframe.PolygonTimespan());
-      if (series_path == done_path && e.range.Contains(from)) return path + "?" + query;
-    }
-  }
-  return std::nullopt;
+  return testing::RequestIntoDoneChunk(SimRequests(), done);
 }
 
 std::string ChaosTest::DescribeDatabase() {

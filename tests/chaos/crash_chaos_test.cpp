@@ -80,8 +80,10 @@ TEST_P(CrashChaos, Kill9WhilePagesAreComing) {
 }
 
 // P2: kill -9 inside the second write transaction, with half its bars sent (SQLite INSERTs,
-// PostgreSQL COPY) or with everything written but COMMIT not sent.
+// PostgreSQL COPY) or with everything written but COMMIT not sent. One writer, so that "the
+// second transaction" starts only after the first committed.
 TEST_P(CrashChaos, Kill9InsideTheWriteTransaction) {
+  extra_args_ = {"--writers", "1"};
   for (const char* step : {"bars_half_written:2", "before_commit:2"}) {
     SCOPED_TRACE(step);
     UseFreshDatabase();

@@ -16,6 +16,7 @@
 #include "store/bar_store.h"
 #include "testing/ground_truth_check.h"
 #include "testing/http_get.h"
+#include "testing/sim_requests.h"
 #include "testing/subprocess.h"
 
 namespace barfill {
@@ -54,20 +55,6 @@ ReportView ReadReport(const std::string& path) {
   r.jobs_succeeded = doc["jobs"]["succeeded"].get_int64().value_unsafe();
   r.exit_code = doc["exit_code"].get_int64().value_unsafe();
   return r;
-}
-
-// The data requests the simulator saw since its last reset: (path without query) per request.
-std::vector<std::string> RequestedTargets(const std::string& base_url) {
-  const std::string body = testing::HttpGetText(base_url + "/__requests");
-  std::vector<std::string> targets;
-  simdjson::dom::parser parser;
-  simdjson::dom::array array;
-  if (parser.parse(body).get(array)) return targets;
-  for (simdjson::dom::element e : array) {
-    std::string_view s;
-    if (!e.get(s)) targets.emplace_back(s.substr(0, s.find('?')));
-  }
-  return targets;
 }
 
 class BackfillEndToEnd : public ::testing::Test {
@@ -193,24 +180,13 @@ TEST_F(BackfillEndToEnd, ResumesAfterKill9WithoutRefetchingDoneChunks) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   ExpectDatabaseEqualsGroundTruth();
   // No request of the resumed run starts inside a chunk that was already done.
-  const std::vector<std::string> targets = RequestedTargets(sim_->BaseUrl());
+  const auto requests = testing::SimRequests(sim_->BaseUrl());
   const ReportView report = ReadReport(report_);
   EXPECT_EQ(report.chunks_skipped, static_cast<int64_t>(done_before.size()));
   EXPECT_LT(report.chunks_skipped, report.chunks_total) << "the kills left work for the resume";
-  EXPECT_FALSE(targets.empty());
-  for (const std::string& target : targets) {
-    // /v2/aggs/ticker/{ticker}/range/{m}/{span}/{from}/{to}
-    const size_t to_slash = target.rfind('/');
-    const size_t from_slash = target.rfind('/', to_slash - 1);
-    const int64_t from = std::stoll(target.substr(from_slash + 1, to_slash - from_slash - 1));
-    const std::string series_path = target.substr(0, from_slash);
-    for (const LedgerEntry& e : done_before) {
-      const std::string done_path = "/v2/aggs/ticker/" + e.series.ticker.symbol() + "/range/" +
-                                    std::to_string(e.series.timeframe.multiplier()) + "/" +
-                                    std::string(e.series.timeframe.PolygonTimespan());
-      if (series_path == done_path) EXPECT_FALSE(e.range.Contains(from)) << "done chunk re-requested: " << target;
-    }
-  }
+  EXPECT_FALSE(requests.empty());
+  const auto refetched = testing::RequestIntoDoneChunk(requests, done_before);
+  EXPECT_FALSE(refetched.has_value()) << "done chunk re-requested: " << *refetched;
 }
 
 TEST_F(BackfillEndToEnd, CrashJustAfterACommitLosesNothing) {
