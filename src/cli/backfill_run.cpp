@@ -19,6 +19,7 @@
 #include "fetch/clock.h"
 #include "fetch/rate_limiter.h"
 #include "fetch/retry_policy.h"
+#include "polygon/aggs_request.h"
 #include "store/bar_store.h"
 
 namespace barfill::cli {
@@ -42,12 +43,10 @@ Status CheckBaseUrl(const std::string& url) {
 
 // True for http(s)://localhost, 127.x.x.x or [::1]: a server on this machine.
 bool IsLoopbackUrl(const std::string& url) {
-  const size_t start = url.find("://");
-  if (start == std::string::npos) return false;
-  const std::string rest = url.substr(start + 3);
-  const std::string host = rest.rfind('[', 0) == 0 ? rest.substr(0, rest.find(']') + 1)
-                                                   : rest.substr(0, rest.find_first_of(":/"));
-  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
+  const auto origin = polygon::ParseOrigin(url);
+  if (!origin) return false;
+  const std::string& host = origin->host;
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]" || host == "::1";
 }
 
 // Prints each distinct warning once, on its own line even while a live progress line is shown.
@@ -168,8 +167,11 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   }
   std::atomic<bool>& stop = InstallStopSignals();
   Clock& clock = RealClock();
-  RateLimiter limiter(*rate, clock);
   FetchShared shared;
+  // One cap on Retry-After for the limiter's pause and the retry policy's wait.
+  RateLimiterOptions limiter_options;
+  limiter_options.retry_after_cap_ms = shared.config.retry.retry_after_cap_ms;
+  RateLimiter limiter(*rate, clock, limiter_options);
   shared.config.base_url = base_url;
   shared.config.api_key = *api_key;
   shared.config.api_key_in_query = settings.api_key_in_query;

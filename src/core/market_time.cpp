@@ -10,12 +10,6 @@
 namespace barfill {
 namespace {
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
 bool ParseFixedInt(std::string_view text, int& out) {
   for (const char c : text) {
     if (c < '0' || c > '9') return false;

@@ -16,6 +16,13 @@ class time_zone;
 
 namespace barfill {
 
+/// a / b rounded toward negative infinity (b > 0), for bucketing instants before 1970 too.
+inline int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
 /// A half-open span of time [from_ms, to_ms) in Unix milliseconds.
 struct TimeRange {
   int64_t from_ms = 0;

@@ -92,9 +92,9 @@ class Pass {
     for (size_t i = 0; i < work.series.size(); ++i) series_left_[i] = work.series[i].chunks_todo;
   }
 
-  void Run(RunReport& report, const std::string& title) {
-    const auto start = SteadyClock::now();
-    Progress progress(options_.show_progress, options_.progress_is_tty, title, [&] { return Snapshot(start); });
+  void Run(const std::string& title) {
+    start_ = SteadyClock::now();
+    Progress progress(options_.show_progress, options_.progress_is_tty, title, [&] { return Snapshot(start_); });
     std::vector<std::thread> writer_threads;
     for (BarStore* store : writers_) writer_threads.emplace_back([this, store] { WriterLoop(*store); });
     std::vector<std::thread> fetchers;
@@ -109,20 +109,32 @@ class Pass {
     queue_.Close();
     for (std::thread& t : writer_threads) t.join();
     progress.Finish();
+    duration_s_ = SecondsSince(start_);
+  }
 
-    const double duration = SecondsSince(start);
-    report.duration_s += duration;
+  /// Adds this pass's time, traffic and records to `report`.
+  void AddWorkTo(RunReport& report) const {
+    report.duration_s += duration_s_;
     report.api_s += api_busy_.Seconds();
     report.db_s += db_busy_.Seconds();
-    report.fetcher_thread_s += duration * options_.concurrency;
+    report.fetcher_thread_s += duration_s_ * options_.concurrency;
     report.backpressure_s += backpressure_s_;
     report.fetch.Add(fetch_totals_);
     report.records += rows_;
+  }
+
+  /// Adds this pass's chunk outcomes and failures to `report`.
+  void AddChunksTo(RunReport& report) {
     report.chunks_done += chunks_done_;
     report.chunks_empty += chunks_empty_;
     report.chunks_failed += chunks_failed_;
     report.chunks_pending += work_.chunks_todo - chunks_done_ - chunks_empty_ - chunks_failed_;
     for (FailureRecord& f : failures_) report.failures.push_back(std::move(f));
+    failures_.clear();
+  }
+
+  /// Records why this pass stopped early, unless `report` already has a reason.
+  void AddStopTo(RunReport& report) const {
     if (stop_kind_ != StopKind::kNone && report.stop_reason.empty()) {
       report.stop_reason = stop_reason_;
       report.exit_code = ExitCodeOf(stop_kind_);
@@ -308,6 +320,8 @@ class Pass {
   StopKind stop_kind_ = StopKind::kNone;
   std::string stop_reason_;
   std::atomic<int> finished_fetchers_{0};
+  SteadyClock::time_point start_;
+  double duration_s_ = 0;
 
   BusyClock api_busy_;
   BusyClock db_busy_;
@@ -372,7 +386,10 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
   report.chunks_skipped = work.chunks_skipped;
 
   Pass main_pass(work, options, fetch, writers, fetch.cancel);
-  main_pass.Run(report, "backfill");
+  main_pass.Run("backfill");
+  main_pass.AddWorkTo(report);
+  main_pass.AddChunksTo(report);
+  main_pass.AddStopTo(report);
 
   std::vector<bool> degraded(work.series.size(), false);
   if (options.fallback_daily && report.exit_code == 0) {
@@ -391,15 +408,9 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
       const CalendarDay today = work.clamped_to ? *work.clamped_to : plan.to;
       auto daily_work = BuildWorkPlan(daily, store, today);
       if (daily_work) {
-        RunReport daily_report;
         Pass daily_pass(*daily_work, options, fetch, writers, fetch.cancel);
-        daily_pass.Run(daily_report, "fallback to daily bars");
-        report.records += daily_report.records;
-        report.duration_s += daily_report.duration_s;
-        report.api_s += daily_report.api_s;
-        report.db_s += daily_report.db_s;
-        report.fetcher_thread_s += daily_report.fetcher_thread_s;
-        report.fetch.Add(daily_report.fetch);
+        daily_pass.Run("fallback to daily bars");
+        daily_pass.AddWorkTo(report);  // its chunks are not the plan's: only time and records count
         for (size_t d = 0; d < daily_work->series.size(); ++d) {
           if (daily_pass.SeriesFailed(d) || daily_pass.SeriesIncomplete(d)) continue;
           for (size_t i = 0; i < work.series.size(); ++i) {
@@ -409,10 +420,7 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
             }
           }
         }
-        if (!daily_report.stop_reason.empty()) {
-          report.stop_reason = daily_report.stop_reason;
-          report.exit_code = daily_report.exit_code;
-        }
+        daily_pass.AddStopTo(report);
       }
     }
   }

@@ -19,12 +19,6 @@ int64_t GridPoint(const Series& series, int64_t instant) {
 // Daily and longer bars are chunked on calendar years divisible by this (2025, 2030, ...).
 constexpr int kDailyChunkYears = 5;
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
 // A done chunk covers its range only if it was written after the range ended: a chunk that
 // reached into the present is fetched again next time, which is how a series keeps up to date.
 bool Covers(const LedgerEntry& entry) {

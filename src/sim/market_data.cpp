@@ -20,12 +20,6 @@ double LogUniform(double u, double lo, double hi) {
   return std::exp(std::log(lo) + u * (std::log(hi) - std::log(lo)));
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
 int64_t CeilDiv(int64_t a, int64_t b) { return -FloorDiv(-a, b); }
 
 /// Nearest multiple of 1/scale. Dividing the integer by the scale gives the double nearest to

@@ -22,18 +22,6 @@ namespace {
 // Wide enough for every plan of the scenarios: 1970..2100.
 constexpr TimeRange kAllTime{0, 4'102'444'800'000};
 
-std::string FileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-int64_t Int(simdjson::dom::element e) {
-  int64_t v = -1;
-  return e.get(v) ? -1 : v;
-}
-
 /// Bars of `series` in `range`, read through the store.
 BarBatch ReadAllBars(BarStore& store, const Series& series, TimeRange range, std::string* error) {
   BarBatch all;
@@ -46,39 +34,6 @@ BarBatch ReadAllBars(BarStore& store, const Series& series, TimeRange range, std
 }
 
 }  // namespace
-
-ReportJson ReadReportJson(const std::string& path) {
-  ReportJson r;
-  const std::string text = FileBytes(path);
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (text.empty() || parser.parse(text).get(doc)) return r;
-  r.parsed = true;
-  r.records = Int(doc["records"]);
-  r.chunks_total = Int(doc["chunks"]["total"]);
-  r.chunks_done = Int(doc["chunks"]["done"]);
-  r.chunks_empty = Int(doc["chunks"]["empty"]);
-  r.chunks_failed = Int(doc["chunks"]["failed"]);
-  r.chunks_skipped = Int(doc["chunks"]["skipped"]);
-  r.chunks_pending = Int(doc["chunks"]["pending"]);
-  r.requests = Int(doc["requests"]["total"]);
-  r.retried = Int(doc["requests"]["retried"]);
-  r.rate_limited = Int(doc["requests"]["rate_limited"]);
-  r.server_errors = Int(doc["requests"]["server_errors"]);
-  r.transport_errors = Int(doc["requests"]["transport_errors"]);
-  r.bad_responses = Int(doc["requests"]["bad_responses"]);
-  r.exit_code = Int(doc["exit_code"]);
-  std::string_view reason;
-  if (!doc["stop_reason"].get(reason)) r.stop_reason = std::string(reason);
-  simdjson::dom::array failures;
-  if (!doc["failures"].get(failures)) {
-    for (simdjson::dom::element f : failures) {
-      std::string_view error;
-      if (!f["error"].get(error)) r.failure_errors.emplace_back(error);
-    }
-  }
-  return r;
-}
 
 bool ProcessExited(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -372,7 +327,7 @@ void ChaosTest::ExecSql(const std::string& sql) {
 std::string ChaosTest::DatabaseSnapshot() {
   if (!pg_) {
     const std::string path = SqlitePath();
-    return FileBytes(path) + "|wal:" + FileBytes(path + "-wal");
+    return ReadFileBytes(path) + "|wal:" + ReadFileBytes(path + "-wal");
   }
   PgSession session(pg_->Url());
   std::string snapshot;

@@ -21,6 +21,7 @@
 #include "sim/sim_server.h"
 #include "store/bar_store.h"
 #include "store/store_env.h"
+#include "testing/report_json.h"
 #include "testing/subprocess.h"
 
 namespace barfill::testing {
@@ -28,21 +29,6 @@ namespace barfill::testing {
 inline constexpr uint64_t kChaosSeed = 29;
 inline constexpr const char* kChaosKey = "chaos-key";
 
-/// The keys of `--report-json` the chaos checks read; `parsed` is false when the file is missing
-/// (e.g. the run was killed).
-struct ReportJson {
-  bool parsed = false;
-  int64_t records = -1;
-  int64_t chunks_total = -1, chunks_done = -1, chunks_empty = -1, chunks_failed = -1, chunks_skipped = -1,
-          chunks_pending = -1;
-  int64_t requests = -1, retried = -1, rate_limited = -1, server_errors = -1, transport_errors = -1,
-          bad_responses = -1;
-  int64_t exit_code = -1;
-  std::string stop_reason;
-  std::vector<std::string> failure_errors;
-};
-
-ReportJson ReadReportJson(const std::string& path);
 
 /// True when the process has exited (it may still wait to be reaped).
 bool ProcessExited(pid_t pid);

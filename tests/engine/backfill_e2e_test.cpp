@@ -3,12 +3,9 @@
 // bar, the report with the database and the simulator's counters, and resumes after kill -9.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <simdjson.h>
 
 #include <chrono>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "engine/plan.h"
@@ -16,6 +13,7 @@
 #include "store/bar_store.h"
 #include "testing/ground_truth_check.h"
 #include "testing/http_get.h"
+#include "testing/report_json.h"
 #include "testing/sim_requests.h"
 #include "testing/subprocess.h"
 
@@ -28,34 +26,6 @@ using testing::TempDir;
 
 constexpr uint64_t kSeed = 7;
 constexpr const char* kKey = "e2e-key";
-
-struct ReportView {
-  int64_t records = -1, chunks_total = -1, chunks_done = -1, chunks_empty = -1, chunks_failed = -1,
-          chunks_skipped = -1, requests = -1, retried = -1, rate_limited = -1, jobs_succeeded = -1;
-  int64_t exit_code = -1;
-};
-
-ReportView ReadReport(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  ReportView r;
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(text.str()).get(doc)) return r;
-  r.records = doc["records"].get_int64().value_unsafe();
-  r.chunks_total = doc["chunks"]["total"].get_int64().value_unsafe();
-  r.chunks_done = doc["chunks"]["done"].get_int64().value_unsafe();
-  r.chunks_empty = doc["chunks"]["empty"].get_int64().value_unsafe();
-  r.chunks_failed = doc["chunks"]["failed"].get_int64().value_unsafe();
-  r.chunks_skipped = doc["chunks"]["skipped"].get_int64().value_unsafe();
-  r.requests = doc["requests"]["total"].get_int64().value_unsafe();
-  r.retried = doc["requests"]["retried"].get_int64().value_unsafe();
-  r.rate_limited = doc["requests"]["rate_limited"].get_int64().value_unsafe();
-  r.jobs_succeeded = doc["jobs"]["succeeded"].get_int64().value_unsafe();
-  r.exit_code = doc["exit_code"].get_int64().value_unsafe();
-  return r;
-}
 
 class BackfillEndToEnd : public ::testing::Test {
  protected:
@@ -130,7 +100,7 @@ TEST_F(BackfillEndToEnd, WithFaultsEveryBarArrivesExactlyOnce) {
   ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
   ExpectDatabaseEqualsGroundTruth();
 
-  const ReportView report = ReadReport(report_);
+  const testing::ReportJson report = testing::ReadReportJson(report_);
   const int64_t truth = testing::GroundTruthBars(kSeed, TestPlan());
   EXPECT_EQ(report.exit_code, 0);
   EXPECT_EQ(report.records, truth) << "the report counts exactly the bars stored";
@@ -154,7 +124,7 @@ TEST_F(BackfillEndToEnd, RerunOfAFinishedPlanMakesNoDataRequest) {
   const CommandResult again = Backfill();
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(sim_->Stats().data_requests, 0);
-  const ReportView report = ReadReport(report_);
+  const testing::ReportJson report = testing::ReadReportJson(report_);
   EXPECT_EQ(report.records, 0);
   EXPECT_EQ(report.chunks_skipped, report.chunks_total);
   ExpectDatabaseEqualsGroundTruth();
@@ -181,7 +151,7 @@ TEST_F(BackfillEndToEnd, ResumesAfterKill9WithoutRefetchingDoneChunks) {
   ExpectDatabaseEqualsGroundTruth();
   // No request of the resumed run starts inside a chunk that was already done.
   const auto requests = testing::SimRequests(sim_->BaseUrl());
-  const ReportView report = ReadReport(report_);
+  const testing::ReportJson report = testing::ReadReportJson(report_);
   EXPECT_EQ(report.chunks_skipped, static_cast<int64_t>(done_before.size()));
   EXPECT_LT(report.chunks_skipped, report.chunks_total) << "the kills left work for the resume";
   EXPECT_FALSE(requests.empty());
@@ -200,7 +170,7 @@ TEST_F(BackfillEndToEnd, CrashJustAfterACommitLosesNothing) {
   testing::HttpGetText(sim_->BaseUrl() + "/__reset");
   const CommandResult resumed = Backfill();
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  const ReportView report = ReadReport(report_);
+  const testing::ReportJson report = testing::ReadReportJson(report_);
   EXPECT_EQ(report.chunks_skipped, static_cast<int64_t>(done_before.size()));
   ExpectDatabaseEqualsGroundTruth();
 }

@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "sim/sim_server.h"
 #include "testing/subprocess.h"
@@ -13,13 +12,6 @@ namespace barfill {
 namespace {
 
 using testing::CommandResult;
-
-std::string FileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class BadInput : public ::testing::Test {
  protected:
@@ -30,7 +22,7 @@ class BadInput : public ::testing::Test {
     // A database that already holds a finished small run: bad inputs must not change it.
     const CommandResult seeded = Run({"--tickers", "AAPL", "--timeframes", "1d", "--from", "2025-01-02", "--to", "2025-01-31"});
     ASSERT_EQ(seeded.exit_code, 0) << seeded.err;
-    db_bytes_ = FileBytes(db_path_);
+    db_bytes_ = testing::ReadFileBytes(db_path_);
     ASSERT_FALSE(db_bytes_.empty());
   }
 
@@ -60,7 +52,7 @@ class BadInput : public ::testing::Test {
     EXPECT_EQ(r.exit_code, exit_code) << r.err;
     EXPECT_EQ(r.err, "error: " + message + "\n");
     EXPECT_EQ(r.out, "");
-    EXPECT_EQ(FileBytes(db_path_), db_bytes_) << "the database must be left as it was";
+    EXPECT_EQ(testing::ReadFileBytes(db_path_), db_bytes_) << "the database must be left as it was";
   }
 
   testing::TempDir dir_;
@@ -113,7 +105,7 @@ TEST_F(BadInput, BadRateExit2) {
     EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
     EXPECT_NE(r.err.find("--rate"), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_EQ(FileBytes(db_path_), db_bytes_);
+    EXPECT_EQ(testing::ReadFileBytes(db_path_), db_bytes_);
   }
 }
 
@@ -143,7 +135,7 @@ TEST_F(BadInput, UnreachableDatabaseExit4BeforeAnyDownload) {
   EXPECT_EQ(no_dir.exit_code, 4) << no_dir.err;
   EXPECT_NE(no_dir.err.find("/nonexistent-dir/x.db"), std::string::npos) << no_dir.err;
   EXPECT_EQ(sim_->Stats().requests, 1) << "only the seeding run's single request reached the API";
-  EXPECT_EQ(FileBytes(db_path_), db_bytes_);
+  EXPECT_EQ(testing::ReadFileBytes(db_path_), db_bytes_);
 }
 
 TEST_F(BadInput, UnknownFlagExit2) {

@@ -11,11 +11,6 @@ TimeRange PlanRange(const Plan& plan, const Series& series) {
   return SnapToBuckets(series.timeframe, zone, zone.DaysToRange(plan.from, plan.to));
 }
 
-std::string ShowBar(const Bar& b) {
-  return "t=" + std::to_string(b.t) + " o=" + std::to_string(b.open) + " h=" + std::to_string(b.high) +
-         " l=" + std::to_string(b.low) + " c=" + std::to_string(b.close) + " v=" + std::to_string(b.volume);
-}
-
 }  // namespace
 
 std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, uint64_t seed, const Plan& plan) {
@@ -23,26 +18,8 @@ std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, uint64_t seed,
   for (const Ticker& ticker : plan.tickers) {
     for (const Timeframe& tf : plan.timeframes) {
       const Series series{ticker, tf, plan.adjusted};
-      const TimeRange range = PlanRange(plan, series);
-      const BarBatch truth = sim::GroundTruth(seed, ticker, tf, plan.adjusted, range);
-      SeriesDiff diff;
-      diff.series = series.Describe();
-      diff.expected = static_cast<int64_t>(truth.size());
-      size_t i = 0;
-      const Status read = store.ReadBars(series, range, [&](const BarBatch& batch) {
-        for (size_t j = 0; j < batch.size(); ++j, ++i) {
-          if (i >= truth.size() || !(batch[j] == truth[i])) {
-            if (diff.differing++ == 0) {
-              diff.first_difference = "stored " + ShowBar(batch[j]) +
-                                      (i < truth.size() ? " expected " + ShowBar(truth[i]) : " (extra)");
-            }
-          }
-        }
-        return Ok();
-      });
-      diff.stored = static_cast<int64_t>(i);
-      if (!read) diff.first_difference = "read failed: " + read.error().message;
-      if (!read || diff.differing > 0 || diff.stored != diff.expected) diffs.push_back(diff);
+      SeriesDiff diff = sim::DiffWithGroundTruth(store, seed, series, PlanRange(plan, series));
+      if (!diff.equal()) diffs.push_back(std::move(diff));
     }
   }
   return diffs;

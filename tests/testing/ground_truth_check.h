@@ -7,17 +7,12 @@
 #include <vector>
 
 #include "engine/plan.h"
+#include "sim/ground_truth_diff.h"
 #include "store/bar_store.h"
 
 namespace barfill::testing {
 
-struct SeriesDiff {
-  std::string series;
-  int64_t expected = 0;  ///< bars in the ground truth
-  int64_t stored = 0;    ///< bars in the store
-  int64_t differing = 0; ///< positions where the bars differ (missing, extra or other values)
-  std::string first_difference;
-};
+using sim::SeriesDiff;
 
 /// Compares every series of `plan` in `store` with sim::GroundTruth(seed, ...), bar for bar.
 /// Returns only the series that differ, so an empty result means equal.

@@ -14,13 +14,6 @@
 namespace barfill::testing {
 namespace {
 
-std::string ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // In the child: apply the environment, redirect output, exec. Never returns.
 [[noreturn]] void ExecChild(const std::vector<std::string>& args, const ChildEnv& env, int out_fd, int err_fd) {
   for (const auto& [k, v] : env.set) setenv(k.c_str(), v.c_str(), 1);
@@ -43,6 +36,13 @@ int DecodeStatus(int status) {
 }
 
 }  // namespace
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
 std::string BarfillExe() {
 #ifdef BARFILL_EXE
@@ -98,8 +98,8 @@ CommandResult BackgroundCommand::Wait() {
     waited_ = true;
     result.exit_code = DecodeStatus(status);
   }
-  result.out = ReadWhole(out_path_);
-  result.err = ReadWhole(err_path_);
+  result.out = ReadFileBytes(out_path_);
+  result.err = ReadFileBytes(err_path_);
   return result;
 }
 

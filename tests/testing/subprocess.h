@@ -42,6 +42,9 @@ class BackgroundCommand {
   bool waited_ = false;
 };
 
+/// The whole content of a file ("" when it cannot be read).
+std::string ReadFileBytes(const std::string& path);
+
 /// The built barfill executable (BARFILL_EXE), for tests compiled with it.
 std::string BarfillExe();
 

@@ -1,0 +1,27 @@
+// The oracle check: does a store hold exactly the simulator's bars for a series? Used by the
+// demo to prove its run and by every end-to-end and chaos test ("lost" and "unexpected" empty).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/series.h"
+#include "store/bar_store.h"
+
+namespace barfill::sim {
+
+struct SeriesDiff {
+  std::string series;     ///< Series::Describe()
+  int64_t expected = 0;   ///< bars in the ground truth
+  int64_t stored = 0;     ///< bars in the store
+  int64_t differing = 0;  ///< positions where the bars differ (other values, or extra bars)
+  std::string first_difference;
+
+  bool equal() const { return differing == 0 && stored == expected && first_difference.empty(); }
+};
+
+/// Compares the bars `store` holds for `series` in `range` with GroundTruth(seed, ...), bar for
+/// bar, streaming the stored bars.
+SeriesDiff DiffWithGroundTruth(BarStore& store, uint64_t seed, const Series& series, TimeRange range);
+
+}  // namespace barfill::sim

@@ -1,0 +1,28 @@
+// Reading back what `barfill backfill --report-json` wrote, for tests that check the report
+// against the database and the simulator.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace barfill::testing {
+
+/// The keys of `--report-json` the end-to-end and chaos checks read; `parsed` is false when the file is missing
+/// (e.g. the run was killed).
+struct ReportJson {
+  bool parsed = false;
+  int64_t records = -1;
+  int64_t chunks_total = -1, chunks_done = -1, chunks_empty = -1, chunks_failed = -1, chunks_skipped = -1,
+          chunks_pending = -1;
+  int64_t requests = -1, retried = -1, rate_limited = -1, server_errors = -1, transport_errors = -1,
+          bad_responses = -1;
+  int64_t jobs_succeeded = -1;
+  int64_t exit_code = -1;
+  std::string stop_reason;
+  std::vector<std::string> failure_errors;
+};
+
+ReportJson ReadReportJson(const std::string& path);
+
+}  // namespace barfill::testing
