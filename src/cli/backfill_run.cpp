@@ -2,66 +2,19 @@
 
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
-#include <csignal>
-#include <cstdlib>
 #include <cstdio>
 #include <fstream>
-#include <memory>
-#include <mutex>
-#include <set>
 
 #include "cli/cli_common.h"
-#include "cli/commands.h"
-#include "engine/backfill.h"
-#include "engine/planner.h"
-#include "fetch/clock.h"
-#include "fetch/rate_limiter.h"
-#include "fetch/retry_policy.h"
-#include "polygon/aggs_request.h"
-#include "store/bar_store.h"
+#include "cli/console_observer.h"
+#include "cli/exit_codes.h"
+#include "cli/report_format.h"
+#include "cli/stop_signals.h"
+#include "cli/test_hooks.h"
+#include "engine/backfill_job.h"
 
 namespace barfill::cli {
 namespace {
-
-constexpr int kDefaultConcurrency = 8;
-constexpr int kMaxConcurrency = 256;
-// Two COPY sessions load PostgreSQL about 35% faster than one when two cores are free
-// (perf-limits.md); more sessions cannot help on a small machine.
-constexpr int kDefaultPostgresWriters = 2;
-constexpr int kMaxWriters = 16;
-constexpr const char* kDefaultRate = "paid";
-constexpr const char* kDefaultBaseUrl = "https://api.polygon.io";
-
-Status CheckBaseUrl(const std::string& url) {
-  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-    return Fail(ErrorCode::kUsage, "--base-url '" + url + "' must start with https:// (or http:// for a local simulator)");
-  }
-  return Ok();
-}
-
-// True for http(s)://localhost, 127.x.x.x or [::1]: a server on this machine.
-bool IsLoopbackUrl(const std::string& url) {
-  const auto origin = polygon::ParseOrigin(url);
-  if (!origin) return false;
-  const std::string& host = origin->host;
-  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]" || host == "::1";
-}
-
-// Prints each distinct warning once, on its own line even while a live progress line is shown.
-std::function<void(const std::string&)> MakeWarningPrinter(bool tty) {
-  struct Seen {
-    std::mutex mutex;
-    std::set<std::string> lines;
-  };
-  auto seen = std::make_shared<Seen>();
-  return [seen, tty](const std::string& line) {
-    std::lock_guard lock(seen->mutex);
-    if (!seen->lines.insert(line).second) return;
-    std::fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", line.c_str());
-  };
-}
 
 Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -71,27 +24,18 @@ Status WriteFile(const std::string& path, const std::string& text) {
   return Ok();
 }
 
-// Test hook for crash-recovery tests: BARFILL_CRASH_AT=STEP[:N] dies by SIGKILL at STEP
-// (begun, bars_half_written, before_commit) of the N-th transaction that writes bars.
-StoreOptions StoreOptionsFromEnvironment() {
-  StoreOptions options;
-  const char* spec = std::getenv("BARFILL_CRASH_AT");
-  if (spec == nullptr) return options;
-  const std::string text(spec);
-  const size_t colon = text.find(':');
-  const std::string step_name = text.substr(0, colon);
-  const long nth = colon == std::string::npos ? 1 : std::strtol(text.c_str() + colon + 1, nullptr, 10);
-  const WriteStep step = step_name == "begun"            ? WriteStep::kBegun
-                         : step_name == "before_commit" ? WriteStep::kBeforeCommit
-                                                        : WriteStep::kBarsHalfWritten;
-  // Shared by every writer's connection, so "the N-th transaction" counts across them.
-  auto transactions = std::make_shared<std::atomic<long>>(0);
-  options.write_hook = [step, nth, transactions](WriteStep at) -> Status {
-    const long count = at == WriteStep::kBegun ? ++*transactions : transactions->load();
-    if (at == step && count >= nth) raise(SIGKILL);
-    return Ok();
-  };
-  return options;
+// The library names settings as an embedding program knows them; the command line names flags.
+Error InFlagTerms(Error error) {
+  static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
+      {"concurrency ", "--concurrency "}, {"rate ", "--rate "}, {"base URL ", "--base-url "},
+      {"compression ", "--compression "}, {"stall timeout ", "--stall-timeout "}, {"writers ", "--writers "}};
+  for (const auto& [setting, flag] : kFlags) {
+    if (error.message.starts_with(setting)) {
+      error.message = std::string(flag) + error.message.substr(setting.size());
+      break;
+    }
+  }
+  return error;
 }
 
 }  // namespace
@@ -100,112 +44,45 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   // 1. Everything the user typed, checked before the database or the network is touched.
   auto plan = ApplyPlanFlags(settings.plan_file, settings.plan_flags);
   if (!plan) return ReportError(plan.error());
-
-  const int concurrency = settings.concurrency != kUnsetConcurrency ? settings.concurrency : plan->concurrency.value_or(kDefaultConcurrency);
-  if (concurrency < 1 || concurrency > kMaxConcurrency) {
-    return ReportError(Error(ErrorCode::kUsage, "--concurrency must be 1.." + std::to_string(kMaxConcurrency) +
-                                                    " (got " + std::to_string(concurrency) + ")"));
-  }
-  const std::string rate_text = !settings.rate.empty() ? settings.rate : plan->rate.value_or(kDefaultRate);
-  auto rate = ParseRate(rate_text);
-  if (!rate) return ReportError(rate.error());
-
-  const std::string base_url = !settings.base_url.empty() ? settings.base_url : plan->base_url.value_or(kDefaultBaseUrl);
-  if (auto ok = CheckBaseUrl(base_url); !ok) return ReportError(ok.error());
-
-  if (settings.compression != "auto" && settings.compression != "on" && settings.compression != "off") {
-    return ReportError(Error(ErrorCode::kUsage, "--compression must be auto, on or off (got '" + settings.compression + "')"));
-  }
-  // Compression saves the wire from a remote API; on loopback it only costs CPU on both ends.
-  const bool compressed = settings.compression == "on" || (settings.compression == "auto" && !IsLoopbackUrl(base_url));
-
-  if (settings.stall_timeout_s < 0 || settings.stall_timeout_s > 3600) {
-    return ReportError(Error(ErrorCode::kUsage, "--stall-timeout must be 1..3600 seconds"));
-  }
-
-  const std::optional<std::string> api_key = ResolveApiKey(settings.api_key);
-  if (!api_key && !settings.dry_run) {
+  RunSettings run = settings.run;
+  run.db_url = ResolveDbUrl(!run.db_url.empty() ? run.db_url : plan->db.value_or(""));
+  run.api_key = ResolveApiKey(run.api_key).value_or("");
+  if (run.api_key.empty() && !run.dry_run) {
     return ReportError(Error(ErrorCode::kUsage, "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key"));
   }
+  auto config = ResolveRunConfig(std::move(*plan), run);
+  if (!config) return ReportError(InFlagTerms(config.error()));
 
-  // 2. The store: refuse to start before any download if it is unreachable or wrong.
-  const std::string db_url = ResolveDbUrl(!settings.db.empty() ? settings.db : plan->db.value_or(""));
-  const StoreOptions store_options = StoreOptionsFromEnvironment();
-  auto store = OpenStore(db_url, store_options);
-  if (!store) return ReportError(store.error());
-  const bool sqlite = (*store)->Kind() == "sqlite";
-  const int writers = settings.writers != 0 ? settings.writers : (sqlite ? 1 : kDefaultPostgresWriters);
-  if (writers < 1 || writers > kMaxWriters || (sqlite && writers != 1)) {
-    return ReportError(Error(ErrorCode::kUsage, sqlite ? "--writers must be 1 for SQLite (it takes one writer at a time)"
-                                                       : "--writers must be 1.." + std::to_string(kMaxWriters)));
-  }
-  if (auto migrated = (*store)->Migrate(); !migrated) return ReportError(migrated.error());
-  for (const std::string& warning : (*store)->Warnings()) std::fprintf(stderr, "%s\n", warning.c_str());
-
-  // 3. The plan against the ledger: done chunks are skipped without an API call.
-  auto work = BuildWorkPlan(*plan, **store, TodayUtc());
-  if (!work) return ReportError(work.error());
-  if (settings.dry_run) {
-    std::fputs(DescribeWorkPlan(*plan, *work, rate->per_second, concurrency).c_str(), stdout);
+  // 2. The store and the plan against its ledger: an unreachable or wrong database stops here.
+  const CrashHooks hooks = CrashHooksFromEnvironment();
+  StoreOptions store_options;
+  store_options.write_hook = hooks.write_hook;
+  auto job = BackfillJob::Prepare(std::move(*config), store_options);
+  if (!job) return ReportError(job.error());
+  for (const std::string& warning : (*job)->StoreWarnings()) std::fprintf(stderr, "%s\n", warning.c_str());
+  const RunConfig& resolved = (*job)->config();
+  const WorkPlan& work = (*job)->work();
+  if (resolved.dry_run) {
+    std::fputs((*job)->DescribePlan().c_str(), stdout);
     return kExitOk;
   }
-  if (work->clamped_to) {
-    std::fprintf(stderr, "warning: --to %s is in the future; clamped to %s (UTC)\n", plan->to.ToString().c_str(),
-                 work->clamped_to->ToString().c_str());
+  if (work.clamped_to) {
+    std::fprintf(stderr, "warning: --to %s is in the future; clamped to %s (UTC)\n", resolved.plan.to.ToString().c_str(),
+                 work.clamped_to->ToString().c_str());
   }
 
-  // 4. The run. Extra writers are further connections to the same database.
-  std::vector<std::unique_ptr<BarStore>> extra_stores;
-  std::vector<BarStore*> extra_writers;
-  if (!settings.dry_run) {
-    for (int i = 1; i < writers; ++i) {
-      auto extra = OpenStore(db_url, store_options);
-      if (!extra) return ReportError(extra.error());
-      extra_writers.push_back(extra->get());
-      extra_stores.push_back(std::move(*extra));
-    }
-  }
-  std::atomic<bool>& stop = InstallStopSignals();
-  Clock& clock = RealClock();
-  FetchShared shared;
-  // One cap on Retry-After for the limiter's pause and the retry policy's wait.
-  RateLimiterOptions limiter_options;
-  limiter_options.retry_after_cap_ms = shared.config.retry.retry_after_cap_ms;
-  RateLimiter limiter(*rate, clock, limiter_options);
-  shared.config.base_url = base_url;
-  shared.config.api_key = *api_key;
-  shared.config.api_key_in_query = settings.api_key_in_query;
-  shared.config.http.ca_file = settings.ca_file;
-  shared.config.http.compressed = compressed;
-  shared.config.stall_timeout_ms = static_cast<int64_t>(settings.stall_timeout_s * 1000);
-  RetryBudget budget(shared.config.retry);
-  shared.limiter = &limiter;
-  shared.budget = &budget;
-  shared.clock = &clock;
-  shared.cancel = &stop;
-  shared.warn = MakeWarningPrinter(isatty(STDERR_FILENO) != 0);
-
-  RunOptions options;
-  options.concurrency = concurrency;
-  options.show_progress = !settings.no_progress;
-  options.progress_is_tty = isatty(STDERR_FILENO) != 0;
-  options.fallback_daily = settings.fallback_daily;
-  options.rate_per_s = rate->per_second;
-  options.retry_budget_exhausted = [&budget] { return budget.refused() > 0; };
-  // Test hook for crash-recovery tests: die by SIGKILL right after the N-th commit.
-  if (const char* crash = std::getenv("BARFILL_CRASH_AFTER_COMMITS"); crash != nullptr) {
-    const long after = std::strtol(crash, nullptr, 10);
-    auto commits = std::make_shared<std::atomic<long>>(0);
-    options.after_commit = [after, commits](size_t) {
-      if (++*commits >= after) raise(SIGKILL);
-    };
-  }
-
+  // 3. The run, stopped by Ctrl-C / SIGTERM.
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  ConsoleObserver observer(tty, !settings.no_progress, hooks.after_commit);
+  RunControl control;
+  control.observer = &observer;
+  control.progress_interval = observer.ProgressInterval();
+  control.cancel = &InstallStopSignals();
   std::fprintf(stderr, "barfill: %zu series, %lld chunks to fetch (%lld already done), %s at %s, %d concurrent, into %s (%d writer%s)\n",
-               work->series.size(), static_cast<long long>(work->chunks_todo),
-               static_cast<long long>(work->chunks_skipped), base_url.c_str(), rate_text.c_str(), concurrency,
-               (*store)->Describe().c_str(), writers, writers == 1 ? "" : "s");
-  const RunReport report = RunBackfill(*plan, *work, options, shared, **store, extra_writers);
+               work.series.size(), static_cast<long long>(work.chunks_todo),
+               static_cast<long long>(work.chunks_skipped), resolved.fetch.base_url.c_str(), resolved.rate.text.c_str(),
+               resolved.concurrency, (*job)->DescribeStore().c_str(), resolved.writers, resolved.writers == 1 ? "" : "s");
+  const RunReport report = (*job)->Run(control);
   std::fputs(FormatReport(report).c_str(), stdout);
   std::fflush(stdout);
   if (!settings.report_json.empty()) {
@@ -215,7 +92,7 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   }
   if (!report.error.empty()) std::fprintf(stderr, "error: %s\n", report.error.c_str());
   if (report_out != nullptr) *report_out = report;
-  return report.exit_code;
+  return ExitCodeFor(report.outcome);
 }
 
 }  // namespace barfill::cli

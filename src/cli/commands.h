@@ -4,8 +4,6 @@
 
 #include <functional>
 
-#include "core/result.h"
-
 namespace CLI {
 class App;
 }
@@ -20,19 +18,5 @@ void AddStatusCommand(CLI::App& app, CommandMain* run);
 void AddExportCommand(CLI::App& app, CommandMain* run);
 void AddSimCommand(CLI::App& app, CommandMain* run);
 void AddDemoCommand(CLI::App& app, CommandMain* run);
-
-/// Exit codes (DESIGN.md): the one place that maps errors to them.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitChunksFailed = 1;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitAuth = 3;
-inline constexpr int kExitDatabase = 4;
-inline constexpr int kExitNetwork = 5;
-inline constexpr int kExitInterrupted = 130;
-
-int ExitCodeFor(const Error& error);
-
-/// Prints "error: <message>" on stderr and returns the error's exit code.
-int ReportError(const Error& error);
 
 }  // namespace barfill::cli

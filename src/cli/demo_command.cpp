@@ -6,9 +6,11 @@
 #include "cli/backfill_run.h"
 #include "cli/commands.h"
 #include "cli/embedded_plans.h"
-#include "sim/ground_truth_diff.h"
+#include "cli/exit_codes.h"
+#include "cli/report_format.h"
 #include "sim/sim_server.h"
 #include "store/bar_store.h"
+#include "verify/ground_truth_diff.h"
 
 namespace barfill::cli {
 namespace {
@@ -21,43 +23,51 @@ struct DemoFlags {
   std::string rate = "paid";
   std::string faults;
   std::string report_json;
-  int concurrency = kUnsetConcurrency;
+  std::optional<int> concurrency;
   bool keep = false;
   bool no_progress = false;
 };
 
 // Removes an earlier demo database so the demo shows a full run (unless --keep).
-void RemoveSqliteFiles(const std::string& db_url) {
-  if (db_url.rfind("sqlite:", 0) != 0) return;
-  const std::string path = db_url.substr(7);
+void RemoveSqliteFiles(const StoreUrl& url) {
+  if (url.kind != StoreKind::kSqlite) return;
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::error_code ignored;
-    std::filesystem::remove(path + suffix, ignored);
+    std::filesystem::remove(url.sqlite_path + suffix, ignored);
   }
 }
 
-// Compares a few stored series with the simulator's ground truth, bar for bar.
-void VerifySample(const std::string& db_url, const Plan& plan) {
-  auto store = OpenStore(db_url);
-  if (!store) return;
+// Compares a few stored series with the simulator's ground truth, bar for bar: the demo's proof.
+// A store that does not open or a single differing bar fails the demo.
+Status VerifySample(const std::string& db_url, const Plan& plan) {
+  StoreOptions reader;
+  reader.create = false;
+  auto store = OpenStore(db_url, reader);
+  if (!store) return Fail(store.error());
   int64_t checked = 0;
   int64_t mismatched = 0;
+  std::string first_difference;
   const std::vector<std::pair<std::string, std::string>> samples = {
       {"AAPL", "1m"}, {"X:BTCUSD", "5m"}, {"BRK.B", "1h"}, {"X:SOLUSD", "1d"}};
   for (const auto& [symbol, tf_text] : samples) {
     const Series series{*Ticker::Parse(symbol), *Timeframe::Parse(tf_text), plan.adjusted};
     const MarketZone zone = series.ticker.zone();
     const TimeRange range = SnapToBuckets(series.timeframe, zone, zone.DaysToRange(plan.from, plan.to));
-    const sim::SeriesDiff diff = sim::DiffWithGroundTruth(**store, kDemoSeed, series, range);
+    const verify::SeriesDiff diff = verify::DiffWithGroundTruth(**store, kDemoSeed, series, range);
     checked += diff.expected;
-    if (!diff.equal()) mismatched += std::max<int64_t>(1, diff.differing);
+    if (!diff.equal()) {
+      mismatched += std::max<int64_t>(1, diff.differing);
+      if (first_difference.empty()) first_difference = diff.series + ": " + diff.first_difference;
+    }
   }
-  if (mismatched == 0) {
-    std::printf("  Verified:        %lld bars of 4 sample series equal the simulator's ground truth, bar for bar\n",
-                static_cast<long long>(checked));
-  } else {
-    std::printf("  Verification FAILED: %lld mismatches in the sample series\n", static_cast<long long>(mismatched));
+  if (mismatched > 0) {
+    return Fail(ErrorCode::kInvalidData, "verification failed: " + std::to_string(mismatched) +
+                                             " bars of the sample series differ from the simulator's ground truth (first: " +
+                                             first_difference + ")");
   }
+  std::printf("  Verified:        %lld bars of 4 sample series equal the simulator's ground truth, bar for bar\n",
+              static_cast<long long>(checked));
+  return Ok();
 }
 
 int RunDemo(const DemoFlags& flags) {
@@ -71,9 +81,11 @@ int RunDemo(const DemoFlags& flags) {
   }
   auto plan = ParsePlanToml(kBaselinePlanToml, "plans/phase2-baseline.toml");
   if (!plan) return ReportError(plan.error());
+  auto db_url = ParseStoreUrl(flags.db);
+  if (!db_url) return ReportError(db_url.error());
   auto server = sim::SimServer::Start(sim_options);
   if (!server) return ReportError(server.error());
-  if (!flags.keep) RemoveSqliteFiles(flags.db);
+  if (!flags.keep) RemoveSqliteFiles(*db_url);
 
   std::printf("barfill demo: the seed's phase-2 baseline (%zu tickers x %zu timeframes, %s..%s)\n",
               plan->tickers.size(), plan->timeframes.size(), plan->from.ToString().c_str(), plan->to.ToString().c_str());
@@ -83,11 +95,11 @@ int RunDemo(const DemoFlags& flags) {
 
   BackfillSettings settings;
   settings.plan_file = *plan;
-  settings.db = flags.db;
-  settings.base_url = (*server)->BaseUrl();
-  settings.api_key = kDemoKey;
-  settings.rate = flags.rate;
-  settings.concurrency = flags.concurrency;
+  settings.run.db_url = flags.db;
+  settings.run.base_url = (*server)->BaseUrl();
+  settings.run.api_key = kDemoKey;
+  settings.run.rate = flags.rate;
+  settings.run.concurrency = flags.concurrency;
   settings.report_json = flags.report_json;
   settings.no_progress = flags.no_progress;
   RunReport report;
@@ -97,7 +109,7 @@ int RunDemo(const DemoFlags& flags) {
 
   std::printf("\n  Simulator:       served %lld requests, %lld bars\n", static_cast<long long>(stats.requests),
               static_cast<long long>(stats.bars_served));
-  VerifySample(flags.db, *plan);
+  const Status verified = code == kExitOk ? VerifySample(flags.db, *plan) : Ok();
   std::printf("\n  The seed's run:  186,506 records in 208.89 s (892 records/s), 50/125 jobs (40%%), DB 1001 us per record\n");
   std::printf("  This run:        %s records in %.2f s (%s records/s), %lld/%lld jobs, DB %.2f us per record\n",
               Thousands(report.records).c_str(), report.duration_s,
@@ -107,6 +119,7 @@ int RunDemo(const DemoFlags& flags) {
   std::printf("\nLook at the data:\n  build/barfill status --db %s\n  build/barfill export --db %s --ticker AAPL --timeframe 1d | head\n",
               flags.db.c_str(), flags.db.c_str());
   std::printf("Run it again with --keep: every chunk is already done, so no data request is made.\n");
+  if (!verified) return ReportError(verified.error());
   return code;
 }
 

@@ -1,6 +1,6 @@
-#include <cstdio>
+#include "cli/exit_codes.h"
 
-#include "cli/commands.h"
+#include <cstdio>
 
 namespace barfill::cli {
 
@@ -28,6 +28,18 @@ int ExitCodeFor(const Error& error) {
     case ErrorCode::kInvalidData:
     case ErrorCode::kInternal:
       return kExitChunksFailed;
+  }
+  return kExitChunksFailed;
+}
+
+int ExitCodeFor(RunOutcome outcome) {
+  switch (outcome) {
+    case RunOutcome::kDone: return kExitOk;
+    case RunOutcome::kChunksFailed: return kExitChunksFailed;
+    case RunOutcome::kRefused: return kExitAuth;
+    case RunOutcome::kDatabase: return kExitDatabase;
+    case RunOutcome::kNetwork: return kExitNetwork;
+    case RunOutcome::kInterrupted: return kExitInterrupted;
   }
   return kExitChunksFailed;
 }

@@ -13,6 +13,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
 #include "core/market_time.h"
 #include "store/bar_store.h"
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
 
 int main(int argc, char** argv) {
   // A peer that resets a connection must never kill the process (libcurl runs with NOSIGNAL).

@@ -9,6 +9,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
 #include "core/market_time.h"
 #include "core/json.h"
 #include "store/bar_store.h"

@@ -1,10 +1,7 @@
 #include "engine/backfill.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -14,7 +11,6 @@
 #include <vector>
 
 #include "engine/bounded_queue.h"
-#include "engine/progress.h"
 
 namespace barfill {
 namespace {
@@ -62,26 +58,25 @@ struct WriteItem {
 /// Why the run stops early; the first reason wins.
 enum class StopKind { kNone, kAuth, kDatabase, kNetwork, kInterrupted };
 
-int ExitCodeOf(StopKind kind) {
+RunOutcome OutcomeOf(StopKind kind) {
   switch (kind) {
-    case StopKind::kAuth: return 3;
-    case StopKind::kDatabase: return 4;
-    case StopKind::kNetwork: return 5;
-    case StopKind::kInterrupted: return 130;
-    case StopKind::kNone: return 0;
+    case StopKind::kAuth: return RunOutcome::kRefused;
+    case StopKind::kDatabase: return RunOutcome::kDatabase;
+    case StopKind::kNetwork: return RunOutcome::kNetwork;
+    case StopKind::kInterrupted: return RunOutcome::kInterrupted;
+    case StopKind::kNone: return RunOutcome::kDone;
   }
-  return 0;
+  return RunOutcome::kDone;
 }
 
 /// One pass over a WorkPlan: the fetchers, the writer, the progress line.
 class Pass {
  public:
-  Pass(const WorkPlan& work, const RunOptions& options, const FetchShared& fetch, std::vector<BarStore*> writers,
-       const std::atomic<bool>* external_stop)
+  Pass(const WorkPlan& work, const RunOptions& options, const FetchShared& fetch, std::vector<BarStore*> writers)
       : work_(work),
         options_(options),
         writers_(std::move(writers)),
-        external_stop_(external_stop),
+        external_stop_(options.cancel),
         cursor_(work),
         queue_(options.queue_chunks > 0 ? options.queue_chunks : 2 * static_cast<size_t>(options.concurrency),
                options.queue_rows, [](const WriteItem& item) { return item.bars.size(); }),
@@ -92,9 +87,12 @@ class Pass {
     for (size_t i = 0; i < work.series.size(); ++i) series_left_[i] = work.series[i].chunks_todo;
   }
 
-  void Run(const std::string& title) {
+  void Run(const std::string& phase) {
     start_ = SteadyClock::now();
-    Progress progress(options_.show_progress, options_.progress_is_tty, title, [&] { return Snapshot(start_); });
+    RunObserver* observer = options_.observer;
+    ProgressTicker progress(
+        observer != nullptr ? options_.progress_interval : std::chrono::milliseconds(0),
+        [&] { return Snapshot(phase); }, [observer](const ProgressSnapshot& s) { observer->OnProgress(s); });
     std::vector<std::thread> writer_threads;
     for (BarStore* store : writers_) writer_threads.emplace_back([this, store] { WriterLoop(*store); });
     std::vector<std::thread> fetchers;
@@ -137,7 +135,7 @@ class Pass {
   void AddStopTo(RunReport& report) const {
     if (stop_kind_ != StopKind::kNone && report.stop_reason.empty()) {
       report.stop_reason = stop_reason_;
-      report.exit_code = ExitCodeOf(stop_kind_);
+      report.outcome = OutcomeOf(stop_kind_);
     }
   }
 
@@ -264,7 +262,7 @@ class Pass {
       rows_ += static_cast<int64_t>(item.bars.size());
       ChunkSettled(item.work.series_index);
     }
-    if (options_.after_commit) options_.after_commit(group.size());
+    if (options_.observer != nullptr) options_.observer->OnCommitted(group.size());
   }
 
   void RecordFailure(BarStore& store, const WriteItem& item) {
@@ -291,9 +289,10 @@ class Pass {
     if (--series_left_[series_index] == 0) series_finished_.fetch_add(1);
   }
 
-  ProgressSnapshot Snapshot(SteadyClock::time_point start) {
+  ProgressSnapshot Snapshot(const std::string& phase) {
     ProgressSnapshot s;
-    s.elapsed_s = SecondsSince(start);
+    s.phase = phase;
+    s.elapsed_s = SecondsSince(start_);
     s.series_total = static_cast<int64_t>(work_.series.size());
     s.series_finished = series_finished_.load();
     s.chunks_total = work_.chunks_todo;
@@ -342,25 +341,7 @@ class Pass {
   std::atomic<bool> db_failed_{false};
 };
 
-std::atomic<bool> g_stop_requested{false};
-
-extern "C" void OnStopSignal(int) {
-  if (g_stop_requested.exchange(true)) _exit(130);  // second signal: give up at once
-  static const char kMessage[] = "\nbarfill: stopping: finishing in-flight chunks (press Ctrl-C again to quit now)\n";
-  const ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
-  (void)ignored;
-}
-
 }  // namespace
-
-std::atomic<bool>& InstallStopSignals() {
-  struct sigaction action {};
-  action.sa_handler = OnStopSignal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-  return g_stop_requested;
-}
 
 int64_t PeakRssBytes() {
   std::ifstream status("/proc/self/status");
@@ -385,14 +366,14 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
   report.chunks_total = work.chunks_total;
   report.chunks_skipped = work.chunks_skipped;
 
-  Pass main_pass(work, options, fetch, writers, fetch.cancel);
+  Pass main_pass(work, options, fetch, writers);
   main_pass.Run("backfill");
   main_pass.AddWorkTo(report);
   main_pass.AddChunksTo(report);
   main_pass.AddStopTo(report);
 
   std::vector<bool> degraded(work.series.size(), false);
-  if (options.fallback_daily && report.exit_code == 0) {
+  if (options.fallback_daily && report.outcome == RunOutcome::kDone) {
     // Intraday series with failed chunks get the daily bars of the plan's range instead.
     Plan daily = plan;
     daily.tickers.clear();
@@ -408,7 +389,7 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
       const CalendarDay today = work.clamped_to ? *work.clamped_to : plan.to;
       auto daily_work = BuildWorkPlan(daily, store, today);
       if (daily_work) {
-        Pass daily_pass(*daily_work, options, fetch, writers, fetch.cancel);
+        Pass daily_pass(*daily_work, options, fetch, writers);
         daily_pass.Run("fallback to daily bars");
         daily_pass.AddWorkTo(report);  // its chunks are not the plan's: only time and records count
         for (size_t d = 0; d < daily_work->series.size(); ++d) {
@@ -438,17 +419,17 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
       ++report.jobs_succeeded;
     }
   }
-  if (report.exit_code == 0 && report.chunks_failed > 0) {
+  if (report.outcome == RunOutcome::kDone && report.chunks_failed > 0) {
     // Chunks the network gave up on are a network outcome (exit 5, resumable); chunks the API
     // answered wrongly are failed chunks (exit 1). Both stay retryable in the ledger.
     const auto network = std::count_if(report.failures.begin(), report.failures.end(),
                                        [](const FailureRecord& f) { return f.code == ErrorCode::kNetworkGaveUp; });
     if (network > 0) {
-      report.exit_code = 5;
+      report.outcome = RunOutcome::kNetwork;
       report.error = "the network gave up on " + std::to_string(network) + " chunk(s) after their retries; run again later to resume (last: " +
                      report.failures.back().error + ")";
     } else {
-      report.exit_code = 1;
+      report.outcome = RunOutcome::kChunksFailed;
       report.error = std::to_string(report.chunks_failed) + " chunk(s) failed (listed above); a re-run retries them";
     }
   }

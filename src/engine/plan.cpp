@@ -15,8 +15,6 @@ constexpr std::array<std::string_view, 11> kPlanKeys = {
     "name", "description", "tickers", "timeframes", "from", "to",
     "adjusted", "rate", "concurrency", "db", "base_url"};
 
-constexpr int kMaxConcurrency = 256;
-
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -84,8 +82,10 @@ Result<std::string> ReadString(const std::string& source, std::string_view key, 
   return text->get();
 }
 
+}  // namespace
+
 Result<std::vector<Ticker>> ParseTickers(const std::vector<std::string>& items) {
-  if (items.empty()) return Fail(ErrorCode::kUsage, "no tickers: give --tickers AAPL,X:BTCUSD or a plan file");
+  if (items.empty()) return Fail(ErrorCode::kUsage, "no tickers given (e.g. AAPL,X:BTCUSD)");
   std::vector<Ticker> tickers;
   std::set<std::string> seen;
   for (const std::string& item : items) {
@@ -97,7 +97,7 @@ Result<std::vector<Ticker>> ParseTickers(const std::vector<std::string>& items) 
 }
 
 Result<std::vector<Timeframe>> ParseTimeframes(const std::vector<std::string>& items) {
-  if (items.empty()) return Fail(ErrorCode::kUsage, "no timeframes: give --timeframes 1m,5m,1h,1d");
+  if (items.empty()) return Fail(ErrorCode::kUsage, "no timeframes given (e.g. 1m,5m,1h,1d)");
   std::vector<Timeframe> timeframes;
   for (const std::string& item : items) {
     auto tf = Timeframe::Parse(item);
@@ -107,17 +107,12 @@ Result<std::vector<Timeframe>> ParseTimeframes(const std::vector<std::string>& i
   return timeframes;
 }
 
-// A YYYY-MM-DD day, or "today" / "yesterday" in UTC, so a scheduled run can keep a series
-// up to date with the same command every day.
-Result<CalendarDay> ParseDayFlag(std::string_view flag, const std::string& text, CalendarDay today) {
+// "today" and "yesterday" let a scheduled run keep a series up to date with the same command.
+Result<CalendarDay> ParseDay(const std::string& text, CalendarDay today) {
   if (text == "today") return today;
   if (text == "yesterday") return today.AddDays(-1);
-  auto day = CalendarDay::Parse(text);
-  if (!day) return Fail(ErrorCode::kUsage, std::string(flag) + " " + day.error().message);
-  return *day;
+  return CalendarDay::Parse(text);
 }
-
-}  // namespace
 
 std::vector<std::string> SplitList(std::string_view text) {
   std::vector<std::string> items;
@@ -187,10 +182,10 @@ Result<Plan> ParsePlanToml(std::string_view text, const std::string& source) {
   plan.tickers = std::move(*parsed_tickers);
   plan.timeframes = std::move(*parsed_timeframes);
   if (from.empty() || to.empty()) return ConfigError(source, "a plan needs both 'from' and 'to' (YYYY-MM-DD)");
-  auto from_day = ParseDayFlag("from", from, TodayUtc());
-  if (!from_day) return ConfigError(source, from_day.error().message);
-  auto to_day = ParseDayFlag("to", to, TodayUtc());
-  if (!to_day) return ConfigError(source, to_day.error().message);
+  auto from_day = ParseDay(from, TodayUtc());
+  if (!from_day) return ConfigError(source, "from " + from_day.error().message);
+  auto to_day = ParseDay(to, TodayUtc());
+  if (!to_day) return ConfigError(source, "to " + to_day.error().message);
   if (*to_day < *from_day) return ConfigError(source, "'from' " + from + " is after 'to' " + to);
   plan.from = *from_day;
   plan.to = *to_day;
@@ -205,38 +200,25 @@ Result<Plan> LoadPlanFile(const std::string& path) {
   return ParsePlanToml(text.str(), path);
 }
 
-Result<Plan> ApplyPlanFlags(std::optional<Plan> base, const PlanFlags& flags) {
-  const bool have_base = base.has_value();
-  Plan plan = have_base ? std::move(*base) : Plan{};
-  if (!have_base) plan.name = "command line";
-  if (!flags.tickers.empty() || !have_base) {
-    auto tickers = ParseTickers(SplitList(flags.tickers));
-    if (!tickers) return Fail(tickers.error());
-    plan.tickers = std::move(*tickers);
+Result<Plan> ParsePlan(const PlanText& text, CalendarDay today) {
+  Plan plan;
+  plan.name = text.name.empty() ? "command line" : text.name;
+  auto tickers = ParseTickers(text.tickers);
+  if (!tickers) return Fail(tickers.error());
+  auto timeframes = ParseTimeframes(text.timeframes);
+  if (!timeframes) return Fail(timeframes.error());
+  auto from = ParseDay(text.from, today);
+  if (!from) return Fail(ErrorCode::kUsage, "from " + from.error().message);
+  auto to = ParseDay(text.to, today);
+  if (!to) return Fail(ErrorCode::kUsage, "to " + to.error().message);
+  if (*to < *from) {
+    return Fail(ErrorCode::kUsage, "from " + from->ToString() + " must not be after to " + to->ToString());
   }
-  if (!flags.timeframes.empty() || !have_base) {
-    auto timeframes = ParseTimeframes(SplitList(flags.timeframes));
-    if (!timeframes) return Fail(timeframes.error());
-    plan.timeframes = std::move(*timeframes);
-  }
-  if (!flags.from.empty()) {
-    auto day = ParseDayFlag("--from", flags.from, flags.today.value_or(TodayUtc()));
-    if (!day) return Fail(day.error());
-    plan.from = *day;
-  } else if (!have_base) {
-    return Fail(ErrorCode::kUsage, "--from is required (YYYY-MM-DD), or give a plan file with --plan");
-  }
-  if (!flags.to.empty()) {
-    auto day = ParseDayFlag("--to", flags.to, flags.today.value_or(TodayUtc()));
-    if (!day) return Fail(day.error());
-    plan.to = *day;
-  } else if (!have_base) {
-    return Fail(ErrorCode::kUsage, "--to is required (YYYY-MM-DD), or give a plan file with --plan");
-  }
-  if (plan.to < plan.from) {
-    return Fail(ErrorCode::kUsage, "--from " + plan.from.ToString() + " must not be after --to " + plan.to.ToString());
-  }
-  if (flags.adjusted) plan.adjusted = *flags.adjusted;
+  plan.tickers = std::move(*tickers);
+  plan.timeframes = std::move(*timeframes);
+  plan.from = *from;
+  plan.to = *to;
+  plan.adjusted = text.adjusted;
   return plan;
 }
 

@@ -32,26 +32,35 @@ struct Plan {
   size_t SeriesCount() const { return tickers.size() * timeframes.size(); }
 };
 
-/// The raw text values a plan is built from, as given on the command line.
-struct PlanFlags {
-  std::string tickers;     ///< "AAPL,MSFT,X:BTCUSD"
-  std::string timeframes;  ///< "1m,5m,1d"
-  std::string from;        ///< "2025-01-01", or "today" / "yesterday" (UTC)
+/// The parts of a plan as text, as a command line, an embedding program or a test gives them.
+struct PlanText {
+  std::string name;                     ///< empty: "command line"
+  std::vector<std::string> tickers;     ///< "AAPL", "X:BTCUSD", ...
+  std::vector<std::string> timeframes;  ///< "1m", "5m", "1d", ...
+  std::string from;                     ///< "2025-01-01", or "today" / "yesterday" (UTC)
   std::string to;
-  std::optional<bool> adjusted;
-  std::optional<CalendarDay> today;  ///< what "today" means; the system's UTC day if unset
+  bool adjusted = true;
 };
+
+/// Parses and checks every part of `text`. Messages name the part ("from", "tickers") and never
+/// a command-line flag; `today` (UTC) is what "today" means.
+Result<Plan> ParsePlan(const PlanText& text, CalendarDay today);
+
+/// Parses tickers; duplicates are dropped, an empty list is an error.
+Result<std::vector<Ticker>> ParseTickers(const std::vector<std::string>& items);
+/// Parses timeframes; duplicates are dropped, an empty list is an error.
+Result<std::vector<Timeframe>> ParseTimeframes(const std::vector<std::string>& items);
+/// A YYYY-MM-DD day, or "today" / "yesterday" relative to `today`.
+Result<CalendarDay> ParseDay(const std::string& text, CalendarDay today);
+
+/// The most requests in flight a run accepts.
+inline constexpr int kMaxConcurrency = 256;
 
 /// Parses a TOML plan file. Unknown keys, wrong types, bad tickers/timeframes/dates are errors
 /// that name the file, line and key (with a suggestion for misspelt keys).
 Result<Plan> LoadPlanFile(const std::string& path);
 /// The same, from TOML text (`source_name` is used in messages).
 Result<Plan> ParsePlanToml(std::string_view toml, const std::string& source_name);
-
-/// Builds or completes a plan from flags: flags override what `base` (from a plan file) says.
-/// Checks everything a user can get wrong: empty lists, bad tickers and timeframes, dates,
-/// --from after --to, duplicates.
-Result<Plan> ApplyPlanFlags(std::optional<Plan> base, const PlanFlags& flags);
 
 /// Splits "a, b,,c" into trimmed non-empty items.
 std::vector<std::string> SplitList(std::string_view text);

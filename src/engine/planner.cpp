@@ -94,7 +94,7 @@ Result<WorkPlan> BuildWorkPlan(const Plan& plan, BarStore& store, CalendarDay to
     work.clamped_to = today;
   }
   if (to < plan.from) {
-    return Fail(ErrorCode::kUsage, "--from " + plan.from.ToString() + " is in the future (today is " +
+    return Fail(ErrorCode::kUsage, "the first day " + plan.from.ToString() + " is in the future (today is " +
                                        today.ToString() + " UTC)");
   }
   for (const Ticker& ticker : plan.tickers) {
@@ -164,7 +164,7 @@ std::string DescribeWorkPlan(const Plan& plan, const WorkPlan& work, double rate
                 plan.adjusted ? " (adjusted)" : " (unadjusted)");
   out += line;
   if (work.clamped_to) {
-    out += "note: --to " + plan.to.ToString() + " is in the future; clamped to " + work.clamped_to->ToString() + "\n";
+    out += "note: the last day " + plan.to.ToString() + " is in the future; clamped to " + work.clamped_to->ToString() + "\n";
   }
   std::snprintf(line, sizeof line, "chunks: %lld in all, %lld already done (skipped, no API call), %lld to fetch\n",
                 static_cast<long long>(work.chunks_total), static_cast<long long>(work.chunks_skipped),

@@ -1,65 +1,19 @@
 #include "engine/progress.h"
 
-#include <chrono>
-#include <cstdio>
-
 namespace barfill {
-namespace {
 
-constexpr auto kTtyInterval = std::chrono::milliseconds(500);
-constexpr auto kLogInterval = std::chrono::seconds(5);
+ProgressTicker::ProgressTicker(std::chrono::milliseconds interval, std::function<ProgressSnapshot()> read,
+                               std::function<void(const ProgressSnapshot&)> tell)
+    : interval_(interval), read_(std::move(read)), tell_(std::move(tell)) {}
 
-std::string Compact(double n) {
-  char buf[32];
-  if (n >= 1e9) std::snprintf(buf, sizeof buf, "%.2fG", n / 1e9);
-  else if (n >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
-  else if (n >= 1e4) std::snprintf(buf, sizeof buf, "%.0fk", n / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f", n);
-  return buf;
-}
+ProgressTicker::~ProgressTicker() { Finish(); }
 
-std::string Eta(const ProgressSnapshot& s) {
-  if (s.chunks_settled == 0 || s.chunks_settled >= s.chunks_total) return "--";
-  const double left = s.elapsed_s * static_cast<double>(s.chunks_total - s.chunks_settled) /
-                      static_cast<double>(s.chunks_settled);
-  char buf[32];
-  if (left < 100) std::snprintf(buf, sizeof buf, "%.0fs", left);
-  else if (left < 6000) {
-    const auto whole = static_cast<long long>(left);
-    std::snprintf(buf, sizeof buf, "%lldm%02llds", whole / 60, whole % 60);
-  }
-  else std::snprintf(buf, sizeof buf, "%.1fh", left / 3600);
-  return buf;
-}
-
-}  // namespace
-
-std::string FormatProgress(const ProgressSnapshot& s) {
-  const double pct = s.chunks_total > 0 ? 100.0 * static_cast<double>(s.chunks_settled) / static_cast<double>(s.chunks_total) : 100.0;
-  const double rate = s.elapsed_s > 0 ? static_cast<double>(s.rows) / s.elapsed_s : 0;
-  char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "series %lld/%lld  chunks %lld/%lld (%.1f%%)%s  rows %s  %s rows/s  requests %lld  retries %lld  429s %lld  ETA %s",
-                static_cast<long long>(s.series_finished), static_cast<long long>(s.series_total),
-                static_cast<long long>(s.chunks_settled), static_cast<long long>(s.chunks_total), pct,
-                s.chunks_failed > 0 ? (" " + std::to_string(s.chunks_failed) + " failed").c_str() : "",
-                Compact(static_cast<double>(s.rows)).c_str(), Compact(rate).c_str(),
-                static_cast<long long>(s.requests), static_cast<long long>(s.retries),
-                static_cast<long long>(s.rate_limited), Eta(s).c_str());
-  return buf;
-}
-
-Progress::Progress(bool enabled, bool tty, std::string title, std::function<ProgressSnapshot()> read)
-    : enabled_(enabled), tty_(tty), title_(std::move(title)), read_(std::move(read)) {}
-
-Progress::~Progress() { Finish(); }
-
-void Progress::Start() {
-  if (!enabled_) return;
+void ProgressTicker::Start() {
+  if (interval_.count() <= 0 || !tell_) return;
   thread_ = std::thread([this] { Loop(); });
 }
 
-void Progress::Finish() {
+void ProgressTicker::Finish() {
   {
     std::lock_guard lock(mutex_);
     if (done_) return;
@@ -68,30 +22,19 @@ void Progress::Finish() {
   wake_.notify_all();
   if (thread_.joinable()) {
     thread_.join();
-    Print(true);
+    ProgressSnapshot last = read_();
+    last.final = true;
+    tell_(last);
   }
 }
 
-void Progress::Loop() {
+void ProgressTicker::Loop() {
   std::unique_lock lock(mutex_);
-  const auto interval = tty_ ? std::chrono::duration_cast<std::chrono::milliseconds>(kTtyInterval)
-                             : std::chrono::duration_cast<std::chrono::milliseconds>(kLogInterval);
-  while (!wake_.wait_for(lock, interval, [&] { return done_; })) {
+  while (!wake_.wait_for(lock, interval_, [&] { return done_; })) {
     lock.unlock();
-    Print(false);
+    tell_(read_());
     lock.lock();
   }
-}
-
-void Progress::Print(bool final_line) {
-  const ProgressSnapshot s = read_();
-  const std::string line = FormatProgress(s);
-  if (tty_) {
-    std::fprintf(stderr, "\r\033[K%s %s%s", title_.c_str(), line.c_str(), final_line ? "\n" : "");
-  } else {
-    std::fprintf(stderr, "[%7.1fs] %s %s\n", s.elapsed_s, title_.c_str(), line.c_str());
-  }
-  std::fflush(stderr);
 }
 
 }  // namespace barfill

@@ -1,6 +1,8 @@
-// Progress while a run lasts: a live line on a terminal, a log line every few seconds otherwise.
+// Progress while a run lasts: a snapshot of the counters, handed to the run's observer at a
+// steady interval from a thread of its own. How it is shown is the caller's business.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -11,6 +13,7 @@
 namespace barfill {
 
 struct ProgressSnapshot {
+  std::string phase;  ///< "backfill", "fallback to daily bars"
   double elapsed_s = 0;
   int64_t series_total = 0;
   int64_t series_finished = 0;
@@ -21,28 +24,29 @@ struct ProgressSnapshot {
   int64_t requests = 0;
   int64_t retries = 0;
   int64_t rate_limited = 0;
+  bool final = false;  ///< the last snapshot of its phase
 };
 
-/// One progress line: "series 12/250  chunks 120/1930 (6.2%)  rows 5,123,456  412k rows/s ...".
-std::string FormatProgress(const ProgressSnapshot& s);
-
-class Progress {
+/// Calls `tell` with a fresh snapshot every `interval` until Finish(), then once more with
+/// `final` set. An interval of zero tells nothing.
+class ProgressTicker {
  public:
-  /// `read` is called from the progress thread; it must be thread-safe.
-  Progress(bool enabled, bool tty, std::string title, std::function<ProgressSnapshot()> read);
-  ~Progress();
+  ProgressTicker(std::chrono::milliseconds interval, std::function<ProgressSnapshot()> read,
+                 std::function<void(const ProgressSnapshot&)> tell);
+  ~ProgressTicker();
+  ProgressTicker(const ProgressTicker&) = delete;
+  ProgressTicker& operator=(const ProgressTicker&) = delete;
+
   void Start();
-  /// Stops the thread and prints the final line.
+  /// Stops the thread and tells the final snapshot.
   void Finish();
 
  private:
   void Loop();
-  void Print(bool final_line);
 
-  const bool enabled_;
-  const bool tty_;
-  const std::string title_;
+  const std::chrono::milliseconds interval_;
   const std::function<ProgressSnapshot()> read_;
+  const std::function<void(const ProgressSnapshot&)> tell_;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "core/json.h"
 #include "core/series.h"
 #include "fetch/chunk_fetcher.h"
 
@@ -19,6 +18,19 @@ struct FailureRecord {
   ErrorCode code = ErrorCode::kInternal;
   int attempts = 0;
 };
+
+/// How a run ended, chosen by what the caller should do next.
+enum class RunOutcome {
+  kDone,          ///< every chunk done or empty
+  kChunksFailed,  ///< some chunks failed (listed); a re-run retries them
+  kRefused,       ///< the API refused the key or the plan
+  kDatabase,      ///< the database failed; resumable once it is fixed
+  kNetwork,       ///< the network gave up; resumable later
+  kInterrupted,   ///< cancelled; resumable
+};
+
+/// "done", "chunks_failed", "refused", "database", "network", "interrupted".
+const char* RunOutcomeName(RunOutcome outcome);
 
 struct RunReport {
   std::string plan_name;
@@ -55,18 +67,9 @@ struct RunReport {
   std::vector<std::string> degraded;  ///< series that fell back to daily bars
   std::string stop_reason;            ///< why the run ended early, empty if it did not
   std::string error;                  ///< the one "error:" line for a failed run, if any
-  int exit_code = 0;
+  RunOutcome outcome = RunOutcome::kDone;
 
   double RecordsPerSecond() const { return duration_s > 0 ? static_cast<double>(records) / duration_s : 0; }
 };
-
-/// 1234567 -> "1,234,567".
-std::string Thousands(int64_t n);
-
-/// The human report printed at the end of a run.
-std::string FormatReport(const RunReport& report);
-
-/// The report as JSON (DESIGN.md's keys and more), for --report-json.
-std::string ReportToJson(const RunReport& report);
 
 }  // namespace barfill

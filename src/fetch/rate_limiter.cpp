@@ -36,7 +36,7 @@ Result<RateSpec> ParseRate(std::string_view text) {
   if (text == "paid") return RateSpec{kPaidPerSecond, "100/s"};
   const size_t slash = text.find('/');
   const auto bad = [&] {
-    return Fail(ErrorCode::kUsage, "--rate '" + shown + "' is not a rate " + std::string(kRateHint));
+    return Fail(ErrorCode::kUsage, "rate '" + shown + "' is not a rate " + std::string(kRateHint));
   };
   if (slash == std::string_view::npos) return bad();
   const std::string_view number = text.substr(0, slash);
@@ -46,7 +46,7 @@ Result<RateSpec> ParseRate(std::string_view text) {
   if (number.empty() || ec != std::errc() || ptr != number.data() + number.size() || !std::isfinite(n)) {
     return bad();
   }
-  if (n <= 0) return Fail(ErrorCode::kUsage, "--rate must be > 0 " + std::string(kRateHint));
+  if (n <= 0) return Fail(ErrorCode::kUsage, "rate must be > 0 " + std::string(kRateHint));
   if (unit == "min" || unit == "m") return RateSpec{n / 60, FormatNumber(n) + "/min"};
   if (unit == "s" || unit == "sec") return RateSpec{n, FormatNumber(n) + "/s"};
   return bad();

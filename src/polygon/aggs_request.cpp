@@ -136,7 +136,7 @@ Result<Origin> ParseOrigin(std::string_view url) {
 Result<std::string> NormalizeBaseUrl(std::string_view base_url) {
   BARFILL_TRY(ParseOrigin(base_url));
   if (base_url.find_first_of("?#") != std::string_view::npos) {
-    return Fail(ErrorCode::kConfig, "--base-url must not carry a query or fragment");
+    return Fail(ErrorCode::kConfig, "the base URL must not carry a query or fragment");
   }
   std::string out(base_url);
   while (!out.empty() && out.back() == '/') out.pop_back();

@@ -6,10 +6,6 @@
 namespace barfill {
 namespace {
 
-bool StartsWith(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 /// The URL without any user:password@ part, for messages.
 std::string Redacted(std::string_view url) {
   const size_t scheme = url.find("://");
@@ -32,19 +28,34 @@ std::string_view ChunkStateName(ChunkState state) {
   return "pending";
 }
 
-Result<std::unique_ptr<BarStore>> OpenStore(const std::string& url, const StoreOptions& options) {
-  if (StartsWith(url, "sqlite:")) {
-    std::string path = url.substr(7);
-    if (StartsWith(path, "//")) path = path.substr(2);  // sqlite:///abs/path
-    return store::OpenSqliteStore(path, options);
+Result<StoreUrl> ParseStoreUrl(std::string_view url) {
+  StoreUrl parsed;
+  if (url.starts_with("sqlite:")) {
+    std::string_view path = url.substr(7);
+    if (path.starts_with("//")) path.remove_prefix(2);  // sqlite:///abs/path
+    if (path.empty()) return Fail(ErrorCode::kUsage, "empty SQLite path: use sqlite:PATH");
+    parsed.kind = StoreKind::kSqlite;
+    parsed.sqlite_path = std::string(path);
+    return parsed;
   }
-  const bool is_uri = StartsWith(url, "postgresql://") || StartsWith(url, "postgres://");
-  const bool is_conninfo = url.find("://") == std::string::npos && url.find('=') != std::string::npos;
-  if (is_uri || is_conninfo) return store::OpenPostgresStore(url, options);
-  return Fail(ErrorCode::kDatabase,
+  const bool is_uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
+  const bool is_conninfo = url.find("://") == std::string_view::npos && url.find('=') != std::string_view::npos;
+  if (is_uri || is_conninfo) {
+    parsed.kind = StoreKind::kPostgres;
+    parsed.conninfo = std::string(url);
+    return parsed;
+  }
+  return Fail(ErrorCode::kUsage,
               "unsupported database URL '" + Redacted(url) +
                   "': use sqlite:PATH, postgresql://[user@]host[:port]/database, or a libpq "
                   "key=value conninfo");
+}
+
+Result<std::unique_ptr<BarStore>> OpenStore(const std::string& url, const StoreOptions& options) {
+  auto parsed = ParseStoreUrl(url);
+  if (!parsed) return Fail(parsed.error());
+  if (parsed->kind == StoreKind::kSqlite) return store::OpenSqliteStore(parsed->sqlite_path, options);
+  return store::OpenPostgresStore(parsed->conninfo, options);
 }
 
 }  // namespace barfill

@@ -126,6 +126,21 @@ struct StoreOptions {
   std::function<Status(WriteStep)> write_hook;
 };
 
+/// Which database a URL names.
+enum class StoreKind { kSqlite, kPostgres };
+
+/// A database URL, parsed without connecting.
+struct StoreUrl {
+  StoreKind kind = StoreKind::kSqlite;
+  std::string sqlite_path;  ///< for kSqlite: the file ("sqlite:PATH" or "sqlite:///abs/path")
+  std::string conninfo;     ///< for kPostgres: the libpq URI or key=value conninfo as given
+};
+
+/// Parses "sqlite:PATH", "sqlite:///abs/path", "postgresql://...", "postgres://..." or a libpq
+/// "key=value" conninfo. Anything else (mysql://, a bare path, an empty SQLite path) is a kUsage
+/// error naming the accepted forms; a password in the URL never appears in the message.
+Result<StoreUrl> ParseStoreUrl(std::string_view url);
+
 /// Opens a store from a URL: "sqlite:PATH" (the default is "sqlite:barfill.db"),
 /// "postgresql://..." / "postgres://..." (libpq URI), or a libpq "key=value" conninfo; an empty
 /// PostgreSQL URI ("postgresql://") uses the PG* environment. It connects and checks at once

@@ -125,7 +125,7 @@ bool StartsWith(std::string_view text, std::string_view prefix) {
 std::string_view HintFor(std::string_view sqlstate) {
   if (sqlstate == "25006") {
     return "; the database is read-only (default_transaction_read_only is on, or this is a "
-           "standby): point --db at a writable primary";
+           "standby): point the database URL at a writable primary";
   }
   if (sqlstate == "53100") return "; the server's disk is full: free space, then re-run";
   if (sqlstate == "53200") return "; the server is out of memory";

@@ -450,7 +450,7 @@ Result<std::unique_ptr<BarStore>> OpenPostgresStore(const std::string& conninfo,
       return Fail(ErrorCode::kDatabase,
                   (*conn)->Describe() +
                       " is read-only (default_transaction_read_only is on, or this is a "
-                      "standby): point --db at a writable primary");
+                      "standby): point the database URL at a writable primary");
     }
   }
   return std::unique_ptr<BarStore>(

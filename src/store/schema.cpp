@@ -120,7 +120,7 @@ Error ForeignTablesError(std::string_view table, std::string_view where) {
 Error NoSchemaError(std::string_view where) {
   return Error(ErrorCode::kDatabase, Prefix(where) +
                                          "no barfill tables here yet (nothing was backfilled into "
-                                         "this database); check --db or BARFILL_DB");
+                                         "this database); check the database URL");
 }
 
 }  // namespace barfill::store

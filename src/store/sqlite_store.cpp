@@ -350,8 +350,8 @@ Status CheckPath(const std::string& path, const std::string& describe, bool crea
   if (fs::exists(file, ec)) return Ok();
   if (!create) {
     return Fail(ErrorCode::kDatabase,
-                describe + " does not exist (nothing was backfilled into it yet); check --db or "
-                           "BARFILL_DB");
+                describe + " does not exist (nothing was backfilled into it yet); check the "
+                           "database URL");
   }
   const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
   if (!fs::is_directory(dir, ec)) {
@@ -366,9 +366,6 @@ Status CheckPath(const std::string& path, const std::string& describe, bool crea
 Result<std::unique_ptr<BarStore>> OpenSqliteStore(const std::string& path,
                                                   const StoreOptions& options) {
   const std::string describe = "SQLite database " + path;
-  if (path.empty()) {
-    return Fail(ErrorCode::kDatabase, "empty SQLite path: use --db sqlite:PATH");
-  }
   BARFILL_TRY(CheckPath(path, describe, options.create));
   sqlite3* raw = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0) |

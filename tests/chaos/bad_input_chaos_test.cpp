@@ -96,7 +96,7 @@ TEST_P(BadInputs, ReadersRefuseADatabaseWithoutBarfillTables) {
   if (!postgres()) {
     // SQLite: the file does not exist, and reading must not create it.
     const std::string message = "SQLite database " + SqlitePath() +
-                                " does not exist (nothing was backfilled into it yet); check --db or BARFILL_DB";
+                                " does not exist (nothing was backfilled into it yet); check the database URL";
     for (const auto& args : {std::vector<std::string>{"status", "--db", db_url_},
                              std::vector<std::string>{"export", "--ticker", "AAPL", "--timeframe", "1d", "--db", db_url_}}) {
       const CommandResult r = Barfill(args);
@@ -109,7 +109,7 @@ TEST_P(BadInputs, ReadersRefuseADatabaseWithoutBarfillTables) {
   Snapshot();
   const std::string message = DescribeDatabase() +
                               ": no barfill tables here yet (nothing was backfilled into this database); check "
-                              "--db or BARFILL_DB";
+                              "the database URL";
   ExpectRefused(Barfill({"status", "--db", db_url_}), 4, message);
   ExpectRefused(Barfill({"export", "--ticker", "AAPL", "--timeframe", "1d", "--db", db_url_}), 4, message);
 }
@@ -153,11 +153,12 @@ TEST_P(BadInputs, UnknownDatabaseSchemeIsRefusedWithoutItsPassword) {
   const std::string url = "mysql://me:secret@db.example/bars";
   for (const auto& args : {std::vector<std::string>{"status", "--db", url},
                            std::vector<std::string>{"export", "--ticker", "AAPL", "--timeframe", "1d", "--db", url}}) {
-    ExpectRefused(Barfill(args), 4, message);
+    ExpectRefused(Barfill(args), 2, message);
   }
+  // A usage error like every other bad flag (exit 2), not a database error.
   const std::string db = db_url_;
   db_url_ = url;
-  ExpectRefused(Run(), 4, message);
+  ExpectRefused(Run(), 2, message);
   db_url_ = db;
 }
 

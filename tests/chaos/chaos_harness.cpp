@@ -127,12 +127,7 @@ void ChaosTest::UseFreshDatabase() {
 }
 
 Plan ChaosTest::TestPlan() const {
-  PlanFlags flags;
-  flags.tickers = tickers_;
-  flags.timeframes = timeframes_;
-  flags.from = from_;
-  flags.to = to_;
-  return *ApplyPlanFlags(std::nullopt, flags);
+  return *ParsePlan(PlanText{"", SplitList(tickers_), SplitList(timeframes_), from_, to_}, TodayUtc());
 }
 
 std::vector<std::string> ChaosTest::BackfillArgs() const {

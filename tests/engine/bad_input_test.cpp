@@ -79,13 +79,13 @@ TEST_F(BadInput, UsageErrorsExit2) {
   struct Case { std::vector<std::string> args; std::string message; };
   const std::vector<Case> cases = {
       {With(kGood, "--timeframes", "minutes"),
-       "unknown timeframe 'minutes': use N followed by s, m, h, d, w, mo, q or y (e.g. 1m, 5m, 15m, 1h, 1d, 1mo)"},
-      {With(kGood, "--timeframes", "0m"), "timeframe '0m': the multiplier must be an integer from 1 to 10000"},
+       "--timeframes: unknown timeframe 'minutes': use N followed by s, m, h, d, w, mo, q or y (e.g. 1m, 5m, 15m, 1h, 1d, 1mo)"},
+      {With(kGood, "--timeframes", "0m"), "--timeframes: timeframe '0m': the multiplier must be an integer from 1 to 10000"},
       {With(kGood, "--from", "2024-13-01"), "--from '2024-13-01' is not a valid YYYY-MM-DD date"},
       {With(kGood, "--to", "2025-02-30"), "--to '2025-02-30' is not a valid YYYY-MM-DD date"},
       {With(kGood, "--from", "2025-03-01"), "--from 2025-03-01 must not be after --to 2025-01-31"},
-      {With(kGood, "--tickers", ","), "no tickers: give --tickers AAPL,X:BTCUSD or a plan file"},
-      {With(kGood, "--tickers", "BTCUSD"), "crypto tickers look like X:BTCUSD (got BTCUSD)"},
+      {With(kGood, "--tickers", ","), "--tickers is required (e.g. AAPL,X:BTCUSD), or give a plan file with --plan"},
+      {With(kGood, "--tickers", "BTCUSD"), "--tickers: crypto tickers look like X:BTCUSD (got BTCUSD)"},
       {With(kGood, "--concurrency", "0"), "--concurrency must be 1..256 (got 0)"},
       {With(kGood, "--concurrency", "100000"), "--concurrency must be 1..256 (got 100000)"},
       {With(kGood, "--adjusted", "maybe"), "--adjusted must be true or false (got 'maybe')"},

@@ -44,58 +44,27 @@ TEST(Plan, SyntaxAndValueErrorsNameTheFile) {
   EXPECT_EQ(conc.error().message, "n.toml:1:15: concurrency must be an integer from 1 to 256");
 }
 
-TEST(Plan, FlagsBuildAndOverride) {
-  PlanFlags flags;
-  flags.tickers = "AAPL, X:BTCUSD,AAPL";
-  flags.timeframes = "1m,5m";
-  flags.from = "2025-01-01";
-  flags.to = "2025-01-31";
-  auto plan = ApplyPlanFlags(std::nullopt, flags);
+TEST(Plan, ParsePlanChecksEveryPartWithoutNamingFlags) {
+  const CalendarDay today = *CalendarDay::Parse("2026-03-01");
+  auto plan = ParsePlan(PlanText{"", {"AAPL", "X:BTCUSD", "AAPL"}, {"1m", "5m"}, "yesterday", "today"}, today);
   ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->name, "command line");
   EXPECT_EQ(plan->tickers.size(), 2u) << "duplicates dropped";
-  EXPECT_EQ(plan->timeframes.size(), 2u);
-
-  PlanFlags override_flags;
-  override_flags.to = "2025-01-15";
-  override_flags.adjusted = false;
-  auto overridden = ApplyPlanFlags(*plan, override_flags);
-  ASSERT_TRUE(overridden);
-  EXPECT_EQ(overridden->to.ToString(), "2025-01-15");
-  EXPECT_FALSE(overridden->adjusted);
-  EXPECT_EQ(overridden->tickers.size(), 2u);
-}
-
-TEST(Plan, FlagErrorsAreOneClearLine) {
-  struct Case { PlanFlags flags; const char* message; };
-  const Case cases[] = {
-      {{"", "1m", "2025-01-01", "2025-01-02", {}}, "no tickers: give --tickers AAPL,X:BTCUSD or a plan file"},
-      {{"AAPL", "", "2025-01-01", "2025-01-02", {}}, "no timeframes: give --timeframes 1m,5m,1h,1d"},
-      {{"AAPL", "minutes", "2025-01-01", "2025-01-02", {}},
-       "unknown timeframe 'minutes': use N followed by s, m, h, d, w, mo, q or y (e.g. 1m, 5m, 15m, 1h, 1d, 1mo)"},
-      {{"AAPL", "1m", "2024-13-01", "2025-01-02", {}}, "--from '2024-13-01' is not a valid YYYY-MM-DD date"},
-      {{"AAPL", "1m", "2025-02-01", "2025-01-02", {}}, "--from 2025-02-01 must not be after --to 2025-01-02"},
-      {{"AAPL", "1m", "", "2025-01-02", {}}, "--from is required (YYYY-MM-DD), or give a plan file with --plan"},
-      {{"BTCUSD", "1m", "2025-01-01", "2025-01-02", {}}, "crypto tickers look like X:BTCUSD (got BTCUSD)"},
-  };
-  for (const Case& c : cases) {
-    const auto plan = ApplyPlanFlags(std::nullopt, c.flags);
-    ASSERT_FALSE(plan) << c.message;
-    EXPECT_EQ(plan.error().message, c.message);
-    EXPECT_EQ(plan.error().code, ErrorCode::kUsage);
-  }
-}
-
-TEST(Plan, TodayAndYesterday) {
-  PlanFlags flags;
-  flags.tickers = "AAPL";
-  flags.timeframes = "1d";
-  flags.from = "yesterday";
-  flags.to = "today";
-  flags.today = *CalendarDay::Parse("2026-03-01");
-  auto plan = ApplyPlanFlags(std::nullopt, flags);
-  ASSERT_TRUE(plan);
   EXPECT_EQ(plan->from.ToString(), "2026-02-28");
   EXPECT_EQ(plan->to.ToString(), "2026-03-01");
+  struct Case { PlanText text; const char* message; };
+  const Case cases[] = {
+      {{"", {}, {"1m"}, "2025-01-01", "2025-01-02"}, "no tickers given (e.g. AAPL,X:BTCUSD)"},
+      {{"", {"AAPL"}, {}, "2025-01-01", "2025-01-02"}, "no timeframes given (e.g. 1m,5m,1h,1d)"},
+      {{"", {"AAPL"}, {"1m"}, "2024-13-01", "2025-01-02"}, "from '2024-13-01' is not a valid YYYY-MM-DD date"},
+      {{"", {"AAPL"}, {"1m"}, "2025-02-01", "2025-01-02"}, "from 2025-02-01 must not be after to 2025-01-02"},
+  };
+  for (const Case& c : cases) {
+    const auto bad = ParsePlan(c.text, today);
+    ASSERT_FALSE(bad) << c.message;
+    EXPECT_EQ(bad.error().message, c.message);
+    EXPECT_EQ(bad.error().message.find("--"), std::string::npos);
+  }
 }
 
 TEST(Plan, SplitList) {

@@ -11,12 +11,7 @@ namespace {
 CalendarDay Day(const char* text) { return *CalendarDay::Parse(text); }
 
 Plan MakePlan(std::vector<std::string> tickers, std::vector<std::string> tfs, const char* from, const char* to) {
-  PlanFlags flags;
-  for (const auto& t : tickers) flags.tickers += t + ",";
-  for (const auto& t : tfs) flags.timeframes += t + ",";
-  flags.from = from;
-  flags.to = to;
-  return *ApplyPlanFlags(std::nullopt, flags);
+  return *ParsePlan(PlanText{"", std::move(tickers), std::move(tfs), from, to}, TodayUtc());
 }
 
 TEST(Planner, ChunksTileTheRangeUnderTheLimit) {
@@ -122,7 +117,7 @@ TEST(Planner, FutureEndIsClampedAndFutureStartRefused) {
   const Plan future = MakePlan({"AAPL"}, {"1d"}, "2027-01-01", "2027-01-31");
   auto refused = BuildWorkPlan(future, ledger, Day("2026-11-28"));
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().message, "--from 2027-01-01 is in the future (today is 2026-11-28 UTC)");
+  EXPECT_EQ(refused.error().message, "the first day 2027-01-01 is in the future (today is 2026-11-28 UTC)");
 }
 
 TEST(Planner, SubtractRanges) {

@@ -31,7 +31,7 @@ TEST(ParseRateTest, RejectsNonsenseClearly) {
     const auto rate = ParseRate(bad);
     ASSERT_FALSE(rate) << bad;
     EXPECT_EQ(rate.error().code, ErrorCode::kUsage);
-    EXPECT_EQ(rate.error().message, "--rate must be > 0 (e.g. 150/min, 100/s, free, paid)");
+    EXPECT_EQ(rate.error().message, "rate must be > 0 (e.g. 150/min, 100/s, free, paid)");
   }
   for (const char* bad : {"", "fast", "150", "150/h", "/min", "x/min", "1e999/s", "nan/s", "150/min/s"}) {
     const auto rate = ParseRate(bad);

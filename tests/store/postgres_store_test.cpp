@@ -197,7 +197,7 @@ TEST_F(PostgresOnly, AReadOnlyDatabaseIsRefusedAtOpen) {
   EXPECT_THAT(store.error().message,
               ::testing::MatchesRegex("PostgreSQL database \"barfill_t_[0-9a-f]+\" at .+:[0-9]+ is "
                                       "read-only \\(default_transaction_read_only is on, or this "
-                                      "is a standby\\): point --db at a writable primary"));
+                                      "is a standby\\): point the database URL at a writable primary"));
   // Readers still work on it.
   const CommandResult status = RunCommand({BarfillExe(), "status", "--db", env_->Url()});
   EXPECT_EQ(status.exit_code, 0) << status.err;

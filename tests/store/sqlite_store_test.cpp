@@ -57,8 +57,7 @@ TEST(SqlitePaths, StatusAndExportNeverCreateTheFile) {
     EXPECT_EQ(result.exit_code, 4);
     EXPECT_EQ(result.out, "");
     EXPECT_EQ(result.err, "error: SQLite database " + path +
-                              " does not exist (nothing was backfilled into it yet); check --db or "
-                              "BARFILL_DB\n");
+                              " does not exist (nothing was backfilled into it yet); check the database URL\n");
     EXPECT_FALSE(std::filesystem::exists(path));
   }
   // The default comes from BARFILL_DB.
@@ -72,7 +71,7 @@ TEST(SqlitePaths, StatusAndExportNeverCreateTheFile) {
 TEST(StoreUrls, UnsupportedSchemesAreRefusedWithoutShowingThePassword) {
   auto store = OpenStore("mysql://trader:s3cret@db.example/bars");
   ASSERT_FALSE(store);
-  EXPECT_EQ(store.error().code, ErrorCode::kDatabase);
+  EXPECT_EQ(store.error().code, ErrorCode::kUsage) << "a wrong scheme is a usage error (exit 2)";
   EXPECT_EQ(store.error().message,
             "unsupported database URL 'mysql://…@db.example/bars': use sqlite:PATH, "
             "postgresql://[user@]host[:port]/database, or a libpq key=value conninfo");

@@ -18,7 +18,7 @@ std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, uint64_t seed,
   for (const Ticker& ticker : plan.tickers) {
     for (const Timeframe& tf : plan.timeframes) {
       const Series series{ticker, tf, plan.adjusted};
-      SeriesDiff diff = sim::DiffWithGroundTruth(store, seed, series, PlanRange(plan, series));
+      SeriesDiff diff = verify::DiffWithGroundTruth(store, seed, series, PlanRange(plan, series));
       if (!diff.equal()) diffs.push_back(std::move(diff));
     }
   }

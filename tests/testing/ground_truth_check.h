@@ -7,12 +7,12 @@
 #include <vector>
 
 #include "engine/plan.h"
-#include "sim/ground_truth_diff.h"
+#include "verify/ground_truth_diff.h"
 #include "store/bar_store.h"
 
 namespace barfill::testing {
 
-using sim::SeriesDiff;
+using verify::SeriesDiff;
 
 /// Compares every series of `plan` in `store` with sim::GroundTruth(seed, ...), bar for bar.
 /// Returns only the series that differ, so an empty result means equal.

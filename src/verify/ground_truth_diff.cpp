@@ -1,8 +1,8 @@
-#include "sim/ground_truth_diff.h"
+#include "verify/ground_truth_diff.h"
 
 #include "sim/market_data.h"
 
-namespace barfill::sim {
+namespace barfill::verify {
 namespace {
 
 std::string ShowBar(const Bar& b) {
@@ -13,7 +13,7 @@ std::string ShowBar(const Bar& b) {
 }  // namespace
 
 SeriesDiff DiffWithGroundTruth(BarStore& store, uint64_t seed, const Series& series, TimeRange range) {
-  const BarBatch truth = GroundTruth(seed, series.ticker, series.timeframe, series.adjusted, range);
+  const BarBatch truth = sim::GroundTruth(seed, series.ticker, series.timeframe, series.adjusted, range);
   SeriesDiff diff;
   diff.series = series.Describe();
   diff.expected = static_cast<int64_t>(truth.size());
@@ -33,4 +33,4 @@ SeriesDiff DiffWithGroundTruth(BarStore& store, uint64_t seed, const Series& ser
   return diff;
 }
 
-}  // namespace barfill::sim
+}  // namespace barfill::verify

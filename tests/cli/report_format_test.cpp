@@ -1,10 +1,11 @@
-#include "engine/report.h"
+#include "cli/report_format.h"
 
 #include <gtest/gtest.h>
 
-#include "engine/progress.h"
+#include "cli/console_observer.h"
+#include "cli/exit_codes.h"
 
-namespace barfill {
+namespace barfill::cli {
 namespace {
 
 RunReport Sample() {
@@ -29,7 +30,7 @@ RunReport Sample() {
   r.fetch.rate_limited = 1;
   r.failures.push_back(FailureRecord{Series{*Ticker::Parse("X:BTCUSD"), *Timeframe::Parse("5m"), true},
                                      TimeRange{0, 60000}, "X:BTCUSD 5m 1970-01-01T00:00:00Z..1970-01-01T00:01:00Z: bad \"json\"", ErrorCode::kBadResponse, 6});
-  r.exit_code = 1;
+  r.outcome = RunOutcome::kChunksFailed;
   return r;
 }
 
@@ -49,9 +50,21 @@ TEST(Report, JsonHasTheDesignKeys) {
                           "\"records_per_s\":123456.700", "\"jobs\":{\"total\":4,\"succeeded\":3,\"failed\":1",
                           "\"chunks\":{\"total\":10,\"done\":8,\"empty\":0,\"failed\":1,\"skipped\":1",
                           "\"requests\":{\"total\":12,\"pages\":0,\"retried\":2,\"rate_limited\":1",
-                          "\"failures\":[{\"ticker\":\"X:BTCUSD\",\"timeframe\":\"5m\"", "\"error\":\"X:BTCUSD 5m 1970-01-01T00:00:00Z..1970-01-01T00:01:00Z: bad \\\"json\\\"\""}) {
+                          "\"failures\":[{\"ticker\":\"X:BTCUSD\",\"timeframe\":\"5m\"",
+                          "\"outcome\":\"chunks_failed\"", "\"exit_code\":1", "\"error\":\"X:BTCUSD 5m 1970-01-01T00:00:00Z..1970-01-01T00:01:00Z: bad \\\"json\\\"\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key << "\n" << json;
   }
+}
+
+TEST(ExitCodes, EveryOutcomeHasItsOwnCode) {
+  EXPECT_EQ(ExitCodeFor(RunOutcome::kDone), 0);
+  EXPECT_EQ(ExitCodeFor(RunOutcome::kChunksFailed), 1);
+  EXPECT_EQ(ExitCodeFor(RunOutcome::kRefused), 3);
+  EXPECT_EQ(ExitCodeFor(RunOutcome::kDatabase), 4);
+  EXPECT_EQ(ExitCodeFor(RunOutcome::kNetwork), 5);
+  EXPECT_EQ(ExitCodeFor(RunOutcome::kInterrupted), 130);
+  EXPECT_EQ(ExitCodeFor(Error(ErrorCode::kUsage, "x")), 2);
+  EXPECT_EQ(ExitCodeFor(Error(ErrorCode::kDatabase, "x")), 4);
 }
 
 TEST(Progress, LineShowsCountsRateAndEta) {
@@ -72,4 +85,4 @@ TEST(Progress, LineShowsCountsRateAndEta) {
 }
 
 }  // namespace
-}  // namespace barfill
+}  // namespace barfill::cli

@@ -8,7 +8,7 @@
 #include "core/series.h"
 #include "store/bar_store.h"
 
-namespace barfill::sim {
+namespace barfill::verify {
 
 struct SeriesDiff {
   std::string series;     ///< Series::Describe()
@@ -24,4 +24,4 @@ struct SeriesDiff {
 /// bar, streaming the stored bars.
 SeriesDiff DiffWithGroundTruth(BarStore& store, uint64_t seed, const Series& series, TimeRange range);
 
-}  // namespace barfill::sim
+}  // namespace barfill::verify

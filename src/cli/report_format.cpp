@@ -1,0 +1,163 @@
+#include "cli/report_format.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "cli/exit_codes.h"
+#include "core/json.h"
+
+namespace barfill::cli {
+std::string Thousands(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+namespace {
+
+double Share(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0; }
+
+std::string Bytes(int64_t bytes) {
+  char buf[32];
+  if (bytes >= (int64_t{1} << 30)) {
+    std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1 << 30));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  }
+  return buf;
+}
+
+void Line(std::string& out, const char* format, auto... args) {
+  char buf[1024];
+  std::snprintf(buf, sizeof buf, format, args...);
+  out += buf;
+}
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string FormatReport(const RunReport& r) {
+  std::string out;
+  const FetchStats& f = r.fetch;
+  Line(out, "\nbarfill report: plan %s -> %s\n", r.plan_name.c_str(), r.store.c_str());
+  Line(out, "  Total records:   %s\n", Thousands(r.records).c_str());
+  Line(out, "  Jobs (series):   %lld total, %lld succeeded (%.1f%%), %lld failed, %lld degraded%s\n",
+       static_cast<long long>(r.jobs_total), static_cast<long long>(r.jobs_succeeded),
+       Share(static_cast<double>(r.jobs_succeeded), static_cast<double>(r.jobs_total)),
+       static_cast<long long>(r.jobs_failed), static_cast<long long>(r.jobs_degraded),
+       r.jobs_incomplete > 0 ? (", " + std::to_string(r.jobs_incomplete) + " incomplete").c_str() : "");
+  Line(out, "  Chunks:          %lld total: %lld done, %lld empty, %lld failed, %lld skipped (done before), %lld pending\n",
+       static_cast<long long>(r.chunks_total), static_cast<long long>(r.chunks_done),
+       static_cast<long long>(r.chunks_empty), static_cast<long long>(r.chunks_failed),
+       static_cast<long long>(r.chunks_skipped), static_cast<long long>(r.chunks_pending));
+  Line(out, "  Total duration:  %.2f s\n", r.duration_s);
+  Line(out, "  Throughput:      %s records/s\n", Thousands(static_cast<int64_t>(r.RecordsPerSecond())).c_str());
+  out += "\n  Bottleneck analysis (wall time; API and DB overlap because they run in parallel):\n";
+  Line(out, "  - API time:      %.2f s (%.1f%%)  some request in flight\n", r.api_s, Share(r.api_s, r.duration_s));
+  Line(out, "  - DB time:       %.2f s (%.1f%%)  some writer busy (%d writer%s)\n", r.db_s, Share(r.db_s, r.duration_s),
+       r.writers, r.writers == 1 ? "" : "s");
+  if (r.records > 0) {
+    // The seed's DB time was sequential, ours overlaps the API; per record, the two compare.
+    Line(out, "  - Per record:    DB %.2f us, API %.2f us of wall time (the seed: 1001 us of DB per record)\n",
+         1e6 * r.db_s / static_cast<double>(r.records), 1e6 * r.api_s / static_cast<double>(r.records));
+  }
+  if (r.fetcher_thread_s > 0) {
+    const double accounted = f.limiter_wait_s + f.network_s + f.parse_s + f.backoff_s + r.backpressure_s;
+    const double idle = std::max(0.0, r.fetcher_thread_s - accounted);
+    Line(out, "  Where the fetchers' time went (%d x %.1f s = %.1f thread-seconds):\n", r.concurrency,
+         r.duration_s, r.fetcher_thread_s);
+    Line(out, "    rate-limit wait %5.1f%%   network %5.1f%%   parse+validate %5.1f%%\n",
+         Share(f.limiter_wait_s, r.fetcher_thread_s), Share(f.network_s, r.fetcher_thread_s),
+         Share(f.parse_s, r.fetcher_thread_s));
+    Line(out, "    retry backoff   %5.1f%%   waiting for DB %5.1f%%   idle %5.1f%%\n",
+         Share(f.backoff_s, r.fetcher_thread_s), Share(r.backpressure_s, r.fetcher_thread_s),
+         Share(idle, r.fetcher_thread_s));
+  }
+  Line(out, "\n  Requests:        %lld (%lld pages), %lld retried, %lld rate-limited (429), %lld 5xx, %lld transport errors, %lld bad bodies\n",
+       static_cast<long long>(f.requests), static_cast<long long>(f.pages), static_cast<long long>(f.retries),
+       static_cast<long long>(f.rate_limited), static_cast<long long>(f.server_errors),
+       static_cast<long long>(f.transport_errors), static_cast<long long>(f.bad_responses));
+  if (r.rate_per_s > 0) {
+    Line(out, "  Rate:            %.4g requests/s configured, %.4g achieved\n", r.rate_per_s,
+         r.duration_s > 0 ? static_cast<double>(f.requests) / r.duration_s : 0.0);
+  }
+  Line(out, "  Received:        %s of JSON; %lld duplicate bars dropped, %lld pages sorted\n", Bytes(f.bytes).c_str(),
+       static_cast<long long>(f.duplicates_dropped), static_cast<long long>(f.reordered));
+  if (r.peak_rss_bytes > 0) Line(out, "  Peak memory:     %s\n", Bytes(r.peak_rss_bytes).c_str());
+  for (const std::string& d : r.degraded) Line(out, "  Degraded:        %s (daily bars stored instead)\n", d.c_str());
+  if (!r.failures.empty()) {
+    Line(out, "\n  Failures (%zu chunks; a re-run retries them):\n", r.failures.size());
+    constexpr size_t kShown = 20;
+    for (size_t i = 0; i < r.failures.size() && i < kShown; ++i) {
+      const FailureRecord& fr = r.failures[i];
+      Line(out, "  - %s\n", fr.error.c_str());
+    }
+    if (r.failures.size() > kShown) Line(out, "  ... and %zu more (see --report-json)\n", r.failures.size() - kShown);
+  }
+  if (!r.stop_reason.empty()) Line(out, "\n  Stopped early: %s\n", r.stop_reason.c_str());
+  return out;
+}
+
+std::string ReportToJson(const RunReport& r) {
+  // The keys of the original design (records, duration_s, jobs, chunks, requests, failures) and more.
+  const FetchStats& f = r.fetch;
+  std::string j = "{";
+  j += "\"plan\":" + JsonQuote(r.plan_name);
+  j += ",\"store\":" + JsonQuote(r.store);
+  j += ",\"records\":" + std::to_string(r.records);
+  j += ",\"duration_s\":" + Num(r.duration_s);
+  j += ",\"api_s\":" + Num(r.api_s);
+  j += ",\"db_s\":" + Num(r.db_s);
+  j += ",\"api_share\":" + Num(r.duration_s > 0 ? r.api_s / r.duration_s : 0);
+  j += ",\"db_share\":" + Num(r.duration_s > 0 ? r.db_s / r.duration_s : 0);
+  j += ",\"records_per_s\":" + Num(r.RecordsPerSecond());
+  j += ",\"jobs\":{\"total\":" + std::to_string(r.jobs_total) + ",\"succeeded\":" + std::to_string(r.jobs_succeeded) +
+       ",\"failed\":" + std::to_string(r.jobs_failed) + ",\"degraded\":" + std::to_string(r.jobs_degraded) +
+       ",\"incomplete\":" + std::to_string(r.jobs_incomplete) + "}";
+  j += ",\"chunks\":{\"total\":" + std::to_string(r.chunks_total) + ",\"done\":" + std::to_string(r.chunks_done) +
+       ",\"empty\":" + std::to_string(r.chunks_empty) + ",\"failed\":" + std::to_string(r.chunks_failed) +
+       ",\"skipped\":" + std::to_string(r.chunks_skipped) + ",\"pending\":" + std::to_string(r.chunks_pending) + "}";
+  j += ",\"requests\":{\"total\":" + std::to_string(f.requests) + ",\"pages\":" + std::to_string(f.pages) +
+       ",\"retried\":" + std::to_string(f.retries) + ",\"rate_limited\":" + std::to_string(f.rate_limited) +
+       ",\"server_errors\":" + std::to_string(f.server_errors) +
+       ",\"transport_errors\":" + std::to_string(f.transport_errors) +
+       ",\"bad_responses\":" + std::to_string(f.bad_responses) + ",\"bytes\":" + std::to_string(f.bytes) + "}";
+  j += ",\"time_breakdown_thread_s\":{\"fetcher_total\":" + Num(r.fetcher_thread_s) +
+       ",\"rate_limit_wait\":" + Num(f.limiter_wait_s) + ",\"network\":" + Num(f.network_s) +
+       ",\"parse\":" + Num(f.parse_s) + ",\"backoff\":" + Num(f.backoff_s) +
+       ",\"waiting_for_db\":" + Num(r.backpressure_s) + "}";
+  j += ",\"validation\":{\"duplicates_dropped\":" + std::to_string(f.duplicates_dropped) +
+       ",\"reordered\":" + std::to_string(f.reordered) + ",\"delayed_pages\":" + std::to_string(f.delayed_pages) + "}";
+  j += ",\"concurrency\":" + std::to_string(r.concurrency);
+  j += ",\"writers\":" + std::to_string(r.writers);
+  j += ",\"rate_per_s\":" + Num(r.rate_per_s);
+  j += ",\"peak_rss_bytes\":" + std::to_string(r.peak_rss_bytes);
+  j += ",\"failures\":[";
+  for (size_t i = 0; i < r.failures.size(); ++i) {
+    const FailureRecord& fr = r.failures[i];
+    if (i > 0) j += ",";
+    j += "{\"ticker\":" + JsonQuote(fr.series.ticker.symbol()) + ",\"timeframe\":" +
+         JsonQuote(fr.series.timeframe.ToString()) + ",\"adjusted\":" + (fr.series.adjusted ? "true" : "false") +
+         ",\"from\":" + JsonQuote(FormatIsoUtc(fr.range.from_ms)) + ",\"to\":" + JsonQuote(FormatIsoUtc(fr.range.to_ms)) +
+         ",\"attempts\":" + std::to_string(fr.attempts) + ",\"error\":" + JsonQuote(fr.error) + "}";
+  }
+  j += "],\"degraded\":[";
+  for (size_t i = 0; i < r.degraded.size(); ++i) j += (i > 0 ? "," : "") + JsonQuote(r.degraded[i]);
+  j += "],\"stop_reason\":" + JsonQuote(r.stop_reason);
+  j += ",\"error\":" + JsonQuote(r.error);
+  j += ",\"outcome\":" + JsonQuote(RunOutcomeName(r.outcome));
+  j += ",\"exit_code\":" + std::to_string(ExitCodeFor(r.outcome));
+  j += "}\n";
+  return j;
+}
+
+}  // namespace barfill::cli

@@ -1,0 +1,63 @@
+// A run's settings: as given (RunSettings: text and numbers, empty meaning "the default"), and
+// resolved (RunConfig: checked, defaults applied, ready to open stores and start fetching).
+// ResolveRunConfig is pure: it reads no environment, file, network or database.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+#include "engine/plan.h"
+#include "fetch/chunk_fetcher.h"
+#include "fetch/rate_limiter.h"
+#include "store/bar_store.h"
+
+namespace barfill {
+
+inline constexpr int kDefaultConcurrency = 8;
+inline constexpr const char* kDefaultRate = "paid";
+inline constexpr const char* kDefaultBaseUrl = "https://api.polygon.io";
+/// Two COPY sessions load PostgreSQL about 35% faster than one when two cores are free
+/// (docs/design.md, "Measured choices"); more sessions cannot help on a small machine.
+inline constexpr int kDefaultPostgresWriters = 2;
+inline constexpr int kMaxWriters = 16;
+inline constexpr double kMaxStallTimeoutS = 3600;
+
+/// How a run should behave, as a caller gives it. Empty strings and unset values take the plan
+/// file's value (Plan::rate, ...) if it has one, else the default.
+struct RunSettings {
+  std::string db_url;            ///< required: "sqlite:PATH" or a PostgreSQL URL / conninfo
+  std::string base_url;          ///< default https://api.polygon.io
+  std::string api_key;           ///< required unless dry_run; never printed
+  bool api_key_in_query = false;  ///< ?apiKey= instead of an Authorization header
+  std::string rate;              ///< "free", "paid" (default), "N/min", "N/s"
+  std::optional<int> concurrency;  ///< requests in flight; default 8
+  std::optional<int> writers;      ///< database sessions writing at once; default 2 (PostgreSQL) or 1 (SQLite)
+  std::string compression = "auto";  ///< gzip: on, off, or auto (off for a server on this machine)
+  double stall_timeout_s = 0;    ///< how long a response may stall; 0: the asset profile's
+  std::string ca_file;           ///< extra CA bundle for TLS
+  bool fallback_daily = false;   ///< failing intraday series get daily bars (reported as degraded)
+  bool dry_run = false;          ///< plan only: no API key needed, nothing fetched
+};
+
+/// A checked run: what the job needs and nothing else.
+struct RunConfig {
+  Plan plan;
+  std::string db_url;
+  StoreKind store_kind = StoreKind::kSqlite;
+  int writers = 1;
+  int concurrency = kDefaultConcurrency;
+  RateSpec rate;
+  FetchConfig fetch;  ///< base URL, key, HTTP settings
+  bool fallback_daily = false;
+  bool dry_run = false;
+};
+
+/// Checks `settings` against each other and `plan`, applies defaults, and returns the resolved
+/// run. Every problem is a kUsage error naming the setting and the fix.
+Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings);
+
+/// True for http(s)://localhost, 127.x.x.x or [::1]: a server on this machine.
+bool IsLoopbackUrl(const std::string& url);
+
+}  // namespace barfill

@@ -1,0 +1,89 @@
+#include "engine/run_config.h"
+
+#include <gtest/gtest.h>
+
+namespace barfill {
+namespace {
+
+Plan SomePlan() {
+  return *ParsePlan(PlanText{"", {"AAPL"}, {"1d"}, "2025-01-01", "2025-01-31"}, *CalendarDay::Parse("2026-01-01"));
+}
+
+RunSettings Valid() {
+  RunSettings s;
+  s.db_url = "sqlite:x.db";
+  s.api_key = "k";
+  return s;
+}
+
+TEST(RunConfig, DefaultsAreAppliedAndPlanFileSettingsYieldToExplicitOnes) {
+  auto config = ResolveRunConfig(SomePlan(), Valid());
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->concurrency, kDefaultConcurrency);
+  EXPECT_EQ(config->rate.text, "100/s");
+  EXPECT_EQ(config->fetch.base_url, kDefaultBaseUrl);
+  EXPECT_TRUE(config->fetch.http.compressed) << "gzip for a remote API";
+  EXPECT_EQ(config->store_kind, StoreKind::kSqlite);
+  EXPECT_EQ(config->writers, 1);
+
+  Plan plan = SomePlan();
+  plan.rate = "5/min";
+  plan.concurrency = 3;
+  plan.base_url = "http://127.0.0.1:9";
+  RunSettings settings = Valid();
+  settings.db_url = "postgresql://me@db/market";
+  auto from_plan = ResolveRunConfig(plan, settings);
+  ASSERT_TRUE(from_plan) << from_plan.error().message;
+  EXPECT_EQ(from_plan->rate.text, "5/min");
+  EXPECT_EQ(from_plan->concurrency, 3);
+  EXPECT_FALSE(from_plan->fetch.http.compressed) << "no gzip on loopback";
+  EXPECT_EQ(from_plan->writers, kDefaultPostgresWriters);
+  settings.rate = "10/s";
+  settings.concurrency = 5;
+  auto explicit_wins = ResolveRunConfig(plan, settings);
+  ASSERT_TRUE(explicit_wins);
+  EXPECT_EQ(explicit_wins->rate.text, "10/s");
+  EXPECT_EQ(explicit_wins->concurrency, 5);
+}
+
+TEST(RunConfig, EveryBadSettingIsAUsageErrorNamingIt) {
+  struct Case {
+    void (*edit)(RunSettings&);
+    const char* message;
+  };
+  const Case cases[] = {
+      {[](RunSettings& s) { s.concurrency = 0; }, "concurrency must be 1..256 (got 0)"},
+      {[](RunSettings& s) { s.rate = "fast"; }, "rate 'fast' is not a rate (e.g. 150/min, 100/s, free, paid)"},
+      {[](RunSettings& s) { s.base_url = "ftp://x"; }, "base URL 'ftp://x' must start with https:// (or http:// for a local simulator)"},
+      {[](RunSettings& s) { s.compression = "maybe"; }, "compression must be auto, on or off (got 'maybe')"},
+      {[](RunSettings& s) { s.stall_timeout_s = -1; }, "stall timeout must be 1..3600 seconds"},
+      {[](RunSettings& s) { s.api_key.clear(); }, "no API key given: a run needs the Polygon/Massive API key"},
+      {[](RunSettings& s) { s.writers = 2; }, "writers must be 1 for SQLite (it takes one writer at a time)"},
+      {[](RunSettings& s) { s.db_url = "mysql://x/y"; },
+       "unsupported database URL 'mysql://x/y': use sqlite:PATH, postgresql://[user@]host[:port]/database, or a libpq key=value conninfo"},
+      {[](RunSettings& s) { s.db_url = "sqlite:"; }, "empty SQLite path: use sqlite:PATH"},
+  };
+  for (const Case& c : cases) {
+    RunSettings settings = Valid();
+    c.edit(settings);
+    const auto config = ResolveRunConfig(SomePlan(), settings);
+    ASSERT_FALSE(config) << c.message;
+    EXPECT_EQ(config.error().code, ErrorCode::kUsage) << c.message;
+    EXPECT_EQ(config.error().message, c.message);
+  }
+  RunSettings dry = Valid();
+  dry.api_key.clear();
+  dry.dry_run = true;
+  EXPECT_TRUE(ResolveRunConfig(SomePlan(), dry)) << "a dry run needs no key";
+}
+
+TEST(RunConfig, PasswordsInDatabaseUrlsAreNotShown) {
+  RunSettings settings = Valid();
+  settings.db_url = "mysql://me:secret@host/db";
+  const auto config = ResolveRunConfig(SomePlan(), settings);
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.error().message.find("secret"), std::string::npos) << config.error().message;
+}
+
+}  // namespace
+}  // namespace barfill
