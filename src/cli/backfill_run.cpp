@@ -28,7 +28,7 @@ namespace {
 constexpr int kDefaultConcurrency = 8;
 constexpr int kMaxConcurrency = 256;
 // Two COPY sessions load PostgreSQL about 35% faster than one when two cores are free
-// (perf-limits.md); more sessions cannot help on a small machine.
+// (docs/design.md §12); more sessions cannot help on a small machine.
 constexpr int kDefaultPostgresWriters = 2;
 constexpr int kMaxWriters = 16;
 constexpr const char* kDefaultRate = "paid";

@@ -21,7 +21,7 @@ void AddExportCommand(CLI::App& app, CommandMain* run);
 void AddSimCommand(CLI::App& app, CommandMain* run);
 void AddDemoCommand(CLI::App& app, CommandMain* run);
 
-/// Exit codes (DESIGN.md): the one place that maps errors to them.
+/// Exit codes (docs/design.md §11): the one place that maps errors to them.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitChunksFailed = 1;
 inline constexpr int kExitUsage = 2;

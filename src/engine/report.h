@@ -66,7 +66,7 @@ std::string Thousands(int64_t n);
 /// The human report printed at the end of a run.
 std::string FormatReport(const RunReport& report);
 
-/// The report as JSON (DESIGN.md's keys and more), for --report-json.
+/// The report as JSON (the keys of docs/design.md §11), for --report-json.
 std::string ReportToJson(const RunReport& report);
 
 }  // namespace barfill
