@@ -26,7 +26,7 @@ barfill=$build/barfill
 [[ -x $barfill && -x $build/bench/e2e/sqlite_ceiling ]] ||
   { echo "error: build first: cmake --build $build --target barfill_cli sqlite_ceiling" >&2; exit 2; }
 
-# Our own throwaway PostgreSQL, configured like the measurements in perf-limits.md.
+# Our own throwaway PostgreSQL, configured like the measurements in docs/design.md §12.
 if [[ -z ${BARFILL_E2E_IN_PG:-} ]]; then
   export BARFILL_E2E_IN_PG=1
   export BARFILL_PG_SETTINGS="shared_buffers = 2GB

@@ -1,6 +1,6 @@
 // The SQLite ceiling for the end-to-end benchmark: the same rows barfill stored, read into
 // memory, then inserted into a fresh file with one prepared INSERT in one transaction (the
-// fastest way SQLite loads rows, perf-limits.md). Prints rows and seconds as JSON.
+// fastest way SQLite loads rows, docs/design.md §12). Prints rows and seconds as JSON.
 //   sqlite_ceiling SOURCE.db TARGET.db
 #include <sqlite3.h>
 

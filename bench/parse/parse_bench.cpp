@@ -1,5 +1,5 @@
 // Parsing a 50,000-bar aggregates body: barfill's parser (straight into a BarBatch) beside a
-// plain simdjson On-Demand walk of the same body into structs, the ceiling (perf-limits.md).
+// plain simdjson On-Demand walk of the same body into structs, the ceiling (docs/design.md §12).
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
 
@@ -113,7 +113,7 @@ void WalkResults(benchmark::State& state, ReadBar read) {
   Count(state);
 }
 
-// The ceiling: ordered lookups in document order (perf-limits.md's fastest idiom).
+// The ceiling: ordered lookups in document order (the fastest idiom in docs/design.md §12).
 void BM_SimdjsonOrderedLookups(benchmark::State& state) {
   WalkResults(state, [](simdjson::ondemand::object& o, Bar& b) {
     b.volume = o["v"].get_double();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the storage benchmark against its own throwaway PostgreSQL cluster, configured like the
-# measurements in perf-limits.md (shared_buffers=2GB, max_wal_size=8GB, checkpoint_timeout=30min,
+# measurements in docs/design.md §12 (shared_buffers=2GB, max_wal_size=8GB, checkpoint_timeout=30min,
 # wal_compression=off). Arguments go to store_bench (e.g. --repeat 5, --no-merge).
 #   bench/store/run.sh [--build-dir build] [store_bench args...]
 set -euo pipefail

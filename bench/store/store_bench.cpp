@@ -1,5 +1,5 @@
 // Loads the same rows (default 50 symbols x 100,000 consecutive 1-minute bars = 5 M, as in
-// perf-limits.md) through barfill's writers and through their ceilings, alternating the order
+// docs/design.md §12) through barfill's writers and through their ceilings, alternating the order
 // between repetitions, and prints rows/s (median and best) and the ratio to the ceiling:
 //   PostgreSQL: psql \copy ... (FORMAT binary) of an equivalent file into the empty table, beside
 //     CommitChunks (replace-range, the default) into the empty table and over a full one (re-run),
@@ -225,7 +225,7 @@ void BenchPostgres(const Options& o, const Workload& w, Results& results) {
   StoreOptions merge_options;
   merge_options.pg_write_method = PgWriteMethod::kStagingMerge;
   auto merge = Check(OpenStore(url, merge_options), "open");
-  // As in perf-limits.md: autovacuum may not start in the middle of a timed run.
+  // As in docs/design.md §12: autovacuum may not start in the middle of a timed run.
   Sql(*conn, "ALTER TABLE bars SET (autovacuum_enabled = false)");
   Sql(*conn, "ALTER TABLE barfill_ledger SET (autovacuum_enabled = false)");
 

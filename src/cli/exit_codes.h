@@ -1,4 +1,4 @@
-// Exit codes: the one place that maps errors and run outcomes to them (docs/design.md lists them).
+// Exit codes (docs/design.md §11): the one place that maps errors and run outcomes to them.
 #pragma once
 
 #include "core/result.h"

@@ -108,7 +108,7 @@ std::string FormatReport(const RunReport& r) {
 }
 
 std::string ReportToJson(const RunReport& r) {
-  // The keys of the original design (records, duration_s, jobs, chunks, requests, failures) and more.
+  // The keys of docs/design.md §11 (records, duration_s, jobs, chunks, requests, failures) and more.
   const FetchStats& f = r.fetch;
   std::string j = "{";
   j += "\"plan\":" + JsonQuote(r.plan_name);

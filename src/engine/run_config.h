@@ -18,7 +18,7 @@ inline constexpr int kDefaultConcurrency = 8;
 inline constexpr const char* kDefaultRate = "paid";
 inline constexpr const char* kDefaultBaseUrl = "https://api.polygon.io";
 /// Two COPY sessions load PostgreSQL about 35% faster than one when two cores are free
-/// (docs/design.md, "Measured choices"); more sessions cannot help on a small machine.
+/// (docs/design.md §12); more sessions cannot help on a small machine.
 inline constexpr int kDefaultPostgresWriters = 2;
 inline constexpr int kMaxWriters = 16;
 inline constexpr double kMaxStallTimeoutS = 3600;

@@ -1,4 +1,4 @@
-// The last gate before bars leave the fetcher (reliability.md §6): every bar sane, aligned and
+// The last gate before bars leave the fetcher (docs/fault-model.md §6): every bar sane, aligned and
 // inside its chunk; out-of-order bars sorted, identical duplicates dropped, conflicting ones
 // rejected.
 #pragma once

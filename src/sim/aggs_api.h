@@ -1,4 +1,4 @@
-// The Polygon aggregates contract as the simulator speaks it (polygon-api.md §2-§5, §10): the
+// The Polygon aggregates contract as the simulator speaks it (docs/api-contract.md §2-§5, §10): the
 // route, its parameters and cursor, the texts of its errors and the exact shape of its bodies.
 // No sockets here, so all of it is testable as plain functions.
 #pragma once
@@ -24,7 +24,7 @@ inline constexpr int64_t kDefaultLimit = 5000;
 /// Instants past this (2200-01-01) hold no bars; it keeps calendar arithmetic in range.
 inline constexpr int64_t kLastSimulatedMs = 7258118400000;
 
-// The real texts (polygon-api.md §5 and tests/fixtures/polygon).
+// The real texts (docs/api-contract.md §5 and tests/fixtures/polygon).
 inline constexpr std::string_view kTextNoApiKey = "API Key was not provided";
 inline constexpr std::string_view kTextUnknownApiKey = "Unknown API Key";
 inline constexpr std::string_view kTextBadFrom =

@@ -71,7 +71,7 @@ struct SimStats {
 };
 
 /// Serves GET /v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to} as Polygon
-/// does (polygon-api.md §10), plus the unauthenticated test endpoints GET /__stats (SimStats as
+/// does (docs/api-contract.md §10), plus the unauthenticated test endpoints GET /__stats (SimStats as
 /// JSON), GET /__requests (a JSON array of the last 100000 data-request targets, path and query
 /// without apiKey, in arrival order) and GET /__reset (zeroes the stats and that log).
 class SimServer {

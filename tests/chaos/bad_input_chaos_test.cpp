@@ -1,4 +1,4 @@
-// Bad inputs (reliability.md §8) that tests/engine/bad_input_test.cpp does not cover: the status,
+// Bad inputs (docs/fault-model.md §8) that tests/engine/bad_input_test.cpp does not cover: the status,
 // export and sim commands, database URLs, database state (schema version, column types, roles),
 // dates in the future, and answers of the API that must stop a chunk or the run. Each gets the
 // exact one-line message and exit code, and the database is checked unchanged afterwards (the

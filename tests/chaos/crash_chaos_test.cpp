@@ -1,4 +1,4 @@
-// Process faults (reliability.md §7 P1-P4, P6) for both stores: kill -9 while fetching, inside the
+// Process faults (docs/fault-model.md §7 P1-P4, P6) for both stores: kill -9 while fetching, inside the
 // write transaction (half the bars sent, or all of them but not committed), right after a commit,
 // and SIGTERM. After each crash the database is consistent (no partial chunk: every bar lies in a
 // done chunk whose bars equal the ground truth); a resume finishes the plan without fetching a

@@ -1,4 +1,4 @@
-// PostgreSQL faults (reliability.md §7 D1, D2, D4) while `barfill backfill` writes: the backend
+// PostgreSQL faults (docs/fault-model.md §7 D1, D2, D4) while `barfill backfill` writes: the backend
 // killed in the middle of a COPY, the server restarted mid-run, a read-only database. These need
 // the throwaway cluster of scripts/with-postgres.sh; they fail (not skip) when CI=true without it.
 #include <pwd.h>
@@ -193,7 +193,7 @@ TEST_F(PgChaos, ReadOnlyDatabaseExits4AndResumesWhenWritable) {
   EXPECT_EQ(report.chunks_skipped, 1) << "AAPL 1d was done before";
 }
 
-// reliability.md §8: synchronous_commit=off may lose the last commits on a server crash (data
+// docs/fault-model.md §8: synchronous_commit=off may lose the last commits on a server crash (data
 // and checkpoint together, so still consistent); barfill should say so at start-up.
 TEST_F(PgChaos, AsynchronousCommitIsWarnedAbout) {
   StartSim();

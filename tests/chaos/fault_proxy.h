@@ -1,4 +1,4 @@
-// A TCP fault proxy for chaos tests, in the spirit of Toxiproxy (reliability.md §5): it listens
+// A TCP fault proxy for chaos tests, in the spirit of Toxiproxy (docs/fault-model.md §5): it listens
 // on 127.0.0.1, forwards every connection to an upstream host:port, and applies "toxics" per
 // direction that can be changed while connections are open: reset_peer, limit_data, latency
 // (+ jitter), bandwidth, slicer, black hole (Toxiproxy's timeout=0), down, and two

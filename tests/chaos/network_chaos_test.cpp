@@ -1,4 +1,4 @@
-// Network faults (reliability.md §7 N1-N18) end to end: `barfill backfill` against the simulator's
+// Network faults (docs/fault-model.md §7 N1-N18) end to end: `barfill backfill` against the simulator's
 // HTTP faults, or through the fault proxy for the TCP ones, into a SQLite file. Every scenario
 // ends with the database equal to the ground truth bar for bar and a report that agrees with it
 // and with the simulator's (and proxy's) counters.
@@ -343,7 +343,7 @@ TEST_F(NetworkChaos, ShortOutageIsRidden) {
   EXPECT_GT(report.transport_errors, 0) << "the refused connections were seen";
 }
 
-// N11, long: the upstream stays down; the run gives up with exit 5 (DESIGN.md: "network gave
+// N11, long: the upstream stays down; the run gives up with exit 5 (docs/design.md §11: "network gave
 // up, run incomplete, resumable") and a clear message, commits nothing, and the next run
 // finishes once it is back. One chunk only: each chunk spends its attempts (about 4 s) first.
 TEST_F(NetworkChaos, LongOutageExits5AndResumes) {

@@ -1,4 +1,4 @@
-// Bad inputs (reliability.md section 8): each gets one clear "error:" line naming the problem
+// Bad inputs (docs/fault-model.md §8): each gets one clear "error:" line naming the problem
 // and the fix, a distinct exit code, and the database is left exactly as it was.
 #include <gtest/gtest.h>
 

@@ -105,7 +105,7 @@ TEST(AggsApi, ErrorsUsePolygonsTexts) {
 }
 
 TEST(AggsApi, NextUrlMatchesTheSpecExample) {
-  // polygon-api.md §3: .../AAPL/range/1/day/1578114000000/2020-01-10?cursor=bGltaXQ9MiZzb3J0PWFzYw
+  // docs/api-contract.md §3: .../AAPL/range/1/day/1578114000000/2020-01-10?cursor=bGltaXQ9MiZzb3J0PWFzYw
   const AggsCall call = Resolve("/v2/aggs/ticker/AAPL/range/1/day/2020-01-02/2020-01-10", "limit=2&apiKey=secret");
   EXPECT_EQ(EncodeCursor(call), "bGltaXQ9MiZzb3J0PWFzYw");
   EXPECT_EQ(NextBarStart(call, 1578027600000), 1578114000000);
