@@ -1,4 +1,4 @@
-// Fetching every page of a large range from the simulator on loopback: barfill's ChunkFetcher
+// Fetching every page of a large range from the simulator on loopback: barfill's fetch::ChunkFetcher
 // (libcurl easy handle, keep-alive, parse straight into a BarBatch, validation) beside the curl
 // command-line tool fetching the same URLs over one connection into /dev/null (the ceiling:
 // transfer only, no parsing).
@@ -42,8 +42,8 @@ Chunk BigChunk() {
   return Chunk{Series{ticker, Timeframe(1, Timespan::kMinute), true}, range};
 }
 
-FetchShared Shared(bool compressed) {
-  FetchShared shared;
+fetch::FetchShared Shared(bool compressed) {
+  fetch::FetchShared shared;
   shared.config.base_url = Sim().BaseUrl();
   shared.config.api_key = kKey;
   shared.config.http.compressed = compressed;
@@ -52,12 +52,12 @@ FetchShared Shared(bool compressed) {
 
 void BM_ChunkFetcher(benchmark::State& state) {
   const bool compressed = state.range(0) != 0;
-  ChunkFetcher fetcher(Shared(compressed));
+  fetch::ChunkFetcher fetcher(Shared(compressed));
   const Chunk chunk = BigChunk();
   BarBatch out;
-  FetchStats total;
+  fetch::FetchStats total;
   for (auto _ : state) {
-    FetchStats stats;
+    fetch::FetchStats stats;
     const Status status = fetcher.Fetch(chunk, out, stats);
     if (!status) state.SkipWithError(status.error().message.c_str());
     total.Add(stats);
@@ -78,11 +78,11 @@ void BM_ChunkFetcherThreads(benchmark::State& state) {
   int64_t bytes = 0;
   for (auto _ : state) {
     std::vector<std::thread> pool;
-    std::vector<FetchStats> stats(threads);
+    std::vector<fetch::FetchStats> stats(threads);
     std::vector<size_t> sizes(threads);
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
-        ChunkFetcher fetcher(Shared(false));
+        fetch::ChunkFetcher fetcher(Shared(false));
         BarBatch out;
         if (fetcher.Fetch(chunk, out, stats[t])) sizes[t] = out.size();
       });
@@ -102,9 +102,9 @@ BENCHMARK(BM_ChunkFetcherThreads)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benc
 std::vector<std::string> PageUrls() {
   http::HttpClient client(http::HttpOptions{});
   (void)client.Get(Sim().BaseUrl() + "/__reset", {});
-  ChunkFetcher fetcher(Shared(false));
+  fetch::ChunkFetcher fetcher(Shared(false));
   BarBatch out;
-  FetchStats stats;
+  fetch::FetchStats stats;
   if (!fetcher.Fetch(BigChunk(), out, stats)) return {};
   auto log = client.Get(Sim().BaseUrl() + "/__requests", {});
   std::vector<std::string> urls;

@@ -83,8 +83,8 @@ void BM_AggsParserAndValidate(benchmark::State& state) {
   for (auto _ : state) {
     batch.clear();
     auto page = parser.Parse(padded.data(), Body().size(), padded.size(), batch);
-    ValidationReport report;
-    if (!page || !ValidateBars(chunk, batch, report) || batch.size() != kBars) state.SkipWithError("failed");
+    fetch::ValidationReport report;
+    if (!page || !fetch::ValidateBars(chunk, batch, report) || batch.size() != kBars) state.SkipWithError("failed");
     benchmark::DoNotOptimize(batch.close.data());
   }
   Count(state);

@@ -50,7 +50,7 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
         settings.plan_flags.adjusted = flags->adjusted == "true";
       }
       if (!flags->plan_path.empty()) {
-        auto plan = LoadPlanFile(flags->plan_path);
+        auto plan = engine::LoadPlanFile(flags->plan_path);
         if (!plan) return ReportError(plan.error());
         settings.plan_file = std::move(*plan);
       }

@@ -40,28 +40,28 @@ Error InFlagTerms(Error error) {
 
 }  // namespace
 
-int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_out) {
+int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport* report_out) {
   // 1. Everything the user typed, checked before the database or the network is touched.
   auto plan = ApplyPlanFlags(settings.plan_file, settings.plan_flags);
   if (!plan) return ReportError(plan.error());
-  RunSettings run = settings.run;
+  engine::RunSettings run = settings.run;
   run.db_url = ResolveDbUrl(!run.db_url.empty() ? run.db_url : plan->db.value_or(""));
   run.api_key = ResolveApiKey(run.api_key).value_or("");
   if (run.api_key.empty() && !run.dry_run) {
     return ReportError(Error(ErrorCode::kUsage, "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key"));
   }
-  auto config = ResolveRunConfig(std::move(*plan), run);
+  auto config = engine::ResolveRunConfig(std::move(*plan), run);
   if (!config) return ReportError(InFlagTerms(config.error()));
 
   // 2. The store and the plan against its ledger: an unreachable or wrong database stops here.
   const CrashHooks hooks = CrashHooksFromEnvironment();
   StoreOptions store_options;
   store_options.write_hook = hooks.write_hook;
-  auto job = BackfillJob::Prepare(std::move(*config), store_options);
+  auto job = engine::BackfillJob::Prepare(std::move(*config), store_options);
   if (!job) return ReportError(job.error());
   for (const std::string& warning : (*job)->StoreWarnings()) std::fprintf(stderr, "%s\n", warning.c_str());
-  const RunConfig& resolved = (*job)->config();
-  const WorkPlan& work = (*job)->work();
+  const engine::RunConfig& resolved = (*job)->config();
+  const engine::WorkPlan& work = (*job)->work();
   if (resolved.dry_run) {
     std::fputs((*job)->DescribePlan().c_str(), stdout);
     return kExitOk;
@@ -74,15 +74,15 @@ int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_
   // 3. The run, stopped by Ctrl-C / SIGTERM.
   const bool tty = isatty(STDERR_FILENO) != 0;
   ConsoleObserver observer(tty, !settings.no_progress, hooks.after_commit);
-  RunControl control;
+  engine::RunControl control;
   control.observer = &observer;
   control.progress_interval = observer.ProgressInterval();
   control.cancel = &InstallStopSignals();
   std::fprintf(stderr, "barfill: %zu series, %lld chunks to fetch (%lld already done), %s at %s, %d concurrent, into %s (%d writer%s)\n",
                work.series.size(), static_cast<long long>(work.chunks_todo),
-               static_cast<long long>(work.chunks_skipped), resolved.fetch.base_url.c_str(), resolved.rate.text.c_str(),
+               static_cast<long long>(work.chunks_skipped), resolved.fetch_config.base_url.c_str(), resolved.rate.text.c_str(),
                resolved.concurrency, (*job)->DescribeStore().c_str(), resolved.writers, resolved.writers == 1 ? "" : "s");
-  const RunReport report = (*job)->Run(control);
+  const engine::RunReport report = (*job)->Run(control);
   std::fputs(FormatReport(report).c_str(), stdout);
   std::fflush(stdout);
   if (!settings.report_json.empty()) {

@@ -14,9 +14,9 @@ namespace barfill::cli {
 /// Everything a run needs, as the user gave it (flags and a parsed plan file). The environment
 /// (BARFILL_DB, POLYGON_API_KEY, MASSIVE_API_KEY) is read by RunBackfillFromSettings.
 struct BackfillSettings {
-  std::optional<Plan> plan_file;  ///< a parsed --plan, if any
+  std::optional<engine::Plan> plan_file;  ///< a parsed --plan, if any
   PlanFlags plan_flags;
-  RunSettings run;                ///< db_url / api_key empty: from the environment
+  engine::RunSettings run;                ///< db_url / api_key empty: from the environment
   std::string report_json;
   bool no_progress = false;
 };
@@ -25,6 +25,6 @@ struct BackfillSettings {
 /// Every bad input is one "error: ..." line and a distinct exit code, before the database or
 /// the network is touched. `report_out`, when given, receives the run's report (left untouched
 /// if the run never started).
-int RunBackfillFromSettings(const BackfillSettings& settings, RunReport* report_out = nullptr);
+int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport* report_out = nullptr);
 
 }  // namespace barfill::cli

@@ -17,7 +17,7 @@ std::string Compact(double n) {
   return buf;
 }
 
-std::string Eta(const ProgressSnapshot& s) {
+std::string Eta(const engine::ProgressSnapshot& s) {
   if (s.chunks_settled == 0 || s.chunks_settled >= s.chunks_total) return "--";
   const double left = s.elapsed_s * static_cast<double>(s.chunks_total - s.chunks_settled) /
                       static_cast<double>(s.chunks_settled);
@@ -33,7 +33,7 @@ std::string Eta(const ProgressSnapshot& s) {
 
 }  // namespace
 
-std::string FormatProgress(const ProgressSnapshot& s) {
+std::string FormatProgress(const engine::ProgressSnapshot& s) {
   const double pct = s.chunks_total > 0 ? 100.0 * static_cast<double>(s.chunks_settled) / static_cast<double>(s.chunks_total) : 100.0;
   const double rate = s.elapsed_s > 0 ? static_cast<double>(s.rows) / s.elapsed_s : 0;
   char buf[512];
@@ -56,7 +56,7 @@ std::chrono::milliseconds ConsoleObserver::ProgressInterval() const {
   return tty_ ? kTtyInterval : std::chrono::duration_cast<std::chrono::milliseconds>(kLogInterval);
 }
 
-void ConsoleObserver::OnProgress(const ProgressSnapshot& s) {
+void ConsoleObserver::OnProgress(const engine::ProgressSnapshot& s) {
   if (!show_progress_) return;
   const std::string line = FormatProgress(s);
   std::lock_guard lock(mutex_);

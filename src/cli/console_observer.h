@@ -13,9 +13,9 @@
 namespace barfill::cli {
 
 /// One progress line: "series 12/250  chunks 120/1930 (6.2%)  rows 5.12M  412k rows/s ...".
-std::string FormatProgress(const ProgressSnapshot& s);
+std::string FormatProgress(const engine::ProgressSnapshot& s);
 
-class ConsoleObserver final : public RunObserver {
+class ConsoleObserver final : public engine::RunObserver {
  public:
   /// `tty`: stderr is a terminal (a live line rewritten in place). `show_progress` false keeps
   /// only warnings. `on_committed` (may be empty) is told of each commit (the crash test hook).
@@ -24,7 +24,7 @@ class ConsoleObserver final : public RunObserver {
   /// How often a run should tell this observer of its progress (zero: never).
   std::chrono::milliseconds ProgressInterval() const;
 
-  void OnProgress(const ProgressSnapshot& snapshot) override;
+  void OnProgress(const engine::ProgressSnapshot& snapshot) override;
   void OnWarning(const std::string& line) override;
   void OnCommitted(size_t chunks) override;
 

@@ -39,7 +39,7 @@ void RemoveSqliteFiles(const StoreUrl& url) {
 
 // Compares a few stored series with the simulator's ground truth, bar for bar: the demo's proof.
 // A store that does not open or a single differing bar fails the demo.
-Status VerifySample(const std::string& db_url, const Plan& plan) {
+Status VerifySample(const std::string& db_url, const engine::Plan& plan) {
   StoreOptions reader;
   reader.create = false;
   auto store = OpenStore(db_url, reader);
@@ -79,7 +79,7 @@ int RunDemo(const DemoFlags& flags) {
     if (!faults) return ReportError(faults.error());
     sim_options.faults = *faults;
   }
-  auto plan = ParsePlanToml(kBaselinePlanToml, "plans/phase2-baseline.toml");
+  auto plan = engine::ParsePlanToml(kBaselinePlanToml, "plans/phase2-baseline.toml");
   if (!plan) return ReportError(plan.error());
   auto db_url = ParseStoreUrl(flags.db);
   if (!db_url) return ReportError(db_url.error());
@@ -102,7 +102,7 @@ int RunDemo(const DemoFlags& flags) {
   settings.run.concurrency = flags.concurrency;
   settings.report_json = flags.report_json;
   settings.no_progress = flags.no_progress;
-  RunReport report;
+  engine::RunReport report;
   const int code = RunBackfillFromSettings(settings, &report);
   const sim::SimStats stats = (*server)->Stats();
   (*server)->Stop();

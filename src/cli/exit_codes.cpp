@@ -32,14 +32,14 @@ int ExitCodeFor(const Error& error) {
   return kExitChunksFailed;
 }
 
-int ExitCodeFor(RunOutcome outcome) {
+int ExitCodeFor(engine::RunOutcome outcome) {
   switch (outcome) {
-    case RunOutcome::kDone: return kExitOk;
-    case RunOutcome::kChunksFailed: return kExitChunksFailed;
-    case RunOutcome::kRefused: return kExitAuth;
-    case RunOutcome::kDatabase: return kExitDatabase;
-    case RunOutcome::kNetwork: return kExitNetwork;
-    case RunOutcome::kInterrupted: return kExitInterrupted;
+    case engine::RunOutcome::kDone: return kExitOk;
+    case engine::RunOutcome::kChunksFailed: return kExitChunksFailed;
+    case engine::RunOutcome::kRefused: return kExitAuth;
+    case engine::RunOutcome::kDatabase: return kExitDatabase;
+    case engine::RunOutcome::kNetwork: return kExitNetwork;
+    case engine::RunOutcome::kInterrupted: return kExitInterrupted;
   }
   return kExitChunksFailed;
 }

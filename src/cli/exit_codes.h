@@ -18,7 +18,7 @@ inline constexpr int kExitInterrupted = 130;
 int ExitCodeFor(const Error& error);
 
 /// The exit code for a run that ended with `outcome`.
-int ExitCodeFor(RunOutcome outcome);
+int ExitCodeFor(engine::RunOutcome outcome);
 
 /// Prints "error: <message>" on stderr and returns the error's exit code.
 int ReportError(const Error& error);

@@ -9,29 +9,29 @@ Unexpected FlagError(std::string_view flag, const Error& error) {
 }
 
 Result<CalendarDay> DayFlag(std::string_view flag, const std::string& text, CalendarDay today) {
-  auto day = ParseDay(text, today);
+  auto day = engine::ParseDay(text, today);
   if (!day) return Fail(ErrorCode::kUsage, std::string(flag) + " " + day.error().message);
   return *day;
 }
 
 }  // namespace
 
-Result<Plan> ApplyPlanFlags(std::optional<Plan> base, const PlanFlags& flags) {
+Result<engine::Plan> ApplyPlanFlags(std::optional<engine::Plan> base, const PlanFlags& flags) {
   const bool have_base = base.has_value();
-  Plan plan = have_base ? std::move(*base) : Plan{};
+  engine::Plan plan = have_base ? std::move(*base) : engine::Plan{};
   if (!have_base) plan.name = "command line";
   const CalendarDay today = flags.today.value_or(TodayUtc());
   if (!flags.tickers.empty() || !have_base) {
-    const std::vector<std::string> items = SplitList(flags.tickers);
+    const std::vector<std::string> items = engine::SplitList(flags.tickers);
     if (items.empty()) {
       return Fail(ErrorCode::kUsage, "--tickers is required (e.g. AAPL,X:BTCUSD), or give a plan file with --plan");
     }
-    auto tickers = ParseTickers(items);
+    auto tickers = engine::ParseTickers(items);
     if (!tickers) return FlagError("--tickers", tickers.error());
     plan.tickers = std::move(*tickers);
   }
   if (!flags.timeframes.empty() || !have_base) {
-    auto timeframes = ParseTimeframes(SplitList(flags.timeframes));
+    auto timeframes = engine::ParseTimeframes(engine::SplitList(flags.timeframes));
     if (!timeframes) return FlagError("--timeframes", timeframes.error());
     plan.timeframes = std::move(*timeframes);
   }

@@ -23,6 +23,6 @@ struct PlanFlags {
 /// Builds or completes a plan from flags: flags override what `base` (from a plan file) says.
 /// Checks everything a user can get wrong (empty lists, bad tickers and timeframes, dates,
 /// --from after --to); each message names the flag to fix.
-Result<Plan> ApplyPlanFlags(std::optional<Plan> base, const PlanFlags& flags);
+Result<engine::Plan> ApplyPlanFlags(std::optional<engine::Plan> base, const PlanFlags& flags);
 
 }  // namespace barfill::cli

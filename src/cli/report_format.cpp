@@ -45,9 +45,9 @@ std::string Num(double v) {
 
 }  // namespace
 
-std::string FormatReport(const RunReport& r) {
+std::string FormatReport(const engine::RunReport& r) {
   std::string out;
-  const FetchStats& f = r.fetch;
+  const fetch::FetchStats& f = r.fetch_stats;
   Line(out, "\nbarfill report: plan %s -> %s\n", r.plan_name.c_str(), r.store.c_str());
   Line(out, "  Total records:   %s\n", Thousands(r.records).c_str());
   Line(out, "  Jobs (series):   %lld total, %lld succeeded (%.1f%%), %lld failed, %lld degraded%s\n",
@@ -98,7 +98,7 @@ std::string FormatReport(const RunReport& r) {
     Line(out, "\n  Failures (%zu chunks; a re-run retries them):\n", r.failures.size());
     constexpr size_t kShown = 20;
     for (size_t i = 0; i < r.failures.size() && i < kShown; ++i) {
-      const FailureRecord& fr = r.failures[i];
+      const engine::FailureRecord& fr = r.failures[i];
       Line(out, "  - %s\n", fr.error.c_str());
     }
     if (r.failures.size() > kShown) Line(out, "  ... and %zu more (see --report-json)\n", r.failures.size() - kShown);
@@ -107,9 +107,9 @@ std::string FormatReport(const RunReport& r) {
   return out;
 }
 
-std::string ReportToJson(const RunReport& r) {
+std::string ReportToJson(const engine::RunReport& r) {
   // The keys of docs/design.md §11 (records, duration_s, jobs, chunks, requests, failures) and more.
-  const FetchStats& f = r.fetch;
+  const fetch::FetchStats& f = r.fetch_stats;
   std::string j = "{";
   j += "\"plan\":" + JsonQuote(r.plan_name);
   j += ",\"store\":" + JsonQuote(r.store);
@@ -143,7 +143,7 @@ std::string ReportToJson(const RunReport& r) {
   j += ",\"peak_rss_bytes\":" + std::to_string(r.peak_rss_bytes);
   j += ",\"failures\":[";
   for (size_t i = 0; i < r.failures.size(); ++i) {
-    const FailureRecord& fr = r.failures[i];
+    const engine::FailureRecord& fr = r.failures[i];
     if (i > 0) j += ",";
     j += "{\"ticker\":" + JsonQuote(fr.series.ticker.symbol()) + ",\"timeframe\":" +
          JsonQuote(fr.series.timeframe.ToString()) + ",\"adjusted\":" + (fr.series.adjusted ? "true" : "false") +
@@ -154,7 +154,7 @@ std::string ReportToJson(const RunReport& r) {
   for (size_t i = 0; i < r.degraded.size(); ++i) j += (i > 0 ? "," : "") + JsonQuote(r.degraded[i]);
   j += "],\"stop_reason\":" + JsonQuote(r.stop_reason);
   j += ",\"error\":" + JsonQuote(r.error);
-  j += ",\"outcome\":" + JsonQuote(RunOutcomeName(r.outcome));
+  j += ",\"outcome\":" + JsonQuote(engine::RunOutcomeName(r.outcome));
   j += ",\"exit_code\":" + std::to_string(ExitCodeFor(r.outcome));
   j += "}\n";
   return j;

@@ -12,9 +12,9 @@ namespace barfill::cli {
 std::string Thousands(int64_t n);
 
 /// The human report printed at the end of a run.
-std::string FormatReport(const RunReport& report);
+std::string FormatReport(const engine::RunReport& report);
 
 /// The report as JSON, with its outcome and the process exit code, for --report-json.
-std::string ReportToJson(const RunReport& report);
+std::string ReportToJson(const engine::RunReport& report);
 
 }  // namespace barfill::cli

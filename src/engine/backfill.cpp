@@ -12,13 +12,13 @@
 
 #include "engine/bounded_queue.h"
 
-namespace barfill {
+namespace barfill::engine {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+using Stopwatch = std::chrono::steady_clock;  // wall time of the run, for the report
 
-double SecondsSince(SteadyClock::time_point start) {
-  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+double SecondsSince(Stopwatch::time_point start) {
+  return std::chrono::duration<double>(Stopwatch::now() - start).count();
 }
 
 /// Wall time during which at least one of several threads is busy (the union of their busy
@@ -27,24 +27,24 @@ class BusyClock {
  public:
   void Enter() {
     std::lock_guard lock(mutex_);
-    if (busy_++ == 0) since_ = SteadyClock::now();
+    if (busy_++ == 0) since_ = Stopwatch::now();
   }
   void Leave() {
     std::lock_guard lock(mutex_);
-    if (--busy_ == 0) total_ += SteadyClock::now() - since_;
+    if (--busy_ == 0) total_ += Stopwatch::now() - since_;
   }
   double Seconds() const {
     std::lock_guard lock(mutex_);
     auto total = total_;
-    if (busy_ > 0) total += SteadyClock::now() - since_;
+    if (busy_ > 0) total += Stopwatch::now() - since_;
     return std::chrono::duration<double>(total).count();
   }
 
  private:
   mutable std::mutex mutex_;
   int busy_ = 0;
-  SteadyClock::time_point since_;
-  SteadyClock::duration total_{};
+  Stopwatch::time_point since_;
+  Stopwatch::duration total_{};
 };
 
 /// A fetched chunk (or its failure) on its way to the writer.
@@ -72,7 +72,7 @@ RunOutcome OutcomeOf(StopKind kind) {
 /// One pass over a WorkPlan: the fetchers, the writer, the progress line.
 class Pass {
  public:
-  Pass(const WorkPlan& work, const RunOptions& options, const FetchShared& fetch, std::vector<BarStore*> writers)
+  Pass(const WorkPlan& work, const RunOptions& options, const fetch::FetchShared& fetch, std::vector<BarStore*> writers)
       : work_(work),
         options_(options),
         writers_(std::move(writers)),
@@ -88,7 +88,7 @@ class Pass {
   }
 
   void Run(const std::string& phase) {
-    start_ = SteadyClock::now();
+    start_ = Stopwatch::now();
     RunObserver* observer = options_.observer;
     ProgressTicker progress(
         observer != nullptr ? options_.progress_interval : std::chrono::milliseconds(0),
@@ -117,7 +117,7 @@ class Pass {
     report.db_s += db_busy_.Seconds();
     report.fetcher_thread_s += duration_s_ * options_.concurrency;
     report.backpressure_s += backpressure_s_;
-    report.fetch.Add(fetch_totals_);
+    report.fetch_stats.Add(fetch_totals_);
     report.records += rows_;
   }
 
@@ -157,13 +157,13 @@ class Pass {
   }
 
   void FetcherLoop() {
-    ChunkFetcher fetcher(fetch_);
+    fetch::ChunkFetcher fetcher(fetch_);
     while (!stop_.load()) {
       std::optional<WorkItem> item = cursor_.Next();
       if (!item) break;
       WriteItem out;
       out.work = std::move(*item);
-      FetchStats stats;
+      fetch::FetchStats stats;
       api_busy_.Enter();
       const Status status = fetcher.Fetch(out.work.chunk, out.bars, stats);
       api_busy_.Leave();
@@ -191,7 +191,7 @@ class Pass {
         out.failure = error;
         out.bars.clear();
       }
-      const auto wait_start = SteadyClock::now();
+      const auto wait_start = Stopwatch::now();
       const bool queued = queue_.Push(std::move(out));
       {
         std::lock_guard lock(totals_mutex_);
@@ -310,7 +310,7 @@ class Pass {
   const RunOptions& options_;
   const std::vector<BarStore*> writers_;  // one writer thread (and connection) each
   const std::atomic<bool>* external_stop_;
-  FetchShared fetch_;
+  fetch::FetchShared fetch_;
   ChunkCursor cursor_;
   BoundedQueue<WriteItem> queue_;
 
@@ -319,13 +319,13 @@ class Pass {
   StopKind stop_kind_ = StopKind::kNone;
   std::string stop_reason_;
   std::atomic<int> finished_fetchers_{0};
-  SteadyClock::time_point start_;
+  Stopwatch::time_point start_;
   double duration_s_ = 0;
 
   BusyClock api_busy_;
   BusyClock db_busy_;
   std::mutex totals_mutex_;
-  FetchStats fetch_totals_;
+  fetch::FetchStats fetch_totals_;
   double backpressure_s_ = 0;
 
   // Written by the writer threads; atomics so the progress line can read them.
@@ -347,12 +347,12 @@ int64_t PeakRssBytes() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+    if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6)) * 1024;
   }
   return 0;
 }
 
-RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& options, const FetchShared& fetch,
+RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& options, const fetch::FetchShared& fetch,
                       BarStore& store, std::span<BarStore* const> extra_writers) {
   std::vector<BarStore*> writers = {&store};
   writers.insert(writers.end(), extra_writers.begin(), extra_writers.end());
@@ -438,4 +438,4 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
   return report;
 }
 
-}  // namespace barfill
+}  // namespace barfill::engine

@@ -16,7 +16,7 @@
 #include "fetch/chunk_fetcher.h"
 #include "store/bar_store.h"
 
-namespace barfill {
+namespace barfill::engine {
 
 /// Told what a run does while it runs. Every method may be called from any of the run's
 /// threads, so implementations must be thread-safe; none may block for long.
@@ -53,9 +53,9 @@ struct RunOptions {
 /// database) get a writer thread of their own while the run lasts: PostgreSQL loads faster with
 /// two COPY sessions when the cores allow.
 RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& options,
-                      const FetchShared& fetch, BarStore& store, std::span<BarStore* const> extra_writers = {});
+                      const fetch::FetchShared& fetch, BarStore& store, std::span<BarStore* const> extra_writers = {});
 
 /// Peak resident set size of this process in bytes (0 if unknown).
 int64_t PeakRssBytes();
 
-}  // namespace barfill
+}  // namespace barfill::engine

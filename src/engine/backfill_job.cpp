@@ -1,10 +1,10 @@
 #include "engine/backfill_job.h"
 
-#include "fetch/clock.h"
+#include "core/clock.h"
 #include "fetch/rate_limiter.h"
 #include "fetch/retry_policy.h"
 
-namespace barfill {
+namespace barfill::engine {
 
 Result<std::unique_ptr<BackfillJob>> BackfillJob::Prepare(RunConfig config, StoreOptions store_options) {
   std::unique_ptr<BackfillJob> job(new BackfillJob(std::move(config), std::move(store_options)));
@@ -35,13 +35,13 @@ RunReport BackfillJob::Run(const RunControl& control) {
     stores_.push_back(std::move(*extra));
   }
   Clock& clock = RealClock();
-  FetchShared shared;
-  shared.config = config_.fetch;
+  fetch::FetchShared shared;
+  shared.config = config_.fetch_config;
   // One cap on Retry-After for the limiter's pause and the retry policy's wait.
-  RateLimiterOptions limiter_options;
+  fetch::RateLimiterOptions limiter_options;
   limiter_options.retry_after_cap_ms = shared.config.retry.retry_after_cap_ms;
-  RateLimiter limiter(config_.rate, clock, limiter_options);
-  RetryBudget budget(shared.config.retry);
+  fetch::RateLimiter limiter(config_.rate, clock, limiter_options);
+  fetch::RetryBudget budget(shared.config.retry);
   shared.limiter = &limiter;
   shared.budget = &budget;
   shared.clock = &clock;
@@ -64,4 +64,4 @@ RunReport BackfillJob::Run(const RunControl& control) {
   return RunBackfill(config_.plan, work_, options, shared, *stores_.front(), extra_writers);
 }
 
-}  // namespace barfill
+}  // namespace barfill::engine

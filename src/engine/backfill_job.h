@@ -15,7 +15,7 @@
 #include "engine/run_config.h"
 #include "store/bar_store.h"
 
-namespace barfill {
+namespace barfill::engine {
 
 /// What a caller controls while a job runs.
 struct RunControl {
@@ -52,4 +52,4 @@ class BackfillJob {
   WorkPlan work_;
 };
 
-}  // namespace barfill
+}  // namespace barfill::engine

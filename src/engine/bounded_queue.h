@@ -10,7 +10,7 @@
 #include <mutex>
 #include <optional>
 
-namespace barfill {
+namespace barfill::engine {
 
 template <typename T>
 class BoundedQueue {
@@ -83,4 +83,4 @@ class BoundedQueue {
   bool closed_ = false;
 };
 
-}  // namespace barfill
+}  // namespace barfill::engine

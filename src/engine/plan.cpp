@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-namespace barfill {
+namespace barfill::engine {
 namespace {
 
 constexpr std::array<std::string_view, 11> kPlanKeys = {
@@ -41,7 +41,7 @@ std::string Suggestion(std::string_view key) {
     size_t d = std::min(EditDistance(key, candidate), EditDistance(normalized, plain));
     // "ratelimit" for "rate", "ticker" for "tickers": one is the start of the other.
     if (plain.size() >= 3 && normalized.size() >= 3 &&
-        (normalized.rfind(plain, 0) == 0 || plain.rfind(normalized, 0) == 0)) {
+        (normalized.starts_with(plain) || plain.starts_with(normalized))) {
       d = std::min<size_t>(d, 1);
     }
     if (d < best_distance) {
@@ -222,4 +222,4 @@ Result<Plan> ParsePlan(const PlanText& text, CalendarDay today) {
   return plan;
 }
 
-}  // namespace barfill
+}  // namespace barfill::engine

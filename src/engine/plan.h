@@ -12,7 +12,7 @@
 #include "core/ticker.h"
 #include "core/timeframe.h"
 
-namespace barfill {
+namespace barfill::engine {
 
 struct Plan {
   std::string name;  ///< for reports; the plan file's `name` or "command line"
@@ -65,4 +65,4 @@ Result<Plan> ParsePlanToml(std::string_view toml, const std::string& source_name
 /// Splits "a, b,,c" into trimmed non-empty items.
 std::vector<std::string> SplitList(std::string_view text);
 
-}  // namespace barfill
+}  // namespace barfill::engine

@@ -5,7 +5,7 @@
 
 #include "fetch/asset_profile.h"
 
-namespace barfill {
+namespace barfill::engine {
 namespace {
 
 // A grid point of the chunk grid: an instant snapped back to its local day start, then to the
@@ -15,9 +15,6 @@ int64_t GridPoint(const Series& series, int64_t instant) {
   const int64_t day_start = zone.DayStartMs(zone.DayOf(instant));
   return BucketStart(series.timeframe, zone, day_start);
 }
-
-// Daily and longer bars are chunked on calendar years divisible by this (2025, 2030, ...).
-constexpr int kDailyChunkYears = 5;
 
 // A done chunk covers its range only if it was written after the range ended: a chunk that
 // reached into the present is fetched again next time, which is how a series keeps up to date.
@@ -43,9 +40,9 @@ std::string FormatDuration(double seconds) {
 std::vector<TimeRange> SplitIntoChunks(const Series& series, TimeRange range) {
   std::vector<TimeRange> chunks;
   const MarketZone zone = series.ticker.zone();
-  const int64_t step = MaxChunkMs(series.timeframe, series.ticker.asset_class());
+  const int64_t step = fetch::MaxChunkMs(series.timeframe, series.ticker.asset_class());
   // The grid: multiples of the longest chunk since the epoch for intraday bars; for daily and
-  // longer bars, New Year's days of years divisible by kDailyChunkYears, so a calendar year of
+  // longer bars, New Year's days of years divisible by fetch::kDailyChunkYears, so a calendar year of
   // daily bars is one request.
   const auto next_grid_point = [&](int64_t cur) {
     if (series.timeframe.IsIntraday()) {
@@ -54,10 +51,10 @@ std::vector<TimeRange> SplitIntoChunks(const Series& series, TimeRange range) {
       while (next <= cur) next = GridPoint(series, ++k * step);
       return next;
     }
-    int year = (zone.DayOf(cur).year / kDailyChunkYears + 1) * kDailyChunkYears;
+    int year = (zone.DayOf(cur).year / fetch::kDailyChunkYears + 1) * fetch::kDailyChunkYears;
     int64_t next = GridPoint(series, zone.DayStartMs(CalendarDay{year, 1, 1}));
     while (next <= cur) {
-      year += kDailyChunkYears;
+      year += fetch::kDailyChunkYears;
       next = GridPoint(series, zone.DayStartMs(CalendarDay{year, 1, 1}));
     }
     return next;
@@ -193,4 +190,4 @@ std::string DescribeWorkPlan(const Plan& plan, const WorkPlan& work, double rate
   return out;
 }
 
-}  // namespace barfill
+}  // namespace barfill::engine

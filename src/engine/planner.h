@@ -12,7 +12,7 @@
 #include "engine/plan.h"
 #include "store/bar_store.h"
 
-namespace barfill {
+namespace barfill::engine {
 
 /// One series of the plan and what is left to fetch of it.
 struct SeriesWork {
@@ -69,4 +69,4 @@ class ChunkCursor {
 /// Lines that describe the plan for --dry-run: series, chunks, requests, time under `rate_per_s`.
 std::string DescribeWorkPlan(const Plan& plan, const WorkPlan& work, double rate_per_s, int concurrency);
 
-}  // namespace barfill
+}  // namespace barfill::engine

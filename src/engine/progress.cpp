@@ -1,6 +1,6 @@
 #include "engine/progress.h"
 
-namespace barfill {
+namespace barfill::engine {
 
 ProgressTicker::ProgressTicker(std::chrono::milliseconds interval, std::function<ProgressSnapshot()> read,
                                std::function<void(const ProgressSnapshot&)> tell)
@@ -37,4 +37,4 @@ void ProgressTicker::Loop() {
   }
 }
 
-}  // namespace barfill
+}  // namespace barfill::engine

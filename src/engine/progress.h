@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-namespace barfill {
+namespace barfill::engine {
 
 struct ProgressSnapshot {
   std::string phase;  ///< "backfill", "fallback to daily bars"
@@ -53,4 +53,4 @@ class ProgressTicker {
   bool done_ = false;
 };
 
-}  // namespace barfill
+}  // namespace barfill::engine

@@ -1,6 +1,6 @@
 #include "engine/report.h"
 
-namespace barfill {
+namespace barfill::engine {
 
 const char* RunOutcomeName(RunOutcome outcome) {
   switch (outcome) {
@@ -14,4 +14,4 @@ const char* RunOutcomeName(RunOutcome outcome) {
   return "unknown";
 }
 
-}  // namespace barfill
+}  // namespace barfill::engine

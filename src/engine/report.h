@@ -8,7 +8,7 @@
 #include "core/series.h"
 #include "fetch/chunk_fetcher.h"
 
-namespace barfill {
+namespace barfill::engine {
 
 /// A chunk that ended failed, with its last error.
 struct FailureRecord {
@@ -60,7 +60,7 @@ struct RunReport {
   double db_s = 0;
   double fetcher_thread_s = 0;  ///< concurrency x duration: what the breakdown divides
   double backpressure_s = 0;    ///< fetchers waiting for the writer's queue to have room
-  FetchStats fetch;             ///< requests, retries, 429s, and per-stage thread time
+  fetch::FetchStats fetch_stats;             ///< requests, retries, 429s, and per-stage thread time
 
   int64_t peak_rss_bytes = 0;
   std::vector<FailureRecord> failures;
@@ -72,4 +72,4 @@ struct RunReport {
   double RecordsPerSecond() const { return duration_s > 0 ? static_cast<double>(records) / duration_s : 0; }
 };
 
-}  // namespace barfill
+}  // namespace barfill::engine

@@ -2,7 +2,7 @@
 
 #include "polygon/aggs_request.h"
 
-namespace barfill {
+namespace barfill::engine {
 namespace {
 
 Status CheckBaseUrl(const std::string& url) {
@@ -28,7 +28,7 @@ Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings) {
     return Fail(ErrorCode::kUsage, "concurrency must be 1.." + std::to_string(kMaxConcurrency) + " (got " +
                                        std::to_string(config.concurrency) + ")");
   }
-  auto rate = ParseRate(!settings.rate.empty() ? settings.rate : plan.rate.value_or(kDefaultRate));
+  auto rate = fetch::ParseRate(!settings.rate.empty() ? settings.rate : plan.rate.value_or(kDefaultRate));
   if (!rate) return Fail(rate.error());
   config.rate = *rate;
 
@@ -38,7 +38,7 @@ Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings) {
     return Fail(ErrorCode::kUsage, "compression must be auto, on or off (got '" + settings.compression + "')");
   }
   if (settings.stall_timeout_s < 0 || settings.stall_timeout_s > kMaxStallTimeoutS) {
-    return Fail(ErrorCode::kUsage, "stall timeout must be 1..3600 seconds");
+    return Fail(ErrorCode::kUsage, "stall timeout must be 0 (the default) to 3600 seconds");
   }
   if (settings.api_key.empty() && !settings.dry_run) {
     return Fail(ErrorCode::kUsage, "no API key given: a run needs the Polygon/Massive API key");
@@ -56,18 +56,18 @@ Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings) {
                                           : "writers must be 1.." + std::to_string(kMaxWriters));
   }
 
-  FetchConfig& fetch = config.fetch;
-  fetch.base_url = base_url;
-  fetch.api_key = settings.api_key;
-  fetch.api_key_in_query = settings.api_key_in_query;
-  fetch.http.ca_file = settings.ca_file;
+  fetch::FetchConfig& wire = config.fetch_config;
+  wire.base_url = base_url;
+  wire.api_key = settings.api_key;
+  wire.api_key_in_query = settings.api_key_in_query;
+  wire.http.ca_file = settings.ca_file;
   // Compression saves the wire from a remote API; on loopback it only costs CPU on both ends.
-  fetch.http.compressed = settings.compression == "on" || (settings.compression == "auto" && !IsLoopbackUrl(base_url));
-  fetch.stall_timeout_ms = static_cast<int64_t>(settings.stall_timeout_s * 1000);
+  wire.http.compressed = settings.compression == "on" || (settings.compression == "auto" && !IsLoopbackUrl(base_url));
+  wire.stall_timeout_ms = static_cast<int64_t>(settings.stall_timeout_s * 1000);
   config.fallback_daily = settings.fallback_daily;
   config.dry_run = settings.dry_run;
   config.plan = std::move(plan);
   return config;
 }
 
-}  // namespace barfill
+}  // namespace barfill::engine

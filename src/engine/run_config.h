@@ -12,7 +12,7 @@
 #include "fetch/rate_limiter.h"
 #include "store/bar_store.h"
 
-namespace barfill {
+namespace barfill::engine {
 
 inline constexpr int kDefaultConcurrency = 8;
 inline constexpr const char* kDefaultRate = "paid";
@@ -47,8 +47,8 @@ struct RunConfig {
   StoreKind store_kind = StoreKind::kSqlite;
   int writers = 1;
   int concurrency = kDefaultConcurrency;
-  RateSpec rate;
-  FetchConfig fetch;  ///< base URL, key, HTTP settings
+  fetch::RateSpec rate;
+  fetch::FetchConfig fetch_config;  ///< base URL, key, HTTP settings
   bool fallback_daily = false;
   bool dry_run = false;
 };
@@ -60,4 +60,4 @@ Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings);
 /// True for http(s)://localhost, 127.x.x.x or [::1]: a server on this machine.
 bool IsLoopbackUrl(const std::string& url);
 
-}  // namespace barfill
+}  // namespace barfill::engine

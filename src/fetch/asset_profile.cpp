@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace barfill {
+namespace barfill::fetch {
 namespace {
 
 constexpr int64_t kStockMinutesPerDay = 16 * 60;   // 04:00-20:00 New York
@@ -43,4 +43,4 @@ int64_t MaxChunkMs(const Timeframe& timeframe, AssetClass asset) {
   return std::max(days * kMsPerDay, timeframe.NominalMs());
 }
 
-}  // namespace barfill
+}  // namespace barfill::fetch

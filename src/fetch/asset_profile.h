@@ -7,7 +7,7 @@
 #include "core/ticker.h"
 #include "core/timeframe.h"
 
-namespace barfill {
+namespace barfill::fetch {
 
 struct AssetProfile {
   AssetClass asset = AssetClass::kStock;
@@ -22,9 +22,11 @@ struct AssetProfile {
 /// Base aggregates one request aims at, a margin below the API's 50,000 so that a session that
 /// runs long never pushes a chunk over the limit.
 inline constexpr int64_t kTargetBaseAggregatesPerRequest = 45'000;
-/// Longest chunk of day-or-longer bars: one request holds years of them, but a failure should
-/// not throw away more than this.
-inline constexpr int64_t kMaxDailyChunkDays = 5 * 366;
+/// Day-or-longer bars are chunked on calendar years divisible by this (2025, 2030, ...): one
+/// request holds years of them, but a failure should not throw away more than this.
+inline constexpr int kDailyChunkYears = 5;
+/// The longest such chunk in days.
+inline constexpr int64_t kMaxDailyChunkDays = kDailyChunkYears * 366;
 
 const AssetProfile& ProfileFor(AssetClass asset);
 
@@ -32,4 +34,4 @@ const AssetProfile& ProfileFor(AssetClass asset);
 /// kTargetBaseAggregatesPerRequest base aggregates: 31 days of minutes for crypto, 46 for stocks.
 int64_t MaxChunkMs(const Timeframe& timeframe, AssetClass asset);
 
-}  // namespace barfill
+}  // namespace barfill::fetch

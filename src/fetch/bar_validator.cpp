@@ -8,7 +8,7 @@
 
 #include "core/market_time.h"
 
-namespace barfill {
+namespace barfill::fetch {
 namespace {
 
 std::string Describe(const Bar& b) {
@@ -105,4 +105,4 @@ Status ValidateBars(const Chunk& chunk, BarBatch& batch, ValidationReport& repor
   return Ok();
 }
 
-}  // namespace barfill
+}  // namespace barfill::fetch

@@ -9,7 +9,7 @@
 #include "core/result.h"
 #include "core/series.h"
 
-namespace barfill {
+namespace barfill::fetch {
 
 struct ValidationReport {
   int64_t duplicates_dropped = 0;  ///< identical bars seen twice
@@ -22,4 +22,4 @@ struct ValidationReport {
 /// with the same t.
 Status ValidateBars(const Chunk& chunk, BarBatch& batch, ValidationReport& report);
 
-}  // namespace barfill
+}  // namespace barfill::fetch

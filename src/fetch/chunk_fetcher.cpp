@@ -6,13 +6,13 @@
 
 #include "fetch/asset_profile.h"
 #include "fetch/bar_validator.h"
-#include "fetch/clock.h"
+#include "core/clock.h"
 #include "fetch/rate_limiter.h"
 #include "http/http_client.h"
 #include "polygon/aggs_parser.h"
 #include "polygon/aggs_request.h"
 
-namespace barfill {
+namespace barfill::fetch {
 namespace {
 
 static_assert(http::kBodyPadding >= polygon::kParsePadding,
@@ -296,4 +296,4 @@ Status ChunkFetcher::Fetch(const Chunk& chunk, BarBatch& out, FetchStats& stats)
   return impl_->Fetch(chunk, out, stats);
 }
 
-}  // namespace barfill
+}  // namespace barfill::fetch

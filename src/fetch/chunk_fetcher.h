@@ -9,14 +9,15 @@
 #include <string>
 
 #include "core/bar.h"
+#include "core/clock.h"
 #include "core/result.h"
 #include "core/series.h"
 #include "fetch/retry_policy.h"
 
-namespace barfill {
+namespace barfill::fetch {
 
 class RateLimiter;
-class Clock;
+
 
 /// Settings of the HTTP layer (libcurl). Timeouts in ms.
 struct HttpSettings {
@@ -100,4 +101,4 @@ class ChunkFetcher {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace barfill
+}  // namespace barfill::fetch

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-namespace barfill {
+namespace barfill::fetch {
 namespace {
 
 constexpr double kFreePerMinute = 5;
@@ -143,4 +143,4 @@ int64_t RateLimiter::decreases() const {
   return decreases_;
 }
 
-}  // namespace barfill
+}  // namespace barfill::fetch

@@ -11,9 +11,9 @@
 #include <string_view>
 
 #include "core/result.h"
-#include "fetch/clock.h"
+#include "core/clock.h"
 
-namespace barfill {
+namespace barfill::fetch {
 
 /// A request rate: `free` (5/min), `paid` (100/s), `N/min`, `N/s`.
 struct RateSpec {
@@ -86,4 +86,4 @@ class RateLimiter {
   int64_t decreases_ = 0;
 };
 
-}  // namespace barfill
+}  // namespace barfill::fetch

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace barfill {
+namespace barfill::fetch {
 namespace {
 
 // 2^kMaxShift x base already exceeds any sensible cap; stop doubling there to avoid overflow.
@@ -43,4 +43,4 @@ std::chrono::milliseconds RetryPolicy::DelayFor(const Error& error, int retry) {
   return std::max(backoff, advised);
 }
 
-}  // namespace barfill
+}  // namespace barfill::fetch

@@ -9,7 +9,7 @@
 
 #include "core/result.h"
 
-namespace barfill {
+namespace barfill::fetch {
 
 /// Retry behaviour: full-jitter exponential backoff, per-request attempts, per-run budget.
 struct RetrySettings {
@@ -69,4 +69,4 @@ class RetryPolicy {
   std::mt19937_64 rng_;
 };
 
-}  // namespace barfill
+}  // namespace barfill::fetch

@@ -220,7 +220,7 @@ struct HttpClient::Impl {
     auto* self = static_cast<Impl*>(user);
     const size_t n = size * count;
     const std::string_view line(data, n);
-    if (line.rfind("HTTP/", 0) == 0) {
+    if (line.starts_with("HTTP/")) {
       // A new header block (after a 100 Continue, say): forget the previous one.
       self->response.retry_after.reset();
       self->response.request_id.clear();

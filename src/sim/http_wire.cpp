@@ -9,6 +9,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/json.h"
+
 namespace barfill::sim {
 namespace {
 
@@ -288,20 +290,7 @@ std::string_view ReasonPhrase(int status) {
 }
 
 void AppendJsonEscaped(ByteBuffer* out, std::string_view text) {
-  static constexpr std::string_view kHex = "0123456789abcdef";
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out->Append('\\');
-      out->Append(c);
-    } else if (u < 0x20) {
-      out->Append("\\u00");
-      out->Append(kHex[u >> 4]);
-      out->Append(kHex[u & 15]);
-    } else {
-      out->Append(c);
-    }
-  }
+  EscapeJson(text, [out](std::string_view piece) { out->Append(piece); });
 }
 
 }  // namespace barfill::sim

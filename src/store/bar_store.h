@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/bar.h"
+#include "core/clock.h"
 #include "core/result.h"
 #include "core/series.h"
 
@@ -122,6 +123,8 @@ struct StoreOptions {
   std::chrono::seconds connect_timeout{10};
   /// SQLite: how long a writer waits for another process's lock.
   std::chrono::milliseconds busy_timeout{10000};
+  /// Waits between transaction attempts; null: the real clock (tests pass a FakeClock).
+  Clock* clock = nullptr;
   /// Test seam: called at each WriteStep of CommitChunks; an error aborts the transaction.
   std::function<Status(WriteStep)> write_hook;
 };

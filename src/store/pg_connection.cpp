@@ -117,10 +117,6 @@ class PgRow final : public SqlRow {
   int row_;
 };
 
-bool StartsWith(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 /// A hint that names the fix for the failures a user can do something about.
 std::string_view HintFor(std::string_view sqlstate) {
   if (sqlstate == "25006") {
@@ -198,7 +194,7 @@ Error PgConnection::ErrorFrom(const PGresult* result, std::string_view doing) co
   if (reason.empty()) reason = "unknown error";
   // 23505 is retryable too: barfill's own writes never duplicate a key, so a unique violation
   // means a concurrent writer committed the same chunk first, and redoing replaces it.
-  const bool retryable = IsBroken() || StartsWith(sqlstate, "08") || sqlstate == "40001" ||
+  const bool retryable = IsBroken() || sqlstate.starts_with("08") || sqlstate == "40001" ||
                          sqlstate == "40P01" || sqlstate == "57P01" || sqlstate == "57P02" ||
                          sqlstate == "57P03" || sqlstate == "23505";
   std::string message = describe_ + ": " + std::string(doing) + " failed: " + reason;

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <random>
-#include <thread>
 
+#include "core/clock.h"
 #include "core/market_time.h"
 #include "store/copy_binary.h"
 #include "store/ledger.h"
@@ -87,6 +87,7 @@ class PostgresStore final : public BarStore {
         options_(std::move(options)),
         conn_(std::move(conn)),
         describe_(conn_->Describe()),
+        clock_(options_.clock != nullptr ? *options_.clock : RealClock()),
         random_(std::random_device{}()) {}
 
   std::string_view Kind() const override { return "postgresql"; }
@@ -299,14 +300,14 @@ class PostgresStore final : public BarStore {
       if (status) return Ok();
       Error error = std::move(status).error();
       if (conn_ && !conn_->IsBroken()) (void)conn_->Run("ROLLBACK", "rolling back");
-      if (error.code != ErrorCode::kDatabaseRetryable) return Fail(std::move(error));
+      if (!IsRetryable(error)) return Fail(std::move(error));
       if (tries >= options_.max_transaction_attempts) {
         error.code = ErrorCode::kDatabase;
         error.message += " (gave up after " + std::to_string(tries) + " attempts)";
         return Fail(std::move(error));
       }
       std::uniform_int_distribution<int64_t> jitter(delay.count() / 2, delay.count());
-      std::this_thread::sleep_for(std::chrono::milliseconds(jitter(random_)));
+      (void)clock_.SleepFor(std::chrono::milliseconds(jitter(random_)), nullptr);
       delay = std::min(delay * 2, options_.max_retry_delay);
     }
   }
@@ -352,6 +353,7 @@ class PostgresStore final : public BarStore {
   StoreOptions options_;
   std::unique_ptr<PgConnection> conn_;
   std::string describe_;
+  Clock& clock_;  // waits between transaction attempts
   std::minstd_rand random_;
 };
 

@@ -126,8 +126,8 @@ void ChaosTest::UseFreshDatabase() {
   }
 }
 
-Plan ChaosTest::TestPlan() const {
-  return *ParsePlan(PlanText{"", SplitList(tickers_), SplitList(timeframes_), from_, to_}, TodayUtc());
+engine::Plan ChaosTest::TestPlan() const {
+  return *engine::ParsePlan(engine::PlanText{"", engine::SplitList(tickers_), engine::SplitList(timeframes_), from_, to_}, TodayUtc());
 }
 
 std::vector<std::string> ChaosTest::BackfillArgs() const {
@@ -206,7 +206,7 @@ std::vector<std::string> ChaosTest::LedgerProblems() {
   std::vector<std::string> problems;
   auto store = OpenForReading();
   if (!store) return {"cannot open the store"};
-  const Plan plan = TestPlan();
+  const engine::Plan plan = TestPlan();
   for (const Ticker& ticker : plan.tickers) {
     for (const Timeframe& tf : plan.timeframes) {
       const Series series{ticker, tf, plan.adjusted};
@@ -250,7 +250,7 @@ std::vector<LedgerEntry> ChaosTest::DoneChunks() {
   std::vector<LedgerEntry> done;
   auto store = OpenForReading();
   if (!store) return done;
-  const Plan plan = TestPlan();
+  const engine::Plan plan = TestPlan();
   for (const Ticker& t : plan.tickers) {
     for (const Timeframe& tf : plan.timeframes) {
       auto ledger = store->ReadLedger(Series{t, tf, plan.adjusted});
@@ -266,7 +266,7 @@ std::vector<LedgerEntry> ChaosTest::DoneChunks() {
 int64_t ChaosTest::StoredBars() {
   auto store = OpenForReading();
   if (!store) return -1;
-  const Plan plan = TestPlan();
+  const engine::Plan plan = TestPlan();
   int64_t total = 0;
   for (const Ticker& t : plan.tickers) {
     for (const Timeframe& tf : plan.timeframes) {

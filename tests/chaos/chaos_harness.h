@@ -77,7 +77,7 @@ class ChaosTest : public ::testing::Test {
   bool postgres() const { return pg_ != nullptr; }
 
   std::string BaseUrl() const { return proxy_ ? proxy_->BaseUrl() : sim_->BaseUrl(); }
-  Plan TestPlan() const;
+  engine::Plan TestPlan() const;
   std::vector<std::string> BackfillArgs() const;
   ChildEnv Env(const std::map<std::string, std::string>& extra = {}) const;
   CommandResult Run(const std::map<std::string, std::string>& extra_env = {});

@@ -313,7 +313,7 @@ TEST_F(NetworkChaos, FallbackDailyDegradesIntradaySeriesThatKeepFailing) {
   // The daily bars of the whole range are there, exactly.
   auto store = OpenForReading();
   ASSERT_TRUE(store);
-  Plan daily = TestPlan();
+  engine::Plan daily = TestPlan();
   daily.timeframes = {Timeframe(1, Timespan::kDay)};
   const auto diffs = DiffStoreWithGroundTruth(*store, kChaosSeed, daily);
   EXPECT_TRUE(diffs.empty()) << Describe(diffs);

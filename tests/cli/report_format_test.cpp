@@ -8,8 +8,8 @@
 namespace barfill::cli {
 namespace {
 
-RunReport Sample() {
-  RunReport r;
+engine::RunReport Sample() {
+  engine::RunReport r;
   r.plan_name = "p";
   r.store = "sqlite x.db";
   r.records = 1234567;
@@ -25,12 +25,12 @@ RunReport Sample() {
   r.chunks_skipped = 1;
   r.concurrency = 2;
   r.fetcher_thread_s = 20;
-  r.fetch.requests = 12;
-  r.fetch.retries = 2;
-  r.fetch.rate_limited = 1;
-  r.failures.push_back(FailureRecord{Series{*Ticker::Parse("X:BTCUSD"), *Timeframe::Parse("5m"), true},
+  r.fetch_stats.requests = 12;
+  r.fetch_stats.retries = 2;
+  r.fetch_stats.rate_limited = 1;
+  r.failures.push_back(engine::FailureRecord{Series{*Ticker::Parse("X:BTCUSD"), *Timeframe::Parse("5m"), true},
                                      TimeRange{0, 60000}, "X:BTCUSD 5m 1970-01-01T00:00:00Z..1970-01-01T00:01:00Z: bad \"json\"", ErrorCode::kBadResponse, 6});
-  r.outcome = RunOutcome::kChunksFailed;
+  r.outcome = engine::RunOutcome::kChunksFailed;
   return r;
 }
 
@@ -57,18 +57,18 @@ TEST(Report, JsonHasTheDesignKeys) {
 }
 
 TEST(ExitCodes, EveryOutcomeHasItsOwnCode) {
-  EXPECT_EQ(ExitCodeFor(RunOutcome::kDone), 0);
-  EXPECT_EQ(ExitCodeFor(RunOutcome::kChunksFailed), 1);
-  EXPECT_EQ(ExitCodeFor(RunOutcome::kRefused), 3);
-  EXPECT_EQ(ExitCodeFor(RunOutcome::kDatabase), 4);
-  EXPECT_EQ(ExitCodeFor(RunOutcome::kNetwork), 5);
-  EXPECT_EQ(ExitCodeFor(RunOutcome::kInterrupted), 130);
+  EXPECT_EQ(ExitCodeFor(engine::RunOutcome::kDone), 0);
+  EXPECT_EQ(ExitCodeFor(engine::RunOutcome::kChunksFailed), 1);
+  EXPECT_EQ(ExitCodeFor(engine::RunOutcome::kRefused), 3);
+  EXPECT_EQ(ExitCodeFor(engine::RunOutcome::kDatabase), 4);
+  EXPECT_EQ(ExitCodeFor(engine::RunOutcome::kNetwork), 5);
+  EXPECT_EQ(ExitCodeFor(engine::RunOutcome::kInterrupted), 130);
   EXPECT_EQ(ExitCodeFor(Error(ErrorCode::kUsage, "x")), 2);
   EXPECT_EQ(ExitCodeFor(Error(ErrorCode::kDatabase, "x")), 4);
 }
 
 TEST(Progress, LineShowsCountsRateAndEta) {
-  ProgressSnapshot s;
+  engine::ProgressSnapshot s;
   s.elapsed_s = 10;
   s.series_total = 250;
   s.series_finished = 25;

@@ -39,14 +39,14 @@ TEST(Ticker, RejectsBadTickersWithClearMessages) {
 
 TEST(AssetProfile, ChunksStayUnderTheBaseAggregateLimit) {
   const Timeframe m1 = *Timeframe::Parse("1m");
-  const int64_t crypto = MaxChunkMs(m1, AssetClass::kCrypto);
+  const int64_t crypto = fetch::MaxChunkMs(m1, AssetClass::kCrypto);
   EXPECT_LE(crypto / kMsPerMinute, kMaxBaseAggregatesPerRequest);
   EXPECT_EQ(crypto, 31 * kMsPerDay);
-  const int64_t stock = MaxChunkMs(m1, AssetClass::kStock);
+  const int64_t stock = fetch::MaxChunkMs(m1, AssetClass::kStock);
   EXPECT_LE(stock / kMsPerDay * 960, kMaxBaseAggregatesPerRequest);
   EXPECT_GT(stock, crypto);
-  EXPECT_EQ(MaxChunkMs(*Timeframe::Parse("1h"), AssetClass::kCrypto), crypto);
-  EXPECT_GE(MaxChunkMs(*Timeframe::Parse("1d"), AssetClass::kStock), 366 * kMsPerDay);
+  EXPECT_EQ(fetch::MaxChunkMs(*Timeframe::Parse("1h"), AssetClass::kCrypto), crypto);
+  EXPECT_GE(fetch::MaxChunkMs(*Timeframe::Parse("1d"), AssetClass::kStock), 366 * kMsPerDay);
 }
 
 }  // namespace

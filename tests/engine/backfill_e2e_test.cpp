@@ -17,7 +17,7 @@
 #include "testing/sim_requests.h"
 #include "testing/subprocess.h"
 
-namespace barfill {
+namespace barfill::engine {
 namespace {
 
 using testing::BackgroundCommand;
@@ -207,4 +207,4 @@ TEST_F(BackfillEndToEnd, DryRunPrintsThePlanWithoutRequests) {
 }
 
 }  // namespace
-}  // namespace barfill
+}  // namespace barfill::engine

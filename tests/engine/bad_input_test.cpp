@@ -8,7 +8,7 @@
 #include "sim/sim_server.h"
 #include "testing/subprocess.h"
 
-namespace barfill {
+namespace barfill::engine {
 namespace {
 
 using testing::CommandResult;
@@ -148,4 +148,4 @@ TEST_F(BadInput, UnknownFlagExit2) {
 }
 
 }  // namespace
-}  // namespace barfill
+}  // namespace barfill::engine

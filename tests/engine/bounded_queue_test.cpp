@@ -5,7 +5,7 @@
 #include <atomic>
 #include <thread>
 
-namespace barfill {
+namespace barfill::engine {
 namespace {
 
 TEST(BoundedQueue, BlocksOnCountAndWeightAndDrainsAfterClose) {
@@ -63,4 +63,4 @@ TEST(BoundedQueue, ManyProducersOneConsumerLoseNothing) {
 }
 
 }  // namespace
-}  // namespace barfill
+}  // namespace barfill::engine

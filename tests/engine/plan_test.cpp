@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace barfill {
+namespace barfill::engine {
 namespace {
 
 TEST(Plan, ShippedBaselineIsTheSeedsBaseline) {
@@ -73,4 +73,4 @@ TEST(Plan, SplitList) {
 }
 
 }  // namespace
-}  // namespace barfill
+}  // namespace barfill::engine

@@ -5,7 +5,7 @@
 #include "engine/ledger_fake.h"
 #include "fetch/asset_profile.h"
 
-namespace barfill {
+namespace barfill::engine {
 namespace {
 
 CalendarDay Day(const char* text) { return *CalendarDay::Parse(text); }
@@ -33,7 +33,7 @@ TEST(Planner, ChunksTileTheRangeUnderTheLimit) {
       // Base aggregates per request stay under the API's 50,000.
       if (sw.series.timeframe.IsIntraday()) {
         const int64_t days = (chunks[i].DurationMs() + kMsPerDay - 1) / kMsPerDay;
-        EXPECT_LE(days * ProfileFor(sw.series.ticker.asset_class()).base_minutes_per_day, kMaxBaseAggregatesPerRequest)
+        EXPECT_LE(days * fetch::ProfileFor(sw.series.ticker.asset_class()).base_minutes_per_day, kMaxBaseAggregatesPerRequest)
             << sw.series.Describe();
       }
     }
@@ -139,12 +139,6 @@ TEST(Planner, DryRunDescription) {
   EXPECT_NE(text.find(" min at 0.08333 requests/s"), std::string::npos) << text;
 }
 
-}  // namespace
-}  // namespace barfill
-
-namespace barfill {
-namespace {
-
 TEST(Planner, ACalendarYearOfDailyBarsIsOneChunk) {
   const Series aapl{*Ticker::Parse("AAPL"), *Timeframe::Parse("1d"), true};
   const MarketZone ny = aapl.ticker.zone();
@@ -157,4 +151,4 @@ TEST(Planner, ACalendarYearOfDailyBarsIsOneChunk) {
 }
 
 }  // namespace
-}  // namespace barfill
+}  // namespace barfill::engine

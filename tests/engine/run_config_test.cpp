@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace barfill {
+namespace barfill::engine {
 namespace {
 
 Plan SomePlan() {
@@ -21,8 +21,8 @@ TEST(RunConfig, DefaultsAreAppliedAndPlanFileSettingsYieldToExplicitOnes) {
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(config->concurrency, kDefaultConcurrency);
   EXPECT_EQ(config->rate.text, "100/s");
-  EXPECT_EQ(config->fetch.base_url, kDefaultBaseUrl);
-  EXPECT_TRUE(config->fetch.http.compressed) << "gzip for a remote API";
+  EXPECT_EQ(config->fetch_config.base_url, kDefaultBaseUrl);
+  EXPECT_TRUE(config->fetch_config.http.compressed) << "gzip for a remote API";
   EXPECT_EQ(config->store_kind, StoreKind::kSqlite);
   EXPECT_EQ(config->writers, 1);
 
@@ -36,7 +36,7 @@ TEST(RunConfig, DefaultsAreAppliedAndPlanFileSettingsYieldToExplicitOnes) {
   ASSERT_TRUE(from_plan) << from_plan.error().message;
   EXPECT_EQ(from_plan->rate.text, "5/min");
   EXPECT_EQ(from_plan->concurrency, 3);
-  EXPECT_FALSE(from_plan->fetch.http.compressed) << "no gzip on loopback";
+  EXPECT_FALSE(from_plan->fetch_config.http.compressed) << "no gzip on loopback";
   EXPECT_EQ(from_plan->writers, kDefaultPostgresWriters);
   settings.rate = "10/s";
   settings.concurrency = 5;
@@ -56,7 +56,7 @@ TEST(RunConfig, EveryBadSettingIsAUsageErrorNamingIt) {
       {[](RunSettings& s) { s.rate = "fast"; }, "rate 'fast' is not a rate (e.g. 150/min, 100/s, free, paid)"},
       {[](RunSettings& s) { s.base_url = "ftp://x"; }, "base URL 'ftp://x' must start with https:// (or http:// for a local simulator)"},
       {[](RunSettings& s) { s.compression = "maybe"; }, "compression must be auto, on or off (got 'maybe')"},
-      {[](RunSettings& s) { s.stall_timeout_s = -1; }, "stall timeout must be 1..3600 seconds"},
+      {[](RunSettings& s) { s.stall_timeout_s = -1; }, "stall timeout must be 0 (the default) to 3600 seconds"},
       {[](RunSettings& s) { s.api_key.clear(); }, "no API key given: a run needs the Polygon/Massive API key"},
       {[](RunSettings& s) { s.writers = 2; }, "writers must be 1 for SQLite (it takes one writer at a time)"},
       {[](RunSettings& s) { s.db_url = "mysql://x/y"; },
@@ -86,4 +86,4 @@ TEST(RunConfig, PasswordsInDatabaseUrlsAreNotShown) {
 }
 
 }  // namespace
-}  // namespace barfill
+}  // namespace barfill::engine

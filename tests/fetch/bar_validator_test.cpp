@@ -7,7 +7,7 @@
 
 #include "fetch/asset_profile.h"
 
-namespace barfill {
+namespace barfill::fetch {
 namespace {
 
 constexpr int64_t kMin = kMsPerMinute;
@@ -118,4 +118,4 @@ TEST(AssetProfileTest, ChunksStayUnderTheBaseAggregateLimit) {
 }
 
 }  // namespace
-}  // namespace barfill
+}  // namespace barfill::fetch

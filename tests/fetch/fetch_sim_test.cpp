@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "fetch/chunk_fetcher.h"
-#include "fetch/clock.h"
+#include "core/clock.h"
 #include "fetch/rate_limiter.h"
 #include "sim/market_data.h"
 #include "sim/sim_server.h"
 
-namespace barfill {
+namespace barfill::fetch {
 namespace {
 
 constexpr const char* kKey = "sim-Key-7f3a9c";
@@ -404,4 +404,4 @@ TEST(FetchSimTest, NoErrorCarriesTheKey) {
 }
 
 }  // namespace
-}  // namespace barfill
+}  // namespace barfill::fetch

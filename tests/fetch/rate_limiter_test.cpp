@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-namespace barfill {
+namespace barfill::fetch {
 namespace {
 
 using std::chrono::milliseconds;
@@ -199,4 +199,4 @@ TEST(RateLimiterTest, UnlimitedNeverWaits) {
 }
 
 }  // namespace
-}  // namespace barfill
+}  // namespace barfill::fetch

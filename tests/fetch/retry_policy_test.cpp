@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-namespace barfill {
+namespace barfill::fetch {
 namespace {
 
 using std::chrono::milliseconds;
@@ -88,4 +88,4 @@ TEST(RetryBudgetTest, IsExactUnderConcurrency) {
 }
 
 }  // namespace
-}  // namespace barfill
+}  // namespace barfill::fetch

@@ -6,14 +6,14 @@
 namespace barfill::testing {
 namespace {
 
-TimeRange PlanRange(const Plan& plan, const Series& series) {
+TimeRange PlanRange(const engine::Plan& plan, const Series& series) {
   const MarketZone zone = series.ticker.zone();
   return SnapToBuckets(series.timeframe, zone, zone.DaysToRange(plan.from, plan.to));
 }
 
 }  // namespace
 
-std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, uint64_t seed, const Plan& plan) {
+std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, uint64_t seed, const engine::Plan& plan) {
   std::vector<SeriesDiff> diffs;
   for (const Ticker& ticker : plan.tickers) {
     for (const Timeframe& tf : plan.timeframes) {
@@ -25,7 +25,7 @@ std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, uint64_t seed,
   return diffs;
 }
 
-int64_t GroundTruthBars(uint64_t seed, const Plan& plan) {
+int64_t GroundTruthBars(uint64_t seed, const engine::Plan& plan) {
   int64_t total = 0;
   for (const Ticker& ticker : plan.tickers) {
     for (const Timeframe& tf : plan.timeframes) {

@@ -16,10 +16,10 @@ using verify::SeriesDiff;
 
 /// Compares every series of `plan` in `store` with sim::GroundTruth(seed, ...), bar for bar.
 /// Returns only the series that differ, so an empty result means equal.
-std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, uint64_t seed, const Plan& plan);
+std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, uint64_t seed, const engine::Plan& plan);
 
 /// Total bars of the plan's ground truth.
-int64_t GroundTruthBars(uint64_t seed, const Plan& plan);
+int64_t GroundTruthBars(uint64_t seed, const engine::Plan& plan);
 
 /// "AAPL 1m: 120 of 4000 bars differ (stored 3880), first at ..." lines, for test messages.
 std::string Describe(const std::vector<SeriesDiff>& diffs);

@@ -1,4 +1,4 @@
-#include "fetch/clock.h"
+#include "core/clock.h"
 
 #include <algorithm>
 #include <thread>
