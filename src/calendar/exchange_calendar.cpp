@@ -15,9 +15,24 @@ constexpr int kCoveredYears = ExchangeCalendar::kLastDay.year - ExchangeCalendar
 // Forex trades from Sunday 17:00 to Friday 17:00 New York.
 constexpr int kForexWeekBoundary = 17 * 60;
 
+bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+// Days before the first of each month in a common year.
+constexpr std::array<unsigned, 13> kDaysBeforeMonth = {0,   31,  59,  90,  120, 151, 181,
+                                                       212, 243, 273, 304, 334, 365};
+
 bool IsValidDate(CalendarDay day) {
-  return day.month >= 1 && day.month <= 12 && day.day >= 1 &&
-         CalendarDay::FromDaysSinceEpoch(day.DaysSinceEpoch()) == day;
+  if (day.month < 1 || day.month > 12 || day.day < 1) return false;
+  const bool leap_february = day.month == 2 && IsLeapYear(day.year);
+  const unsigned days_in_month =
+      kDaysBeforeMonth[day.month] - kDaysBeforeMonth[day.month - 1] + (leap_february ? 1 : 0);
+  return day.day <= days_in_month;
+}
+
+// 0 for January 1st. Plain arithmetic: this is on every lookup's path.
+size_t DayOfYear(CalendarDay day) {
+  const bool after_leap_day = day.month > 2 && IsLeapYear(day.year);
+  return kDaysBeforeMonth[day.month - 1] + day.day - 1 + (after_leap_day ? 1 : 0);
 }
 
 // The instant of `minute` minutes after midnight on `day` in New York. Adding the minutes to the
@@ -28,11 +43,6 @@ int64_t NewYorkTimeMs(CalendarDay day, int minute) {
   const int64_t day_start = new_york.DayStartMs(day);
   const int64_t naive = day_start + minute * kMsPerMinute;
   return naive + new_york.UtcOffsetMs(day_start) - new_york.UtcOffsetMs(naive);
-}
-
-// 0 for January 1st.
-size_t DayOfYear(CalendarDay day) {
-  return static_cast<size_t>(day.DaysSinceEpoch() - CalendarDay{day.year, 1, 1}.DaysSinceEpoch());
 }
 
 TimeRange NewYorkRange(CalendarDay day, int from_minute, int to_minute) {

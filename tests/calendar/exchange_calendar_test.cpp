@@ -369,6 +369,19 @@ TEST(ExchangeCalendar, NextAndPreviousTradingDaySkipClosedDays) {
   EXPECT_EQ(*Nyse().PreviousTradingDay(Day("2012-10-31")), Day("2012-10-26"));  // Sandy
 }
 
+// Leap days included: 1992-02-29, 2000-02-29 (a century leap year), ...
+TEST(ExchangeCalendar, SessionOnAnswersForTheDayAsked) {
+  for (AssetClass asset : {AssetClass::kStock, AssetClass::kCrypto, AssetClass::kFx}) {
+    const ExchangeCalendar& calendar = ExchangeCalendar::For(asset);
+    for (CalendarDay day = ExchangeCalendar::kFirstDay; day <= ExchangeCalendar::kLastDay;
+         day = day.AddDays(1)) {
+      const Result<Session> session = calendar.SessionOn(day);
+      ASSERT_TRUE(session) << day.ToString() << ": " << session.error().message;
+      ASSERT_EQ(session->day, day) << calendar.name();
+    }
+  }
+}
+
 TEST(ExchangeCalendar, SessionsSpanYearsInOrder) {
   const auto sessions = Nyse().Sessions(Day("2024-12-30"), Day("2025-01-03"));
   ASSERT_TRUE(sessions);
@@ -394,7 +407,9 @@ TEST(ExchangeCalendar, BadDaysGetOneLineErrors) {
   expect_error(Nyse().SessionOn(CalendarDay{2025, 13, 1}), "2025-13-01 is not a valid date");
   expect_error(Nyse().SessionOn(CalendarDay{2025, 0, 1}), "2025-00-01 is not a valid date");
   expect_error(Nyse().SessionOn(CalendarDay{2025, 1, 0}), "2025-01-00 is not a valid date");
-  expect_error(Nyse().SessionOn(CalendarDay{-40000, 1, 1}), "-40000-01-01 is not a valid date");
+  expect_error(Nyse().SessionOn(CalendarDay{-40000, 1, 1}),
+               "-40000-01-01 is outside the NYSE calendar (1990-01-01 to 2099-12-31)");
+  expect_error(Nyse().SessionOn(CalendarDay{2023, 2, 29}), "2023-02-29 is not a valid date");
   expect_error(Nyse().Sessions(Day("2025-02-01"), Day("2025-01-01")),
                "calendar range 2025-02-01 to 2025-01-01 ends before it starts");
   expect_error(Nyse().Sessions(Day("2025-01-01"), Day("2200-01-01")),
