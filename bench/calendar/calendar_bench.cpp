@@ -43,16 +43,16 @@ void BM_SessionsOfAYear(benchmark::State& state) {
 BENCHMARK(BM_SessionsOfAYear);
 
 // The first query of a year builds its table (QuantLib plus New York time conversions for 365
-// days). Each iteration takes a year nobody asked for yet, on a calendar no other benchmark uses.
+// days). Each iteration takes a year no other benchmark asked for (they use 2000-2024).
 void BM_FirstUseOfAYear(benchmark::State& state) {
-  const ExchangeCalendar& index = ExchangeCalendar::For(AssetClass::kIndex);
-  int year = ExchangeCalendar::kFirstDay.year;
+  const ExchangeCalendar& nyse = ExchangeCalendar::For(AssetClass::kStock);
+  int year = 2030;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(index.SessionOn(CalendarDay{year++, 6, 1}));
+    benchmark::DoNotOptimize(nyse.SessionOn(CalendarDay{year++, 6, 1}));
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_FirstUseOfAYear)->Iterations(100);
+BENCHMARK(BM_FirstUseOfAYear)->Iterations(60);
 
 }  // namespace
 }  // namespace barfill::calendar

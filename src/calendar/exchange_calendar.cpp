@@ -140,17 +140,20 @@ const Session& ExchangeCalendar::Lookup(CalendarDay day) const {
 
 Session ExchangeCalendar::Build(CalendarDay day) const {
   switch (market_) {
-    case Market::kNyse:
-    case Market::kNyseRegularHours: {
+    case Market::kNyse: {
       const nyse::NyseDay nyse_day = nyse::DescribeDay(day, quantlib::NyseClosed(day));
       if (nyse_day.kind == SessionKind::kClosed) return ClosedSession(day, nyse_day.reason);
       Session session = OpenSession(
           day, nyse_day.kind, NewYorkRange(day, nyse_day.regular_open, nyse_day.regular_close),
           nyse_day.reason);
-      // Indices and options have no pre- or post-market: their bars stop with the regular session.
-      if (market_ == Market::kNyse) {
-        session.extended = NewYorkRange(day, nyse_day.extended_open, nyse_day.extended_close);
-      }
+      session.extended = NewYorkRange(day, nyse_day.extended_open, nyse_day.extended_close);
+      return session;
+    }
+    case Market::kNyseRegularHours: {
+      // The stock calendar's day without pre- and post-market: index values and listed options
+      // stop with the regular session. Reusing its table asks QuantLib once per day, not twice.
+      Session session = For(AssetClass::kStock).Lookup(day);
+      session.extended = session.regular;
       return session;
     }
     case Market::kCrypto:

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <thread>
 #include <utility>
@@ -429,15 +430,17 @@ TEST(ExchangeCalendar, SessionKindNames) {
 }
 
 // Threads that race to build the same years see the same sessions as a later single reader.
+// The index calendar builds from the stock calendar's tables while others build those too.
 TEST(ExchangeCalendar, ConcurrentFirstUseAgrees) {
-  constexpr int kThreads = 8;
+  constexpr int kThreads = 9;
+  constexpr std::array kAssets = {AssetClass::kStock, AssetClass::kIndex, AssetClass::kFx};
   const CalendarDay from = Day("2000-01-01");
   const CalendarDay to = Day("2030-12-31");
   std::vector<std::vector<std::pair<int64_t, int64_t>>> seen(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      const ExchangeCalendar& calendar = ExchangeCalendar::For(t % 2 ? AssetClass::kStock : AssetClass::kFx);
+      const ExchangeCalendar& calendar = ExchangeCalendar::For(kAssets[t % kAssets.size()]);
       for (CalendarDay day = from; day <= to; day = day.AddDays(1)) {
         const Result<Session> session = calendar.SessionOn(day);
         seen[t].emplace_back(session->regular.from_ms, session->regular.to_ms);
@@ -446,7 +449,7 @@ TEST(ExchangeCalendar, ConcurrentFirstUseAgrees) {
   }
   for (std::thread& thread : threads) thread.join();
   for (int t = 0; t < kThreads; ++t) {
-    const ExchangeCalendar& calendar = ExchangeCalendar::For(t % 2 ? AssetClass::kStock : AssetClass::kFx);
+    const ExchangeCalendar& calendar = ExchangeCalendar::For(kAssets[t % kAssets.size()]);
     const auto sessions = calendar.Sessions(from, to);
     ASSERT_TRUE(sessions);
     ASSERT_EQ(seen[t].size(), sessions->size());
