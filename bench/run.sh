@@ -8,8 +8,9 @@
 #   parse  the aggregates parser vs a plain simdjson On-Demand walk          (parse_bench)
 #   fetch  ChunkFetcher vs the curl CLI on the same simulator pages          (fetch_bench)
 #   sim    the simulator's generation and serving rate                       (sim_bench)
+#   calendar  QuantLib's holiday test vs barfill's per-year session tables     (calendar_bench)
 # Not part of CI's pass/fail: the machines are noisy; compare the ratios, not the absolutes.
-#   bench/run.sh [--quick] [--only e2e|store|parse|fetch|sim]
+#   bench/run.sh [--quick] [--only e2e|store|parse|fetch|sim|calendar]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=()
@@ -36,6 +37,7 @@ gbench() {  # gbench NAME BINARY [args]: Google Benchmark with JSON output
 want parse && gbench parse build/bench/parse/parse_bench
 want sim && gbench sim build/bench/sim/sim_bench
 want fetch && gbench fetch build/bench/fetch/fetch_bench
+want calendar && gbench calendar build/bench/calendar/calendar_bench
 if want store; then
   echo "== store ==" >&2
   bench/store/run.sh --build-dir build | tee "$results/store.txt"
