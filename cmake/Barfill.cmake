@@ -2,13 +2,28 @@
 
 set(BARFILL_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wno-unused-parameter -Wno-restrict)
 
+# barfill_defaults(TARGET): what every target built from this tree gets: C++20, warnings, and the
+# sanitizers of BARFILL_SANITIZE (per target, so nothing outside the tree is instrumented).
+function(barfill_defaults target)
+  get_target_property(type ${target} TYPE)
+  set(scope PRIVATE)
+  if(type STREQUAL "STATIC_LIBRARY")
+    set(scope PUBLIC)  # whoever links the library links the sanitizer runtime too
+  endif()
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  target_compile_options(${target} PRIVATE ${BARFILL_WARNINGS})
+  if(BARFILL_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=${BARFILL_SANITIZE} -fno-omit-frame-pointer -g)
+    target_link_options(${target} ${scope} -fsanitize=${BARFILL_SANITIZE})
+  endif()
+endfunction()
+
 # barfill_component(NAME SOURCES a.cpp ... DEPS target ...)
 # A static library barfill_NAME for one part of the pipeline (src/NAME).
 function(barfill_component name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(barfill_${name} STATIC ${ARG_SOURCES})
-  target_compile_features(barfill_${name} PUBLIC cxx_std_20)
-  target_compile_options(barfill_${name} PRIVATE ${BARFILL_WARNINGS})
+  barfill_defaults(barfill_${name})
   target_include_directories(barfill_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(barfill_${name} PUBLIC ${ARG_DEPS})
 endfunction()
@@ -23,8 +38,7 @@ function(barfill_test name)
     set(ARG_TIMEOUT 300)
   endif()
   add_executable(${name} ${ARG_SOURCES})
-  target_compile_features(${name} PRIVATE cxx_std_20)
-  target_compile_options(${name} PRIVATE ${BARFILL_WARNINGS})
+  barfill_defaults(${name})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE BARFILL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache git ca-certificates curl
   libcurl4-openssl-dev libsimdjson-dev libpq-dev libsqlite3-dev libcli11-dev
-  libtomlplusplus-dev libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata zlib1g-dev
+  libtomlplusplus-dev libhowardhinnant-date-dev tzdata zlib1g-dev
   libquantlib0-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 if [[ ${1:-} == --test ]]; then

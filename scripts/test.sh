@@ -34,4 +34,4 @@ log "TSan build"
 scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBARFILL_SANITIZE=thread -DBARFILL_BUILD_BENCH=OFF
 log "TSan tests (concurrent parts)"
 scripts/with-postgres.sh ctest --test-dir build-tsan --output-on-failure -j "$jobs" \
-  -R 'RateLimiter|Retry|Backfill|BoundedQueue|Pipeline|Sim|Fetch|PgChaos|CrashChaos|ExchangeCalendar' "$@"
+  -R 'RateLimiter|Retry|Backfill|BoundedQueue|Sim|Fetch|PgChaos|CrashChaos|ExchangeCalendar' "$@"
