@@ -146,27 +146,20 @@ Result<std::pair<Series, TimeRange>> ParseSelection(const ExportFlags& flags) {
   if (flags.adjusted != "true" && flags.adjusted != "false") {
     return Fail(ErrorCode::kUsage, "--adjusted must be true or false (got '" + flags.adjusted + "')");
   }
-  const MarketZone zone = ticker->zone();
-  TimeRange range{std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
   std::optional<CalendarDay> from;
   std::optional<CalendarDay> to;
   if (!flags.from.empty()) {
     auto day = CalendarDay::Parse(flags.from);
     if (!day) return Fail(ErrorCode::kUsage, "--from " + flags.from + " is not a valid YYYY-MM-DD date");
     from = *day;
-    range.from_ms = zone.DayStartMs(*day);
   }
   if (!flags.to.empty()) {
     auto day = CalendarDay::Parse(flags.to);
     if (!day) return Fail(ErrorCode::kUsage, "--to " + flags.to + " is not a valid YYYY-MM-DD date");
     to = *day;
-    range.to_ms = zone.DayStartMs(day->AddDays(1));
   }
-  if (from && to) {
-    if (*from > *to) return Fail(ErrorCode::kUsage, "--from must not be after --to");
-    range = zone.DaysToRange(*from, *to);
-  }
-  return std::make_pair(Series{*ticker, *timeframe, flags.adjusted == "true"}, range);
+  if (from && to && *from > *to) return Fail(ErrorCode::kUsage, "--from must not be after --to");
+  return std::make_pair(Series{*ticker, *timeframe, flags.adjusted == "true"}, ticker->zone().DaysToRange(from, to));
 }
 
 int RunExport(const ExportFlags& flags) {

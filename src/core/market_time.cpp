@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 namespace barfill {
 namespace {
@@ -98,6 +99,11 @@ CalendarDay MarketZone::DayOf(int64_t ms) const {
 
 TimeRange MarketZone::DaysToRange(CalendarDay from, CalendarDay to) const {
   return TimeRange{DayStartMs(from), DayStartMs(to.AddDays(1))};
+}
+
+TimeRange MarketZone::DaysToRange(std::optional<CalendarDay> from, std::optional<CalendarDay> to) const {
+  return TimeRange{from ? DayStartMs(*from) : std::numeric_limits<int64_t>::min(),
+                   to ? DayStartMs(to->AddDays(1)) : std::numeric_limits<int64_t>::max()};
 }
 
 int64_t BucketStart(const Timeframe& tf, const MarketZone& zone, int64_t ms) {

@@ -4,6 +4,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -73,6 +74,9 @@ class MarketZone {
 
   /// [start of `from`, start of the day after `to`): inclusive calendar days to a range.
   TimeRange DaysToRange(CalendarDay from, CalendarDay to) const;
+  /// The same with either side open: no `from` starts at the beginning of time, no `to` runs to
+  /// its end (for readers that take "everything from day X on").
+  TimeRange DaysToRange(std::optional<CalendarDay> from, std::optional<CalendarDay> to) const;
 
   friend bool operator==(const MarketZone&, const MarketZone&) = default;
 

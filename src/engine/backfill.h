@@ -18,18 +18,7 @@
 
 namespace barfill::engine {
 
-/// Told what a run does while it runs. Every method may be called from any of the run's
-/// threads, so implementations must be thread-safe; none may block for long.
-class RunObserver {
- public:
-  virtual ~RunObserver() = default;
-  /// About every RunOptions::progress_interval, and once more with `final` set per phase.
-  virtual void OnProgress(const ProgressSnapshot& snapshot) {}
-  /// A line the user should read (a capped Retry-After, DELAYED data, ...); may repeat.
-  virtual void OnWarning(const std::string& line) {}
-  /// `chunks` chunks were just made durable (bars and ledger rows committed together).
-  virtual void OnCommitted(size_t chunks) {}
-};
+using ::barfill::RunObserver;
 
 struct RunOptions {
   int concurrency = 8;                 ///< fetches in flight

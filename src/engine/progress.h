@@ -10,22 +10,12 @@
 #include <string>
 #include <thread>
 
+#include "barfill/run.h"
+
 namespace barfill::engine {
 
-struct ProgressSnapshot {
-  std::string phase;  ///< "backfill", "fallback to daily bars"
-  double elapsed_s = 0;
-  int64_t series_total = 0;
-  int64_t series_finished = 0;
-  int64_t chunks_total = 0;    ///< chunks this run fetches
-  int64_t chunks_settled = 0;  ///< done, empty or failed
-  int64_t chunks_failed = 0;
-  int64_t rows = 0;
-  int64_t requests = 0;
-  int64_t retries = 0;
-  int64_t rate_limited = 0;
-  bool final = false;  ///< the last snapshot of its phase
-};
+/// The counters of a run at one moment (the public RunProgress).
+using ProgressSnapshot = ::barfill::RunProgress;
 
 /// Calls `tell` with a fresh snapshot every `interval` until Finish(), then once more with
 /// `final` set. An interval of zero tells nothing.

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "barfill/run.h"
 #include "core/series.h"
 #include "fetch/chunk_fetcher.h"
 
@@ -19,18 +20,8 @@ struct FailureRecord {
   int attempts = 0;
 };
 
-/// How a run ended, chosen by what the caller should do next.
-enum class RunOutcome {
-  kDone,          ///< every chunk done or empty
-  kChunksFailed,  ///< some chunks failed (listed); a re-run retries them
-  kRefused,       ///< the API refused the key or the plan
-  kDatabase,      ///< the database failed; resumable once it is fixed
-  kNetwork,       ///< the network gave up; resumable later
-  kInterrupted,   ///< cancelled; resumable
-};
-
-/// "done", "chunks_failed", "refused", "database", "network", "interrupted".
-const char* RunOutcomeName(RunOutcome outcome);
+using ::barfill::RunOutcome;
+using ::barfill::RunOutcomeName;
 
 struct RunReport {
   std::string plan_name;

@@ -29,14 +29,14 @@ TEST(PlanFlags, FlagsBuildAndOverride) {
 TEST(PlanFlags, FlagErrorsAreOneClearLine) {
   struct Case { PlanFlags flags; const char* message; };
   const Case cases[] = {
-      {{"", "1m", "2025-01-01", "2025-01-02", {}}, "--tickers is required (e.g. AAPL,X:BTCUSD), or give a plan file with --plan"},
-      {{"AAPL", "", "2025-01-01", "2025-01-02", {}}, "--timeframes: no timeframes given (e.g. 1m,5m,1h,1d)"},
-      {{"AAPL", "minutes", "2025-01-01", "2025-01-02", {}},
+      {{"", "1m", "2025-01-01", "2025-01-02", {}, {}}, "--tickers is required (e.g. AAPL,X:BTCUSD), or give a plan file with --plan"},
+      {{"AAPL", "", "2025-01-01", "2025-01-02", {}, {}}, "--timeframes: no timeframes given (e.g. 1m,5m,1h,1d)"},
+      {{"AAPL", "minutes", "2025-01-01", "2025-01-02", {}, {}},
        "--timeframes: unknown timeframe 'minutes': use N followed by s, m, h, d, w, mo, q or y (e.g. 1m, 5m, 15m, 1h, 1d, 1mo)"},
-      {{"AAPL", "1m", "2024-13-01", "2025-01-02", {}}, "--from '2024-13-01' is not a valid YYYY-MM-DD date"},
-      {{"AAPL", "1m", "2025-02-01", "2025-01-02", {}}, "--from 2025-02-01 must not be after --to 2025-01-02"},
-      {{"AAPL", "1m", "", "2025-01-02", {}}, "--from is required (YYYY-MM-DD), or give a plan file with --plan"},
-      {{"BTCUSD", "1m", "2025-01-01", "2025-01-02", {}}, "--tickers: crypto tickers look like X:BTCUSD (got BTCUSD)"},
+      {{"AAPL", "1m", "2024-13-01", "2025-01-02", {}, {}}, "--from '2024-13-01' is not a valid YYYY-MM-DD date"},
+      {{"AAPL", "1m", "2025-02-01", "2025-01-02", {}, {}}, "--from 2025-02-01 must not be after --to 2025-01-02"},
+      {{"AAPL", "1m", "", "2025-01-02", {}, {}}, "--from is required (YYYY-MM-DD), or give a plan file with --plan"},
+      {{"BTCUSD", "1m", "2025-01-01", "2025-01-02", {}, {}}, "--tickers: crypto tickers look like X:BTCUSD (got BTCUSD)"},
   };
   for (const Case& c : cases) {
     const auto plan = ApplyPlanFlags(std::nullopt, c.flags);

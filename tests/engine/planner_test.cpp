@@ -27,7 +27,9 @@ TEST(Planner, ChunksTileTheRangeUnderTheLimit) {
     EXPECT_EQ(chunks.back().to_ms, sw.range.to_ms) << sw.series.Describe();
     const MarketZone zone = sw.series.ticker.zone();
     for (size_t i = 0; i < chunks.size(); ++i) {
-      if (i > 0) EXPECT_EQ(chunks[i].from_ms, chunks[i - 1].to_ms) << "chunks must tile the range";
+      if (i > 0) {
+        EXPECT_EQ(chunks[i].from_ms, chunks[i - 1].to_ms) << "chunks must tile the range";
+      }
       // Every boundary is a bar boundary, so no bar is split between two chunks.
       EXPECT_EQ(BucketStart(sw.series.timeframe, zone, chunks[i].from_ms), chunks[i].from_ms) << sw.series.Describe();
       // Base aggregates per request stay under the API's 50,000.

@@ -1,0 +1,65 @@
+// What a running backfill tells its caller: progress snapshots, warnings, commits, and how it
+// ended. Shared by the command line and by programs that embed barfill.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "barfill/export.h"
+
+namespace barfill {
+
+/// How a run ended, chosen by what the caller should do next.
+enum class RunOutcome {
+  kDone,          ///< everything planned is stored (or known to be empty)
+  kChunksFailed,  ///< some work failed (listed); a re-run retries it
+  kRefused,       ///< the API refused the key or the plan
+  kDatabase,      ///< the database failed; resumable once it is fixed
+  kNetwork,       ///< the network gave up; resumable later
+  kInterrupted,   ///< cancelled; resumable
+};
+
+/// "done", "chunks_failed", "refused", "database", "network", "interrupted".
+inline const char* RunOutcomeName(RunOutcome outcome) {
+  switch (outcome) {
+    case RunOutcome::kDone: return "done";
+    case RunOutcome::kChunksFailed: return "chunks_failed";
+    case RunOutcome::kRefused: return "refused";
+    case RunOutcome::kDatabase: return "database";
+    case RunOutcome::kNetwork: return "network";
+    case RunOutcome::kInterrupted: return "interrupted";
+  }
+  return "unknown";
+}
+
+/// A snapshot of a run's counters.
+struct RunProgress {
+  std::string phase;  ///< "backfill", "fallback to daily bars"
+  double elapsed_s = 0;
+  int64_t series_total = 0;
+  int64_t series_finished = 0;
+  int64_t chunks_total = 0;    ///< units of work this run fetches
+  int64_t chunks_settled = 0;  ///< done, empty or failed
+  int64_t chunks_failed = 0;
+  int64_t rows = 0;            ///< bars committed
+  int64_t requests = 0;        ///< HTTP requests sent
+  int64_t retries = 0;
+  int64_t rate_limited = 0;    ///< 429 answers
+  bool final = false;          ///< the last snapshot of its phase
+};
+
+/// Told what a run does while it runs. Every method may be called from any of the run's
+/// threads, so implementations must be thread-safe; none may block for long.
+class BARFILL_API RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  /// About every progress interval, and once more with `final` set at the end of each phase.
+  virtual void OnProgress(const RunProgress& progress) {}
+  /// A line the user should read (a capped Retry-After, DELAYED data, ...); may repeat.
+  virtual void OnWarning(const std::string& line) {}
+  /// `chunks` units of work were just made durable (bars and ledger committed together).
+  virtual void OnCommitted(size_t chunks) {}
+};
+
+}  // namespace barfill
