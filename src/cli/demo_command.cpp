@@ -53,7 +53,7 @@ Status VerifySample(const std::string& db_url, const engine::Plan& plan) {
     const Series series{*Ticker::Parse(symbol), *Timeframe::Parse(tf_text), plan.adjusted};
     const MarketZone zone = series.ticker.zone();
     const TimeRange range = SnapToBuckets(series.timeframe, zone, zone.DaysToRange(plan.from, plan.to));
-    const verify::SeriesDiff diff = verify::DiffWithGroundTruth(**store, kDemoSeed, series, range);
+    const verify::SeriesDiff diff = verify::DiffWithGroundTruth(**store, sim::Market{kDemoSeed}, series, range);
     checked += diff.expected;
     if (!diff.equal()) {
       mismatched += std::max<int64_t>(1, diff.differing);

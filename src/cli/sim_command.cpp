@@ -25,6 +25,8 @@ struct SimFlags {
   std::string faults;
   uint64_t fault_seed = 1;
   std::vector<std::string> forbid;
+  std::string liquidity = "dense";
+  std::string thin;
   bool no_gzip = false;
 };
 
@@ -60,6 +62,13 @@ int RunSim(const SimFlags& flags) {
   const auto faults = sim::FaultRates::Parse(flags.faults);
   if (!faults) return ReportError(faults.error());
   options.faults = *faults;
+  if (flags.liquidity != "dense" && flags.liquidity != "skewed") {
+    return ReportError(Error(ErrorCode::kUsage, "--liquidity must be dense or skewed (got '" + flags.liquidity + "')"));
+  }
+  options.liquidity = flags.liquidity == "skewed" ? sim::Liquidity::kSkewed : sim::Liquidity::kDense;
+  auto thin = sim::Market::ParseActivity(flags.thin);
+  if (!thin) return ReportError(Error(ErrorCode::kUsage, "--thin: " + thin.error().message));
+  options.activity = std::move(*thin);
 
   // Block the stop signals before any thread starts, so every thread inherits the mask and only
   // sigwait below sees them.
@@ -99,6 +108,10 @@ void AddSimCommand(CLI::App& app, CommandMain* run) {
                   "(http429, http5xx, reset, truncate, badjson, slow, delayed, expvol)");
   cmd->add_option("--fault-seed", flags->fault_seed, "Seed of the fault dice")->capture_default_str();
   cmd->add_option("--forbid", flags->forbid, "Tickers answered with 403 NOT_AUTHORIZED")->delimiter(',');
+  cmd->add_option("--liquidity", flags->liquidity,
+                  "dense: every ticker trades nearly every minute; skewed: like the real market, most tickers are thin")
+      ->capture_default_str();
+  cmd->add_option("--thin", flags->thin, "Tickers that trade in only a share of the minutes, e.g. XYZ=0.01,ABC=0.2");
   cmd->add_flag("--no-gzip", flags->no_gzip, "Serve identity bodies even to clients that accept gzip");
   cmd->callback([run, flags] { *run = [flags] { return RunSim(*flags); }; });
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <numbers>
 #include <string_view>
@@ -49,10 +50,12 @@ struct TickerModel {
   double base_volume = 1000;  // per minute at volume factor 1
   double trade_size = 100;    // average volume of one trade
   int64_t split_ms = std::numeric_limits<int64_t>::min();  // adjusted=false differs before it
+  uint32_t trade_threshold = 65536;  // a minute the session lets trade does so when 16 hash bits fall below this
 };
 
-TickerModel ModelOf(uint64_t seed, const Ticker& ticker) {
+TickerModel ModelOf(uint64_t seed, const Ticker& ticker, double activity) {
   TickerModel m;
+  m.trade_threshold = static_cast<uint32_t>(std::clamp(activity, 0.0, 1.0) * 65536);
   m.key = SplitMix64(SplitMix64(seed) ^ HashText(ticker.symbol()));
   const uint64_t r = SplitMix64(m.key ^ 0x6D6F64656CULL);
   const double u_price = Unit16(r, 0);
@@ -176,6 +179,12 @@ class MinuteGenerator {
   bool Make(int64_t m, const MinuteSlot& slot, bool adjusted, Bar* out) {
     const uint64_t h0 = SplitMix64(model_.key ^ (static_cast<uint64_t>(m) * 0xD1B54A32D192ED03ULL));
     if ((h0 & 0xFFFF) < slot.quiet_below) return false;
+    // A thin ticker trades in only a share of the minutes its session allows; 16 bits of
+    // another hash decide, so a dense ticker's bars stay exactly what they were.
+    if (model_.trade_threshold < 65536 &&
+        (SplitMix64(h0 ^ 0x7468696E6E657373ULL) & 0xFFFF) >= model_.trade_threshold) {
+      return false;
+    }
     const uint64_t h1 = SplitMix64(h0 ^ 0xA0761D6478BD642FULL);
     const uint64_t h2 = SplitMix64(h1 ^ 0xE7037ED1A0B428DBULL);
 
@@ -455,7 +464,7 @@ void ReadPage(const PageQuery& query, Page* page) {
   const int64_t most = query.range.DurationMs() / std::min(query.timeframe.NominalMs(), kMsPerDay) + 1;
   page->bars.reserve(static_cast<size_t>(std::min({most, query.limit > 0 ? query.limit : most, kMaxReserve})));
 
-  const TickerModel model = ModelOf(query.seed, query.ticker);
+  const TickerModel model = ModelOf(query.seed, query.ticker, query.activity);
   MinuteGenerator gen(model);
   PageBuilder builder(query.limit, model.vwap_scale, page);
   const Timeframe& tf = query.timeframe;
@@ -474,11 +483,53 @@ void ReadPage(const PageQuery& query, Page* page) {
   builder.Finish();
 }
 
+double Market::ActivityOf(const Ticker& ticker) const {
+  if (const auto named = activity.find(ticker.symbol()); named != activity.end()) return named->second;
+  if (liquidity == Liquidity::kDense) return 1;
+  const uint64_t h = SplitMix64(SplitMix64(seed ^ 0x6C6971756964ULL) ^ HashText(ticker.symbol()));
+  const double tier = Unit16(h, 0);
+  const double u = Unit16(h, 16);
+  if (tier < 0.10) return 0.7 + 0.3 * u;
+  if (tier < 0.35) return 0.1 + 0.6 * u;
+  return LogUniform(u, 0.002, 0.1);
+}
+
+Result<std::map<std::string, double, std::less<>>> Market::ParseActivity(std::string_view text) {
+  std::map<std::string, double, std::less<>> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    std::string_view item = text.substr(start, comma - start);
+    start = comma + 1;
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    const auto bad = [&] {
+      return Fail(ErrorCode::kUsage, "thin ticker '" + std::string(item) +
+                                         "' must look like TICKER=SHARE with 0 < SHARE <= 1 (e.g. XYZ=0.01)");
+    };
+    if (eq == std::string_view::npos || eq == 0) return bad();
+    const std::string number(item.substr(eq + 1));
+    char* end = nullptr;
+    const double share = std::strtod(number.c_str(), &end);
+    if (number.empty() || end != number.c_str() + number.size() || !(share > 0 && share <= 1)) return bad();
+    out[std::string(item.substr(0, eq))] = share;
+  }
+  return out;
+}
+
 BarBatch GroundTruth(uint64_t seed, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
+                     TimeRange range) {
+  return GroundTruth(Market{seed}, ticker, timeframe, adjusted, range);
+}
+
+BarBatch GroundTruth(const Market& market, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
                      TimeRange range) {
   if (range.empty() || timeframe.timespan() == Timespan::kSecond) return {};
   PageQuery query;
-  query.seed = seed;
+  query.seed = market.seed;
+  query.activity = market.ActivityOf(ticker);
   query.ticker = ticker;
   query.timeframe = timeframe;
   query.adjusted = adjusted;

@@ -2,14 +2,41 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "core/bar.h"
+#include "core/result.h"
 #include "core/market_time.h"
 #include "core/ticker.h"
 #include "core/timeframe.h"
 
 namespace barfill::sim {
+
+/// How often the tickers of the synthetic market trade.
+enum class Liquidity {
+  kDense,   ///< every ticker trades in nearly every minute of its session (the seed's baseline)
+  kSkewed,  ///< like the real market: a few liquid tickers, most trading in a small share of minutes
+};
+
+/// The synthetic market: its seed and who trades how often. Bars are a pure function of it.
+struct Market {
+  uint64_t seed = 1;
+  Liquidity liquidity = Liquidity::kDense;
+  /// Named tickers that trade in only this share (0..1] of the minutes a dense ticker trades;
+  /// it wins over `liquidity` (tests name thin tickers this way).
+  std::map<std::string, double, std::less<>> activity;
+
+  /// The share of its session's minutes `ticker` trades in, relative to a dense ticker (0..1]:
+  /// the named share, else 1 when dense, else a draw from (seed, ticker) when skewed: about 10%
+  /// of tickers are liquid (0.7-1), 25% middling (0.1-0.7), 65% thin (0.002-0.1, log-uniform).
+  double ActivityOf(const Ticker& ticker) const;
+
+  /// Parses "AAPL=0.01,XYZ=0.2" into `activity`; shares outside (0, 1] are errors.
+  static Result<std::map<std::string, double, std::less<>>> ParseActivity(std::string_view text);
+};
 
 /// The bars the simulator serves for (ticker, timeframe, adjusted) with t in `range`, sorted by
 /// t. Every bar is a pure function of (seed, ticker, bar start), so any page of any range, in any
@@ -22,6 +49,9 @@ namespace barfill::sim {
 /// the minutes of one market day (stocks: New York, stamped 00:00 New York; crypto and forex:
 /// UTC); week, month, quarter and year bars aggregate day bars, as Polygon builds them. Second
 /// timeframes are not simulated and give an empty batch.
+BarBatch GroundTruth(const Market& market, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
+                     TimeRange range);
+/// The same for the dense market of `seed`.
 BarBatch GroundTruth(uint64_t seed, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
                      TimeRange range);
 
@@ -39,6 +69,7 @@ std::optional<SyntheticSplit> SplitOf(const Ticker& ticker);
 /// One page of the aggregates endpoint: what to read.
 struct PageQuery {
   uint64_t seed = 1;
+  double activity = 1;  ///< Market::ActivityOf(ticker)
   Ticker ticker;
   Timeframe timeframe;
   bool adjusted = true;

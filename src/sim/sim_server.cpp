@@ -220,6 +220,7 @@ class Server final : public SimServer {
  public:
   explicit Server(SimOptions options)
       : options_(std::move(options)),
+        market_(MarketOf(options_)),
         limiter_(options_.rate_limit_per_min, options_.rate_limit_window_ms),
         forbidden_(options_.forbidden_tickers.begin(), options_.forbidden_tickers.end()),
         id_salt_(SplitMix64(options_.seed ^ 0x726571756573ULL)) {}
@@ -252,6 +253,7 @@ class Server final : public SimServer {
   std::string BaseFor(const HttpRequest& request) const;
 
   const SimOptions options_;
+  const Market market_;
   SlidingWindowLimiter limiter_;
   const std::unordered_set<std::string> forbidden_;
   const uint64_t id_salt_;
@@ -608,6 +610,7 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
     PageQuery page_query;
     page_query.seed = options_.seed;
     page_query.ticker = *call->ticker;
+    page_query.activity = market_.ActivityOf(page_query.ticker);
     page_query.timeframe = call->timeframe;
     page_query.adjusted = call->adjusted;
     page_query.range = call->range;
@@ -778,6 +781,14 @@ Result<std::unique_ptr<SimServer>> SimServer::Start(const SimOptions& options) {
   auto server = std::make_unique<Server>(options);
   BARFILL_TRY(server->Listen());
   return std::unique_ptr<SimServer>(std::move(server));
+}
+
+Market MarketOf(const SimOptions& options) {
+  Market market;
+  market.seed = options.seed;
+  market.liquidity = options.liquidity;
+  market.activity = options.activity;
+  return market;
 }
 
 }  // namespace barfill::sim

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "sim/market_data.h"
 
 namespace barfill::sim {
 
@@ -31,6 +32,8 @@ struct SimOptions {
   std::string host = "127.0.0.1";
   int port = 0;                ///< 0 picks a free port
   uint64_t seed = 1;           ///< data seed: bars are a pure function of (seed, ticker, t)
+  Liquidity liquidity = Liquidity::kDense;  ///< how often tickers trade (see Market)
+  std::map<std::string, double, std::less<>> activity;  ///< named thin tickers (see Market)
   uint64_t fault_seed = 1;     ///< seed of the fault dice
   std::string api_key;         ///< when set, any other key gets 401 "Unknown API Key"
   int rate_limit_per_min = 0;  ///< 0 = unlimited; otherwise a sliding 60 s window per key
@@ -87,5 +90,8 @@ class SimServer {
   /// Stops accepting, closes connections and joins its threads. Idempotent.
   virtual void Stop() = 0;
 };
+
+/// The market `options` describe: what GroundTruth needs to reproduce every bar the server sends.
+Market MarketOf(const SimOptions& options);
 
 }  // namespace barfill::sim

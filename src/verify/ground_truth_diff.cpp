@@ -12,8 +12,8 @@ std::string ShowBar(const Bar& b) {
 
 }  // namespace
 
-SeriesDiff DiffWithGroundTruth(BarStore& store, uint64_t seed, const Series& series, TimeRange range) {
-  const BarBatch truth = sim::GroundTruth(seed, series.ticker, series.timeframe, series.adjusted, range);
+SeriesDiff DiffWithGroundTruth(BarStore& store, const sim::Market& market, const Series& series, TimeRange range) {
+  const BarBatch truth = sim::GroundTruth(market, series.ticker, series.timeframe, series.adjusted, range);
   SeriesDiff diff;
   diff.series = series.Describe();
   diff.expected = static_cast<int64_t>(truth.size());

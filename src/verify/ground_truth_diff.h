@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/series.h"
+#include "sim/market_data.h"
 #include "store/bar_store.h"
 
 namespace barfill::verify {
@@ -22,6 +23,6 @@ struct SeriesDiff {
 
 /// Compares the bars `store` holds for `series` in `range` with GroundTruth(seed, ...), bar for
 /// bar, streaming the stored bars.
-SeriesDiff DiffWithGroundTruth(BarStore& store, uint64_t seed, const Series& series, TimeRange range);
+SeriesDiff DiffWithGroundTruth(BarStore& store, const sim::Market& market, const Series& series, TimeRange range);
 
 }  // namespace barfill::verify

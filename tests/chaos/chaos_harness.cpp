@@ -186,7 +186,7 @@ std::unique_ptr<BarStore> ChaosTest::OpenForReading() {
 void ChaosTest::ExpectComplete() {
   auto store = OpenForReading();
   ASSERT_NE(store, nullptr);
-  const auto diffs = DiffStoreWithGroundTruth(*store, kChaosSeed, TestPlan());
+  const auto diffs = DiffStoreWithGroundTruth(*store, sim::Market{kChaosSeed}, TestPlan());
   EXPECT_TRUE(diffs.empty()) << Describe(diffs);
   const auto problems = LedgerProblems();
   EXPECT_TRUE(problems.empty()) << problems.front();

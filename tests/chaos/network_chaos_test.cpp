@@ -315,7 +315,7 @@ TEST_F(NetworkChaos, FallbackDailyDegradesIntradaySeriesThatKeepFailing) {
   ASSERT_TRUE(store);
   engine::Plan daily = TestPlan();
   daily.timeframes = {Timeframe(1, Timespan::kDay)};
-  const auto diffs = DiffStoreWithGroundTruth(*store, kChaosSeed, daily);
+  const auto diffs = DiffStoreWithGroundTruth(*store, sim::Market{kChaosSeed}, daily);
   EXPECT_TRUE(diffs.empty()) << Describe(diffs);
   store.reset();
 

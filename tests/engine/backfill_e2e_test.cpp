@@ -58,7 +58,7 @@ class BackfillEndToEnd : public ::testing::Test {
   void ExpectDatabaseEqualsGroundTruth() {
     auto store = OpenStore(db_);
     ASSERT_TRUE(store) << store.error().message;
-    const auto diffs = testing::DiffStoreWithGroundTruth(**store, kSeed, TestPlan());
+    const auto diffs = testing::DiffStoreWithGroundTruth(**store, sim::Market{kSeed}, TestPlan());
     EXPECT_TRUE(diffs.empty()) << testing::Describe(diffs);
   }
 

@@ -379,5 +379,73 @@ TEST(ReadPage, PagingFromEachNextStartRebuildsTheGroundTruth) {
   }
 }
 
+TEST(Liquidity, ThinTickersTradeInTheirShareOfMinutesAndDenseOnesAreUnchanged) {
+  const TimeRange year = NyDays("2025-01-01", "2025-12-31");
+  Market market{kSeed};
+  market.activity = {{"THIN", 0.02}};
+  const BarBatch dense = GroundTruth(kSeed, T("AAPL"), Tf("1m"), true, year);
+  EXPECT_EQ(GroundTruth(market, T("AAPL"), Tf("1m"), true, year), dense) << "a dense ticker's bars stay what they were";
+  const BarBatch thin_dense = GroundTruth(kSeed, T("THIN"), Tf("1m"), true, year);
+  const BarBatch thin = GroundTruth(market, T("THIN"), Tf("1m"), true, year);
+  const double share = static_cast<double>(thin.size()) / static_cast<double>(thin_dense.size());
+  EXPECT_NEAR(share, 0.02, 0.004) << thin.size() << " of " << thin_dense.size();
+  // Every thin minute is one the dense ticker also has, with the same values: only fewer minutes trade.
+  size_t j = 0;
+  for (size_t i = 0; i < thin.size(); ++i) {
+    while (j < thin_dense.size() && thin_dense.t[j] < thin.t[i]) ++j;
+    ASSERT_LT(j, thin_dense.size());
+    ASSERT_EQ(thin[i], thin_dense[j]);
+  }
+}
+
+TEST(Liquidity, LimitCountsTheBaseAggregatesThatExist) {
+  // A thin ticker's year of 5m bars is built from few minutes, so one page of 50,000 holds it all.
+  Market market{kSeed};
+  market.activity = {{"THIN", 0.05}};
+  PageQuery query;
+  query.seed = kSeed;
+  query.activity = market.ActivityOf(T("THIN"));
+  query.ticker = T("THIN");
+  query.timeframe = Tf("5m");
+  query.range = NyDays("2025-01-01", "2025-12-31");
+  query.limit = 50000;
+  Page page;
+  ReadPage(query, &page);
+  const BarBatch minutes = GroundTruth(market, T("THIN"), Tf("1m"), true, query.range);
+  EXPECT_FALSE(page.more);
+  EXPECT_EQ(page.query_count, static_cast<int64_t>(minutes.size()));
+  EXPECT_LT(minutes.size(), 50000u);
+  EXPECT_EQ(page.bars, GroundTruth(market, T("THIN"), Tf("5m"), true, query.range));
+}
+
+TEST(Liquidity, SkewedMarketIsMostlyThinAndDeterministic) {
+  Market skewed{kSeed, Liquidity::kSkewed};
+  int thin = 0;
+  int liquid = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const double a = skewed.ActivityOf(T(("S" + std::to_string(i)).c_str()));
+    ASSERT_GT(a, 0);
+    ASSERT_LE(a, 1);
+    thin += a < 0.1 ? 1 : 0;
+    liquid += a >= 0.7 ? 1 : 0;
+  }
+  EXPECT_GT(thin, 550) << "most of a large universe trades in a small share of minutes";
+  EXPECT_GT(liquid, 50);
+  EXPECT_EQ(skewed.ActivityOf(T("AAPL")), (Market{kSeed, Liquidity::kSkewed}.ActivityOf(T("AAPL"))));
+  EXPECT_NE(skewed.ActivityOf(T("AAPL")), (Market{kSeed + 1, Liquidity::kSkewed}.ActivityOf(T("AAPL"))));
+}
+
+TEST(Liquidity, ThinTickerListsAreCheckedClearly) {
+  const auto parsed = Market::ParseActivity("XYZ=0.01, ABC=1");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->at("XYZ"), 0.01);
+  EXPECT_EQ(parsed->at("ABC"), 1);
+  for (const char* bad : {"XYZ", "=0.1", "XYZ=0", "XYZ=1.5", "XYZ=abc"}) {
+    const auto r = Market::ParseActivity(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kUsage);
+  }
+}
+
 }  // namespace
 }  // namespace barfill::sim
