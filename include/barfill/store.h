@@ -27,9 +27,9 @@ struct SeriesSummary {
   int64_t bars = 0;
   int64_t first_bar_ms = 0;  ///< bar start, Unix ms UTC; 0 when the series has no bars
   int64_t last_bar_ms = 0;
-  int64_t chunks_done = 0;
-  int64_t chunks_empty = 0;
-  int64_t chunks_failed = 0;
+  int64_t ranges_done = 0;    ///< ranges stored for good (adjacent pages merge into one)
+  int64_t ranges_empty = 0;   ///< ranges the API has no bars for
+  int64_t ranges_failed = 0;  ///< ranges a run gave up on; the next run retries them
 };
 
 class BARFILL_API BarReader {

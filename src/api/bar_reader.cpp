@@ -46,8 +46,8 @@ class StoreReader final : public BarReader {
     out.reserve(status->size());
     for (const SeriesStatus& s : *status) {
       out.push_back(SeriesSummary{SeriesKey{s.series.ticker.symbol(), s.series.timeframe.ToString(), s.series.adjusted},
-                                  s.rows, s.first_bar_ms, s.last_bar_ms, s.chunks_done, s.chunks_empty,
-                                  s.chunks_failed});
+                                  s.rows, s.first_bar_ms, s.last_bar_ms, s.ranges_done, s.ranges_empty,
+                                  s.ranges_failed});
     }
     return out;
   }

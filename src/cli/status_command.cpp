@@ -44,9 +44,9 @@ void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all) {
     out += "{\"ticker\":" + JsonQuote(s.series.ticker.symbol()) +
            ",\"timeframe\":" + JsonQuote(s.series.timeframe.ToString()) +
            ",\"adjusted\":" + (s.series.adjusted ? "true" : "false") +
-           ",\"chunks\":{\"done\":" + std::to_string(s.chunks_done) +
-           ",\"failed\":" + std::to_string(s.chunks_failed) +
-           ",\"empty\":" + std::to_string(s.chunks_empty) + "}" +
+           ",\"ranges\":{\"done\":" + std::to_string(s.ranges_done) +
+           ",\"failed\":" + std::to_string(s.ranges_failed) +
+           ",\"empty\":" + std::to_string(s.ranges_empty) + "}" +
            ",\"rows\":" + std::to_string(s.rows) +
            ",\"first_bar\":" + JsonBarTime(s, s.first_bar_ms) +
            ",\"last_bar\":" + JsonBarTime(s, s.last_bar_ms) + ",\"failed\":[";
@@ -75,8 +75,8 @@ void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all) {
                                            "rows",   "first bar", "last bar"};
   std::vector<std::vector<std::string>> rows;
   for (const SeriesStatus& s : all) {
-    rows.push_back({s.series.Describe(), std::to_string(s.chunks_done),
-                    std::to_string(s.chunks_failed), std::to_string(s.chunks_empty),
+    rows.push_back({s.series.Describe(), std::to_string(s.ranges_done),
+                    std::to_string(s.ranges_failed), std::to_string(s.ranges_empty),
                     std::to_string(s.rows), BarTime(s, s.first_bar_ms, "-"),
                     BarTime(s, s.last_bar_ms, "-")});
   }
@@ -102,7 +102,7 @@ void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all) {
   bool any_failed = false;
   for (const SeriesStatus& s : all) {
     for (const LedgerEntry& f : s.failed) {
-      if (!any_failed) std::printf("\nfailed chunks:\n");
+      if (!any_failed) std::printf("\nfailed ranges:\n");
       any_failed = true;
       std::printf("  %s %s (%d attempts): %s\n", s.series.Describe().c_str(),
                   RangeText(f.range).c_str(), f.attempts, f.last_error.c_str());
@@ -131,7 +131,7 @@ int RunStatus(const StatusFlags& flags) {
 void AddStatusCommand(CLI::App& app, CommandMain* run) {
   auto flags = std::make_shared<StatusFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "status", "Chunks done/failed/empty, rows and first/last bar per series, failed chunks");
+      "status", "Ranges done/failed/empty, rows and first/last bar per series, failed ranges");
   cmd->add_option("--db", flags->db,
                   "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
   cmd->add_flag("--json", flags->json, "Machine-readable JSON instead of a table");

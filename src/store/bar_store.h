@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,7 +25,10 @@ enum class ChunkState { kPending, kDone, kFailed, kEmpty };
 /// "pending", "done", "failed", "empty".
 std::string_view ChunkStateName(ChunkState state);
 
-/// One ledger row: what happened to one chunk of one series.
+/// One ledger row: a range of one series. Done and empty rows are final: everything in their
+/// range is stored (done) or known to have no bars (empty), and is not fetched again. Adjacent
+/// final rows are merged as pages commit, so a range fetched page by page is one row whose end
+/// is its progress. A failed row names where a range stopped and why.
 struct LedgerEntry {
   Series series;
   TimeRange range;
@@ -33,26 +37,36 @@ struct LedgerEntry {
   int attempts = 0;
   std::string last_error;     ///< empty unless failed
   int64_t updated_at_ms = 0;  ///< when the row was last written (Unix ms)
+  int64_t requests = 0;         ///< API requests the range cost
+  int64_t base_aggregates = -1;  ///< the API's queryCount over the range; -1 when unknown
 };
 
-/// A fetched, validated chunk ready to be stored: bars sorted by t, unique, inside the range.
-/// An empty batch records the chunk as `empty` (the API has no bars there).
+/// A fetched, validated slice of a series (a page, or a whole chunk) ready to be stored: bars
+/// sorted by t, unique, inside the range. It replaces every stored bar of its range.
 struct ChunkWrite {
-  Chunk chunk;
+  Chunk chunk;  ///< the series, and the range whose bars this write replaces
   const BarBatch* bars = nullptr;
   int attempts = 1;
+  /// The part of chunk.range the ledger records as final, from the range's start: the whole
+  /// range (nullopt), or less when it reaches into the present and its last bars may still
+  /// change (they are fetched again next time); an empty range records nothing.
+  std::optional<TimeRange> final_range;
+  int64_t requests = 1;          ///< API requests this write cost
+  int64_t base_aggregates = -1;  ///< the API's queryCount over the write; -1 when unknown
+
+  TimeRange FinalRange() const { return final_range.value_or(chunk.range); }
 };
 
 /// Per-series summary for `barfill status`.
 struct SeriesStatus {
   Series series;
-  int64_t chunks_done = 0;
-  int64_t chunks_failed = 0;
-  int64_t chunks_empty = 0;
+  int64_t ranges_done = 0;    ///< final ledger ranges with bars
+  int64_t ranges_failed = 0;
+  int64_t ranges_empty = 0;   ///< final ledger ranges without bars
   int64_t rows = 0;
   int64_t first_bar_ms = 0;  ///< 0 when the series has no bars
   int64_t last_bar_ms = 0;
-  std::vector<LedgerEntry> failed;  ///< failed chunks with their last error
+  std::vector<LedgerEntry> failed;  ///< failed ranges with their last error
 };
 
 /// A store is used by one thread at a time (each thread opens its own).
@@ -65,9 +79,14 @@ class BarStore {
   /// Where the data lives, for messages: host/port/database or file path; never a password.
   virtual std::string Describe() const = 0;
 
-  /// Creates the schema in an empty database, or checks the version of an existing one. An older
-  /// or unknown schema is an error naming the fix, never a silent change.
+  /// Creates the schema in an empty database, or checks the version of an existing one and
+  /// upgrades an older one in one transaction (when StoreOptions::upgrade; Notices() then says
+  /// so). A newer or unknown schema, or an older one a reader may not upgrade, is an error
+  /// naming the fix, never a silent change.
   virtual Status Migrate() = 0;
+
+  /// What Migrate did that the user should hear of ("upgraded ... from schema 1 to 2"), one line each.
+  virtual std::vector<std::string> Notices() { return notices_; }
 
   /// Stores each chunk's bars and marks it done (or empty) in the ledger. Each chunk is atomic
   /// with its ledger row, and replaces whatever bars the store held in the chunk's range, so a
@@ -93,6 +112,9 @@ class BarStore {
   /// Settings a user should hear about before a run (e.g. PostgreSQL synchronous_commit=off),
   /// one line each; empty when all is as it should be.
   virtual std::vector<std::string> Warnings() { return {}; }
+
+ protected:
+  std::vector<std::string> notices_;
 };
 
 /// Points inside one CommitChunks transaction where a test can inject a failure or a crash.
@@ -113,6 +135,9 @@ struct StoreOptions {
   /// False for readers (status, export): never create a file or a schema; a missing database
   /// or schema is an error instead.
   bool create = true;
+  /// Upgrade an older schema in place (writers, `barfill migrate`); readers leave it and say
+  /// which command upgrades it.
+  bool upgrade = true;
   PgWriteMethod pg_write_method = PgWriteMethod::kReplaceRange;
   /// Attempts of one transaction on a lost connection, serialization failure or deadlock.
   int max_transaction_attempts = 8;

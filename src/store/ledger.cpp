@@ -36,6 +36,10 @@ Status ValidateWrites(std::span<const ChunkWrite> writes) {
                                               std::to_string(bars.t[i]));
       }
     }
+    const TimeRange final_range = w.FinalRange();
+    if (!final_range.empty() && (final_range.from_ms != w.chunk.range.from_ms || final_range.to_ms > w.chunk.range.to_ms)) {
+      return Fail(ErrorCode::kInternal, what + "its final range must start where it does and end inside it");
+    }
   }
   return Ok();
 }
@@ -99,10 +103,10 @@ std::vector<SeriesStatus> AssembleStatus(std::vector<LedgerEntry> ledger,
   for (LedgerEntry& row : ledger) {
     SeriesStatus& status = entry(row.series);
     switch (row.state) {
-      case ChunkState::kDone: ++status.chunks_done; break;
-      case ChunkState::kEmpty: ++status.chunks_empty; break;
+      case ChunkState::kDone: ++status.ranges_done; break;
+      case ChunkState::kEmpty: ++status.ranges_empty; break;
       case ChunkState::kFailed:
-        ++status.chunks_failed;
+        ++status.ranges_failed;
         status.failed.push_back(std::move(row));
         break;
       case ChunkState::kPending: break;
@@ -145,13 +149,41 @@ constexpr std::string_view kDeleteBars =
     "DELETE FROM bars WHERE ticker = $1 AND timeframe = $2 AND adjusted = $3 AND ts >= $4 AND "
     "ts < $5";
 
-constexpr std::string_view kDeleteLedgerInside =
-    "DELETE FROM barfill_ledger WHERE ticker = $1 AND timeframe = $2 AND adjusted = $3 AND "
-    "from_ts >= $4 AND to_ts <= $5";
+// A committed write [$4, $5) is the newest word on its range: a final row it overlaps keeps only
+// its parts outside the range (their bars recounted), and every row overlapping it goes.
+constexpr std::string_view kSplitColumns =
+    "INSERT INTO barfill_ledger (ticker, timeframe, adjusted, from_ts, to_ts, state, rows, attempts, last_error, "
+    "updated_at, requests, base_aggregates) SELECT ticker, timeframe, adjusted, ";
+constexpr std::string_view kSplitCount =
+    "CASE WHEN n > 0 THEN 'done' ELSE 'empty' END, n, attempts, NULL, updated_at, 0, NULL FROM (SELECT l.*, "
+    "(SELECT count(*) FROM bars b WHERE b.ticker = $1 AND b.timeframe = $2 AND b.adjusted = $3 AND ";
+constexpr std::string_view kSplitOf =
+    ") AS n FROM barfill_ledger l WHERE l.ticker = $1 AND l.timeframe = $2 AND l.adjusted = $3 AND "
+    "l.state IN ('done', 'empty') AND ";
+constexpr std::string_view kDeleteLedgerOverlapping =
+    "DELETE FROM barfill_ledger WHERE ticker = $1 AND timeframe = $2 AND adjusted = $3 AND from_ts < $5 AND "
+    "to_ts > $4";
 
 constexpr std::string_view kInsertCommitted =
     "INSERT INTO barfill_ledger (ticker, timeframe, adjusted, from_ts, to_ts, state, rows, "
-    "attempts, last_error, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)";
+    "attempts, last_error, updated_at, requests, base_aggregates) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11)";
+
+// The final row [$4, $5) just inserted absorbs a final row that ends where it starts (the pages
+// before it), then one that starts where it ends (a later page that committed first): a range
+// fetched page by page stays one row, whose end is its progress. Sums of requests and base
+// aggregates stay unknown (NULL) once one part is unknown.
+constexpr std::string_view kMergeColumns =
+    "rows = l.rows + o.rows, requests = l.requests + o.requests, "
+    "base_aggregates = l.base_aggregates + o.base_aggregates, "
+    "attempts = CASE WHEN o.attempts > l.attempts THEN o.attempts ELSE l.attempts END, "
+    "state = CASE WHEN l.rows + o.rows > 0 THEN 'done' ELSE 'empty' END, updated_at = $6 ";
+constexpr std::string_view kSameSeries =
+    "l.ticker = $1 AND l.timeframe = $2 AND l.adjusted = $3 AND o.ticker = $1 AND o.timeframe = $2 AND "
+    "o.adjusted = $3 AND o.state IN ('done', 'empty') ";
+constexpr std::string_view kFinalRowsOfSeries =
+    "DELETE FROM barfill_ledger WHERE ticker = $1 AND timeframe = $2 AND adjusted = $3 AND "
+    "state IN ('done', 'empty') AND ";
 
 constexpr std::string_view kUpsertFailed =
     "INSERT INTO barfill_ledger (ticker, timeframe, adjusted, from_ts, to_ts, state, rows, "
@@ -162,7 +194,7 @@ constexpr std::string_view kUpsertFailed =
 
 constexpr std::string_view kSelectLedgerColumns =
     "SELECT ticker, timeframe, adjusted, from_ts, to_ts, state, rows, attempts, last_error, "
-    "updated_at FROM barfill_ledger ";
+    "updated_at, requests, base_aggregates FROM barfill_ledger ";
 
 constexpr std::string_view kFirstSeries =
     "SELECT ticker, timeframe, adjusted FROM bars ORDER BY ticker, timeframe, adjusted LIMIT 1";
@@ -189,6 +221,8 @@ Result<LedgerEntry> LedgerFromRow(const SqlRow& row) {
   entry.attempts = static_cast<int>(row.Int(7));
   if (!row.IsNull(8)) entry.last_error = std::string(row.Text(8));
   entry.updated_at_ms = row.TimestampMs(9);
+  entry.requests = row.Int(10);
+  entry.base_aggregates = row.IsNull(11) ? -1 : row.Int(11);
   return entry;
 }
 
@@ -205,15 +239,46 @@ Status RecordCommitted(SqlSession& sql, const ChunkWrite& write, int64_t now_ms)
   const Chunk& chunk = write.chunk;
   const std::string timeframe = chunk.series.timeframe.ToString();
   const std::string_view ticker = chunk.series.ticker.symbol();
-  BARFILL_TRY(sql.Exec(kDeleteLedgerInside,
-                       {ticker, std::string_view(timeframe), chunk.series.adjusted,
-                        SqlTimestamp{chunk.range.from_ms}, SqlTimestamp{chunk.range.to_ms}}));
+  const bool adjusted = chunk.series.adjusted;
+  static const std::string kKeepBefore = std::string(kSplitColumns) + "from_ts, $4, " + std::string(kSplitCount) +
+                                         "b.ts >= l.from_ts AND b.ts < $4" + std::string(kSplitOf) +
+                                         "l.from_ts < $4 AND l.to_ts > $4) s";
+  static const std::string kKeepAfter = std::string(kSplitColumns) + "$5, to_ts, " + std::string(kSplitCount) +
+                                        "b.ts >= $5 AND b.ts < l.to_ts" + std::string(kSplitOf) +
+                                        "l.from_ts < $5 AND l.to_ts > $5) s";
+  const SqlTimestamp replace_from{chunk.range.from_ms};
+  const SqlTimestamp replace_to{chunk.range.to_ms};
+  for (const std::string* statement : {&kKeepBefore, &kKeepAfter}) {
+    BARFILL_TRY(sql.Exec(*statement, {ticker, std::string_view(timeframe), adjusted, replace_from, replace_to}));
+  }
+  BARFILL_TRY(sql.Exec(kDeleteLedgerOverlapping, {ticker, std::string_view(timeframe), adjusted, replace_from, replace_to}));
+  const TimeRange final_range = write.FinalRange();
+  if (final_range.empty()) return Ok();
   const ChunkState state = write.bars->empty() ? ChunkState::kEmpty : ChunkState::kDone;
-  return sql.Exec(kInsertCommitted,
-                  {ticker, std::string_view(timeframe), chunk.series.adjusted,
-                   SqlTimestamp{chunk.range.from_ms}, SqlTimestamp{chunk.range.to_ms},
-                   StateColumnValue(state), static_cast<int64_t>(write.bars->size()),
-                   static_cast<int64_t>(write.attempts), SqlTimestamp{now_ms}});
+  const SqlValue base = write.base_aggregates >= 0 ? SqlValue(write.base_aggregates) : SqlValue(nullptr);
+  const SqlTimestamp from{final_range.from_ms};
+  const SqlTimestamp to{final_range.to_ms};
+  // The rows of this final range; bars after a cut short final range are not counted in it.
+  int64_t rows = 0;
+  for (const int64_t t : write.bars->t) rows += final_range.Contains(t) ? 1 : 0;
+  BARFILL_TRY(sql.Exec(kInsertCommitted,
+                       {ticker, std::string_view(timeframe), adjusted, from, to, StateColumnValue(state), rows,
+                        static_cast<int64_t>(write.attempts), SqlTimestamp{now_ms}, write.requests, base}));
+  static const std::string kAbsorbBefore =
+      "UPDATE barfill_ledger AS l SET from_ts = o.from_ts, " + std::string(kMergeColumns) +
+      "FROM barfill_ledger AS o WHERE " + std::string(kSameSeries) +
+      "AND l.from_ts = $4 AND l.to_ts = $5 AND o.to_ts = $4 AND o.from_ts < $4";
+  static const std::string kDropBefore = std::string(kFinalRowsOfSeries) + "to_ts = $4 AND from_ts < $4";
+  static const std::string kAbsorbAfter =
+      "UPDATE barfill_ledger AS l SET to_ts = o.to_ts, " + std::string(kMergeColumns) +
+      "FROM barfill_ledger AS o WHERE " + std::string(kSameSeries) +
+      "AND l.to_ts = $5 AND l.from_ts <= $4 AND l.state IN ('done', 'empty') AND o.from_ts = $5 AND o.to_ts > $5";
+  static const std::string kDropAfter = std::string(kFinalRowsOfSeries) + "from_ts = $4";
+  const SqlTimestamp now{now_ms};
+  BARFILL_TRY(sql.Exec(kAbsorbBefore, {ticker, std::string_view(timeframe), adjusted, from, to, now}));
+  BARFILL_TRY(sql.Exec(kDropBefore, {ticker, std::string_view(timeframe), adjusted, from}));
+  BARFILL_TRY(sql.Exec(kAbsorbAfter, {ticker, std::string_view(timeframe), adjusted, from, to, now}));
+  return sql.Exec(kDropAfter, {ticker, std::string_view(timeframe), adjusted, to});
 }
 
 Status RecordFailed(SqlSession& sql, const Chunk& chunk, const Error& error, int attempts,

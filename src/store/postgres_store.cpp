@@ -25,8 +25,19 @@ constexpr std::array<std::string_view, 3> kCreateTables = {
     "adjusted boolean NOT NULL, from_ts timestamptz NOT NULL, to_ts timestamptz NOT NULL, "
     "state text NOT NULL CHECK (state IN ('done', 'failed', 'empty')), rows bigint NOT NULL, "
     "attempts bigint NOT NULL, last_error text, updated_at timestamptz NOT NULL, "
+    "requests bigint NOT NULL DEFAULT 0, base_aggregates bigint, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))",
 };
+
+// Schema 1 -> 2: the ledger records final ranges. A schema-1 chunk written before its range
+// ended was fetched again by the next run; it is not final, so it leaves the ledger (its bars
+// stay until the range is fetched again).
+constexpr std::array<std::string_view, 3> kLedgerOfPages = {
+    "ALTER TABLE barfill_ledger ADD COLUMN requests bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE barfill_ledger ADD COLUMN base_aggregates bigint",
+    "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
+};
+constexpr std::array<MigrationStep, 1> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages}}};
 
 const DialectSql kPostgresSql{
     "SELECT to_regclass($1) IS NOT NULL",
@@ -36,6 +47,7 @@ const DialectSql kPostgresSql{
     "k.attnum = a.attnum), 0) FROM pg_attribute a WHERE a.attrelid = 'bars'::regclass AND "
     "a.attnum > 0 AND NOT a.attisdropped",
     kCreateTables,
+    kMigrations,
 };
 
 /// Serializes concurrent migrations (any constant; "barfill" in ASCII).
@@ -96,7 +108,9 @@ class PostgresStore final : public BarStore {
   Status Migrate() override {
     return RunTransaction("BEGIN", [&](PgConnection& c) -> Status {
       BARFILL_TRY(c.Run(kLockMigration, "locking the schema"));
-      BARFILL_TRY(EnsureSchema(c, kPostgresSql, Dialect::kPostgres, options_.create, describe_));
+      notices_.clear();
+      BARFILL_TRY(EnsureSchema(c, kPostgresSql, Dialect::kPostgres, options_.create, options_.upgrade, describe_,
+                               &notices_));
       if (!options_.create) return Ok();
       return CheckPrivileges(c);
     });

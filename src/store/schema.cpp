@@ -79,7 +79,7 @@ Status CheckBarsColumns(const std::vector<ColumnInfo>& actual, Dialect dialect,
   return Ok();
 }
 
-Status CheckSchemaVersion(const std::optional<std::string>& found, std::string_view where) {
+Result<int> CheckSchemaVersion(const std::optional<std::string>& found, std::string_view where) {
   const std::string want = std::to_string(kSchemaVersion);
   if (!found) {
     return Fail(ErrorCode::kDatabase,
@@ -90,23 +90,17 @@ Status CheckSchemaVersion(const std::optional<std::string>& found, std::string_v
   int version = 0;
   const char* end = found->data() + found->size();
   const auto parsed = std::from_chars(found->data(), end, version);
-  if (parsed.ec != std::errc() || parsed.ptr != end) {
+  if (parsed.ec != std::errc() || parsed.ptr != end || version < 1) {
     return Fail(ErrorCode::kDatabase, Prefix(where) + "unknown schema version '" + *found +
                                           "' (barfill needs " + want +
                                           "); use another database, or drop barfill's tables");
-  }
-  if (version < kSchemaVersion) {
-    return Fail(ErrorCode::kDatabase,
-                Prefix(where) + "schema version " + *found + " found, " + want +
-                    " required, and barfill has no migration from it; export the data with the "
-                    "older barfill and load it into a new database");
   }
   if (version > kSchemaVersion) {
     return Fail(ErrorCode::kDatabase, Prefix(where) + "schema version " + *found +
                                           " found, but this barfill knows only " + want +
                                           "; upgrade barfill");
   }
-  return Ok();
+  return version;
 }
 
 Error ForeignTablesError(std::string_view table, std::string_view where) {
@@ -137,6 +131,32 @@ Result<bool> TableExists(SqlSession& sql, const DialectSql& dialect_sql, std::st
   return exists;
 }
 
+/// Runs the migration steps from `version` to kSchemaVersion, or refuses (a reader).
+Status Upgrade(SqlSession& sql, const DialectSql& dialect_sql, int version, bool upgrade, std::string_view where,
+               std::vector<std::string>* notices) {
+  if (!upgrade) {
+    return Fail(ErrorCode::kDatabase,
+                Prefix(where) + "schema version " + std::to_string(version) + " found, this barfill uses " +
+                    std::to_string(kSchemaVersion) + ": upgrade it in place with `barfill migrate` (a backfill "
+                    "upgrades it too), or read it with the older barfill");
+  }
+  for (const MigrationStep& step : dialect_sql.migrations) {
+    if (step.from_version < version) continue;
+    for (const std::string_view statement : step.statements) BARFILL_TRY(sql.Exec(statement));
+    const std::string to = std::to_string(step.from_version + 1);
+    BARFILL_TRY(sql.Exec("UPDATE barfill_meta SET value = $1 WHERE key = 'schema_version'", {std::string_view(to)}));
+    if (notices != nullptr) {
+      notices->push_back("barfill: upgraded " + std::string(where) + " from schema version " +
+                         std::to_string(step.from_version) + " to " + to + ": " + std::string(step.what));
+    }
+    version = step.from_version + 1;
+  }
+  if (version != kSchemaVersion) {
+    return Fail(ErrorCode::kInternal, Prefix(where) + "no migration step from schema version " + std::to_string(version));
+  }
+  return Ok();
+}
+
 Status CheckBars(SqlSession& sql, const DialectSql& dialect_sql, Dialect dialect,
                  std::string_view where) {
   std::vector<ColumnInfo> columns;
@@ -150,8 +170,8 @@ Status CheckBars(SqlSession& sql, const DialectSql& dialect_sql, Dialect dialect
 
 }  // namespace
 
-Status EnsureSchema(SqlSession& sql, const DialectSql& dialect_sql, Dialect dialect, bool create,
-                    std::string_view where) {
+Status EnsureSchema(SqlSession& sql, const DialectSql& dialect_sql, Dialect dialect, bool create, bool upgrade,
+                    std::string_view where, std::vector<std::string>* notices) {
   auto has_meta = TableExists(sql, dialect_sql, kMetaTable);
   if (!has_meta) return Fail(has_meta.error());
   auto has_bars = TableExists(sql, dialect_sql, kBarsTable);
@@ -166,7 +186,9 @@ Status EnsureSchema(SqlSession& sql, const DialectSql& dialect_sql, Dialect dial
                             version = std::string(row.Text(0));
                             return Ok();
                           }));
-    BARFILL_TRY(CheckSchemaVersion(version, where));
+    auto found = CheckSchemaVersion(version, where);
+    if (!found) return Fail(found.error());
+    if (*found < kSchemaVersion) BARFILL_TRY(Upgrade(sql, dialect_sql, *found, upgrade, where, notices));
     if (!*has_bars || !*has_ledger) {
       return Fail(ErrorCode::kDatabase,
                   std::string(where) + ": table " +

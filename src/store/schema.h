@@ -12,8 +12,17 @@
 
 namespace barfill::store {
 
-/// Bumped whenever a table changes shape; a database with another version is refused.
-inline constexpr int kSchemaVersion = 1;
+/// The schema this barfill writes. Bumped whenever a table changes shape or meaning, with a
+/// migration step from the version before (see MigrationStep): an older database is upgraded,
+/// a newer one refused.
+///   1: bars, and a ledger of chunks on a fixed grid
+///   2: the ledger records final ranges (pages merged as they commit), requests and base aggregates
+inline constexpr int kSchemaVersion = 2;
+
+/// What step 1 -> 2 changes, in the user's terms.
+inline constexpr std::string_view kLedgerOfPagesWhat =
+    "the ledger now records pages as they commit; chunks that reached into the present when they were fetched "
+    "are fetched again, every other done chunk stays done";
 
 inline constexpr std::string_view kBarsTable = "bars";
 inline constexpr std::string_view kLedgerTable = "barfill_ledger";
@@ -34,8 +43,9 @@ struct ColumnInfo {
 Status CheckBarsColumns(const std::vector<ColumnInfo>& actual, Dialect dialect,
                         std::string_view where);
 
-/// Checks the schema_version read from the meta table (nullopt: the row is missing).
-Status CheckSchemaVersion(const std::optional<std::string>& found, std::string_view where);
+/// The schema_version read from the meta table (nullopt: the row is missing), checked: a
+/// missing, unreadable or newer version is an error naming the fix.
+Result<int> CheckSchemaVersion(const std::optional<std::string>& found, std::string_view where);
 
 /// The error for a database that has some of barfill's tables but not its meta table.
 Error ForeignTablesError(std::string_view table, std::string_view where);
@@ -44,9 +54,11 @@ Error ForeignTablesError(std::string_view table, std::string_view where);
 Error NoSchemaError(std::string_view where);
 
 /// Creates barfill's tables in a database that has none (when `create`), or checks the version
-/// and the bars columns of one that has them. Runs inside the caller's transaction, which must
-/// keep a concurrent migration out (an advisory lock, BEGIN IMMEDIATE).
-Status EnsureSchema(SqlSession& sql, const DialectSql& dialect_sql, Dialect dialect, bool create,
-                    std::string_view where);
+/// and the bars columns of one that has them, running the migration steps from an older version
+/// when `upgrade` (each applied step adds a line to `notices`). Runs inside the caller's
+/// transaction, which must keep a concurrent migration out (an advisory lock, BEGIN IMMEDIATE),
+/// so an upgrade is all or nothing.
+Status EnsureSchema(SqlSession& sql, const DialectSql& dialect_sql, Dialect dialect, bool create, bool upgrade,
+                    std::string_view where, std::vector<std::string>* notices);
 
 }  // namespace barfill::store

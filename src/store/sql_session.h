@@ -45,11 +45,20 @@ class SqlSession {
                        const std::function<Status(const SqlRow&)>& row) = 0;
 };
 
+/// One step of the numbered migration sequence: the statements that take a database from
+/// `from_version` to from_version + 1, run in the caller's transaction.
+struct MigrationStep {
+  int from_version = 0;
+  std::string_view what;  ///< what changes, for the notice the user reads
+  std::span<const std::string_view> statements;
+};
+
 /// The statements whose text differs between dialects.
 struct DialectSql {
   std::string_view table_exists;   ///< $1 = table name; one row, one boolean/integer column
   std::string_view bars_columns;   ///< rows of (name, type, 1-based pk position or 0)
   std::span<const std::string_view> create_tables;  ///< the schema, IF NOT EXISTS
+  std::span<const MigrationStep> migrations;        ///< from version 1 on, in order
 };
 
 }  // namespace barfill::store

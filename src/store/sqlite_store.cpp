@@ -25,13 +25,23 @@ constexpr std::array<std::string_view, 3> kCreateTables = {
     "adjusted INTEGER NOT NULL, from_ts INTEGER NOT NULL, to_ts INTEGER NOT NULL, "
     "state TEXT NOT NULL CHECK (state IN ('done', 'failed', 'empty')), rows INTEGER NOT NULL, "
     "attempts INTEGER NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL, "
+    "requests INTEGER NOT NULL DEFAULT 0, base_aggregates INTEGER, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts)) WITHOUT ROWID",
 };
+
+// Schema 1 -> 2 (see the PostgreSQL store for why live chunks leave the ledger).
+constexpr std::array<std::string_view, 3> kLedgerOfPages = {
+    "ALTER TABLE barfill_ledger ADD COLUMN requests INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE barfill_ledger ADD COLUMN base_aggregates INTEGER",
+    "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
+};
+constexpr std::array<MigrationStep, 1> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages}}};
 
 const DialectSql kSqliteSql{
     "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",
     "SELECT name, type, pk FROM pragma_table_info('bars')",
     kCreateTables,
+    kMigrations,
 };
 
 constexpr std::string_view kInsertBar =
@@ -192,9 +202,10 @@ class SqliteStore final : public BarStore {
 
   Status Migrate() override {
     // IMMEDIATE takes the write lock at once, so two processes cannot both create the schema.
-    BARFILL_TRY(InTransaction(options_.create ? "BEGIN IMMEDIATE" : "BEGIN", [&]() {
-      return EnsureSchema(*session_, kSqliteSql, Dialect::kSqlite, options_.create,
-                          session_->Describe());
+    BARFILL_TRY(InTransaction(options_.create || options_.upgrade ? "BEGIN IMMEDIATE" : "BEGIN", [&]() {
+      notices_.clear();
+      return EnsureSchema(*session_, kSqliteSql, Dialect::kSqlite, options_.create, options_.upgrade,
+                          session_->Describe(), &notices_);
     }));
     // WAL only once the schema is known to be ours: a refused file is left exactly as it was.
     if (options_.create) BARFILL_TRY(session_->Run("PRAGMA journal_mode = WAL", "switching to WAL"));

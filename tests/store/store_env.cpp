@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include <cstdlib>
 #include <random>
@@ -53,6 +54,33 @@ std::string SqliteEnv::IntegerVolumeBarsDdl() {
   return "CREATE TABLE bars (ticker TEXT NOT NULL, timeframe TEXT NOT NULL, adjusted INTEGER NOT "
          "NULL, ts INTEGER NOT NULL, open REAL, high REAL, low REAL, close REAL, volume INTEGER, "
          "vwap REAL, trades INTEGER, PRIMARY KEY (ticker, timeframe, adjusted, ts)) WITHOUT ROWID";
+}
+
+namespace {
+
+std::string Schema1Fixture(const char* file) {
+  return std::string(BARFILL_SOURCE_DIR) + "/tests/fixtures/schema-v1/" + file;
+}
+
+}  // namespace
+
+void SqliteEnv::LoadSchema1Fixture() const {
+  gzFile in = gzopen(Schema1Fixture("v1.sqlite.gz").c_str(), "rb");
+  if (in == nullptr) throw std::runtime_error("cannot open the schema-1 fixture");
+  std::FILE* out = std::fopen(Path().c_str(), "wb");
+  char buffer[1 << 16];
+  int n = 0;
+  while (out != nullptr && (n = gzread(in, buffer, sizeof buffer)) > 0) std::fwrite(buffer, 1, static_cast<size_t>(n), out);
+  gzclose(in);
+  if (out == nullptr || std::fclose(out) != 0 || n < 0) throw std::runtime_error("cannot write the schema-1 fixture");
+  for (const char* suffix : {"-wal", "-shm"}) std::remove((Path() + suffix).c_str());
+}
+
+void PostgresEnv::LoadSchema1Fixture() const {
+  ExecSql("DROP TABLE IF EXISTS bars, barfill_ledger, barfill_meta");
+  const std::string command = "gunzip -c '" + Schema1Fixture("v1-postgres.sql.gz") +
+                              "' | psql -q -v ON_ERROR_STOP=1 -d " + database_ + " >/dev/null";
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("cannot load the schema-1 dump: " + command);
 }
 
 bool PostgresEnv::Available(std::string* why) {

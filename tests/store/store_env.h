@@ -23,6 +23,8 @@ class SqliteEnv {
   void ExecSql(const std::string& sql) const;
   /// A bars table whose volume column is an integer.
   static std::string IntegerVolumeBarsDdl();
+  /// Replaces the database with the one the schema-1 release wrote (tests/fixtures/schema-v1).
+  void LoadSchema1Fixture() const;
 
  private:
   TempDir dir_;
@@ -48,6 +50,8 @@ class PostgresEnv {
   /// Ends every other session connected to the test database; returns how many.
   int TerminateOtherBackends() const;
   static std::string IntegerVolumeBarsDdl();
+  /// Replaces barfill's tables with the dump of the schema-1 release (tests/fixtures/schema-v1).
+  void LoadSchema1Fixture() const;
 
  private:
   std::string database_;

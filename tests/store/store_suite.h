@@ -187,7 +187,7 @@ TYPED_TEST_P(StoreSuite, StreamsInAscendingBatchesWithinTheRange) {
 TYPED_TEST_P(StoreSuite, RecordsDoneAndEmptyChunks) {
   const Series series = MakeSeries("MSFT", "5m");
   const Chunk first{series, TimeRange{Ms("2025-01-01"), Ms("2025-01-02")}};
-  const Chunk second{series, TimeRange{Ms("2025-01-02"), Ms("2025-01-03")}};
+  const Chunk second{series, TimeRange{Ms("2025-01-05"), Ms("2025-01-06")}};  // apart: adjacent ones merge
   const BarBatch bars = MinuteBars(first.range.from_ms, 12, 400);
   const BarBatch none;
   const ChunkWrite writes[] = {{first, &bars, 2}, {second, &none, 1}};
@@ -249,12 +249,12 @@ TYPED_TEST_P(StoreSuite, LaterChunkInOneCallWins) {
   BarBatch expected = a;
   expected.Append(same_again);
   EXPECT_EQ(this->ReadAll(series), this->AsBars(expected));
-  // The narrow chunk's row replaced its twin; the wide row is not inside it, so it stays.
+  // The narrow chunk is the newest word on its day: the wide row keeps its first day (its bars
+  // recounted) and merges with it again, so one row still covers both days, with the rows stored.
   const auto ledger = this->Ledger(series);
-  ASSERT_EQ(ledger.size(), 2u);
+  ASSERT_EQ(ledger.size(), 1u);
   EXPECT_EQ(ledger[0].range, wide.range);
-  EXPECT_EQ(ledger[1].range, narrow.range);
-  EXPECT_EQ(ledger[1].rows, 5);
+  EXPECT_EQ(ledger[0].rows, 15);
 }
 
 TYPED_TEST_P(StoreSuite, ReplaceTouchesOnlyItsSeriesAndRange) {
@@ -418,13 +418,126 @@ TYPED_TEST_P(StoreSuite, DoneChunkReplacesTheLedgerRowsInsideIt) {
   ASSERT_TRUE(this->store_->RecordFailure(chunk("2025-01-01", "2025-02-01"), error, 1));
   ASSERT_TRUE(this->store_->RecordFailure(chunk("2025-02-01", "2025-03-01"), error, 1));
   ASSERT_TRUE(this->store_->RecordFailure(chunk("2025-02-15", "2025-04-01"), error, 1));
+  ASSERT_TRUE(this->store_->RecordFailure(chunk("2025-05-01", "2025-06-01"), error, 1));
   this->Commit(chunk("2025-01-01", "2025-03-01"), MinuteBars(Ms("2025-01-02"), 2, 5));
   const auto ledger = this->Ledger(series);
-  ASSERT_EQ(ledger.size(), 2u);
+  ASSERT_EQ(ledger.size(), 2u) << "the failures inside and the one it overlaps are superseded";
   EXPECT_EQ(ledger[0].range, chunk("2025-01-01", "2025-03-01").range);
   EXPECT_EQ(ledger[0].state, ChunkState::kDone);
-  EXPECT_EQ(ledger[1].range, chunk("2025-02-15", "2025-04-01").range) << "overlapping, not inside";
+  EXPECT_EQ(ledger[1].range, chunk("2025-05-01", "2025-06-01").range) << "apart from it: kept";
   EXPECT_EQ(ledger[1].state, ChunkState::kFailed);
+}
+
+TYPED_TEST_P(StoreSuite, PagesMergeIntoOneFinalRangeInAnyOrder) {
+  const Series series = MakeSeries("X:BTCUSD", "1m");
+  const auto page = [&](std::string_view from, std::string_view to, int n, int64_t base) {
+    return std::make_pair(Chunk{series, TimeRange{Ms(from), Ms(to)}}, MinuteBars(Ms(from), n, 100.0 + static_cast<double>(base)));
+  };
+  const auto commit = [&](const std::pair<Chunk, BarBatch>& p, int64_t base_aggregates) {
+    ChunkWrite write{p.first, &p.second, 1};
+    write.requests = 1;
+    write.base_aggregates = base_aggregates;
+    ASSERT_TRUE(this->store_->CommitChunks({&write, 1}));
+  };
+  // Pages 1 and 2 in order, then 4 before 3 (two writers can commit out of order).
+  commit(page("2025-01-01", "2025-01-02", 10, 1), 10);
+  commit(page("2025-01-02", "2025-01-03", 20, 2), 20);
+  auto ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].range, (TimeRange{Ms("2025-01-01"), Ms("2025-01-03")}));
+  EXPECT_EQ(ledger[0].rows, 30);
+  EXPECT_EQ(ledger[0].requests, 2);
+  EXPECT_EQ(ledger[0].base_aggregates, 30);
+  commit(page("2025-01-04", "2025-01-05", 5, 4), 5);
+  ASSERT_EQ(this->Ledger(series).size(), 2u) << "a gap keeps them apart";
+  commit(page("2025-01-03", "2025-01-04", 0, 3), 0);
+  ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].range, (TimeRange{Ms("2025-01-01"), Ms("2025-01-05")}));
+  EXPECT_EQ(ledger[0].state, ChunkState::kDone);
+  EXPECT_EQ(ledger[0].rows, 35);
+  EXPECT_EQ(ledger[0].requests, 4);
+  EXPECT_EQ(ledger[0].base_aggregates, 35);
+  EXPECT_EQ(this->ReadAll(series).size(), 35u);
+  // A part whose base aggregates are unknown makes the sum unknown, never wrong.
+  commit(page("2025-01-05", "2025-01-06", 1, 5), -1);
+  ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].base_aggregates, -1);
+}
+
+TYPED_TEST_P(StoreSuite, ALiveRangeRecordsOnlyItsFinalPart) {
+  const Series series = MakeSeries("AAPL", "1m");
+  const Chunk range{series, TimeRange{Ms("2025-03-03"), Ms("2025-03-04")}};
+  const BarBatch bars = MinuteBars(range.range.from_ms + 9 * kMsPerHour, 60, 10);
+  ChunkWrite write{range, &bars, 1};
+  // Fetched while the day was still running: final up to its last bar, which may still change.
+  const int64_t last = bars.t.back();
+  write.final_range = TimeRange{range.range.from_ms, last};
+  ASSERT_TRUE(this->store_->CommitChunks({&write, 1}));
+  auto ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].range, (TimeRange{range.range.from_ms, last}));
+  EXPECT_EQ(ledger[0].rows, 59) << "the last bar is stored but not final";
+  EXPECT_EQ(this->ReadAll(series).size(), 60u);
+  // The next run fetches from the last bar on and the range becomes whole.
+  const BarBatch rest = MinuteBars(last, 30, 11);
+  this->Commit(Chunk{series, TimeRange{last, range.range.to_ms}}, rest);
+  ledger = this->Ledger(series);
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].range, range.range);
+  EXPECT_EQ(ledger[0].rows, 89);
+  EXPECT_EQ(this->ReadAll(series).size(), 89u) << "the old last bar was replaced, not duplicated";
+  // A live page without bars records nothing.
+  const BarBatch none;
+  ChunkWrite empty{Chunk{series, TimeRange{Ms("2025-03-04"), Ms("2025-03-05")}}, &none, 1};
+  empty.final_range = TimeRange{Ms("2025-03-04"), Ms("2025-03-04")};
+  ASSERT_TRUE(this->store_->CommitChunks({&empty, 1}));
+  EXPECT_EQ(this->Ledger(series).size(), 1u);
+}
+
+TYPED_TEST_P(StoreSuite, UpgradesASchema1DatabaseInOneTransaction) {
+  this->store_.reset();
+  this->env_->LoadSchema1Fixture();
+  const Series aapl = MakeSeries("AAPL", "1h");
+  const Series eth = MakeSeries("X:ETHUSD", "1d");
+  const Series msft = MakeSeries("MSFT", "1h");
+  // A reader leaves it alone and names the command that upgrades it.
+  StoreOptions reader;
+  reader.create = false;
+  reader.upgrade = false;
+  auto old = this->Open(reader);
+  ASSERT_TRUE(old);
+  const Status refused = old->Migrate();
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("schema version 1 found, this barfill uses 2: upgrade it in place with `barfill migrate`"));
+  old.reset();
+  // A writer upgrades it and says so.
+  auto store = this->Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Migrate());
+  const auto notices = store->Notices();
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_THAT(notices[0], ::testing::HasSubstr("from schema version 1 to 2"));
+  auto ledger = store->ReadLedger(aapl);
+  ASSERT_TRUE(ledger);
+  ASSERT_EQ(ledger->size(), 5u) << "done chunks stay done";
+  for (const LedgerEntry& e : *ledger) {
+    EXPECT_EQ(e.state, ChunkState::kDone);
+    EXPECT_EQ(e.base_aggregates, -1) << "unknown for chunks of schema 1";
+  }
+  ledger = store->ReadLedger(eth);
+  ASSERT_TRUE(ledger);
+  EXPECT_TRUE(ledger->empty()) << "the chunk that reached into the present is fetched again";
+  EXPECT_EQ(this->ReadWith(*store, eth).size(), 29u) << "its bars stay until then";
+  ledger = store->ReadLedger(msft);
+  ASSERT_TRUE(ledger);
+  ASSERT_EQ(ledger->size(), 3u);
+  EXPECT_EQ((*ledger)[0].state, ChunkState::kFailed);
+  EXPECT_EQ(this->ReadWith(*store, aapl).size(), 2064u);
+  // Once is enough.
+  ASSERT_TRUE(store->Migrate());
+  EXPECT_TRUE(store->Notices().empty());
 }
 
 TYPED_TEST_P(StoreSuite, RefusesOtherSchemaVersions) {
@@ -432,8 +545,8 @@ TYPED_TEST_P(StoreSuite, RefusesOtherSchemaVersions) {
     const char* version;
     const char* says;
   } cases[] = {
-      {"2", "schema version 2 found, but this barfill knows only 1; upgrade barfill"},
-      {"0", "schema version 0 found, 1 required, and barfill has no migration from it"},
+      {"3", "schema version 3 found, but this barfill knows only 2; upgrade barfill"},
+      {"0", "unknown schema version '0' (barfill needs 2)"},
       {"banana", "unknown schema version 'banana'"},
   };
   this->store_.reset();
@@ -531,8 +644,8 @@ TYPED_TEST_P(StoreSuite, StatusSummarizesEverySeries) {
   const BarBatch none;
   const ChunkWrite writes[] = {
       {Chunk{btc, TimeRange{Ms("2025-01-01"), Ms("2025-01-02")}}, &a, 1},
-      {Chunk{btc, TimeRange{Ms("2025-01-02"), Ms("2025-01-03")}}, &none, 1},
-      {Chunk{btc, TimeRange{Ms("2025-01-03"), Ms("2025-01-04")}}, &b, 1}};
+      {Chunk{btc, TimeRange{Ms("2025-01-02") + kMsPerHour, Ms("2025-01-03")}}, &none, 1},
+      {Chunk{btc, TimeRange{Ms("2025-01-03") + kMsPerHour, Ms("2025-01-04")}}, &b, 1}};
   ASSERT_TRUE(this->store_->CommitChunks(writes));
   ASSERT_TRUE(this->store_->RecordFailure(Chunk{btc, TimeRange{Ms("2025-01-05"), Ms("2025-01-06")}},
                                           Error(ErrorCode::kBadRequest, "not found"), 1));
@@ -543,15 +656,15 @@ TYPED_TEST_P(StoreSuite, StatusSummarizesEverySeries) {
   ASSERT_EQ(status->size(), 2u);
   const SeriesStatus& first = (*status)[0];  // AAPL sorts before X:BTCUSD
   EXPECT_EQ(first.series, aapl);
-  EXPECT_EQ(first.chunks_failed, 1);
+  EXPECT_EQ(first.ranges_failed, 1);
   EXPECT_EQ(first.rows, 0);
   ASSERT_EQ(first.failed.size(), 1u);
   EXPECT_EQ(first.failed[0].last_error, "transport: reset");
   const SeriesStatus& second = (*status)[1];
   EXPECT_EQ(second.series, btc);
-  EXPECT_EQ(second.chunks_done, 2);
-  EXPECT_EQ(second.chunks_empty, 1);
-  EXPECT_EQ(second.chunks_failed, 1);
+  EXPECT_EQ(second.ranges_done, 2);
+  EXPECT_EQ(second.ranges_empty, 1);
+  EXPECT_EQ(second.ranges_failed, 1);
   EXPECT_EQ(second.rows, 12);
   EXPECT_EQ(second.first_bar_ms, a.t[0]);
   EXPECT_EQ(second.last_bar_ms, b.t[6]);
@@ -562,7 +675,7 @@ TYPED_TEST_P(StoreSuite, StatusCommandPrintsATableAndJson) {
   const Series aapl = MakeSeries("AAPL", "5m");
   this->Commit(Chunk{btc, TimeRange{Ms("2025-01-01"), Ms("2025-01-02")}},
                MinuteBars(Ms("2025-01-01") + 90 * kMsPerMinute, 1440 - 90, 1));
-  this->Commit(Chunk{btc, TimeRange{Ms("2025-01-02"), Ms("2025-01-03")}}, BarBatch{});
+  this->Commit(Chunk{btc, TimeRange{Ms("2025-01-02") + kMsPerHour, Ms("2025-01-03")}}, BarBatch{});
   ASSERT_TRUE(this->store_->RecordFailure(Chunk{btc, TimeRange{Ms("2025-01-03"), Ms("2025-01-04")}},
                                           Error(ErrorCode::kBadResponse, "truncated JSON"), 5));
   this->Commit(Chunk{aapl, TimeRange{Ms("2025-01-02"), Ms("2025-01-03")}},
@@ -577,7 +690,7 @@ TYPED_TEST_P(StoreSuite, StatusCommandPrintsATableAndJson) {
                   "AAPL 5m         1       0      0     3  2025-01-02T14:30:00Z  2025-01-02T14:32:00Z",
                   "X:BTCUSD 1m     1       1      1  1350  2025-01-01T01:30:00Z  2025-01-01T23:59:00Z",
                   "",
-                  "failed chunks:",
+                  "failed ranges:",
                   "  X:BTCUSD 1m 2025-01-03T00:00:00Z..2025-01-04T00:00:00Z (5 attempts): "
                   "bad_response: truncated JSON"));
 
@@ -588,10 +701,10 @@ TYPED_TEST_P(StoreSuite, StatusCommandPrintsATableAndJson) {
   EXPECT_THAT(lines[0], ::testing::StartsWith("{\"database\":\""));
   EXPECT_THAT(lines[0], ::testing::HasSubstr(
       "\"series\":[{\"ticker\":\"AAPL\",\"timeframe\":\"5m\",\"adjusted\":true,"
-      "\"chunks\":{\"done\":1,\"failed\":0,\"empty\":0},\"rows\":3,"
+      "\"ranges\":{\"done\":1,\"failed\":0,\"empty\":0},\"rows\":3,"
       "\"first_bar\":\"2025-01-02T14:30:00Z\",\"last_bar\":\"2025-01-02T14:32:00Z\",\"failed\":[]},"
       "{\"ticker\":\"X:BTCUSD\",\"timeframe\":\"1m\",\"adjusted\":true,"
-      "\"chunks\":{\"done\":1,\"failed\":1,\"empty\":1},\"rows\":1350,"
+      "\"ranges\":{\"done\":1,\"failed\":1,\"empty\":1},\"rows\":1350,"
       "\"first_bar\":\"2025-01-01T01:30:00Z\",\"last_bar\":\"2025-01-01T23:59:00Z\","
       "\"failed\":[{\"from\":\"2025-01-03T00:00:00Z\",\"to\":\"2025-01-04T00:00:00Z\","
       "\"attempts\":5,\"error\":\"bad_response: truncated JSON\",\"updated_at\":\""));
@@ -693,7 +806,9 @@ REGISTER_TYPED_TEST_SUITE_P(StoreSuite, RoundTripsEveryField,
                             ReplaceTouchesOnlyItsSeriesAndRange, InjectedFailureLeavesNothing,
                             KilledWriterLeavesNothing, ConcurrentWritersOfOneChunkLeaveOneCopy,
                             FailureNeverDowngradesADoneChunk,
-                            DoneChunkReplacesTheLedgerRowsInsideIt, RefusesOtherSchemaVersions,
+                            DoneChunkReplacesTheLedgerRowsInsideIt, PagesMergeIntoOneFinalRangeInAnyOrder,
+                            ALiveRangeRecordsOnlyItsFinalPart, UpgradesASchema1DatabaseInOneTransaction,
+                            RefusesOtherSchemaVersions,
                             RefusesABarsTableWithIntegerVolume,
                             MigrateIsIdempotentAndSafeWhenRacing, ReadersNeverCreateASchema,
                             StatusSummarizesEverySeries, StatusCommandPrintsATableAndJson,

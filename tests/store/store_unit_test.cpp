@@ -109,11 +109,12 @@ TEST(CopyBinary, TimestampsRoundDownToMilliseconds) {
 }
 
 TEST(Schema, VersionErrorsNameTheFix) {
-  EXPECT_TRUE(CheckSchemaVersion("1", "db"));
+  EXPECT_EQ(*CheckSchemaVersion("1", "db"), 1) << "older: upgraded by the caller";
+  EXPECT_EQ(*CheckSchemaVersion("2", "db"), 2);
   EXPECT_EQ(CheckSchemaVersion("7", "db").error().message,
-            "db: schema version 7 found, but this barfill knows only 1; upgrade barfill");
+            "db: schema version 7 found, but this barfill knows only 2; upgrade barfill");
   EXPECT_THAT(CheckSchemaVersion("0", "db").error().message,
-              ::testing::HasSubstr("no migration from it"));
+              ::testing::HasSubstr("unknown schema version '0'"));
   EXPECT_THAT(CheckSchemaVersion("1.5", "db").error().message,
               ::testing::HasSubstr("unknown schema version '1.5'"));
   EXPECT_THAT(CheckSchemaVersion(std::nullopt, "db").error().message,
@@ -189,13 +190,13 @@ TEST(Ledger, StatusGroupsLedgerRowsAndExtentsBySeries) {
   const auto status = AssembleStatus(ledger, {BarExtent{z, 5, 100, 200}});
   ASSERT_EQ(status.size(), 2u);
   EXPECT_EQ(status[0].series, a);
-  EXPECT_EQ(status[0].chunks_failed, 2);
-  EXPECT_EQ(status[0].chunks_empty, 1);
+  EXPECT_EQ(status[0].ranges_failed, 2);
+  EXPECT_EQ(status[0].ranges_empty, 1);
   EXPECT_EQ(status[0].rows, 0);
   ASSERT_EQ(status[0].failed.size(), 2u);
   EXPECT_EQ(status[0].failed[0].last_error, "early");
   EXPECT_EQ(status[1].series, z);
-  EXPECT_EQ(status[1].chunks_done, 1);
+  EXPECT_EQ(status[1].ranges_done, 1);
   EXPECT_EQ(status[1].rows, 5);
   EXPECT_EQ(status[1].first_bar_ms, 100);
 }
