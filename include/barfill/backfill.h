@@ -44,7 +44,7 @@ struct BackfillOptions {
   const std::atomic<bool>* cancel = nullptr;       ///< set it to stop (outcome kInterrupted)
 };
 
-/// A unit of work that failed, with its last error (the API key never appears in it).
+/// A range that failed from `from` on, with its last error (the API key never appears in it).
 struct BackfillFailure {
   std::string ticker;
   std::string timeframe;
@@ -61,12 +61,13 @@ struct BackfillSummary {
   int64_t series_total = 0;
   int64_t series_succeeded = 0;
   int64_t series_failed = 0;
-  int64_t chunks_total = 0;
-  int64_t chunks_done = 0;     ///< fetched and stored with bars
-  int64_t chunks_empty = 0;    ///< fetched, the API has no bars there
-  int64_t chunks_failed = 0;
-  int64_t chunks_skipped = 0;  ///< done by an earlier run: no API call
-  int64_t requests = 0;        ///< HTTP requests sent, retries included
+  int64_t series_up_to_date = 0;  ///< complete already: no API call
+  int64_t ranges_total = 0;       ///< ranges fetched page by page
+  int64_t ranges_done = 0;
+  int64_t ranges_failed = 0;
+  int64_t pages = 0;              ///< pages committed, each with its progress
+  int64_t requests = 0;           ///< requests made for pages (retries not counted)
+  int64_t requests_minimum = 0;   ///< the fewest any client could have made for the bars received
   double duration_s = 0;
   std::vector<BackfillFailure> failures;
 };

@@ -13,18 +13,18 @@ namespace barfill {
 /// How a run ended, chosen by what the caller should do next.
 enum class RunOutcome {
   kDone,          ///< everything planned is stored (or known to be empty)
-  kChunksFailed,  ///< some work failed (listed); a re-run retries it
+  kRangesFailed,  ///< some work failed (listed); a re-run retries it
   kRefused,       ///< the API refused the key or the plan
   kDatabase,      ///< the database failed; resumable once it is fixed
   kNetwork,       ///< the network gave up; resumable later
   kInterrupted,   ///< cancelled; resumable
 };
 
-/// "done", "chunks_failed", "refused", "database", "network", "interrupted".
+/// "done", "ranges_failed", "refused", "database", "network", "interrupted".
 inline const char* RunOutcomeName(RunOutcome outcome) {
   switch (outcome) {
     case RunOutcome::kDone: return "done";
-    case RunOutcome::kChunksFailed: return "chunks_failed";
+    case RunOutcome::kRangesFailed: return "ranges_failed";
     case RunOutcome::kRefused: return "refused";
     case RunOutcome::kDatabase: return "database";
     case RunOutcome::kNetwork: return "network";
@@ -39,9 +39,10 @@ struct RunProgress {
   double elapsed_s = 0;
   int64_t series_total = 0;
   int64_t series_finished = 0;
-  int64_t chunks_total = 0;    ///< units of work this run fetches
-  int64_t chunks_settled = 0;  ///< done, empty or failed
-  int64_t chunks_failed = 0;
+  int64_t ranges_total = 0;    ///< ranges this run fetches (each paged by the API)
+  int64_t ranges_settled = 0;  ///< every page committed, or failed
+  int64_t ranges_failed = 0;
+  int64_t pages = 0;           ///< pages committed
   int64_t rows = 0;            ///< bars committed
   int64_t requests = 0;        ///< HTTP requests sent
   int64_t retries = 0;
@@ -58,8 +59,8 @@ class BARFILL_API RunObserver {
   virtual void OnProgress(const RunProgress& progress) {}
   /// A line the user should read (a capped Retry-After, DELAYED data, ...); may repeat.
   virtual void OnWarning(const std::string& line) {}
-  /// `chunks` units of work were just made durable (bars and ledger committed together).
-  virtual void OnCommitted(size_t chunks) {}
+  /// `pages` pages were just made durable (their bars and ledger progress committed together).
+  virtual void OnCommitted(size_t pages) {}
 };
 
 }  // namespace barfill

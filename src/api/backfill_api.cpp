@@ -41,12 +41,13 @@ BackfillSummary Summarize(const engine::RunReport& report) {
   summary.series_total = report.jobs_total;
   summary.series_succeeded = report.jobs_succeeded;
   summary.series_failed = report.jobs_failed;
-  summary.chunks_total = report.chunks_total;
-  summary.chunks_done = report.chunks_done;
-  summary.chunks_empty = report.chunks_empty;
-  summary.chunks_failed = report.chunks_failed;
-  summary.chunks_skipped = report.chunks_skipped;
-  summary.requests = report.fetch_stats.requests;
+  summary.series_up_to_date = report.series_up_to_date;
+  summary.ranges_total = report.ranges_total;
+  summary.ranges_done = report.ranges_done;
+  summary.ranges_failed = report.ranges_failed;
+  summary.pages = report.pages;
+  summary.requests = report.RequestsMade();
+  summary.requests_minimum = report.requests_minimum;
   summary.duration_s = report.duration_s;
   for (const engine::FailureRecord& f : report.failures) {
     summary.failures.push_back(BackfillFailure{f.series.ticker.symbol(), f.series.timeframe.ToString(),

@@ -38,7 +38,7 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--compression", s.run.compression, "Ask for gzip: auto (default: on, off for a server on this machine), on, off");
   cmd->add_option("--stall-timeout", s.run.stall_timeout_s, "Seconds a response may stall (under 1 KB/s) before it is retried (default 20, crypto 30)");
   cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
-  cmd->add_flag("--dry-run", s.run.dry_run, "Print the plan (series, chunks, requests, time) and exit");
+  cmd->add_flag("--dry-run", s.run.dry_run, "Print the plan (series, ranges, requests, time) and exit");
   cmd->add_flag("--fallback-daily", s.run.fallback_daily, "Intraday series that still fail get daily bars instead (reported as degraded)");
   cmd->callback([flags, run] {
     *run = [flags] {

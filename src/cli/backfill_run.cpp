@@ -78,9 +78,10 @@ int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport*
   control.observer = &observer;
   control.progress_interval = observer.ProgressInterval();
   control.cancel = &InstallStopSignals();
-  std::fprintf(stderr, "barfill: %zu series, %lld chunks to fetch (%lld already done), %s at %s, %d concurrent, into %s (%d writer%s)\n",
-               work.series.size(), static_cast<long long>(work.chunks_todo),
-               static_cast<long long>(work.chunks_skipped), resolved.fetch_config.base_url.c_str(), resolved.rate.text.c_str(),
+  std::fprintf(stderr, "barfill: %zu series (%lld complete already), %lld ranges to fetch in %lld-%lld requests, %s at %s, %d concurrent, into %s (%d writer%s)\n",
+               work.series.size(), static_cast<long long>(work.series_up_to_date), static_cast<long long>(work.ranges_todo),
+               static_cast<long long>(work.requests.low), static_cast<long long>(work.requests.high),
+               resolved.fetch_config.base_url.c_str(), resolved.rate.text.c_str(),
                resolved.concurrency, (*job)->DescribeStore().c_str(), resolved.writers, resolved.writers == 1 ? "" : "s");
   const engine::RunReport report = (*job)->Run(control);
   std::fputs(FormatReport(report).c_str(), stdout);

@@ -18,9 +18,9 @@ std::string Compact(double n) {
 }
 
 std::string Eta(const engine::ProgressSnapshot& s) {
-  if (s.chunks_settled == 0 || s.chunks_settled >= s.chunks_total) return "--";
-  const double left = s.elapsed_s * static_cast<double>(s.chunks_total - s.chunks_settled) /
-                      static_cast<double>(s.chunks_settled);
+  if (s.ranges_settled == 0 || s.ranges_settled >= s.ranges_total) return "--";
+  const double left = s.elapsed_s * static_cast<double>(s.ranges_total - s.ranges_settled) /
+                      static_cast<double>(s.ranges_settled);
   char buf[32];
   if (left < 100) std::snprintf(buf, sizeof buf, "%.0fs", left);
   else if (left < 6000) {
@@ -34,14 +34,15 @@ std::string Eta(const engine::ProgressSnapshot& s) {
 }  // namespace
 
 std::string FormatProgress(const engine::ProgressSnapshot& s) {
-  const double pct = s.chunks_total > 0 ? 100.0 * static_cast<double>(s.chunks_settled) / static_cast<double>(s.chunks_total) : 100.0;
+  const double pct = s.ranges_total > 0 ? 100.0 * static_cast<double>(s.ranges_settled) / static_cast<double>(s.ranges_total) : 100.0;
   const double rate = s.elapsed_s > 0 ? static_cast<double>(s.rows) / s.elapsed_s : 0;
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "series %lld/%lld  chunks %lld/%lld (%.1f%%)%s  rows %s  %s rows/s  requests %lld  retries %lld  429s %lld  ETA %s",
+                "series %lld/%lld  ranges %lld/%lld (%.1f%%)%s  pages %lld  rows %s  %s rows/s  requests %lld  retries %lld  429s %lld  ETA %s",
                 static_cast<long long>(s.series_finished), static_cast<long long>(s.series_total),
-                static_cast<long long>(s.chunks_settled), static_cast<long long>(s.chunks_total), pct,
-                s.chunks_failed > 0 ? (" " + std::to_string(s.chunks_failed) + " failed").c_str() : "",
+                static_cast<long long>(s.ranges_settled), static_cast<long long>(s.ranges_total), pct,
+                s.ranges_failed > 0 ? (" " + std::to_string(s.ranges_failed) + " failed").c_str() : "",
+                static_cast<long long>(s.pages),
                 Compact(static_cast<double>(s.rows)).c_str(), Compact(rate).c_str(),
                 static_cast<long long>(s.requests), static_cast<long long>(s.retries),
                 static_cast<long long>(s.rate_limited), Eta(s).c_str());
@@ -75,8 +76,8 @@ void ConsoleObserver::OnWarning(const std::string& line) {
   std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", line.c_str());
 }
 
-void ConsoleObserver::OnCommitted(size_t chunks) {
-  if (on_committed_) on_committed_(chunks);
+void ConsoleObserver::OnCommitted(size_t pages) {
+  if (on_committed_) on_committed_(pages);
 }
 
 }  // namespace barfill::cli

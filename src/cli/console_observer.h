@@ -12,7 +12,7 @@
 
 namespace barfill::cli {
 
-/// One progress line: "series 12/250  chunks 120/1930 (6.2%)  rows 5.12M  412k rows/s ...".
+/// One progress line: "series 12/250  ranges 120/250 (48.0%)  pages 400  rows 5.12M  412k rows/s ...".
 std::string FormatProgress(const engine::ProgressSnapshot& s);
 
 class ConsoleObserver final : public engine::RunObserver {
@@ -26,7 +26,7 @@ class ConsoleObserver final : public engine::RunObserver {
 
   void OnProgress(const engine::ProgressSnapshot& snapshot) override;
   void OnWarning(const std::string& line) override;
-  void OnCommitted(size_t chunks) override;
+  void OnCommitted(size_t pages) override;
 
  private:
   const bool tty_;

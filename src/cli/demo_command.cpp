@@ -118,7 +118,7 @@ int RunDemo(const DemoFlags& flags) {
               report.records > 0 ? 1e6 * report.db_s / static_cast<double>(report.records) : 0.0);
   std::printf("\nLook at the data:\n  build/barfill status --db %s\n  build/barfill export --db %s --ticker AAPL --timeframe 1d | head\n",
               flags.db.c_str(), flags.db.c_str());
-  std::printf("Run it again with --keep: every chunk is already done, so no data request is made.\n");
+  std::printf("Run it again with --keep: every series is already complete, so no data request is made.\n");
   if (!verified) return ReportError(verified.error());
   return code;
 }
@@ -133,7 +133,7 @@ void AddDemoCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--concurrency", flags->concurrency, "Requests in flight (default 8)");
   cmd->add_option("--faults", flags->faults, "Let the simulator inject faults, e.g. reset=0.02,http429=0.02,http5xx=0.02");
   cmd->add_option("--report-json", flags->report_json, "Write the final report as JSON to this file");
-  cmd->add_flag("--keep", flags->keep, "Keep an existing demo database (the run resumes and skips done chunks)");
+  cmd->add_flag("--keep", flags->keep, "Keep an existing demo database (the run resumes and skips what is complete)");
   cmd->add_flag("--no-progress", flags->no_progress, "No progress output while running");
   cmd->callback([flags, run] { *run = [flags] { return RunDemo(*flags); }; });
 }

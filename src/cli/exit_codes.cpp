@@ -35,7 +35,7 @@ int ExitCodeFor(const Error& error) {
 int ExitCodeFor(engine::RunOutcome outcome) {
   switch (outcome) {
     case engine::RunOutcome::kDone: return kExitOk;
-    case engine::RunOutcome::kChunksFailed: return kExitChunksFailed;
+    case engine::RunOutcome::kRangesFailed: return kExitChunksFailed;
     case engine::RunOutcome::kRefused: return kExitAuth;
     case engine::RunOutcome::kDatabase: return kExitDatabase;
     case engine::RunOutcome::kNetwork: return kExitNetwork;

@@ -55,10 +55,10 @@ std::string FormatReport(const engine::RunReport& r) {
        Share(static_cast<double>(r.jobs_succeeded), static_cast<double>(r.jobs_total)),
        static_cast<long long>(r.jobs_failed), static_cast<long long>(r.jobs_degraded),
        r.jobs_incomplete > 0 ? (", " + std::to_string(r.jobs_incomplete) + " incomplete").c_str() : "");
-  Line(out, "  Chunks:          %lld total: %lld done, %lld empty, %lld failed, %lld skipped (done before), %lld pending\n",
-       static_cast<long long>(r.chunks_total), static_cast<long long>(r.chunks_done),
-       static_cast<long long>(r.chunks_empty), static_cast<long long>(r.chunks_failed),
-       static_cast<long long>(r.chunks_skipped), static_cast<long long>(r.chunks_pending));
+  Line(out, "  Ranges:          %lld to fetch: %lld done, %lld failed, %lld pending; %lld pages committed; %lld series already complete\n",
+       static_cast<long long>(r.ranges_total), static_cast<long long>(r.ranges_done),
+       static_cast<long long>(r.ranges_failed), static_cast<long long>(r.ranges_pending), static_cast<long long>(r.pages),
+       static_cast<long long>(r.series_up_to_date));
   Line(out, "  Total duration:  %.2f s\n", r.duration_s);
   Line(out, "  Throughput:      %s records/s\n", Thousands(static_cast<int64_t>(r.RecordsPerSecond())).c_str());
   out += "\n  Bottleneck analysis (wall time; API and DB overlap because they run in parallel):\n";
@@ -82,8 +82,10 @@ std::string FormatReport(const engine::RunReport& r) {
          Share(f.backoff_s, r.fetcher_thread_s), Share(r.backpressure_s, r.fetcher_thread_s),
          Share(idle, r.fetcher_thread_s));
   }
-  Line(out, "\n  Requests:        %lld (%lld pages), %lld retried, %lld rate-limited (429), %lld 5xx, %lld transport errors, %lld bad bodies\n",
-       static_cast<long long>(f.requests), static_cast<long long>(f.pages), static_cast<long long>(f.retries),
+  Line(out, "\n  Requests:        made %lld, minimum for the bars received %lld (efficiency %.2f)\n",
+       static_cast<long long>(r.RequestsMade()), static_cast<long long>(r.requests_minimum), r.RequestEfficiency());
+  Line(out, "                   %lld sent in all: %lld retried, %lld rate-limited (429), %lld 5xx, %lld transport errors, %lld bad bodies\n",
+       static_cast<long long>(f.requests), static_cast<long long>(f.retries),
        static_cast<long long>(f.rate_limited), static_cast<long long>(f.server_errors),
        static_cast<long long>(f.transport_errors), static_cast<long long>(f.bad_responses));
   if (r.rate_per_s > 0) {
@@ -95,7 +97,7 @@ std::string FormatReport(const engine::RunReport& r) {
   if (r.peak_rss_bytes > 0) Line(out, "  Peak memory:     %s\n", Bytes(r.peak_rss_bytes).c_str());
   for (const std::string& d : r.degraded) Line(out, "  Degraded:        %s (daily bars stored instead)\n", d.c_str());
   if (!r.failures.empty()) {
-    Line(out, "\n  Failures (%zu chunks; a re-run retries them):\n", r.failures.size());
+    Line(out, "\n  Failures (%zu ranges; a re-run retries them from where they stopped):\n", r.failures.size());
     constexpr size_t kShown = 20;
     for (size_t i = 0; i < r.failures.size() && i < kShown; ++i) {
       const engine::FailureRecord& fr = r.failures[i];
@@ -108,7 +110,7 @@ std::string FormatReport(const engine::RunReport& r) {
 }
 
 std::string ReportToJson(const engine::RunReport& r) {
-  // The keys of docs/design.md §11 (records, duration_s, jobs, chunks, requests, failures) and more.
+  // The keys of docs/design.md §11 (records, duration_s, jobs, ranges, requests, failures) and more.
   const fetch::FetchStats& f = r.fetch_stats;
   std::string j = "{";
   j += "\"plan\":" + JsonQuote(r.plan_name);
@@ -123,10 +125,13 @@ std::string ReportToJson(const engine::RunReport& r) {
   j += ",\"jobs\":{\"total\":" + std::to_string(r.jobs_total) + ",\"succeeded\":" + std::to_string(r.jobs_succeeded) +
        ",\"failed\":" + std::to_string(r.jobs_failed) + ",\"degraded\":" + std::to_string(r.jobs_degraded) +
        ",\"incomplete\":" + std::to_string(r.jobs_incomplete) + "}";
-  j += ",\"chunks\":{\"total\":" + std::to_string(r.chunks_total) + ",\"done\":" + std::to_string(r.chunks_done) +
-       ",\"empty\":" + std::to_string(r.chunks_empty) + ",\"failed\":" + std::to_string(r.chunks_failed) +
-       ",\"skipped\":" + std::to_string(r.chunks_skipped) + ",\"pending\":" + std::to_string(r.chunks_pending) + "}";
-  j += ",\"requests\":{\"total\":" + std::to_string(f.requests) + ",\"pages\":" + std::to_string(f.pages) +
+  j += ",\"ranges\":{\"total\":" + std::to_string(r.ranges_total) + ",\"done\":" + std::to_string(r.ranges_done) +
+       ",\"failed\":" + std::to_string(r.ranges_failed) + ",\"pending\":" + std::to_string(r.ranges_pending) + "}";
+  j += ",\"series_up_to_date\":" + std::to_string(r.series_up_to_date);
+  j += ",\"pages\":" + std::to_string(r.pages);
+  j += ",\"requests\":{\"total\":" + std::to_string(f.requests) + ",\"made\":" + std::to_string(r.RequestsMade()) +
+       ",\"minimum\":" + std::to_string(r.requests_minimum) + ",\"efficiency\":" + Num(r.RequestEfficiency()) +
+       ",\"pages\":" + std::to_string(f.pages) +
        ",\"retried\":" + std::to_string(f.retries) + ",\"rate_limited\":" + std::to_string(f.rate_limited) +
        ",\"server_errors\":" + std::to_string(f.server_errors) +
        ",\"transport_errors\":" + std::to_string(f.transport_errors) +

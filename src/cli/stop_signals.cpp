@@ -14,7 +14,7 @@ std::atomic<bool> g_stop_requested{false};
 extern "C" void OnStopSignal(int) {
   // Second signal: give up at once; the database rolls back the open transaction.
   if (g_stop_requested.exchange(true)) _exit(kExitInterrupted);
-  static const char kMessage[] = "\nbarfill: stopping: finishing in-flight chunks (press Ctrl-C again to quit now)\n";
+  static const char kMessage[] = "\nbarfill: stopping: committing the pages already fetched (press Ctrl-C again to quit now)\n";
   const ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   (void)ignored;
 }

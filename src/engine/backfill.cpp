@@ -47,11 +47,16 @@ class BusyClock {
   Stopwatch::duration total_{};
 };
 
-/// A fetched chunk (or its failure) on its way to the writer.
+/// A fetched page (or the failure of a range) on its way to the writers.
 struct WriteItem {
-  WorkItem work;
+  RangeItem where;
+  TimeRange page;         ///< the part of the range the page answers for; a failure: from here to the range's end
+  TimeRange final_range;  ///< what the ledger records as final (less than `page` for a live range)
   BarBatch bars;
   int attempts = 1;
+  int64_t base_aggregates = -1;
+  int page_index = 0;  ///< its place in the range (0 for the first page)
+  bool last = false;   ///< the range's last page
   std::optional<Error> failure;
 };
 
@@ -69,7 +74,16 @@ RunOutcome OutcomeOf(StopKind kind) {
   return RunOutcome::kDone;
 }
 
-/// One pass over a WorkPlan: the fetchers, the writer, the progress line.
+/// What the ledger may record as final of a page: all of it, unless its range reached into the
+/// present when it was asked for; then only up to its last bar, which may still grow (the next
+/// run fetches from there on).
+TimeRange FinalPart(const fetch::FetchedPage& page, const BarBatch& bars) {
+  if (page.range.to_ms <= page.requested_at_ms) return page.range;
+  const int64_t end = bars.empty() ? page.range.from_ms : std::max(page.range.from_ms, bars.t.back());
+  return TimeRange{page.range.from_ms, end};
+}
+
+/// One pass over a WorkPlan: the fetchers, the writers, the progress.
 class Pass {
  public:
   Pass(const WorkPlan& work, const RunOptions& options, const fetch::FetchShared& fetch, std::vector<BarStore*> writers)
@@ -80,11 +94,15 @@ class Pass {
         cursor_(work),
         queue_(options.queue_chunks > 0 ? options.queue_chunks : 2 * static_cast<size_t>(options.concurrency),
                options.queue_rows, [](const WriteItem& item) { return item.bars.size(); }),
-        series_left_(work.series.size()),
-        series_failed_(work.series.size(), false) {
+        series_(work.series.size()) {
     fetch_ = fetch;
     fetch_.cancel = &stop_;
-    for (size_t i = 0; i < work.series.size(); ++i) series_left_[i] = work.series[i].chunks_todo;
+    for (size_t i = 0; i < work.series.size(); ++i) {
+      SeriesProgress& sp = series_[i];
+      sp.ranges.resize(work.series[i].ranges.size());
+      sp.ranges_left = static_cast<int64_t>(work.series[i].ranges.size());
+      sp.part_base.assign(work.series[i].todo.size(), -1);
+    }
   }
 
   void Run(const std::string& phase) {
@@ -110,7 +128,7 @@ class Pass {
     duration_s_ = SecondsSince(start_);
   }
 
-  /// Adds this pass's time, traffic and records to `report`.
+  /// Adds this pass's time, traffic, records and pages to `report`.
   void AddWorkTo(RunReport& report) const {
     report.duration_s += duration_s_;
     report.api_s += api_busy_.Seconds();
@@ -119,14 +137,20 @@ class Pass {
     report.backpressure_s += backpressure_s_;
     report.fetch_stats.Add(fetch_totals_);
     report.records += rows_;
+    report.pages += pages_;
+    for (const SeriesProgress& sp : series_) {
+      for (const int64_t base : sp.part_base) {
+        if (base >= 0) report.requests_minimum += std::max<int64_t>(1, (base + kMaxBaseAggregatesPerRequest - 1) / kMaxBaseAggregatesPerRequest);
+      }
+    }
   }
 
-  /// Adds this pass's chunk outcomes and failures to `report`.
-  void AddChunksTo(RunReport& report) {
-    report.chunks_done += chunks_done_;
-    report.chunks_empty += chunks_empty_;
-    report.chunks_failed += chunks_failed_;
-    report.chunks_pending += work_.chunks_todo - chunks_done_ - chunks_empty_ - chunks_failed_;
+  /// Adds this pass's range outcomes and failures to `report`.
+  void AddRangesTo(RunReport& report) {
+    report.ranges_total += work_.ranges_todo;
+    report.ranges_done += ranges_done_;
+    report.ranges_failed += ranges_failed_;
+    report.ranges_pending += work_.ranges_todo - ranges_done_ - ranges_failed_;
     for (FailureRecord& f : failures_) report.failures.push_back(std::move(f));
     failures_.clear();
   }
@@ -139,12 +163,25 @@ class Pass {
     }
   }
 
-  /// Series of this pass that had a chunk fail.
-  bool SeriesFailed(size_t i) const { return series_failed_[i]; }
-  /// Series of this pass with chunks neither done nor failed (the run stopped early).
-  bool SeriesIncomplete(size_t i) const { return series_left_[i] > 0; }
+  /// Series of this pass that had a range fail.
+  bool SeriesFailed(size_t i) const { return series_[i].failed; }
+  /// Series of this pass with ranges neither done nor failed (the run stopped early).
+  bool SeriesIncomplete(size_t i) const { return series_[i].ranges_left > 0; }
 
  private:
+  /// How far one range has come: pages committed, and how many it has once its last is known.
+  struct RangeProgress {
+    int committed = 0;
+    int expected = -1;
+    bool settled = false;
+  };
+  struct SeriesProgress {
+    std::vector<RangeProgress> ranges;
+    int64_t ranges_left = 0;
+    std::vector<int64_t> part_base;  // base aggregates received per todo part; -1: no page yet
+    bool failed = false;
+  };
+
   void Stop(StopKind kind, const std::string& reason) {
     {
       std::lock_guard lock(stop_mutex_);
@@ -159,47 +196,70 @@ class Pass {
   void FetcherLoop() {
     fetch::ChunkFetcher fetcher(fetch_);
     while (!stop_.load()) {
-      std::optional<WorkItem> item = cursor_.Next();
+      std::optional<RangeItem> item = cursor_.Next();
       if (!item) break;
+      if (!FetchRange(fetcher, *item)) break;
+    }
+    finished_fetchers_.fetch_add(1);
+  }
+
+  /// Fetches one range page by page, handing each page to the writers as soon as it is in, so a
+  /// long range commits its progress as it goes. False when the fetcher should stop.
+  bool FetchRange(fetch::ChunkFetcher& fetcher, const RangeItem& where) {
+    const SeriesWork& sw = work_.series[where.series_index];
+    const TimeRange range = sw.ranges[where.range_index].range;
+    fetcher.Begin(Chunk{sw.series, range});
+    int64_t page_from = range.from_ms;
+    for (int page_index = 0;; ++page_index) {
       WriteItem out;
-      out.work = std::move(*item);
+      out.where = where;
+      out.page_index = page_index;
       fetch::FetchStats stats;
       api_busy_.Enter();
-      const Status status = fetcher.Fetch(out.work.chunk, out.bars, stats);
+      auto page = fetcher.NextPage(out.bars, stats);
       api_busy_.Leave();
       out.attempts = static_cast<int>(std::max<int64_t>(1, stats.requests));
       {
         std::lock_guard lock(totals_mutex_);
         fetch_totals_.Add(stats);
       }
-      if (!status) {
-        const Error& error = status.error();
-        if (error.code == ErrorCode::kInterrupted || stop_.load()) break;  // stays pending
+      if (page) {
+        out.page = page->range;
+        out.final_range = FinalPart(*page, out.bars);
+        out.base_aggregates = page->query_count >= 0 ? page->query_count : static_cast<int64_t>(out.bars.size());
+        out.last = page->last;
+        page_from = page->range.to_ms;
+      } else {
+        const Error& error = page.error();
+        if (error.code == ErrorCode::kInterrupted || stop_.load()) return false;  // the rest stays to do
         if (error.code == ErrorCode::kAuth) {
           Stop(StopKind::kAuth, error.ToString());
-          break;
+          return false;
         }
         if (error.code == ErrorCode::kTransportFatal) {
-          // A bad URL or a TLS certificate that does not verify fails every chunk alike.
+          // A bad URL or a TLS certificate that does not verify fails every range alike.
           Stop(StopKind::kNetwork, "cannot reach the API: " + error.ToString());
-          break;
+          return false;
         }
         if (options_.retry_budget_exhausted && options_.retry_budget_exhausted()) {
           Stop(StopKind::kNetwork, "the API kept failing and the run's retry budget is spent (last: " +
                                        error.ToString() + "); run again later to resume");
         }
+        out.page = TimeRange{page_from, range.to_ms};
         out.failure = error;
         out.bars.clear();
       }
+      const bool more = page && !page->last;
       const auto wait_start = Stopwatch::now();
       const bool queued = queue_.Push(std::move(out));
       {
         std::lock_guard lock(totals_mutex_);
         backpressure_s_ += SecondsSince(wait_start);
       }
-      if (!queued) break;
+      if (!queued) return false;
+      if (!more) return true;
+      if (stop_.load()) return false;  // pages already queued commit; the rest stays to do
     }
-    finished_fetchers_.fetch_add(1);
   }
 
   void WriterLoop(BarStore& store) {
@@ -218,7 +278,7 @@ class Pass {
         }
       };
       add(std::move(*first));
-      // Commit several chunks together while more are already waiting: fewer transactions.
+      // Commit several pages together while more are already waiting: fewer transactions.
       while (rows < options_.writer_batch_rows) {
         std::optional<WriteItem> more = queue_.TryPop();
         if (!more) break;
@@ -228,65 +288,91 @@ class Pass {
     }
   }
 
+  const Series& SeriesOf(const WriteItem& item) const { return work_.series[item.where.series_index].series; }
+
   void Commit(BarStore& store, std::vector<WriteItem>& group) {
     if (db_failed_) return;  // after a fatal database error nothing more is written
     // Key order (ticker, timeframe, time) lets the primary-key index grow at its right edge
     // instead of splitting pages in the middle: PostgreSQL loads ordered rows faster.
-    std::sort(group.begin(), group.end(), [](const WriteItem& a, const WriteItem& b) {
-      const Series& x = a.work.chunk.series;
-      const Series& y = b.work.chunk.series;
+    std::sort(group.begin(), group.end(), [this](const WriteItem& a, const WriteItem& b) {
+      const Series& x = SeriesOf(a);
+      const Series& y = SeriesOf(b);
       if (x.ticker.symbol() != y.ticker.symbol()) return x.ticker.symbol() < y.ticker.symbol();
       const std::string xt = x.timeframe.ToString();
       const std::string yt = y.timeframe.ToString();
       if (xt != yt) return xt < yt;
-      return a.work.chunk.range.from_ms < b.work.chunk.range.from_ms;
+      return a.page.from_ms < b.page.from_ms;
     });
     std::vector<ChunkWrite> writes;
     writes.reserve(group.size());
-    for (const WriteItem& item : group) writes.push_back(ChunkWrite{item.work.chunk, &item.bars, item.attempts});
+    for (const WriteItem& item : group) {
+      ChunkWrite write{Chunk{SeriesOf(item), item.page}, &item.bars, item.attempts};
+      write.final_range = item.final_range;
+      write.requests = item.attempts;
+      write.base_aggregates = item.base_aggregates;
+      writes.push_back(write);
+    }
     db_busy_.Enter();
     const Status status = store.CommitChunks(writes);
     db_busy_.Leave();
     if (!status) {
       db_failed_ = true;
-      Stop(StopKind::kDatabase, "database error while writing " + group.front().work.chunk.Describe() + ": " +
+      Stop(StopKind::kDatabase, "database error while writing " + writes.front().chunk.Describe() + ": " +
                                     status.error().ToString() + "; the run is resumable once the database is fixed");
       return;
     }
     for (const WriteItem& item : group) {
-      if (item.bars.empty()) {
-        ++chunks_empty_;
-      } else {
-        ++chunks_done_;
-      }
       rows_ += static_cast<int64_t>(item.bars.size());
-      ChunkSettled(item.work.series_index);
+      ++pages_;
+      PageCommitted(item);
     }
     if (options_.observer != nullptr) options_.observer->OnCommitted(group.size());
   }
 
   void RecordFailure(BarStore& store, const WriteItem& item) {
-    ++chunks_failed_;
+    const Chunk failed{SeriesOf(item), item.page};
     {
       std::lock_guard lock(settle_mutex_);
-      series_failed_[item.work.series_index] = true;
-      failures_.push_back(FailureRecord{item.work.chunk.series, item.work.chunk.range, item.failure->ToString(),
-                                        item.failure->code, item.attempts});
+      series_[item.where.series_index].failed = true;
+      failures_.push_back(FailureRecord{failed.series, failed.range, item.failure->ToString(), item.failure->code,
+                                        item.attempts});
     }
-    ChunkSettled(item.work.series_index);
+    RangeSettled(item.where, /*failed=*/true);
     if (db_failed_) return;
     db_busy_.Enter();
-    const Status status = store.RecordFailure(item.work.chunk, *item.failure, item.attempts);
+    const Status status = store.RecordFailure(failed, *item.failure, item.attempts);
     db_busy_.Leave();
     if (!status) {
       db_failed_ = true;
-      Stop(StopKind::kDatabase, "database error while recording a failed chunk: " + status.error().ToString());
+      Stop(StopKind::kDatabase, "database error while recording a failed range: " + status.error().ToString());
     }
   }
 
-  void ChunkSettled(size_t series_index) {
+  /// Counts a committed page; its range is done once all its pages are in (two writers may
+  /// commit them in any order).
+  void PageCommitted(const WriteItem& item) {
     std::lock_guard lock(settle_mutex_);
-    if (--series_left_[series_index] == 0) series_finished_.fetch_add(1);
+    SeriesProgress& sp = series_[item.where.series_index];
+    const size_t part = work_.series[item.where.series_index].ranges[item.where.range_index].part;
+    sp.part_base[part] = std::max<int64_t>(sp.part_base[part], 0) + item.base_aggregates;
+    RangeProgress& rp = sp.ranges[item.where.range_index];
+    ++rp.committed;
+    if (item.last) rp.expected = item.page_index + 1;
+    if (rp.committed == rp.expected) SettleLocked(item.where, /*failed=*/false);
+  }
+
+  void RangeSettled(const RangeItem& where, bool failed) {
+    std::lock_guard lock(settle_mutex_);
+    SettleLocked(where, failed);
+  }
+
+  void SettleLocked(const RangeItem& where, bool failed) {
+    SeriesProgress& sp = series_[where.series_index];
+    RangeProgress& rp = sp.ranges[where.range_index];
+    if (rp.settled) return;
+    rp.settled = true;
+    (failed ? ranges_failed_ : ranges_done_).fetch_add(1);
+    if (--sp.ranges_left == 0) series_finished_.fetch_add(1);
   }
 
   ProgressSnapshot Snapshot(const std::string& phase) {
@@ -294,10 +380,11 @@ class Pass {
     s.phase = phase;
     s.elapsed_s = SecondsSince(start_);
     s.series_total = static_cast<int64_t>(work_.series.size());
-    s.series_finished = series_finished_.load();
-    s.chunks_total = work_.chunks_todo;
-    s.chunks_settled = chunks_done_.load() + chunks_empty_.load() + chunks_failed_.load();
-    s.chunks_failed = chunks_failed_.load();
+    s.series_finished = series_finished_.load() + work_.series_up_to_date;
+    s.ranges_total = work_.ranges_todo;
+    s.ranges_settled = ranges_done_.load() + ranges_failed_.load();
+    s.ranges_failed = ranges_failed_.load();
+    s.pages = pages_.load();
     s.rows = rows_.load();
     std::lock_guard lock(totals_mutex_);
     s.requests = fetch_totals_.requests;
@@ -311,7 +398,7 @@ class Pass {
   const std::vector<BarStore*> writers_;  // one writer thread (and connection) each
   const std::atomic<bool>* external_stop_;
   fetch::FetchShared fetch_;
-  ChunkCursor cursor_;
+  RangeCursor cursor_;
   BoundedQueue<WriteItem> queue_;
 
   std::atomic<bool> stop_{false};
@@ -330,13 +417,12 @@ class Pass {
 
   // Written by the writer threads; atomics so the progress line can read them.
   std::atomic<int64_t> rows_{0};
-  std::atomic<int64_t> chunks_done_{0};
-  std::atomic<int64_t> chunks_empty_{0};
-  std::atomic<int64_t> chunks_failed_{0};
+  std::atomic<int64_t> pages_{0};
+  std::atomic<int64_t> ranges_done_{0};
+  std::atomic<int64_t> ranges_failed_{0};
   std::atomic<int64_t> series_finished_{0};
-  std::mutex settle_mutex_;  // guards the three below
-  std::vector<int64_t> series_left_;
-  std::vector<bool> series_failed_;
+  std::mutex settle_mutex_;  // guards the two below
+  std::vector<SeriesProgress> series_;
   std::vector<FailureRecord> failures_;
   std::atomic<bool> db_failed_{false};
 };
@@ -363,18 +449,17 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
   report.writers = static_cast<int>(writers.size());
   report.rate_per_s = options.rate_per_s;
   report.jobs_total = static_cast<int64_t>(work.series.size());
-  report.chunks_total = work.chunks_total;
-  report.chunks_skipped = work.chunks_skipped;
+  report.series_up_to_date = work.series_up_to_date;
 
   Pass main_pass(work, options, fetch, writers);
   main_pass.Run("backfill");
   main_pass.AddWorkTo(report);
-  main_pass.AddChunksTo(report);
+  main_pass.AddRangesTo(report);
   main_pass.AddStopTo(report);
 
   std::vector<bool> degraded(work.series.size(), false);
   if (options.fallback_daily && report.outcome == RunOutcome::kDone) {
-    // Intraday series with failed chunks get the daily bars of the plan's range instead.
+    // Intraday series with failed ranges get the daily bars of the plan's range instead.
     Plan daily = plan;
     daily.tickers.clear();
     daily.timeframes = {Timeframe(1, Timespan::kDay)};
@@ -387,11 +472,11 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
     }
     if (!daily.tickers.empty()) {
       const CalendarDay today = work.clamped_to ? *work.clamped_to : plan.to;
-      auto daily_work = BuildWorkPlan(daily, store, today);
+      auto daily_work = BuildWorkPlan(daily, store, today, options.concurrency);
       if (daily_work) {
         Pass daily_pass(*daily_work, options, fetch, writers);
         daily_pass.Run("fallback to daily bars");
-        daily_pass.AddWorkTo(report);  // its chunks are not the plan's: only time and records count
+        daily_pass.AddWorkTo(report);  // its ranges are not the plan's: only time, records and requests count
         for (size_t d = 0; d < daily_work->series.size(); ++d) {
           if (daily_pass.SeriesFailed(d) || daily_pass.SeriesIncomplete(d)) continue;
           for (size_t i = 0; i < work.series.size(); ++i) {
@@ -419,18 +504,18 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
       ++report.jobs_succeeded;
     }
   }
-  if (report.outcome == RunOutcome::kDone && report.chunks_failed > 0) {
-    // Chunks the network gave up on are a network outcome (exit 5, resumable); chunks the API
-    // answered wrongly are failed chunks (exit 1). Both stay retryable in the ledger.
+  if (report.outcome == RunOutcome::kDone && report.ranges_failed > 0) {
+    // Ranges the network gave up on are a network outcome (exit 5, resumable); ranges the API
+    // answered wrongly are failed ranges (exit 1). Both stay retryable in the ledger.
     const auto network = std::count_if(report.failures.begin(), report.failures.end(),
                                        [](const FailureRecord& f) { return f.code == ErrorCode::kNetworkGaveUp; });
     if (network > 0) {
       report.outcome = RunOutcome::kNetwork;
-      report.error = "the network gave up on " + std::to_string(network) + " chunk(s) after their retries; run again later to resume (last: " +
+      report.error = "the network gave up on " + std::to_string(network) + " range(s) after their retries; run again later to resume (last: " +
                      report.failures.back().error + ")";
     } else {
-      report.outcome = RunOutcome::kChunksFailed;
-      report.error = std::to_string(report.chunks_failed) + " chunk(s) failed (listed above); a re-run retries them";
+      report.outcome = RunOutcome::kRangesFailed;
+      report.error = std::to_string(report.ranges_failed) + " range(s) failed (listed above); a re-run retries them";
     }
   }
   if (report.error.empty()) report.error = report.stop_reason;

@@ -11,7 +11,7 @@ Result<std::unique_ptr<BackfillJob>> BackfillJob::Prepare(RunConfig config, Stor
   auto store = OpenStore(job->config_.db_url, job->store_options_);
   if (!store) return Fail(store.error());
   BARFILL_TRY((*store)->Migrate());
-  auto work = BuildWorkPlan(job->config_.plan, **store, TodayUtc());
+  auto work = BuildWorkPlan(job->config_.plan, **store, TodayUtc(), job->config_.concurrency);
   if (!work) return Fail(work.error());
   job->work_ = std::move(*work);
   job->stores_.push_back(std::move(*store));

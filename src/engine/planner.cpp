@@ -1,27 +1,23 @@
 #include "engine/planner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
-#include "fetch/asset_profile.h"
+#include "calendar/exchange_calendar.h"
 
 namespace barfill::engine {
 namespace {
 
-// A grid point of the chunk grid: an instant snapped back to its local day start, then to the
-// start of its bar, so chunks begin at midnight in the market's zone and on a whole bar.
-int64_t GridPoint(const Series& series, int64_t instant) {
-  const MarketZone zone = series.ticker.zone();
-  const int64_t day_start = zone.DayStartMs(zone.DayOf(instant));
-  return BucketStart(series.timeframe, zone, day_start);
+// A final ledger row covers its range: stored, or known to be empty, and not fetched again.
+bool Covers(const LedgerEntry& entry) {
+  return entry.state == ChunkState::kDone || entry.state == ChunkState::kEmpty;
 }
 
-// A done chunk covers its range only if it was written after the range ended: a chunk that
-// reached into the present is fetched again next time, which is how a series keeps up to date.
-bool Covers(const LedgerEntry& entry) {
-  return (entry.state == ChunkState::kDone || entry.state == ChunkState::kEmpty) &&
-         entry.updated_at_ms >= entry.range.to_ms;
-}
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Requests a range with `base` base aggregates costs: one per page of `limit`, at least one.
+int64_t PagesFor(int64_t base, int64_t limit) { return std::max<int64_t>(1, CeilDiv(base, limit)); }
 
 std::string FormatDuration(double seconds) {
   char buf[64];
@@ -29,43 +25,96 @@ std::string FormatDuration(double seconds) {
     std::snprintf(buf, sizeof buf, "%.1f s", seconds);
   } else if (seconds < 7200) {
     std::snprintf(buf, sizeof buf, "%.1f min", seconds / 60);
-  } else {
+  } else if (seconds < 3 * 86400) {
     std::snprintf(buf, sizeof buf, "%.1f h", seconds / 3600);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f days", seconds / 86400);
   }
   return buf;
 }
 
+/// Base aggregates per ms the ledger has seen for the series (final rows whose count is known).
+double DensityOf(const std::vector<LedgerEntry>& ledger) {
+  int64_t base = 0;
+  int64_t ms = 0;
+  for (const LedgerEntry& e : ledger) {
+    if (!Covers(e) || e.base_aggregates < 0) continue;
+    base += e.base_aggregates;
+    ms += e.range.DurationMs();
+  }
+  return ms > 0 ? static_cast<double>(base) / static_cast<double>(ms) : -1;
+}
+
+/// The base aggregates a range of the series probably holds: from the ledger's density when
+/// known, else the most it can hold.
+int64_t LikelyBase(const SeriesWork& sw, TimeRange range) {
+  if (sw.density >= 0) return std::llround(sw.density * static_cast<double>(range.DurationMs()));
+  return BaseCapacity(sw.series, range);
+}
+
+/// Cuts the ranges of `work` until there are `fetchers` of them or none is worth cutting (a
+/// range likely to fit one page gains nothing from a cut and would cost a request).
+void CutForParallelism(WorkPlan& work, int fetchers, int64_t limit) {
+  int64_t total = 0;
+  for (const SeriesWork& sw : work.series) total += static_cast<int64_t>(sw.ranges.size());
+  while (total > 0 && total < fetchers) {
+    SeriesWork* best_series = nullptr;
+    size_t best_range = 0;
+    int64_t best_pages = 1;
+    for (SeriesWork& sw : work.series) {
+      for (size_t i = 0; i < sw.ranges.size(); ++i) {
+        const int64_t pages = PagesFor(LikelyBase(sw, sw.ranges[i].range), limit);
+        if (pages > best_pages) {
+          best_pages = pages;
+          best_series = &sw;
+          best_range = i;
+        }
+      }
+    }
+    if (best_series == nullptr) return;
+    const CoarseRange whole = best_series->ranges[best_range];
+    const MarketZone zone = best_series->series.ticker.zone();
+    const int64_t middle = BucketStart(best_series->series.timeframe, zone,
+                                       whole.range.from_ms + whole.range.DurationMs() / 2);
+    if (middle <= whole.range.from_ms || middle >= whole.range.to_ms) return;
+    best_series->ranges[best_range].range.to_ms = middle;
+    best_series->ranges.insert(best_series->ranges.begin() + static_cast<std::ptrdiff_t>(best_range) + 1,
+                               CoarseRange{TimeRange{middle, whole.range.to_ms}, whole.part});
+    ++total;
+  }
+}
+
 }  // namespace
 
-std::vector<TimeRange> SplitIntoChunks(const Series& series, TimeRange range) {
-  std::vector<TimeRange> chunks;
-  const MarketZone zone = series.ticker.zone();
-  const int64_t step = fetch::MaxChunkMs(series.timeframe, series.ticker.asset_class());
-  // The grid: multiples of the longest chunk since the epoch for intraday bars; for daily and
-  // longer bars, New Year's days of years divisible by fetch::kDailyChunkYears, so a calendar year of
-  // daily bars is one request.
-  const auto next_grid_point = [&](int64_t cur) {
-    if (series.timeframe.IsIntraday()) {
-      int64_t k = FloorDiv(cur, step) + 1;
-      int64_t next = GridPoint(series, k * step);
-      while (next <= cur) next = GridPoint(series, ++k * step);
-      return next;
+int64_t BaseCapacity(const Series& series, TimeRange range) {
+  if (range.empty()) return 0;
+  const bool intraday = series.timeframe.IsIntraday();
+  const calendar::ExchangeCalendar& cal = calendar::ExchangeCalendar::For(series.ticker.asset_class());
+  const MarketZone zone = cal.zone();
+  const CalendarDay first = std::max(zone.DayOf(range.from_ms), calendar::ExchangeCalendar::kFirstDay);
+  const CalendarDay last = std::min(zone.DayOf(range.to_ms - 1), calendar::ExchangeCalendar::kLastDay);
+  int64_t base = 0;
+  if (first <= last) {
+    auto sessions = cal.Sessions(first, last);
+    if (sessions) {
+      for (const calendar::Session& s : *sessions) {
+        if (!s.is_open()) continue;
+        if (!intraday) {
+          ++base;
+          continue;
+        }
+        const int64_t from = std::max(s.extended.from_ms, range.from_ms);
+        const int64_t to = std::min(s.extended.to_ms, range.to_ms);
+        if (to > from) base += CeilDiv(to - from, kMsPerMinute);
+      }
     }
-    int year = (zone.DayOf(cur).year / fetch::kDailyChunkYears + 1) * fetch::kDailyChunkYears;
-    int64_t next = GridPoint(series, zone.DayStartMs(CalendarDay{year, 1, 1}));
-    while (next <= cur) {
-      year += fetch::kDailyChunkYears;
-      next = GridPoint(series, zone.DayStartMs(CalendarDay{year, 1, 1}));
-    }
-    return next;
-  };
-  int64_t cur = range.from_ms;
-  while (cur < range.to_ms) {
-    const int64_t end = std::min(next_grid_point(cur), range.to_ms);
-    chunks.push_back(TimeRange{cur, end});
-    cur = end;
   }
-  return chunks;
+  // Outside the calendar's years: every minute or day, as if the market never closed.
+  const TimeRange known{std::max(range.from_ms, zone.DayStartMs(calendar::ExchangeCalendar::kFirstDay)),
+                        std::min(range.to_ms, zone.DayStartMs(calendar::ExchangeCalendar::kLastDay.AddDays(1)))};
+  const int64_t outside_ms = range.DurationMs() - std::max<int64_t>(0, known.DurationMs());
+  if (outside_ms > 0) base += CeilDiv(outside_ms, intraday ? kMsPerMinute : kMsPerDay);
+  return base;
 }
 
 std::vector<TimeRange> Subtract(TimeRange range, std::vector<TimeRange> covered) {
@@ -83,7 +132,7 @@ std::vector<TimeRange> Subtract(TimeRange range, std::vector<TimeRange> covered)
   return left;
 }
 
-Result<WorkPlan> BuildWorkPlan(const Plan& plan, BarStore& store, CalendarDay today) {
+Result<WorkPlan> BuildWorkPlan(const Plan& plan, BarStore& store, CalendarDay today, int fetchers, int64_t page_limit) {
   WorkPlan work;
   CalendarDay to = plan.to;
   if (today < to) {
@@ -103,51 +152,39 @@ Result<WorkPlan> BuildWorkPlan(const Plan& plan, BarStore& store, CalendarDay to
       auto ledger = store.ReadLedger(sw.series);
       if (!ledger) return Fail(ledger.error());
       std::vector<TimeRange> covered;
-      std::vector<TimeRange> failed;
       for (const LedgerEntry& entry : *ledger) {
         if (Covers(entry)) covered.push_back(entry.range);
-        if (entry.state == ChunkState::kFailed) failed.push_back(entry.range);
       }
       sw.todo = Subtract(sw.range, std::move(covered));
-      sw.chunks_total = static_cast<int64_t>(SplitIntoChunks(sw.series, sw.range).size());
-      for (const TimeRange& part : sw.todo) {
-        for (const TimeRange& chunk : SplitIntoChunks(sw.series, part)) {
-          ++sw.chunks_todo;
-          const bool was_failed = std::any_of(failed.begin(), failed.end(), [&](const TimeRange& f) {
-            return f.from_ms < chunk.to_ms && chunk.from_ms < f.to_ms;
-          });
-          if (was_failed) ++sw.chunks_previously_failed;
+      sw.density = DensityOf(*ledger);
+      for (size_t part = 0; part < sw.todo.size(); ++part) {
+        const TimeRange& t = sw.todo[part];
+        sw.ranges.push_back(CoarseRange{t, part});
+        sw.requests.high += PagesFor(BaseCapacity(sw.series, t), page_limit);
+        sw.requests.low += sw.density >= 0 ? PagesFor(LikelyBase(sw, t), page_limit) : 1;
+        for (const LedgerEntry& entry : *ledger) {
+          if (entry.state == ChunkState::kFailed && entry.range.from_ms < t.to_ms && t.from_ms < entry.range.to_ms) {
+            ++sw.failed_before;
+          }
         }
       }
-      work.chunks_total += sw.chunks_total;
-      work.chunks_todo += sw.chunks_todo;
+      if (sw.todo.empty()) ++work.series_up_to_date;
+      work.requests.low += sw.requests.low;
+      work.requests.high += sw.requests.high;
       work.series.push_back(std::move(sw));
     }
   }
-  work.chunks_skipped = std::max<int64_t>(0, work.chunks_total - work.chunks_todo);
+  CutForParallelism(work, fetchers, page_limit);
+  for (const SeriesWork& sw : work.series) work.ranges_todo += static_cast<int64_t>(sw.ranges.size());
   return work;
 }
 
-std::optional<WorkItem> ChunkCursor::Next() {
+std::optional<RangeItem> RangeCursor::Next() {
   std::lock_guard lock(mutex_);
   while (series_ < work_.series.size()) {
-    const SeriesWork& sw = work_.series[series_];
-    if (part_ >= sw.todo.size()) {
-      ++series_;
-      part_ = 0;
-      part_split_ = false;
-      continue;
-    }
-    if (!part_split_) {
-      part_chunks_ = SplitIntoChunks(sw.series, sw.todo[part_]);
-      part_split_ = true;
-      chunk_ = 0;
-    }
-    if (chunk_ < part_chunks_.size()) {
-      return WorkItem{Chunk{sw.series, part_chunks_[chunk_++]}, series_};
-    }
-    ++part_;
-    part_split_ = false;
+    if (range_ < work_.series[series_].ranges.size()) return RangeItem{series_, range_++};
+    ++series_;
+    range_ = 0;
   }
   return std::nullopt;
 }
@@ -163,28 +200,32 @@ std::string DescribeWorkPlan(const Plan& plan, const WorkPlan& work, double rate
   if (work.clamped_to) {
     out += "note: the last day " + plan.to.ToString() + " is in the future; clamped to " + work.clamped_to->ToString() + "\n";
   }
-  std::snprintf(line, sizeof line, "chunks: %lld in all, %lld already done (skipped, no API call), %lld to fetch\n",
-                static_cast<long long>(work.chunks_total), static_cast<long long>(work.chunks_skipped),
-                static_cast<long long>(work.chunks_todo));
+  std::snprintf(line, sizeof line, "ranges: %lld to fetch; %lld series already complete (no API call)\n",
+                static_cast<long long>(work.ranges_todo), static_cast<long long>(work.series_up_to_date));
   out += line;
-  const double seconds = rate_per_s > 0 ? static_cast<double>(work.chunks_todo) / rate_per_s : 0;
-  std::snprintf(line, sizeof line, "requests: at least %lld (one per chunk; a chunk with more pages needs more)\n",
-                static_cast<long long>(work.chunks_todo));
+  std::snprintf(line, sizeof line,
+                "requests: %lld to %lld (one per 50,000 base aggregates a range holds, at least one per range; "
+                "the low end from what earlier runs saw, else one per range)\n",
+                static_cast<long long>(work.requests.low), static_cast<long long>(work.requests.high));
   out += line;
   if (rate_per_s > 0) {
-    std::snprintf(line, sizeof line, "time: at least %s at %.4g requests/s with %d concurrent fetches\n",
-                  FormatDuration(seconds).c_str(), rate_per_s, concurrency);
+    std::snprintf(line, sizeof line, "time: %s to %s at %.4g requests/s with %d concurrent fetches\n",
+                  FormatDuration(static_cast<double>(work.requests.low) / rate_per_s).c_str(),
+                  FormatDuration(static_cast<double>(work.requests.high) / rate_per_s).c_str(), rate_per_s, concurrency);
     out += line;
   }
   out += "series:\n";
   for (const SeriesWork& sw : work.series) {
-    std::snprintf(line, sizeof line, "  %-22s %s..%s  chunks %lld/%lld to fetch%s\n",
-                  sw.series.Describe().c_str(), FormatIsoUtc(sw.range.from_ms).c_str(),
-                  FormatIsoUtc(sw.range.to_ms).c_str(), static_cast<long long>(sw.chunks_todo),
-                  static_cast<long long>(sw.chunks_total),
-                  sw.chunks_previously_failed > 0
-                      ? (" (" + std::to_string(sw.chunks_previously_failed) + " failed before)").c_str()
-                      : "");
+    if (sw.todo.empty()) {
+      std::snprintf(line, sizeof line, "  %-22s %s..%s  complete\n", sw.series.Describe().c_str(),
+                    FormatIsoUtc(sw.range.from_ms).c_str(), FormatIsoUtc(sw.range.to_ms).c_str());
+    } else {
+      std::snprintf(line, sizeof line, "  %-22s %s..%s  %zu range%s to fetch, %lld-%lld requests%s\n",
+                    sw.series.Describe().c_str(), FormatIsoUtc(sw.range.from_ms).c_str(),
+                    FormatIsoUtc(sw.range.to_ms).c_str(), sw.ranges.size(), sw.ranges.size() == 1 ? "" : "s",
+                    static_cast<long long>(sw.requests.low), static_cast<long long>(sw.requests.high),
+                    sw.failed_before > 0 ? (" (" + std::to_string(sw.failed_before) + " failed before)").c_str() : "");
+    }
     out += line;
   }
   return out;

@@ -11,11 +11,11 @@
 
 namespace barfill::engine {
 
-/// A chunk that ended failed, with its last error.
+/// A range that failed, from the page that failed to its end, with its last error.
 struct FailureRecord {
   Series series;
   TimeRange range;
-  std::string error;  ///< names the chunk itself
+  std::string error;  ///< names the series and range itself
   ErrorCode code = ErrorCode::kInternal;
   int attempts = 0;
 };
@@ -37,12 +37,15 @@ struct RunReport {
   int64_t jobs_failed = 0;
   int64_t jobs_degraded = 0;     ///< failed intraday series that got daily bars instead
   int64_t jobs_incomplete = 0;   ///< not finished because the run stopped early
-  int64_t chunks_total = 0;
-  int64_t chunks_done = 0;       ///< committed in this run with bars
-  int64_t chunks_empty = 0;      ///< the API had no bars there (recorded, not an error)
-  int64_t chunks_failed = 0;
-  int64_t chunks_skipped = 0;    ///< done in an earlier run: no API call
-  int64_t chunks_pending = 0;    ///< not attempted or not finished (run stopped early)
+  int64_t series_up_to_date = 0;  ///< nothing to fetch: final in the ledger already (no API call)
+  int64_t ranges_total = 0;      ///< coarse ranges this run set out to fetch
+  int64_t ranges_done = 0;       ///< every page committed
+  int64_t ranges_failed = 0;     ///< a page failed; the pages before it are stored
+  int64_t ranges_pending = 0;    ///< not started or not finished (the run stopped early)
+  int64_t pages = 0;             ///< pages committed (each with its ledger progress)
+  /// The fewest requests any client could have made for the bars received: per series and
+  /// part of its range, ceil(base aggregates / 50,000), at least one.
+  int64_t requests_minimum = 0;
 
   // Time. api_s and db_s are wall time during which any fetch / the writer was busy; they
   // overlap because the pipeline overlaps them.
@@ -61,6 +64,12 @@ struct RunReport {
   RunOutcome outcome = RunOutcome::kDone;
 
   double RecordsPerSecond() const { return duration_s > 0 ? static_cast<double>(records) / duration_s : 0; }
+  /// Requests sent for pages, retries not counted.
+  int64_t RequestsMade() const { return fetch_stats.requests - fetch_stats.retries; }
+  /// requests_minimum / RequestsMade(): 1 when no client could have asked fewer (1 with none made).
+  double RequestEfficiency() const {
+    return RequestsMade() > 0 ? static_cast<double>(requests_minimum) / static_cast<double>(RequestsMade()) : 1;
+  }
 };
 
 }  // namespace barfill::engine

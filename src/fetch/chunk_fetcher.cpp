@@ -140,7 +140,7 @@ struct ChunkFetcher::Impl {
   // One attempt at one page: rate limiter, HTTP, parse into `out` (appended; untouched on error).
   Result<polygon::AggsPage> Attempt(const std::string& url, const http::RequestTimeouts& timeouts,
                                     const polygon::ParseOptions& parse_options, BarBatch& out,
-                                    FetchStats& stats) {
+                                    FetchStats& stats, int64_t* requested_at_ms) {
     if (limiter != nullptr) {
       Clock::Duration waited{};
       const Status acquired = limiter->Acquire(cancel, &waited);
@@ -152,6 +152,9 @@ struct ChunkFetcher::Impl {
                                      ? polygon::WithApiKey(url, config.api_key)
                                      : url;
     ++stats.requests;
+    *requested_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
     const auto net_start = std::chrono::steady_clock::now();
     auto got = http.Get(wire_url, headers, timeouts);
     stats.network_s += SecondsSince(net_start);
@@ -178,14 +181,14 @@ struct ChunkFetcher::Impl {
   Result<polygon::AggsPage> FetchPage(const Chunk& chunk, const std::string& url,
                                       const http::RequestTimeouts& timeouts,
                                       const polygon::ParseOptions& parse_options, BarBatch& out,
-                                      FetchStats& stats) {
+                                      FetchStats& stats, int64_t* requested_at_ms) {
     for (int attempt = 1;; ++attempt) {
       if (attempt == 1) {
         budget->RecordFirstAttempt();
       } else {
         ++stats.retries;
       }
-      auto page = Attempt(url, timeouts, parse_options, out, stats);
+      auto page = Attempt(url, timeouts, parse_options, out, stats, requested_at_ms);
       if (page) {
         if (limiter != nullptr) limiter->OnSuccess();
         ++stats.pages;
@@ -231,11 +234,28 @@ struct ChunkFetcher::Impl {
     }
   }
 
-  Status Fetch(const Chunk& chunk, BarBatch& out, FetchStats& stats) {
+  // The range being fetched and where its next page starts.
+  Chunk range;
+  std::string next_url;  // empty before the first page
+  int64_t next_from = 0;
+  int pages = 0;
+  bool done = true;
+
+  void Begin(const Chunk& chunk) {
+    range = chunk;
+    next_url.clear();
+    next_from = chunk.range.from_ms;
+    pages = 0;
+    done = false;
+  }
+
+  Result<FetchedPage> NextPage(BarBatch& out, FetchStats& stats) {
     out.clear();
-    if (!setup) return setup;
+    if (!setup) return Fail(setup.error());
+    if (done) return Fail(ErrorCode::kInternal, "NextPage called without a range to fetch");
     if (Cancelled()) return Fail(Interrupted());
-    const AssetClass asset = chunk.series.ticker.asset_class();
+    done = true;  // until this page succeeds and another one follows
+    const AssetClass asset = range.series.ticker.asset_class();
     http::RequestTimeouts timeouts;
     if (config.use_asset_profiles) {
       const AssetProfile& profile = ProfileFor(asset);
@@ -247,45 +267,72 @@ struct ChunkFetcher::Impl {
     polygon::ParseOptions parse_options;
     parse_options.volume_optional = asset == AssetClass::kIndex;
 
-    const auto request = polygon::AggsRequest::ForChunk(chunk, config.page_limit);
-    auto first_url = polygon::BuildAggsUrl(base_url, request);
-    if (!first_url) return Fail(InContext(chunk, std::move(first_url).error(), ""));
-    std::string url = std::move(*first_url);
-    int64_t current_from = chunk.range.from_ms;
-
-    for (int pages = 1;; ++pages) {
-      auto page = FetchPage(chunk, url, timeouts, parse_options, out, stats);
-      if (!page) return Fail(std::move(page).error());
-      if (page->next_url.empty()) break;
-      auto next_from = polygon::CheckNextUrl(page->next_url, origin, chunk.series.ticker.symbol(),
-                                             current_from);
-      if (!next_from) {
-        // Retrying would only bring the same bad link back: fail the chunk, loudly.
-        Error error = std::move(next_from).error();
-        error.code = ErrorCode::kInvalidData;
-        return Fail(InContext(chunk, std::move(error), url));
-      }
-      if (*next_from >= chunk.range.to_ms) break;  // nothing of our range is left
-      if (pages >= kMaxPagesPerChunk) {
-        return Fail(InContext(
-            chunk, Error(ErrorCode::kInvalidData, "more than " + std::to_string(kMaxPagesPerChunk) + " pages"),
-            url));
-      }
-      current_from = *next_from;
-      url = std::move(page->next_url);
+    std::string url = next_url;
+    if (url.empty()) {
+      auto first_url = polygon::BuildAggsUrl(base_url, polygon::AggsRequest::ForChunk(range, config.page_limit));
+      if (!first_url) return Fail(InContext(range, std::move(first_url).error(), ""));
+      url = std::move(*first_url);
     }
+    if (++pages > kMaxPagesPerChunk) {
+      return Fail(InContext(range, Error(ErrorCode::kInvalidData, "more than " + std::to_string(kMaxPagesPerChunk) + " pages"), url));
+    }
+    FetchedPage fetched;
+    const int64_t requests_before = stats.requests;
+    auto page = FetchPage(range, url, timeouts, parse_options, out, stats, &fetched.requested_at_ms);
+    fetched.requests = static_cast<int>(stats.requests - requests_before);
+    if (!page) return Fail(std::move(page).error());
+    fetched.query_count = page->query_count;
+    fetched.range.from_ms = next_from;
+    fetched.range.to_ms = range.range.to_ms;
+    if (!page->next_url.empty()) {
+      auto following = polygon::CheckNextUrl(page->next_url, origin, range.series.ticker.symbol(), next_from);
+      if (!following) {
+        // Retrying would only bring the same bad link back: fail the range, loudly.
+        Error error = std::move(following).error();
+        error.code = ErrorCode::kInvalidData;
+        return Fail(InContext(range, std::move(error), url));
+      }
+      // The next page starts on the bar boundary at or before its `from`, as the API snaps it.
+      const int64_t boundary = BucketStart(range.series.timeframe, range.series.ticker.zone(), *following);
+      if (boundary <= next_from) {
+        return Fail(InContext(range, Error(ErrorCode::kInvalidData, "next_url does not start a later bar"), url));
+      }
+      if (boundary < range.range.to_ms) {
+        fetched.range.to_ms = boundary;
+        next_from = boundary;
+        next_url = std::move(page->next_url);
+        done = false;
+      }
+    }
+    fetched.last = done;
 
     const auto validate_start = std::chrono::steady_clock::now();
     ValidationReport report;
-    const Status valid = ValidateBars(chunk, out, report);
+    const Status valid = ValidateBars(Chunk{range.series, fetched.range}, out, report);
     stats.parse_s += SecondsSince(validate_start);
     stats.duplicates_dropped += report.duplicates_dropped;
     if (report.reordered) ++stats.reordered;
     if (!valid) {
       out.clear();
-      return Fail(InContext(chunk, valid.error(), url));
+      done = true;
+      return Fail(InContext(range, valid.error(), url));
     }
-    return Ok();
+    return fetched;
+  }
+
+  Status Fetch(const Chunk& chunk, BarBatch& out, FetchStats& stats) {
+    out.clear();
+    Begin(chunk);
+    BarBatch page;
+    while (true) {
+      auto fetched = NextPage(page, stats);
+      if (!fetched) {
+        out.clear();
+        return Fail(std::move(fetched).error());
+      }
+      out.Append(page);
+      if (fetched->last) return Ok();
+    }
   }
 };
 
@@ -295,5 +342,9 @@ ChunkFetcher::~ChunkFetcher() = default;
 Status ChunkFetcher::Fetch(const Chunk& chunk, BarBatch& out, FetchStats& stats) {
   return impl_->Fetch(chunk, out, stats);
 }
+
+void ChunkFetcher::Begin(const Chunk& range) { impl_->Begin(range); }
+
+Result<FetchedPage> ChunkFetcher::NextPage(BarBatch& out, FetchStats& stats) { return impl_->NextPage(out, stats); }
 
 }  // namespace barfill::fetch

@@ -81,6 +81,18 @@ struct FetchShared {
   std::function<void(const std::string&)> warn;
 };
 
+/// One page of a range, as Begin/NextPage hand them out.
+struct FetchedPage {
+  /// The part of the range this page answers for: from where it was asked to the start of the
+  /// next page (the from of its next_url, on a bar boundary), or to the range's end for the last.
+  /// Its bars replace exactly this part.
+  TimeRange range;
+  int64_t query_count = -1;      ///< base aggregates the API read for it (queryCount); -1 unknown
+  int requests = 1;              ///< requests it took, retries included
+  bool last = false;             ///< the range has no more pages
+  int64_t requested_at_ms = 0;   ///< wall clock (Unix ms) when its answering request was sent
+};
+
 /// One per fetcher thread: owns its HTTP connection(s); not thread-safe itself.
 class ChunkFetcher {
  public:
@@ -95,6 +107,14 @@ class ChunkFetcher {
   /// chunk fails), kNetworkGaveUp (attempts or the run's retry budget exhausted; the message
   /// holds the last error), kInterrupted (cancelled).
   Status Fetch(const Chunk& chunk, BarBatch& out, FetchStats& stats);
+
+  /// Starts a range: the next NextPage asks for all of `range` with the configured limit and
+  /// later ones follow next_url, so a range costs as few requests as the API allows.
+  void Begin(const Chunk& range);
+  /// Fetches the next page of the range begun into `out` (cleared): bars sorted by t, unique,
+  /// validated and inside the page's range. A failed page is retried alone. Errors as Fetch;
+  /// after an error, or after the last page, call Begin again.
+  Result<FetchedPage> NextPage(BarBatch& out, FetchStats& stats);
 
  private:
   struct Impl;

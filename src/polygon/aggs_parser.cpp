@@ -209,6 +209,12 @@ struct AggsParser::Impl {
         }
       } else if (KeyIs(k, "count")) {
         if (auto e = field.value().get_int64().get(page.count)) return fail(Bad(doc, "'count'", e));
+      } else if (KeyIs(k, "queryCount")) {
+        // Informational (what the page cost in base aggregates): a strange value is not worth a retry.
+        int64_t query_count = -1;
+        if (field.value().get_int64().get(query_count) == simdjson::SUCCESS && query_count >= 0) {
+          page.query_count = query_count;
+        }
       } else if (KeyIs(k, "next_url")) {
         std::string_view s;
         if (auto e = field.value().get_string().get(s)) return fail(Bad(doc, "'next_url'", e));

@@ -25,6 +25,7 @@ struct AggsPage {
   std::string status_text;     ///< as sent, for messages
   int64_t results_count = -1;  ///< `resultsCount`; -1 when absent
   int64_t count = -1;          ///< `count`; -1 when absent
+  int64_t query_count = -1;    ///< `queryCount`: base aggregates the page read; -1 when absent
   size_t bars = 0;             ///< bars appended to the batch
   std::string next_url;        ///< empty when there is no next page
   std::string request_id;

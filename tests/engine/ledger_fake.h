@@ -16,9 +16,10 @@ class LedgerFake : public BarStore {
   Status Migrate() override { return Ok(); }
   Status CommitChunks(std::span<const ChunkWrite> writes) override {
     for (const ChunkWrite& w : writes) {
-      entries.push_back(LedgerEntry{w.chunk.series, w.chunk.range,
-                                    w.bars->empty() ? ChunkState::kEmpty : ChunkState::kDone,
-                                    static_cast<int64_t>(w.bars->size()), w.attempts, "", w.chunk.range.to_ms + 1});
+      if (w.FinalRange().empty()) continue;
+      entries.push_back(LedgerEntry{w.chunk.series, w.FinalRange(), w.bars->empty() ? ChunkState::kEmpty : ChunkState::kDone,
+                                    static_cast<int64_t>(w.bars->size()), w.attempts, "", 0, w.requests,
+                                    w.base_aggregates});
     }
     return Ok();
   }
