@@ -135,8 +135,11 @@ class PostgresStore final : public BarStore {
     BARFILL_TRY(ValidateWrites(writes));
     const auto rounds = SplitIntoRounds(writes);
     const size_t total = TotalBars(writes);
+    std::vector<Series> series;
+    for (const ChunkWrite& w : writes) series.push_back(w.chunk.series);
     return RunTransaction("BEGIN", [&](PgConnection& c) -> Status {
       BARFILL_TRY(Hook(options_, WriteStep::kBegun));
+      BARFILL_TRY(LockSeries(c, series));
       CopyProgress progress{total / 2, 0, total == 0};
       const int64_t now = NowMs();
       for (const auto round : rounds) {
@@ -152,7 +155,8 @@ class PostgresStore final : public BarStore {
   }
 
   Status RecordFailure(const Chunk& chunk, const Error& error, int attempts) override {
-    return RunTransaction("BEGIN", [&](PgConnection& c) {
+    return RunTransaction("BEGIN", [&](PgConnection& c) -> Status {
+      BARFILL_TRY(LockSeries(c, {chunk.series}));
       return RecordFailed(c, chunk, error, attempts, NowMs());
     });
   }
@@ -208,41 +212,65 @@ class PostgresStore final : public BarStore {
                             "connect as the tables' owner)");
   }
 
-  Status ReplaceRound(PgConnection& c, std::span<const ChunkWrite> round, int64_t now,
-                      CopyProgress& progress) {
+  /// Takes a transaction-scoped advisory lock per series, in key order (so two sessions never
+  /// wait on each other in a cycle): writes to one series' bars and ledger are serialized across
+  /// sessions and processes, and the ledger's merge of adjacent ranges never races with another.
+  static Status LockSeries(PgConnection& c, std::vector<Series> series) {
+    std::sort(series.begin(), series.end(), SeriesLess);
+    series.erase(std::unique(series.begin(), series.end()), series.end());
     BARFILL_TRY(c.StartPipeline());
     Status queued = Ok();
-    for (const ChunkWrite& write : round) {
-      if (queued) queued = DeleteBarsInRange(c, write.chunk);
-      if (queued) queued = RecordCommitted(c, write, now);
+    for (const Series& s : series) {
+      const std::string key = s.ticker.symbol() + "|" + s.timeframe.ToString() + (s.adjusted ? "|a" : "|u");
+      if (queued) queued = c.Exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", {std::string_view(key)});
     }
-    Status done = c.FinishPipeline("replacing the chunks' ranges");
+    Status done = c.FinishPipeline("locking the series");
     BARFILL_TRY(queued);
-    BARFILL_TRY(done);
-    return CopyRound(c, kCopyBars, round, progress);
+    return done;
+  }
+
+  Status ReplaceRound(PgConnection& c, std::span<const ChunkWrite> round, int64_t now,
+                      CopyProgress& progress) {
+    BARFILL_TRY(Pipelined(c, round, "replacing the chunks' ranges",
+                          [](PgConnection& conn, const ChunkWrite& write) { return DeleteBarsInRange(conn, write.chunk); }));
+    BARFILL_TRY(CopyRound(c, kCopyBars, round, progress));
+    return RecordRound(c, round, now);
   }
 
   Status MergeRound(PgConnection& c, std::span<const ChunkWrite> round, int64_t now,
                     CopyProgress& progress) {
     BARFILL_TRY(c.Run(kCreateStage, "preparing the staging table"));
     BARFILL_TRY(CopyRound(c, kCopyStage, round, progress));
+    BARFILL_TRY(Pipelined(c, round, "staging the chunks' ranges", [](PgConnection& conn, const ChunkWrite& write) {
+      const Chunk& chunk = write.chunk;
+      const std::string timeframe = chunk.series.timeframe.ToString();
+      return conn.Exec(kStageRange, {std::string_view(chunk.series.ticker.symbol()), std::string_view(timeframe),
+                                     chunk.series.adjusted, SqlTimestamp{chunk.range.from_ms},
+                                     SqlTimestamp{chunk.range.to_ms}});
+    }));
+    BARFILL_TRY(c.Run(kMergeStage, "merging staged bars"));
+    return RecordRound(c, round, now);
+  }
+
+  /// The ledger rows of a round, once its bars are in the table: a final range the write splits
+  /// is recounted from the table, so the table must hold the round's bars by then.
+  static Status RecordRound(PgConnection& c, std::span<const ChunkWrite> round, int64_t now) {
+    return Pipelined(c, round, "recording the chunks",
+                     [now](PgConnection& conn, const ChunkWrite& write) { return RecordCommitted(conn, write, now); });
+  }
+
+  /// Queues `statements` for every write of the round in one pipeline (one round trip).
+  template <typename Statements>
+  static Status Pipelined(PgConnection& c, std::span<const ChunkWrite> round, std::string_view doing,
+                          Statements&& statements) {
     BARFILL_TRY(c.StartPipeline());
     Status queued = Ok();
     for (const ChunkWrite& write : round) {
-      const Chunk& chunk = write.chunk;
-      const std::string timeframe = chunk.series.timeframe.ToString();
-      if (queued) {
-        queued = c.Exec(kStageRange, {std::string_view(chunk.series.ticker.symbol()),
-                                      std::string_view(timeframe), chunk.series.adjusted,
-                                      SqlTimestamp{chunk.range.from_ms},
-                                      SqlTimestamp{chunk.range.to_ms}});
-      }
-      if (queued) queued = RecordCommitted(c, write, now);
+      if (queued) queued = statements(c, write);
     }
-    Status done = c.FinishPipeline("recording the chunks");
+    Status done = c.FinishPipeline(doing);
     BARFILL_TRY(queued);
-    BARFILL_TRY(done);
-    return c.Run(kMergeStage, "merging staged bars");
+    return done;
   }
 
   /// Streams the bars of a round through one COPY, in ~1 MB pieces.

@@ -227,7 +227,6 @@ class SqliteStore final : public BarStore {
       // series replaces an earlier overlapping one, as if written in separate calls.
       for (const ChunkWrite& write : writes) {
         BARFILL_TRY(DeleteBarsInRange(*session_, write.chunk));
-        BARFILL_TRY(RecordCommitted(*session_, write, now));
         const StmtUse use(*insert);
         const Series& series = write.chunk.series;
         const std::string timeframe = series.timeframe.ToString();
@@ -245,6 +244,8 @@ class SqliteStore final : public BarStore {
           BARFILL_TRY(InsertBar(*insert, bars, i));
           ++written;
         }
+        // After the bars: a final range this write splits is recounted from the table.
+        BARFILL_TRY(RecordCommitted(*session_, write, now));
       }
       if (!half_reported) BARFILL_TRY(Hook(options_, WriteStep::kBarsHalfWritten));
       return Hook(options_, WriteStep::kBeforeCommit);

@@ -64,10 +64,9 @@ TEST_P(BadInputs, SchemaVersionMismatchIsRefusedByEveryCommand) {
     const char* version;
     std::string says;
   } cases[] = {
-      {"99", "schema version 99 found, but this barfill knows only 1; upgrade barfill"},
-      {"0", "schema version 0 found, 1 required, and barfill has no migration from it; export the data with "
-            "the older barfill and load it into a new database"},
-      {"banana", "unknown schema version 'banana' (barfill needs 1); use another database, or drop barfill's tables"},
+      {"99", "schema version 99 found, but this barfill knows only 2; upgrade barfill"},
+      {"0", "unknown schema version '0' (barfill needs 2); use another database, or drop barfill's tables"},
+      {"banana", "unknown schema version 'banana' (barfill needs 2); use another database, or drop barfill's tables"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.version);
@@ -269,7 +268,7 @@ TEST_F(BadApiAnswers, PlanRefusedForATickerExit3) {
   EXPECT_EQ(StoredBars(), 0);
   const ReportJson report = ReadReportJson(report_path_);
   EXPECT_EQ(report.exit_code, 3);
-  EXPECT_EQ(report.chunks_failed, 0) << "the refused chunk stays pending, not failed";
+  EXPECT_EQ(report.ranges_failed, 0) << "the refused range stays pending, not failed";
 }
 
 // Invalid JSON on every attempt: the chunk fails (exit 1) with a message naming it and the

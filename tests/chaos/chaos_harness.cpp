@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -215,13 +216,17 @@ std::vector<std::string> ChaosTest::LedgerProblems() {
       std::string error;
       const BarBatch stored = ReadAllBars(*store, series, kAllTime, &error);
       if (!error.empty()) return {error};
+      // Bars of the last days may be a range's live tail: stored, but not final until a later run.
+      const int64_t live_from = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch()).count() - 2 * kMsPerDay;
       for (size_t i = 0; i < stored.size(); ++i) {
+        if (stored.t[i] >= live_from) continue;
         const bool covered = std::any_of(ledger->begin(), ledger->end(), [&](const LedgerEntry& e) {
           return (e.state == ChunkState::kDone || e.state == ChunkState::kEmpty) && e.range.Contains(stored[i].t);
         });
         if (!covered) {
           problems.push_back(series.Describe() + ": bar t=" + std::to_string(stored[i].t) +
-                             " is outside every done chunk (a partial chunk was committed)");
+                             " is outside every final ledger range (a page was committed without its progress)");
           break;
         }
       }
@@ -283,9 +288,9 @@ void ChaosTest::ExpectReportAgrees(const ReportJson& report, int64_t bars_before
   ASSERT_TRUE(report.parsed) << "no report at " << report_path_;
   EXPECT_EQ(report.exit_code, 0);
   EXPECT_EQ(report.records, TruthBars() - bars_before) << "the report counts exactly the bars this run stored";
-  EXPECT_EQ(report.chunks_failed, 0);
-  EXPECT_EQ(report.chunks_pending, 0);
-  EXPECT_EQ(report.chunks_done + report.chunks_empty + report.chunks_skipped, report.chunks_total);
+  EXPECT_EQ(report.ranges_failed, 0);
+  EXPECT_EQ(report.ranges_pending, 0);
+  EXPECT_EQ(report.ranges_done, report.ranges_total);
   const sim::SimStats stats = sim_->Stats();
   if (every_request_reached_the_server) {
     EXPECT_EQ(report.requests, stats.requests) << "every request the simulator saw, and no other, is counted";

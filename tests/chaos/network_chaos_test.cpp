@@ -226,9 +226,9 @@ TEST_F(NetworkChaos, ServerIdleTimeoutOnKeepAlive) {
   EXPECT_GT(sim_->Stats().connections, 1) << "the idle connections really were closed";
 }
 
-// N17: every chunk spans several pages (next_url), and half of the later pages (requests with a
-// cursor) are reset mid-body. The chunk must not be committed until all its pages are in, and a
-// failed later page is fetched again alone, without starting the chunk over.
+// N17: every range spans several pages (next_url), and some later pages (requests with a cursor)
+// are reset mid-body. Each page commits with its progress once it is whole, and a failed later
+// page is fetched again alone, without starting the range over.
 TEST_F(NetworkChaos, LaterPageOfANextUrlChainFails) {
   StartSim(SmallPages(2000));
   StartProxy();
@@ -246,8 +246,8 @@ TEST_F(NetworkChaos, LaterPageOfANextUrlChainFails) {
   int64_t first_pages = 0;
   int64_t later_pages = 0;
   for (const auto& [path, query] : SimRequests()) (query.find("cursor=") == std::string::npos ? first_pages : later_pages)++;
-  EXPECT_EQ(first_pages, report.chunks_total) << "no chunk started over because a later page failed";
-  EXPECT_GT(later_pages, report.chunks_total) << "the chunks really span several pages";
+  EXPECT_EQ(first_pages, report.ranges_total) << "no range started over because a later page failed";
+  EXPECT_GT(later_pages, report.ranges_total) << "the ranges really span several pages";
 }
 
 // N18: Retry-After: 86400. The wait is capped, the run can be stopped (SIGTERM) while it waits

@@ -29,11 +29,13 @@ constexpr const char* kKey = "e2e-key";
 
 class BackfillEndToEnd : public ::testing::Test {
  protected:
-  void StartSim(const std::string& faults, int rate_limit_per_min = 0) {
+  /// `max_page_limit` below 50,000 makes every range span several pages.
+  void StartSim(const std::string& faults, int rate_limit_per_min = 0, int64_t max_page_limit = 50000) {
     sim::SimOptions options;
     options.seed = kSeed;
     options.api_key = kKey;
     options.rate_limit_per_min = rate_limit_per_min;
+    options.max_page_limit = max_page_limit;
     options.fault_seed = 11;
     if (!faults.empty()) options.faults = *sim::FaultRates::Parse(faults);
     auto server = sim::SimServer::Start(options);
@@ -106,8 +108,10 @@ TEST_F(BackfillEndToEnd, WithFaultsEveryBarArrivesExactlyOnce) {
   const int64_t truth = testing::GroundTruthBars(kSeed, TestPlan());
   EXPECT_EQ(report.exit_code, 0);
   EXPECT_EQ(report.records, truth) << "the report counts exactly the bars stored";
-  EXPECT_EQ(report.chunks_failed, 0);
-  EXPECT_EQ(report.chunks_done + report.chunks_empty, report.chunks_total);
+  EXPECT_EQ(report.ranges_failed, 0);
+  EXPECT_EQ(report.ranges_done, report.ranges_total);
+  EXPECT_EQ(report.ranges_total, 16) << "one wide range per series";
+  EXPECT_EQ(report.requests_made, report.requests_minimum) << "faults cost retries, never extra pages";
   EXPECT_EQ(report.jobs_succeeded, 16);
   const sim::SimStats stats = sim_->Stats();
   EXPECT_GT(stats.reset + stats.truncate + stats.http429 + stats.http5xx + stats.badjson, 0) << "faults were injected";
@@ -128,57 +132,63 @@ TEST_F(BackfillEndToEnd, RerunOfAFinishedPlanMakesNoDataRequest) {
   EXPECT_EQ(sim_->Stats().data_requests, 0);
   const testing::ReportJson report = testing::ReadReportJson(report_);
   EXPECT_EQ(report.records, 0);
-  EXPECT_EQ(report.chunks_skipped, report.chunks_total);
+  EXPECT_EQ(report.series_up_to_date, 16);
+  EXPECT_EQ(report.ranges_total, 0);
   ExpectDatabaseEqualsGroundTruth();
 }
 
-TEST_F(BackfillEndToEnd, ResumesAfterKill9WithoutRefetchingDoneChunks) {
-  StartSim("reset=0.02,http5xx=0.02");
-  // Slow enough (8 requests/s) that the kills land mid-run; each round resumes the last.
+TEST_F(BackfillEndToEnd, Kill9AtRandomPagesLosesOnlyThePagesInFlight) {
+  // Pages of 5,000 minutes, so every intraday range spans several and the kills land between
+  // pages of one range; slow enough (10 requests/s) that each round is killed mid-run.
+  StartSim("reset=0.02,http5xx=0.02", 0, 5000);
   int kills = 0;
-  for (const int delay_ms : {400, 700, 1000}) {
-    BackgroundCommand run(BackfillArgs("8/s"), Env());
+  std::vector<LedgerEntry> committed;  // by the rounds before; nothing before the first
+  for (const int delay_ms : {500, 800, 1100, 900}) {
+    testing::HttpGetText(sim_->BaseUrl() + "/__reset");
+    BackgroundCommand run(BackfillArgs("10/s"), Env());
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     run.Kill(SIGKILL);
     const CommandResult killed = run.Wait();
+    // No page committed by an earlier round is asked for again.
+    const auto refetched = testing::RequestIntoDoneChunk(testing::SimRequests(sim_->BaseUrl()), committed);
+    EXPECT_FALSE(refetched.has_value()) << "round " << kills << " re-requested a committed page: " << *refetched;
     if (killed.exit_code == 0) break;  // finished before the kill: nothing left to resume
     EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
     ++kills;
+    committed = DoneChunks();
   }
-  EXPECT_GE(kills, 2);
+  EXPECT_GE(kills, 3);
   const std::vector<LedgerEntry> done_before = DoneChunks();
   testing::HttpGetText(sim_->BaseUrl() + "/__reset");
   const CommandResult resumed = Backfill();
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   ExpectDatabaseEqualsGroundTruth();
-  // No request of the resumed run starts inside a chunk that was already done.
   const auto requests = testing::SimRequests(sim_->BaseUrl());
   const testing::ReportJson report = testing::ReadReportJson(report_);
-  EXPECT_EQ(report.chunks_skipped, static_cast<int64_t>(done_before.size()));
-  EXPECT_LT(report.chunks_skipped, report.chunks_total) << "the kills left work for the resume";
+  EXPECT_GT(report.ranges_total, 0) << "the kills left work for the resume";
   EXPECT_FALSE(requests.empty());
   const auto refetched = testing::RequestIntoDoneChunk(requests, done_before);
-  EXPECT_FALSE(refetched.has_value()) << "done chunk re-requested: " << *refetched;
+  EXPECT_FALSE(refetched.has_value()) << "committed page re-requested: " << *refetched;
 }
 
 TEST_F(BackfillEndToEnd, CrashJustAfterACommitLosesNothing) {
-  StartSim("");
+  StartSim("", 0, 5000);
   testing::ChildEnv env = Env();
   env.set["BARFILL_CRASH_AFTER_COMMITS"] = "2";
   const CommandResult crashed = testing::RunCommand(BackfillArgs("1000/s"), env);
   ASSERT_EQ(crashed.exit_code, 128 + SIGKILL) << crashed.err;
   const auto done_before = DoneChunks();
-  EXPECT_FALSE(done_before.empty()) << "the chunks of the two commits are durable";
+  EXPECT_FALSE(done_before.empty()) << "the pages of the two commits are durable";
   testing::HttpGetText(sim_->BaseUrl() + "/__reset");
   const CommandResult resumed = Backfill();
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  const testing::ReportJson report = testing::ReadReportJson(report_);
-  EXPECT_EQ(report.chunks_skipped, static_cast<int64_t>(done_before.size()));
+  const auto refetched = testing::RequestIntoDoneChunk(testing::SimRequests(sim_->BaseUrl()), done_before);
+  EXPECT_FALSE(refetched.has_value()) << "committed page re-requested: " << *refetched;
   ExpectDatabaseEqualsGroundTruth();
 }
 
 TEST_F(BackfillEndToEnd, SigtermStopsCleanlyAndTheRunResumes) {
-  StartSim("");
+  StartSim("", 0, 5000);  // small pages: a run of some 100 requests lasts a few seconds
   BackgroundCommand run(BackfillArgs("30/s"), Env());
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   run.Kill(SIGTERM);

@@ -7,7 +7,7 @@
 namespace barfill::testing {
 namespace {
 
-int64_t Int(simdjson::dom::element e) {
+int64_t Int(simdjson::simdjson_result<simdjson::dom::element> e) {
   int64_t v = -1;
   return e.get(v) ? -1 : v;
 }
@@ -22,13 +22,15 @@ ReportJson ReadReportJson(const std::string& path) {
   if (text.empty() || parser.parse(text).get(doc)) return r;
   r.parsed = true;
   r.records = Int(doc["records"]);
-  r.chunks_total = Int(doc["chunks"]["total"]);
-  r.chunks_done = Int(doc["chunks"]["done"]);
-  r.chunks_empty = Int(doc["chunks"]["empty"]);
-  r.chunks_failed = Int(doc["chunks"]["failed"]);
-  r.chunks_skipped = Int(doc["chunks"]["skipped"]);
-  r.chunks_pending = Int(doc["chunks"]["pending"]);
+  r.ranges_total = Int(doc["ranges"]["total"]);
+  r.ranges_done = Int(doc["ranges"]["done"]);
+  r.ranges_failed = Int(doc["ranges"]["failed"]);
+  r.ranges_pending = Int(doc["ranges"]["pending"]);
+  r.series_up_to_date = Int(doc["series_up_to_date"]);
+  r.pages = Int(doc["pages"]);
   r.requests = Int(doc["requests"]["total"]);
+  r.requests_made = Int(doc["requests"]["made"]);
+  r.requests_minimum = Int(doc["requests"]["minimum"]);
   r.retried = Int(doc["requests"]["retried"]);
   r.rate_limited = Int(doc["requests"]["rate_limited"]);
   r.server_errors = Int(doc["requests"]["server_errors"]);

@@ -13,10 +13,10 @@ namespace barfill::testing {
 struct ReportJson {
   bool parsed = false;
   int64_t records = -1;
-  int64_t chunks_total = -1, chunks_done = -1, chunks_empty = -1, chunks_failed = -1, chunks_skipped = -1,
-          chunks_pending = -1;
-  int64_t requests = -1, retried = -1, rate_limited = -1, server_errors = -1, transport_errors = -1,
-          bad_responses = -1;
+  int64_t ranges_total = -1, ranges_done = -1, ranges_failed = -1, ranges_pending = -1;
+  int64_t series_up_to_date = -1, pages = -1;
+  int64_t requests = -1, requests_made = -1, requests_minimum = -1, retried = -1, rate_limited = -1,
+          server_errors = -1, transport_errors = -1, bad_responses = -1;
   int64_t jobs_succeeded = -1;
   int64_t exit_code = -1;
   std::string stop_reason;
