@@ -59,9 +59,7 @@ class StoreReader final : public BarReader {
 }  // namespace
 
 Result<std::unique_ptr<BarReader>> BarReader::Open(const std::string& db_url) {
-  StoreOptions options;
-  options.create = false;
-  auto store = OpenStore(db_url, options);
+  auto store = OpenStore(db_url, StoreOptions::ForReading());
   if (!store) return Fail(store.error());
   BARFILL_TRY((*store)->Migrate());
   return std::unique_ptr<BarReader>(std::make_unique<StoreReader>(std::move(*store)));

@@ -59,6 +59,7 @@ int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport*
   store_options.write_hook = hooks.write_hook;
   auto job = engine::BackfillJob::Prepare(std::move(*config), store_options);
   if (!job) return ReportError(job.error());
+  for (const std::string& notice : (*job)->StoreNotices()) std::fprintf(stderr, "%s\n", notice.c_str());
   for (const std::string& warning : (*job)->StoreWarnings()) std::fprintf(stderr, "%s\n", warning.c_str());
   const engine::RunConfig& resolved = (*job)->config();
   const engine::WorkPlan& work = (*job)->work();

@@ -18,5 +18,6 @@ void AddStatusCommand(CLI::App& app, CommandMain* run);
 void AddExportCommand(CLI::App& app, CommandMain* run);
 void AddSimCommand(CLI::App& app, CommandMain* run);
 void AddDemoCommand(CLI::App& app, CommandMain* run);
+void AddMigrateCommand(CLI::App& app, CommandMain* run);
 
 }  // namespace barfill::cli

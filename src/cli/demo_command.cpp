@@ -40,9 +40,7 @@ void RemoveSqliteFiles(const StoreUrl& url) {
 // Compares a few stored series with the simulator's ground truth, bar for bar: the demo's proof.
 // A store that does not open or a single differing bar fails the demo.
 Status VerifySample(const std::string& db_url, const engine::Plan& plan) {
-  StoreOptions reader;
-  reader.create = false;
-  auto store = OpenStore(db_url, reader);
+  auto store = OpenStore(db_url, StoreOptions::ForReading());
   if (!store) return Fail(store.error());
   int64_t checked = 0;
   int64_t mismatched = 0;

@@ -167,9 +167,8 @@ int RunExport(const ExportFlags& flags) {
   if (!selection) return ReportError(selection.error());
   const auto& [series, range] = *selection;
 
-  StoreOptions options;
-  options.create = false;  // export must never create a database
-  auto store = OpenStore(ResolveDbUrl(flags.db), options);
+  // Export never creates or changes a database.
+  auto store = OpenStore(ResolveDbUrl(flags.db), StoreOptions::ForReading());
   if (!store) return ReportError(store.error());
   if (auto checked = (*store)->Migrate(); !checked) return ReportError(checked.error());
 

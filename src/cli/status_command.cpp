@@ -111,9 +111,8 @@ void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all) {
 }
 
 int RunStatus(const StatusFlags& flags) {
-  StoreOptions options;
-  options.create = false;  // status must never create a database
-  auto store = OpenStore(ResolveDbUrl(flags.db), options);
+  // Status never creates or changes a database.
+  auto store = OpenStore(ResolveDbUrl(flags.db), StoreOptions::ForReading());
   if (!store) return ReportError(store.error());
   if (auto checked = (*store)->Migrate(); !checked) return ReportError(checked.error());
   auto status = (*store)->ReadStatus();

@@ -35,6 +35,8 @@ class BackfillJob {
   const WorkPlan& work() const { return work_; }
   /// The store, for messages ("SQLite database bars.db").
   std::string DescribeStore() const { return stores_.front()->Describe(); }
+  /// What opening the store did that the user should hear of (a schema upgrade), one line each.
+  std::vector<std::string> StoreNotices() const { return stores_.front()->Notices(); }
   /// Settings of the database the user should hear about before the run (one line each).
   std::vector<std::string> StoreWarnings() const { return stores_.front()->Warnings(); }
   /// The plan in lines, for a dry run: series, chunks, requests, time at the configured rate.

@@ -23,6 +23,8 @@ enum class Liquidity {
 
 /// The synthetic market: its seed and who trades how often. Bars are a pure function of it.
 struct Market {
+  explicit Market(uint64_t seed_ = 1, Liquidity liquidity_ = Liquidity::kDense) : seed(seed_), liquidity(liquidity_) {}
+
   uint64_t seed = 1;
   Liquidity liquidity = Liquidity::kDense;
   /// Named tickers that trade in only this share (0..1] of the minutes a dense ticker trades;

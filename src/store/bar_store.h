@@ -44,6 +44,10 @@ struct LedgerEntry {
 /// A fetched, validated slice of a series (a page, or a whole chunk) ready to be stored: bars
 /// sorted by t, unique, inside the range. It replaces every stored bar of its range.
 struct ChunkWrite {
+  ChunkWrite() = default;
+  ChunkWrite(Chunk chunk_, const BarBatch* bars_, int attempts_ = 1)
+      : chunk(std::move(chunk_)), bars(bars_), attempts(attempts_) {}
+
   Chunk chunk;  ///< the series, and the range whose bars this write replaces
   const BarBatch* bars = nullptr;
   int attempts = 1;
@@ -152,6 +156,14 @@ struct StoreOptions {
   Clock* clock = nullptr;
   /// Test seam: called at each WriteStep of CommitChunks; an error aborts the transaction.
   std::function<Status(WriteStep)> write_hook;
+
+  /// For readers (status, export, the library's reader): create nothing, upgrade nothing.
+  static StoreOptions ForReading() {
+    StoreOptions options;
+    options.create = false;
+    options.upgrade = false;
+    return options;
+  }
 };
 
 /// Which database a URL names.

@@ -174,9 +174,7 @@ CommandResult ChaosTest::RunUntilDone(int max_runs, const std::vector<int>& allo
 }
 
 std::unique_ptr<BarStore> ChaosTest::OpenForReading() {
-  StoreOptions options;
-  options.create = false;
-  auto store = OpenStore(db_url_, options);
+  auto store = OpenStore(db_url_, StoreOptions::ForReading());
   if (!store) {
     ADD_FAILURE() << store.error().message;
     return nullptr;

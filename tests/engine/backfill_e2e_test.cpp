@@ -2,6 +2,9 @@
 // faults), into a real SQLite file; then the database is compared with the ground truth bar for
 // bar, the report with the database and the simulator's counters, and resumes after kill -9.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
 #include <signal.h>
 
 #include <chrono>
@@ -30,9 +33,11 @@ constexpr const char* kKey = "e2e-key";
 class BackfillEndToEnd : public ::testing::Test {
  protected:
   /// `max_page_limit` below 50,000 makes every range span several pages.
-  void StartSim(const std::string& faults, int rate_limit_per_min = 0, int64_t max_page_limit = 50000) {
+  void StartSim(const std::string& faults, int rate_limit_per_min = 0, int64_t max_page_limit = 50000,
+                std::map<std::string, double, std::less<>> activity = {}) {
     sim::SimOptions options;
     options.seed = kSeed;
+    options.activity = std::move(activity);
     options.api_key = kKey;
     options.rate_limit_per_min = rate_limit_per_min;
     options.max_page_limit = max_page_limit;
@@ -57,10 +62,11 @@ class BackfillEndToEnd : public ::testing::Test {
 
   CommandResult Backfill(const std::string& rate = "1000/s") { return testing::RunCommand(BackfillArgs(rate), Env()); }
 
-  void ExpectDatabaseEqualsGroundTruth() {
+  void ExpectDatabaseEqualsGroundTruth() { ExpectDatabaseEqualsGroundTruthOf(sim::Market{kSeed}); }
+  void ExpectDatabaseEqualsGroundTruthOf(const sim::Market& market) {
     auto store = OpenStore(db_);
     ASSERT_TRUE(store) << store.error().message;
-    const auto diffs = testing::DiffStoreWithGroundTruth(**store, sim::Market{kSeed}, TestPlan());
+    const auto diffs = testing::DiffStoreWithGroundTruth(**store, market, TestPlan());
     EXPECT_TRUE(diffs.empty()) << testing::Describe(diffs);
   }
 
@@ -198,6 +204,58 @@ TEST_F(BackfillEndToEnd, SigtermStopsCleanlyAndTheRunResumes) {
   const CommandResult resumed = Backfill();
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   ExpectDatabaseEqualsGroundTruth();
+}
+
+// The fewest requests: per series, the simulator sees ceil(base aggregates / 50,000) requests
+// (at least one) for dense, thin and empty series, every timeframe, a range that starts and ends
+// mid-year; and a one-series plan cut for parallelism costs at most one request per cut.
+TEST_F(BackfillEndToEnd, EachSeriesCostsTheFewestRequestsTheApiAllows) {
+  std::map<std::string, double, std::less<>> activity = {{"THIN", 0.02}, {"NONE", 0.0}};
+  sim::Market market(kSeed);
+  market.activity = activity;
+  StartSim("", 0, 50000, activity);
+  tickers_ = "AAPL,THIN,NONE,X:BTCUSD";
+  timeframes_ = "1m,5m,15m,1h,1d";
+  from_ = "2025-03-15";
+  to_ = "2025-10-20";
+  const CommandResult run = Backfill();
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ExpectDatabaseEqualsGroundTruthOf(market);
+  const auto requests = testing::SimRequests(sim_->BaseUrl());
+  int64_t minimum_total = 0;
+  for (const Ticker& ticker : TestPlan().tickers) {
+    const MarketZone zone = ticker.zone();
+    for (const Timeframe& tf : TestPlan().timeframes) {
+      const Timeframe base_tf = tf.IsIntraday() ? Timeframe(1, Timespan::kMinute) : Timeframe(1, Timespan::kDay);
+      const TimeRange range = SnapToBuckets(tf, zone, zone.DaysToRange(*CalendarDay::Parse(from_), *CalendarDay::Parse(to_)));
+      const int64_t base = static_cast<int64_t>(sim::GroundTruth(market, ticker, base_tf, true, range).size());
+      const int64_t minimum = std::max<int64_t>(1, (base + 49999) / 50000);
+      minimum_total += minimum;
+      const std::string prefix = "/v2/aggs/ticker/" + ticker.symbol() + "/range/" + std::to_string(tf.multiplier()) + "/" +
+                                 std::string(tf.PolygonTimespan()) + "/";
+      const auto made = std::count_if(requests.begin(), requests.end(),
+                                      [&](const auto& r) { return r.first.starts_with(prefix); });
+      EXPECT_EQ(made, minimum) << ticker.symbol() << " " << tf.ToString() << ": " << base << " base aggregates";
+    }
+  }
+  EXPECT_EQ(static_cast<int64_t>(requests.size()), minimum_total);
+  const testing::ReportJson report = testing::ReadReportJson(report_);
+  EXPECT_EQ(report.requests_made, minimum_total);
+  EXPECT_EQ(report.requests_minimum, minimum_total) << "the report's minimum is the same arithmetic";
+
+  // One series, four fetchers: its year is cut into ranges, each cut costing at most a request.
+  testing::HttpGetText(sim_->BaseUrl() + "/__reset");
+  tickers_ = "X:ETHUSD";
+  timeframes_ = "1m";
+  from_ = "2025-01-01";
+  to_ = "2025-12-31";
+  const CommandResult cut = Backfill();
+  ASSERT_EQ(cut.exit_code, 0) << cut.err;
+  const testing::ReportJson cut_report = testing::ReadReportJson(report_);
+  EXPECT_EQ(cut_report.ranges_total, 4) << "one range per fetcher";
+  EXPECT_EQ(cut_report.requests_minimum, 11) << "525,600 minutes";
+  EXPECT_LE(cut_report.requests_made, cut_report.requests_minimum + 3);
+  ExpectDatabaseEqualsGroundTruthOf(market);
 }
 
 TEST_F(BackfillEndToEnd, RefusedKeyStopsTheRunWithExit3) {

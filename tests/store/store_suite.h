@@ -21,7 +21,11 @@
 
 #include "core/market_time.h"
 #include "store/bar_store.h"
+#include "engine/plan.h"
+#include "sim/sim_server.h"
 #include "store_env.h"
+#include "testing/ground_truth_check.h"
+#include "testing/sim_requests.h"
 #include "testing/subprocess.h"
 
 namespace barfill::testing {
@@ -540,6 +544,62 @@ TYPED_TEST_P(StoreSuite, UpgradesASchema1DatabaseInOneTransaction) {
   EXPECT_TRUE(store->Notices().empty());
 }
 
+// A database the schema-1 release wrote (tests/fixtures/schema-v1): a reader refuses it and names
+// the fix, `barfill backfill` upgrades it, says so, and finishes a wider plan without asking for
+// anything schema 1 had as done.
+TYPED_TEST_P(StoreSuite, BackfillUpgradesASchema1DatabaseAndFinishesWithoutRefetching) {
+  this->store_.reset();
+  this->env_->LoadSchema1Fixture();
+  const CommandResult refused = this->Barfill({"status"});
+  EXPECT_EQ(refused.exit_code, 4);
+  EXPECT_THAT(refused.err, ::testing::HasSubstr("upgrade it in place with `barfill migrate`"));
+
+  sim::SimOptions options;  // the simulator the fixture was written against: seed 1
+  options.seed = 1;
+  auto sim = sim::SimServer::Start(options);
+  ASSERT_TRUE(sim) << sim.error().message;
+  const std::vector<std::string> plan_args = {"--tickers", "AAPL,X:BTCUSD,MSFT,X:ETHUSD", "--timeframes", "1h,1d",
+                                              "--from", "2025-01-01", "--to", "2025-12-31"};
+  std::vector<std::string> args = {"backfill", "--base-url", (*sim)->BaseUrl(), "--no-progress"};
+  args.insert(args.end(), plan_args.begin(), plan_args.end());
+  ChildEnv env;
+  env.set["POLYGON_API_KEY"] = "k";
+  args.insert(args.begin(), BarfillExe());
+  args.push_back("--db");
+  args.push_back(this->env_->Url());
+  const CommandResult run = RunCommand(args, env);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.err, ::testing::HasSubstr("from schema version 1 to 2"));
+
+  // Nothing schema 1 had done (AAPL and X:BTCUSD 1h and 1d, 2025-01-01..2025-06-30) is asked again.
+  const MarketZone ny = MarketZone::NewYork();
+  const MarketZone utc = MarketZone::Utc();
+  std::vector<LedgerEntry> done_in_schema_1;
+  const CalendarDay first = *CalendarDay::Parse("2025-01-01");
+  const CalendarDay last = *CalendarDay::Parse("2025-06-30");
+  for (const char* tf : {"1h", "1d"}) {
+    for (const auto& [ticker, zone] : {std::pair{"AAPL", ny}, std::pair{"X:BTCUSD", utc}}) {
+      LedgerEntry done;
+      done.series = MakeSeries(ticker, tf);
+      done.range = zone.DaysToRange(first, last);
+      done_in_schema_1.push_back(done);
+    }
+  }
+  const auto requests = SimRequests((*sim)->BaseUrl());
+  EXPECT_EQ(RequestIntoDoneChunk(requests, done_in_schema_1), std::nullopt);
+  // One request per 50,000 base minutes of each range left: the second half of 2025 for AAPL 1h
+  // (3) and X:BTCUSD 1h (6), all of 2025 for MSFT 1h (5, its failed chunks included) and X:ETHUSD
+  // 1h (11); one for each daily series (4, X:ETHUSD's live chunk included).
+  EXPECT_EQ(requests.size(), 29u);
+  auto store = this->Open(StoreOptions::ForReading());
+  ASSERT_TRUE(store);
+  const engine::Plan plan =
+      *engine::ParsePlan(engine::PlanText{"", {"AAPL", "X:BTCUSD", "MSFT", "X:ETHUSD"}, {"1h", "1d"}, "2025-01-01", "2025-12-31"},
+                         *CalendarDay::Parse("2026-11-29"));
+  const auto diffs = DiffStoreWithGroundTruth(*store, sim::Market{1}, plan);
+  EXPECT_TRUE(diffs.empty()) << Describe(diffs);
+}
+
 TYPED_TEST_P(StoreSuite, RefusesOtherSchemaVersions) {
   const struct {
     const char* version;
@@ -808,6 +868,7 @@ REGISTER_TYPED_TEST_SUITE_P(StoreSuite, RoundTripsEveryField,
                             FailureNeverDowngradesADoneChunk,
                             DoneChunkReplacesTheLedgerRowsInsideIt, PagesMergeIntoOneFinalRangeInAnyOrder,
                             ALiveRangeRecordsOnlyItsFinalPart, UpgradesASchema1DatabaseInOneTransaction,
+                            BackfillUpgradesASchema1DatabaseAndFinishesWithoutRefetching,
                             RefusesOtherSchemaVersions,
                             RefusesABarsTableWithIntegerVolume,
                             MigrateIsIdempotentAndSafeWhenRacing, ReadersNeverCreateASchema,
