@@ -218,17 +218,23 @@ struct DayFileReader::State {
     }
     const size_t tail = filled - start;
     if (tail > options.max_line_bytes) {
-      return Stop(FileError(ErrorCode::kInvalidData, "line " + std::to_string(line_number + 1) +
-                                                         " is longer than " + std::to_string(options.max_line_bytes) +
-                                                         " bytes: this is not an aggregates file"));
+      ++line_number;
+      return LineTooLong();
     }
     if (start > 0 && tail > 0) std::memmove(buffer.get(), buffer.get() + start, tail);
     filled = tail;
     return Ok();
   }
 
+  Unexpected LineTooLong() {
+    return Stop(FileError(ErrorCode::kInvalidData, "line " + std::to_string(line_number) + " is longer than " +
+                                                       std::to_string(options.max_line_bytes) +
+                                                       " bytes: this is not an aggregates file"));
+  }
+
   Status ReadLine(std::string_view line) {
     ++line_number;
+    if (line.size() > options.max_line_bytes) return LineTooLong();
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (!header_seen) return ReadHeader(line);
     if (line.empty()) return Ok();

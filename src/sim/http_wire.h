@@ -83,6 +83,11 @@ struct HttpRequest {
   std::string authorization;  ///< Authorization header
   bool accepts_gzip = false;  ///< Accept-Encoding lists gzip
   bool keep_alive = true;     ///< HTTP/1.1 without "Connection: close", or 1.0 with keep-alive
+  /// Every header in order: name lower-cased, value trimmed (SigV4 signs any of them).
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  /// The values of every header called `lower_name`, joined with "," ("" when absent).
+  std::string Header(std::string_view lower_name) const;
 
   std::string_view path() const;
   std::string_view query() const;  ///< without the '?'
