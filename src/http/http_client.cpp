@@ -238,7 +238,7 @@ struct HttpClient::Impl {
     const size_t n = size * count;
     StreamResponse& response = *self->stream_response;
     if (response.status >= 200 && response.status < 300) {
-      if (!self->stream_request->on_body || !self->stream_request->on_body({data, n})) {
+      if (self->stream_request->on_body && !self->stream_request->on_body({data, n})) {
         self->stream_aborted = true;
         return 0;  // aborts the transfer with CURLE_WRITE_ERROR
       }

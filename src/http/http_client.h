@@ -96,7 +96,7 @@ struct StreamRequest {
   RequestTimeouts timeouts;
   /// Called once the headers of a 2xx answer are complete, before its body; false aborts.
   std::function<bool(const StreamResponse&)> on_headers;
-  /// Receives the body of a 2xx answer; returning false aborts the transfer.
+  /// Receives the body of a 2xx answer (unset: the body is dropped); returning false aborts.
   std::function<bool(std::string_view)> on_body;
   size_t max_error_body_bytes = 64 * 1024;  ///< a non-2xx body is kept up to this size
 };
