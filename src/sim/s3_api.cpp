@@ -19,10 +19,12 @@ constexpr int kMaxKeysCap = 1000;
 constexpr std::string_view kXmlDeclaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 constexpr std::string_view kXmlNamespace = "http://s3.amazonaws.com/doc/2006-03-01/";
 constexpr std::string_view kObjectContentType = "application/octet-stream";
-// Continuation tokens: standard base64 (so they hold '+', '/' and '=') of a marker and what it
-// marks: after a key, or after every key under a common prefix.
-constexpr std::string_view kAfterKey = "k:";
-constexpr std::string_view kAfterPrefix = "p:";
+// Continuation tokens: standard base64 of this tag, the last key or common prefix listed, and
+// NUL filler. The tag's bytes encode as "+/+/" and the filler forces "==" padding, so every
+// token holds the three characters a client must percent-encode, as real tokens often do.
+constexpr std::string_view kTokenTag = "\xfb\xff\xbf";
+
+bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 int64_t SystemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -96,6 +98,19 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
+std::string EncodeToken(std::string_view after) {
+  std::string payload = std::string(kTokenTag) + std::string(after);
+  while (payload.size() % 3 != 1) payload += '\0';
+  return Base64Encode(payload);
+}
+
+std::optional<std::string> DecodeToken(std::string_view token) {
+  auto payload = Base64Decode(token);
+  if (!payload || !StartsWith(*payload, kTokenTag)) return std::nullopt;
+  while (!payload->empty() && payload->back() == '\0') payload->pop_back();
+  return payload->substr(kTokenTag.size());
+}
+
 /// One byte range of a Range header, resolved against the object's size.
 struct ByteRange {
   int64_t first = 0;
@@ -152,8 +167,6 @@ bool ListsEtag(std::string_view list, std::string_view quoted_etag) {
   }
   return false;
 }
-
-bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 }  // namespace
 
@@ -346,18 +359,15 @@ struct S3Api::Impl {
       }
       max_keys = std::min(max_keys, kMaxKeysCap);
     }
-    // Where to start: after `after`; keys under `skip_prefix` were already rolled up.
+    // Where to start: after `after` (a key, or a common prefix whose keys were rolled up).
     std::string after = v2 ? start_after : marker;
-    std::string skip_prefix;
     if (v2 && !token.empty()) {
-      const auto decoded = Base64Decode(token);
-      const bool known = decoded && (StartsWith(*decoded, kAfterKey) || StartsWith(*decoded, kAfterPrefix));
-      if (!known) {
+      const auto decoded = DecodeToken(token);
+      if (!decoded) {
         ErrorReply(400, "InvalidArgument", "The continuation token provided is incorrect", request_id, "", reply);
         return;
       }
-      after = std::max(after, decoded->substr(2));
-      if (StartsWith(*decoded, kAfterPrefix)) skip_prefix = decoded->substr(2);
+      after = std::max(after, *decoded);
     }
 
     const int64_t now = Now();
@@ -371,17 +381,17 @@ struct S3Api::Impl {
     std::string common;
     int count = 0;
     bool truncated = false;
-    std::string last_marker;  // the token's content for the last thing listed
+    std::string last_marker;  // the last key or common prefix listed
     std::string last_common;
     for (; it != entries.end() && StartsWith(it->key, prefix); ++it) {
-      if (!skip_prefix.empty() && StartsWith(it->key, skip_prefix)) continue;
       const auto version = bucket.VersionAt(*it, now);
       if (!version) continue;
       if (!delimiter.empty()) {
         const size_t cut = it->key.find(delimiter, prefix.size());
         if (cut != std::string::npos) {
           const std::string rolled = it->key.substr(0, cut + delimiter.size());
-          if (rolled == last_common) continue;
+          // Listed on this page already, or on the page before (the marker is this prefix).
+          if (rolled == last_common || rolled == after) continue;
           if (count == max_keys) {
             truncated = true;
             break;
@@ -390,7 +400,7 @@ struct S3Api::Impl {
           Element(&common, "Prefix", rolled);
           common += "</CommonPrefixes>";
           last_common = rolled;
-          last_marker = std::string(kAfterPrefix) + rolled;
+          last_marker = rolled;
           ++count;
           continue;
         }
@@ -408,7 +418,7 @@ struct S3Api::Impl {
       Element(&contents, "StorageClass", "STANDARD");
       Element(&contents, "Type", "Normal");
       contents += "</Contents>";
-      last_marker = std::string(kAfterKey) + it->key;
+      last_marker = it->key;
       ++count;
     }
 
@@ -420,12 +430,12 @@ struct S3Api::Impl {
     if (v2) {
       if (!start_after.empty()) Element(&x, "StartAfter", start_after);
       if (!token.empty()) Element(&x, "ContinuationToken", token);
-      if (truncated) Element(&x, "NextContinuationToken", Base64Encode(last_marker));
+      if (truncated) Element(&x, "NextContinuationToken", EncodeToken(last_marker));
       Element(&x, "KeyCount", std::to_string(count));
     } else {
       Element(&x, "Marker", marker);
       // V1 names the next marker only when a delimiter is given; otherwise it is the last key.
-      if (truncated && !delimiter.empty()) Element(&x, "NextMarker", last_marker.substr(2));
+      if (truncated && !delimiter.empty()) Element(&x, "NextMarker", last_marker);
     }
     Element(&x, "MaxKeys", std::to_string(max_keys));
     if (!delimiter.empty()) Element(&x, "Delimiter", delimiter);
