@@ -3,13 +3,13 @@
 #include <zlib.h>
 
 #include <array>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <unordered_map>
 
 #include "core/market_time.h"
+#include "flatfiles/decimal.h"
 
 namespace barfill::flatfiles {
 namespace {
@@ -30,18 +30,12 @@ constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
 constexpr std::string_view kFullHeader = "ticker,volume,open,close,high,low,window_start,transactions";
 constexpr std::string_view kIndexHeader = "ticker,open,close,high,low,window_start";
 
-bool ParseDouble(std::string_view text, double* out) {
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
-}
-
-bool ParseInt(std::string_view text, int64_t* out) {
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  if (ec == std::errc() && ptr == text.data() + text.size() && !text.empty()) return true;
-  // "4073.0" is a whole number too.
+/// A whole number, also when written "4073.0".
+bool ParseWholeNumber(std::string_view text, int64_t* out) {
+  if (ParseInteger(text, out)) return true;
   double value = 0;
   constexpr double kLimit = 9.0e15;  // exactly representable, far above any count
-  if (ParseDouble(text, &value) && std::isfinite(value) && value == std::floor(value) &&
+  if (ParseDecimal(text, &value) && std::isfinite(value) && value == std::floor(value) &&
       std::fabs(value) < kLimit) {
     *out = static_cast<int64_t>(value);
     return true;
@@ -240,15 +234,17 @@ struct DayFileReader::State {
     if (line.empty()) return Ok();
     ++summary.rows;
 
+    // Fields are short: a plain scan beats a memchr call per field.
     std::array<std::string_view, kMaxColumns> fields;
     size_t count = 0;
-    for (size_t pos = 0;; ++count) {
-      const size_t comma = line.find(',', pos);
-      const size_t end = comma == std::string_view::npos ? line.size() : comma;
-      if (count < kMaxColumns) fields[count] = line.substr(pos, end - pos);
-      if (comma == std::string_view::npos) break;
-      pos = comma + 1;
+    size_t start = 0;
+    for (size_t i = 0; i < line.size(); ++i) {
+      if (line[i] != ',') continue;
+      if (count < kMaxColumns) fields[count] = line.substr(start, i - start);
+      ++count;
+      start = i + 1;
     }
+    if (count < kMaxColumns) fields[count] = line.substr(start);
     ++count;
     if (count != field_count) {
       Bad("has " + std::to_string(count) + " fields, the header has " + std::to_string(field_count) + ": '" +
@@ -277,7 +273,7 @@ struct DayFileReader::State {
     bar.trades = kNoTrades;
     int64_t window_start = 0;
     const auto number = [&](Column c, double* out) {
-      if (ParseDouble(fields[column[c]], out)) return true;
+      if (ParseDecimal(fields[column[c]], out)) return true;
       Bad(std::string(kColumnNames[c]) + " '" + Shown(fields[column[c]]) + "' is not a number: '" + Shown(line) + "'");
       return false;
     };
@@ -286,11 +282,11 @@ struct DayFileReader::State {
       return;
     }
     if (column[kVolume] >= 0 && !number(kVolume, &bar.volume)) return;
-    if (column[kTransactions] >= 0 && !ParseInt(fields[column[kTransactions]], &bar.trades)) {
+    if (column[kTransactions] >= 0 && !ParseWholeNumber(fields[column[kTransactions]], &bar.trades)) {
       Bad("transactions '" + Shown(fields[column[kTransactions]]) + "' is not a whole number: '" + Shown(line) + "'");
       return;
     }
-    if (!ParseInt(fields[column[kWindowStart]], &window_start)) {
+    if (!ParseInteger(fields[column[kWindowStart]], &window_start)) {
       Bad("window_start '" + Shown(fields[column[kWindowStart]]) + "' is not an integer: '" + Shown(line) + "'");
       return;
     }
