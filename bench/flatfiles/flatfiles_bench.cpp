@@ -218,8 +218,8 @@ void BM_DownloadAndRead(benchmark::State& state) {
   options.s3.first_day = kDay;
   options.s3.last_day = kDay;
   options.s3.test_symbols = false;
-  options.s3.access_key_id = "AKIDBENCH";
-  options.s3.secret_access_key = "bench-secret";
+  options.s3.signing.access_key_id = "AKIDBENCH";
+  options.s3.signing.secret_access_key = "bench-secret";
   auto server = sim::SimServer::Start(options);
   if (!server) {
     state.SkipWithError(server.error().message.c_str());

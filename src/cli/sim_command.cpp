@@ -48,8 +48,8 @@ Result<sim::S3SimOptions> S3Options(const SimFlags& flags) {
   if (flags.s3_access_key.empty() != flags.s3_secret_key.empty()) {
     return Fail(ErrorCode::kUsage, "--s3-access-key and --s3-secret-key go together (neither: any signed request passes)");
   }
-  s3.access_key_id = flags.s3_access_key;
-  s3.secret_access_key = flags.s3_secret_key;
+  s3.signing.access_key_id = flags.s3_access_key;
+  s3.signing.secret_access_key = flags.s3_secret_key;
   for (const std::string& symbol : flags.s3_tickers) {
     auto ticker = Ticker::Parse(symbol);
     if (!ticker) return Fail(ErrorCode::kUsage, "--s3-tickers: " + ticker.error().message);
@@ -129,7 +129,7 @@ int RunSim(const SimFlags& flags) {
   std::printf("listening on %s\n", (*server)->BaseUrl().c_str());
   std::fflush(stdout);
   std::fprintf(stderr, "flat files: S3 endpoint %s, bucket %s, region %s (SigV4, path-style)\n",
-               (*server)->BaseUrl().c_str(), options.s3.bucket.c_str(), options.s3.region.c_str());
+               (*server)->BaseUrl().c_str(), options.s3.bucket.c_str(), options.s3.signing.region.c_str());
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

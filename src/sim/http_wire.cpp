@@ -19,6 +19,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
+}  // namespace
+
 bool ContainsTokenIgnoreCase(std::string_view list, std::string_view token) {
   // Comma-separated list with optional parameters ("gzip;q=1.0, deflate").
   size_t pos = 0;
@@ -34,6 +36,8 @@ bool ContainsTokenIgnoreCase(std::string_view list, std::string_view token) {
   }
   return false;
 }
+
+namespace {
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

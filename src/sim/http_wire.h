@@ -102,6 +102,10 @@ inline constexpr size_t kMaxRequestHead = 64 * 1024;
 /// plus any Content-Length body, which is skipped).
 HeadStatus ParseRequestHead(std::string_view buffer, HttpRequest* request, size_t* consumed);
 
+/// Whether the comma-separated header list holds `token` (case-insensitive; ";q=..." parameters
+/// and spaces around items ignored).
+bool ContainsTokenIgnoreCase(std::string_view list, std::string_view token);
+
 /// "%3A" -> ":"; in a query value "+" means a space. Invalid escapes are kept as they are.
 std::string PercentDecode(std::string_view text, bool plus_is_space);
 

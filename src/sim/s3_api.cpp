@@ -152,20 +152,10 @@ std::optional<ByteRange> ParseRange(std::string_view header, int64_t size) {
   return range;
 }
 
-/// Whether an If-Match / If-None-Match list names `etag` ("*" names any).
-bool ListsEtag(std::string_view list, std::string_view quoted_etag) {
-  size_t pos = 0;
-  while (pos <= list.size()) {
-    size_t comma = list.find(',', pos);
-    if (comma == std::string_view::npos) comma = list.size();
-    std::string_view item = list.substr(pos, comma - pos);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.substr(0, 2) == "W/") item.remove_prefix(2);
-    if (item == "*" || item == quoted_etag) return true;
-    pos = comma + 1;
-  }
-  return false;
+/// Whether an If-Match / If-None-Match list names `etag` ("*" names any; a weak W/ form too).
+bool ListsEtag(std::string_view list, const std::string& quoted_etag) {
+  return ContainsTokenIgnoreCase(list, "*") || ContainsTokenIgnoreCase(list, quoted_etag) ||
+         ContainsTokenIgnoreCase(list, "W/" + quoted_etag);
 }
 
 }  // namespace
@@ -230,7 +220,6 @@ struct S3Api::Impl {
   S3SimOptions options;
   uint64_t fault_seed;
   FlatFileBucket bucket;
-  SigV4Policy policy;
   std::string bucket_path;  // "/flatfiles"
 
   std::mutex mu;
@@ -241,12 +230,6 @@ struct S3Api::Impl {
 
   Impl(S3SimOptions o, uint64_t seed, uint64_t faults)
       : options(std::move(o)), fault_seed(faults), bucket(options, seed), bucket_path("/" + options.bucket) {
-    policy.access_key_id = options.access_key_id;
-    policy.secret_access_key = options.secret_access_key;
-    policy.region = options.region;
-    policy.enforce_region = options.enforce_region;
-    policy.require_content_sha256 = options.require_content_sha256;
-    policy.max_skew_ms = options.max_clock_skew_ms;
     for (const S3FaultRule& rule : options.faults) {
       if (rule.fault == S3Fault::kReset || rule.fault == S3Fault::kSlowDown) {
         faults_left[rule.key] = rule.times;
@@ -307,7 +290,7 @@ struct S3Api::Impl {
       return;
     }
     const SignedRequest signed_request{request.method, request.path(), request.query(), &request.headers};
-    if (const auto refusal = VerifySigV4(signed_request, policy, RequestClock())) {
+    if (const auto refusal = VerifySigV4(signed_request, options.signing, RequestClock())) {
       Count(&S3Stats::auth_refused);
       std::string extra;
       if (!refusal->string_to_sign.empty()) {

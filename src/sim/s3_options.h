@@ -10,6 +10,7 @@
 
 #include "core/market_time.h"
 #include "core/ticker.h"
+#include "sim/s3_sigv4.h"
 
 namespace barfill::sim {
 
@@ -40,12 +41,9 @@ struct S3Republication {
 
 struct S3SimOptions {
   std::string bucket = "flatfiles";
-  std::string access_key_id;      ///< empty = any key id
-  std::string secret_access_key;  ///< empty = signatures are not checked (any signed request passes)
-  std::string region = "us-east-1";
-  bool enforce_region = true;          ///< refuse a credential scope with another region
-  bool require_content_sha256 = true;  ///< refuse requests without x-amz-content-sha256 (as AWS and R2 do)
-  int64_t max_clock_skew_ms = 15 * 60 * 1000;
+  /// Who may sign in: the access key id and secret (empty: any signed request passes), the
+  /// region, the clock skew allowed, whether x-amz-content-sha256 is required.
+  SigV4Policy signing;
 
   /// Tickers in REST spelling; every object holds all tickers of its asset class. Empty = a
   /// small default universe of every asset class (DefaultUniverse).

@@ -77,15 +77,10 @@ TEST(DayFileReaderTest, ReadsPerTickerBlocksWithMillisecondsAndNoVwap) {
   EXPECT_EQ(got.blocks[1].first, "AAPL");
   const BarBatch& msft = got.blocks[0].second;
   ASSERT_EQ(msft.size(), 2u);
-  EXPECT_EQ(msft.t[0], Ns930(0) / 1'000'000);
-  EXPECT_EQ(msft.t[1] - msft.t[0], kMsPerMinute);
-  EXPECT_EQ(msft.open[0], 370.5);
-  EXPECT_EQ(msft.close[0], 370.75);
-  EXPECT_EQ(msft.high[0], 371);
-  EXPECT_EQ(msft.low[0], 370.25);
-  EXPECT_EQ(msft.volume[0], 1200);
-  EXPECT_EQ(msft.trades[1], 31);
-  EXPECT_FALSE(msft[0].HasVwap());  // the files have no vwap: stored as NULL, like a REST bar without vw
+  // The files have no vwap: kNoVwap, stored as NULL like a REST bar without vw.
+  EXPECT_EQ(msft[0], (Bar{Ns930(0) / 1'000'000, 370.5, 371, 370.25, 370.75, 1200, kNoVwap, 40}));
+  EXPECT_EQ(msft[1], (Bar{Ns930(1) / 1'000'000, 370.75, 370.9, 370.4, 370.5, 800, kNoVwap, 31}));
+  EXPECT_FALSE(msft[0].HasVwap());
   EXPECT_EQ(got.summary->rows, 3);
   EXPECT_EQ(got.summary->bars, 3);
   EXPECT_EQ(got.summary->tickers, 2);
@@ -318,14 +313,8 @@ TEST(DayFileReaderTest, DayRowsAreStampedWithTheSessionDateOfTheKey) {
   got = Read(Key("us_stocks_sip/day_aggs_v1/2023/03/2023-03-28.csv.gz"),
              Gzip(std::string(kHeader) + "BCC,248274,61.68,61.99,62.565,61.41,1680033600000000000,4073\n"));
   ASSERT_TRUE(got.summary) << got.summary.error().message;
-  const BarBatch& bcc = got.by_ticker.at("BCC");
-  EXPECT_EQ(bcc.t[0], 1679976000000);  // 2023-03-28T04:00Z = 00:00 EDT
-  EXPECT_EQ(bcc.open[0], 61.68);
-  EXPECT_EQ(bcc.close[0], 61.99);
-  EXPECT_EQ(bcc.high[0], 62.565);
-  EXPECT_EQ(bcc.low[0], 61.41);
-  EXPECT_EQ(bcc.volume[0], 248274);
-  EXPECT_EQ(bcc.trades[0], 4073);
+  // t = 2023-03-28T04:00Z = 00:00 EDT.
+  EXPECT_EQ(got.by_ticker.at("BCC")[0], (Bar{1679976000000, 61.68, 62.565, 61.41, 61.99, 248274, kNoVwap, 4073}));
 
   // Crypto day bars start at 00:00 UTC, as REST's do; two rows of one day are one too many.
   got = Read(Key("global_crypto/day_aggs_v1/2024/01/2024-01-02.csv.gz"),

@@ -32,6 +32,19 @@ void ExpectOneClearLine(const Error& error, std::initializer_list<const char*> m
   EXPECT_EQ(error.request.find(kTestSecret), std::string::npos);
 }
 
+/// The error a listing with `options` gets: it must be refused for good (not retried) with
+/// `code`.
+Error ListingRefusal(const S3SimEnv& env, const S3Options& options, ErrorCode code = ErrorCode::kAuth) {
+  auto client = env.Client(options);
+  if (!client) return Error(ErrorCode::kInternal, "no client");
+  auto listing = client->ListAll("");
+  EXPECT_FALSE(listing);
+  if (listing) return Error(ErrorCode::kInternal, "the listing was not refused");
+  EXPECT_EQ(listing.error().code, code);
+  EXPECT_FALSE(IsRetryable(listing.error()));
+  return listing.error();
+}
+
 TEST(S3AuthTest, TheRightCredentialsPassTheVerifier) {
   S3SimEnv env(SmallBucket(), Later());
   auto client = env.Client();
@@ -56,16 +69,13 @@ TEST(S3AuthTest, AWrongSecretIsSignatureDoesNotMatch) {
   S3SimEnv env(SmallBucket(), Later());
   S3Options options = env.ClientOptions();
   options.secret_access_key = "an-old-secret-that-was-rotated";
-  auto client = env.Client(options);
-  ASSERT_TRUE(client);
-  auto listing = client->ListAll("");
-  ASSERT_FALSE(listing);
-  EXPECT_EQ(listing.error().code, ErrorCode::kAuth);
-  EXPECT_EQ(listing.error().http_status, 403);
-  ExpectOneClearLine(listing.error(), {"SignatureDoesNotMatch", "secret key", "MASSIVE_S3_SECRET_ACCESS_KEY",
-                                       "not the REST API key"});
-  EXPECT_EQ(listing.error().message.find("an-old-secret"), std::string::npos) << listing.error().message;
+  const Error refused = ListingRefusal(env, options);
+  EXPECT_EQ(refused.http_status, 403);
+  ExpectOneClearLine(refused, {"SignatureDoesNotMatch", "secret key", "MASSIVE_S3_SECRET_ACCESS_KEY",
+                               "not the REST API key"});
+  EXPECT_EQ(refused.message.find("an-old-secret"), std::string::npos) << refused.message;
   // A GET says the same, not "absent".
+  auto client = env.Client(options);
   auto got = client->Get(KeyFor({AssetClass::kStock, FileTimeframe::kDay}, {2025, 3, 4}), {},
                          [](std::string_view) { return Ok(); });
   ASSERT_FALSE(got);
@@ -76,27 +86,17 @@ TEST(S3AuthTest, AnUnknownKeyIdIsInvalidAccessKeyId) {
   S3SimEnv env(SmallBucket(), Later());
   S3Options options = env.ClientOptions();
   options.access_key_id = "AKIDSOMEONEELSE";
-  auto client = env.Client(options);
-  ASSERT_TRUE(client);
-  auto listing = client->ListAll("");
-  ASSERT_FALSE(listing);
-  EXPECT_EQ(listing.error().code, ErrorCode::kAuth);
-  EXPECT_EQ(listing.error().http_status, 403);
-  ExpectOneClearLine(listing.error(), {"InvalidAccessKeyId", "AKIDSOMEONEELSE", "MASSIVE_S3_ACCESS_KEY_ID"});
-  EXPECT_FALSE(IsRetryable(listing.error()));
+  const Error refused = ListingRefusal(env, options);
+  EXPECT_EQ(refused.http_status, 403);
+  ExpectOneClearLine(refused, {"InvalidAccessKeyId", "AKIDSOMEONEELSE", "MASSIVE_S3_ACCESS_KEY_ID"});
 }
 
 TEST(S3AuthTest, AClockSkewIsRequestTimeTooSkewed) {
   S3SimEnv env(SmallBucket(), Later());
   env.SetRequestSkew(20 * kMsPerMinute);
-  auto client = env.Client();
-  ASSERT_TRUE(client);
-  auto listing = client->ListAll("");
-  ASSERT_FALSE(listing);
-  EXPECT_EQ(listing.error().code, ErrorCode::kAuth);
-  ExpectOneClearLine(listing.error(), {"RequestTimeTooSkewed", "clock", "15 minutes", "NTP"});
+  ExpectOneClearLine(ListingRefusal(env, env.ClientOptions()), {"RequestTimeTooSkewed", "clock", "15 minutes", "NTP"});
   env.SetRequestSkew(5 * kMsPerMinute);  // within the tolerance
-  EXPECT_TRUE(client->ListAll(""));
+  EXPECT_TRUE(env.Client()->ListAll(""));
 }
 
 TEST(S3AuthTest, UnsignedAndHalfSignedRequestsAreRefused) {
@@ -138,12 +138,8 @@ TEST(S3AuthTest, AWrongRegionIsAConfigurationError) {
   S3SimEnv env(SmallBucket(), Later());
   S3Options options = env.ClientOptions();
   options.region = "eu-west-1";
-  auto client = env.Client(options);
-  ASSERT_TRUE(client);
-  auto listing = client->ListAll("");
-  ASSERT_FALSE(listing);
-  EXPECT_EQ(listing.error().code, ErrorCode::kConfig);
-  ExpectOneClearLine(listing.error(), {"AuthorizationHeaderMalformed", "region", "us-east-1"});
+  ExpectOneClearLine(ListingRefusal(env, options, ErrorCode::kConfig),
+                     {"AuthorizationHeaderMalformed", "region", "us-east-1"});
 }
 
 TEST(S3AuthTest, BadOptionsAreRefusedBeforeAnyRequest) {

@@ -36,8 +36,8 @@ class S3SimEnv {
     sim::SimOptions options;
     options.seed = kTestSeed;
     options.s3 = std::move(s3);
-    options.s3.access_key_id = kTestAccessKey;
-    options.s3.secret_access_key = kTestSecret;
+    options.s3.signing.access_key_id = kTestAccessKey;
+    options.s3.signing.secret_access_key = kTestSecret;
     options.s3.now_ms = [this] { return now_ms_.load(); };
     options.s3.request_clock_ms = [this] { return WallClockMs() + request_skew_ms_.load(); };
     auto server = sim::SimServer::Start(options);
