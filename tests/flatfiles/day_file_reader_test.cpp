@@ -365,6 +365,25 @@ TEST(DayFileReaderTest, AnOverlongLineMeansNotAnAggregatesFile) {
   EXPECT_NE(error.message.find("line 2 is longer than 4096 bytes"), std::string::npos) << error.message;
 }
 
+TEST(DayFileReaderTest, GarbageNeverCrashesIt) {
+  std::mt19937_64 rng(99);
+  constexpr std::string_view kAlphabet = ",,,,0123456789.-eEXI:abc\n\n\r ";
+  for (int round = 0; round < 300; ++round) {
+    std::string csv = round % 3 == 0 ? std::string(kHeader) : "";
+    const size_t length = rng() % 3000;
+    for (size_t i = 0; i < length; ++i) csv += kAlphabet[rng() % kAlphabet.size()];
+    std::string bytes = Gzip(csv);
+    if (round % 5 == 0) bytes[rng() % bytes.size()] ^= static_cast<char>(1 + rng() % 255);  // damage
+    if (round % 7 == 0) bytes = csv;                                                          // not gzip
+    const Collected got = Read(kStockMinute, bytes, 1 + rng() % 50);
+    if (got.summary) {
+      EXPECT_EQ(got.summary->bars + got.summary->bad_rows + got.summary->unsupported_rows, got.summary->rows);
+    } else {
+      EXPECT_FALSE(got.summary.error().message.empty());
+    }
+  }
+}
+
 int64_t PeakResidentKiB() {
   std::ifstream status("/proc/self/status");
   std::string line;

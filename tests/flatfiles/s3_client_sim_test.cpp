@@ -5,6 +5,7 @@
 
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "flatfiles/s3_sim_env.h"
 
@@ -402,6 +403,50 @@ TEST(S3ClientSimTest, TheFilesKnownDefectsAreCaughtRowByRow) {
   for (const char* symbol : {"AAPL", "MSFT"}) {
     EXPECT_EQ(FirstDifference(read->bars.at(symbol), ExpectedFileBars(T(symbol), kStockMinute, {2025, 3, 4})), "");
   }
+}
+
+TEST(S3ClientSimTest, AThousandsOfTickersUniverseAndParallelDownloadsOfOneColdFile) {
+  std::vector<Ticker> universe;
+  for (int i = 0; i < 3000; ++i) {
+    std::string symbol;
+    for (int n = i; symbol.size() < 4; n /= 26) symbol += static_cast<char>('A' + n % 26);
+    universe.push_back(T(symbol));
+  }
+  sim::S3SimOptions s3 = Universe(universe, {2025, 3, 3}, {2025, 3, 7});
+  s3.test_symbols = false;
+  S3SimEnv env(std::move(s3), NewYorkTime({2025, 3, 20}, 12));
+  auto client = env.Client();
+  ASSERT_TRUE(client);
+  auto read = DownloadDayFile(*client, KeyFor(kStockDay, {2025, 3, 5}));
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(read->summary.tickers, 3000);
+  EXPECT_EQ(read->summary.bars, 3000);
+  for (const Ticker& ticker : {universe[0], universe[1234], universe[2999]}) {
+    EXPECT_EQ(FirstDifference(read->bars.at(ticker.symbol()), ExpectedFileBars(ticker, kStockDay, {2025, 3, 5})), "");
+  }
+
+  // Four clients ask for the same minute file at once: it is generated once, all get it whole.
+  const std::string key = KeyFor(kStockMinute, {2025, 3, 6});
+  std::vector<Result<testing::DayFileRead>> reads(4, Fail(ErrorCode::kInternal, "not run"));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < reads.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto own = env.Client();
+      reads[i] = DownloadDayFile(*own, key);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const auto& r : reads) {
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->summary.tickers, 3000);
+    EXPECT_EQ(r->summary.bars, reads[0]->summary.bars);
+    EXPECT_EQ(r->etag, reads[0]->etag);
+  }
+  EXPECT_GT(reads[0]->summary.bars, 3000 * 800);
+  EXPECT_EQ(FirstDifference(reads[3]->bars.at(universe[42].symbol()),
+                            ExpectedFileBars(universe[42], kStockMinute, {2025, 3, 6})),
+            "");
+  EXPECT_EQ(env.server().FlatFileStats().generated, 2);  // the day file and the minute file
 }
 
 }  // namespace
