@@ -366,6 +366,7 @@ struct S3Api::Impl {
     bool truncated = false;
     std::string last_marker;  // the last key or common prefix listed
     std::string last_common;
+    std::vector<FlatFileBucket::Version> listed;
     for (; it != entries.end() && StartsWith(it->key, prefix); ++it) {
       const auto version = bucket.VersionAt(*it, now);
       if (!version) continue;
@@ -392,17 +393,21 @@ struct S3Api::Impl {
         truncated = true;
         break;
       }
-      const ObjectMeta meta = bucket.Meta(*it, version->revision);
+      listed.push_back({&*it, *version});
+      last_marker = it->key;
+      ++count;
+    }
+    // Sizes and ETags need the objects: those never generated are made in parallel.
+    const std::vector<ObjectMeta> metas = bucket.Metas(listed);
+    for (size_t i = 0; i < listed.size(); ++i) {
       contents += "<Contents>";
-      Element(&contents, "Key", it->key);
-      Element(&contents, "LastModified", FormatIsoMillis(version->last_modified_ms));
-      Element(&contents, "ETag", "\"" + meta.etag + "\"");
-      Element(&contents, "Size", std::to_string(meta.size));
+      Element(&contents, "Key", listed[i].entry->key);
+      Element(&contents, "LastModified", FormatIsoMillis(listed[i].version.last_modified_ms));
+      Element(&contents, "ETag", "\"" + metas[i].etag + "\"");
+      Element(&contents, "Size", std::to_string(metas[i].size));
       Element(&contents, "StorageClass", "STANDARD");
       Element(&contents, "Type", "Normal");
       contents += "</Contents>";
-      last_marker = it->key;
-      ++count;
     }
 
     std::string& x = reply->xml;

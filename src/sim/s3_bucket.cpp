@@ -1,12 +1,14 @@
 #include "sim/s3_bucket.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <limits>
 #include <list>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "sim/hash.h"
@@ -209,6 +211,35 @@ ObjectMeta FlatFileBucket::Meta(const BucketEntry& entry, int revision) {
   }
   const auto object = Object(entry, revision);
   return ObjectMeta{static_cast<int64_t>(object->bytes.size()), object->etag};
+}
+
+std::vector<ObjectMeta> FlatFileBucket::Metas(const std::vector<Version>& versions) {
+  std::vector<ObjectMeta> metas(versions.size());
+  std::vector<size_t> missing;
+  {
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    for (size_t i = 0; i < versions.size(); ++i) {
+      const auto found = cache_->meta.find(versions[i].entry->key + "#" + std::to_string(versions[i].version.revision));
+      if (found != cache_->meta.end()) {
+        metas[i] = found->second;
+      } else {
+        missing.push_back(i);
+      }
+    }
+  }
+  std::atomic<size_t> next{0};
+  const auto work = [&] {
+    for (size_t k = next++; k < missing.size(); k = next++) {
+      const Version& v = versions[missing[k]];
+      metas[missing[k]] = Meta(*v.entry, v.version.revision);
+    }
+  };
+  const size_t helpers = std::min<size_t>(missing.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < helpers; ++t) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+  return metas;
 }
 
 BucketCacheStats FlatFileBucket::CacheStats() const {

@@ -76,6 +76,14 @@ class FlatFileBucket {
   /// do not regenerate evicted objects.
   ObjectMeta Meta(const BucketEntry& entry, int revision);
 
+  /// A key at some instant, as a listing shows it.
+  struct Version {
+    const BucketEntry* entry = nullptr;
+    ObjectVersion version;
+  };
+  /// Meta of each, in order; the objects never generated are generated on all cores at once.
+  std::vector<ObjectMeta> Metas(const std::vector<Version>& versions);
+
   BucketCacheStats CacheStats() const;
 
  private:

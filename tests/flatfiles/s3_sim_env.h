@@ -56,7 +56,7 @@ class S3SimEnv {
     o.access_key_id = kTestAccessKey;
     o.secret_access_key = kTestSecret;
     o.connect_timeout_ms = 2000;
-    o.low_speed_time_ms = 3000;
+    o.low_speed_time_ms = 10000;  // a cold listing page generates its objects first
     return o;
   }
 
