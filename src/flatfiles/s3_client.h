@@ -148,6 +148,8 @@ class ObjectDownload {
 
   /// Fetches the rest of the object into `sink`. On a 412 (the object changed since the first
   /// byte) it fails with kBadResponse, sets replaced(), and the next Continue starts at byte 0.
+  /// An error from the sink itself (say, corrupt gzip) ends Continue with that error and keeps
+  /// the position: to read the object again from byte 0, use a new ObjectDownload.
   Status Continue(const ByteSink& sink);
 
   bool complete() const { return complete_; }

@@ -35,32 +35,30 @@ sim::S3SimOptions Universe(std::vector<Ticker> tickers, CalendarDay first, Calen
 }
 
 TEST(S3ClientSimTest, ListsMoreThanAThousandKeysThroughContinuationTokens) {
-  // Two years of stock and crypto files: ~2500 keys, so the listing takes three pages.
-  S3SimEnv env(Universe({T("AAPL"), T("X:BTCUSD")}, {2024, 1, 1}, {2025, 12, 31}), NewYorkTime({2026, 1, 10}, 12));
+  // Three years of crypto day files: 1096 keys, so the listing takes two pages.
+  S3SimEnv env(Universe({T("AAPL"), T("X:BTCUSD")}, {2023, 1, 1}, {2025, 12, 31}), NewYorkTime({2026, 1, 10}, 12));
   auto client = env.Client();
   ASSERT_TRUE(client);
-  auto listing = client->ListAll("");
+  const Dataset crypto_day{AssetClass::kCrypto, FileTimeframe::kDay};
+  auto listing = client->ListAll(DatasetPrefix(crypto_day));
   ASSERT_TRUE(listing) << listing.error().message;
-  int weekdays = 0;
-  int days = 0;
-  for (CalendarDay d{2024, 1, 1}; d <= CalendarDay{2025, 12, 31}; d = d.AddDays(1)) {
-    ++days;
-    if (d.Weekday() != 0 && d.Weekday() != 6) ++weekdays;
-  }
-  EXPECT_EQ(listing->objects.size(), static_cast<size_t>(2 * days + 2 * weekdays));
-  EXPECT_EQ(listing->pages, 3);
+  EXPECT_EQ(listing->objects.size(), 365u + 366u + 365u);
+  EXPECT_EQ(listing->pages, 2);
   std::set<std::string> keys;
   const std::regex etag("[0-9a-f]{32}");
   for (const ObjectInfo& o : listing->objects) {
     EXPECT_TRUE(keys.insert(o.key).second) << "listed twice: " << o.key;
-    ASSERT_TRUE(ParseKey(o.key)) << o.key;
+    const auto parsed = ParseKey(o.key);
+    ASSERT_TRUE(parsed) << o.key;
     EXPECT_GT(o.size, 20);
     EXPECT_TRUE(std::regex_match(o.etag, etag)) << o.etag;
-    EXPECT_GT(o.last_modified_ms, 0);
+    // Published at 01:00 UTC the day after the session.
+    EXPECT_EQ(o.last_modified_ms, MarketZone::Utc().DayStartMs(parsed->day.AddDays(1)) + kMsPerHour);
   }
   EXPECT_TRUE(std::is_sorted(listing->objects.begin(), listing->objects.end(),
                              [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; }));
-  EXPECT_FALSE(keys.count("us_stocks_sip/minute_aggs_v1/2024/01/06.csv.gz"));
+  EXPECT_EQ(listing->objects.front().key, "global_crypto/day_aggs_v1/2023/01/2023-01-01.csv.gz");
+  EXPECT_EQ(listing->objects.back().key, "global_crypto/day_aggs_v1/2025/12/2025-12-31.csv.gz");
 
   // One month: the 23 weekdays of January 2024, no weekend (New Year's Day is still a weekday
   // here: holidays come with the exchange calendar).
