@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "flatfiles/s3_wire.h"
 #include "sim/sim_server.h"
 
 namespace barfill::cli {
@@ -28,7 +30,58 @@ struct SimFlags {
   std::string liquidity = "dense";
   std::string thin;
   bool no_gzip = false;
+  // The flat-file bucket (S3).
+  std::string s3_access_key;
+  std::string s3_secret_key;
+  std::vector<std::string> s3_tickers;
+  std::string s3_from;
+  std::string s3_to;
+  std::string s3_now;
+  std::vector<std::string> s3_entitled;
+  int s3_history_days = 0;
+  int s3_missing_status = 404;
+  double s3_reset_rate = 0;
+  double s3_slowdown_rate = 0;
+  int s3_cache_mb = 256;
 };
+
+/// The S3 side's options from the flags.
+Result<sim::S3SimOptions> S3Options(const SimFlags& flags) {
+  sim::S3SimOptions s3;
+  if (flags.s3_access_key.empty() != flags.s3_secret_key.empty()) {
+    return Fail(ErrorCode::kUsage, "--s3-access-key and --s3-secret-key go together (neither: any signed request passes)");
+  }
+  s3.signing.access_key_id = flags.s3_access_key;
+  s3.signing.secret_access_key = flags.s3_secret_key;
+  for (const std::string& symbol : flags.s3_tickers) {
+    auto ticker = Ticker::Parse(symbol);
+    if (!ticker) return Fail(ErrorCode::kUsage, "--s3-tickers: " + ticker.error().message);
+    s3.universe.push_back(*ticker);
+  }
+  for (const auto& [text, day, flag] : {std::tuple{flags.s3_from, &s3.first_day, "--s3-from"},
+                                        std::tuple{flags.s3_to, &s3.last_day, "--s3-to"}}) {
+    if (text.empty()) continue;
+    auto parsed = CalendarDay::Parse(text);
+    if (!parsed) return Fail(ErrorCode::kUsage, std::string(flag) + ": " + parsed.error().message);
+    *day = *parsed;
+  }
+  if (s3.last_day < s3.first_day) return Fail(ErrorCode::kUsage, "--s3-to is before --s3-from");
+  if (!flags.s3_now.empty()) {
+    std::optional<int64_t> now = flatfiles::ParseIsoTimeMs(flags.s3_now);
+    if (const auto day = CalendarDay::Parse(flags.s3_now); !now && day) now = day->DaysSinceEpoch() * kMsPerDay;
+    if (!now) {
+      return Fail(ErrorCode::kUsage, "--s3-now '" + flags.s3_now + "' must look like 2025-06-30 or 2025-06-30T15:00:00Z");
+    }
+    s3.now_ms = [ms = *now] { return ms; };
+  }
+  s3.entitled_assets = flags.s3_entitled;
+  s3.history_days = flags.s3_history_days;
+  s3.missing_key_status = flags.s3_missing_status;
+  s3.reset_rate = flags.s3_reset_rate;
+  s3.slowdown_rate = flags.s3_slowdown_rate;
+  s3.cache_bytes = static_cast<size_t>(flags.s3_cache_mb) << 20;
+  return s3;
+}
 
 /// "150/min" or "150" -> 150; "0" turns the limit off.
 Result<int> ParseRateLimit(const std::string& text) {
@@ -69,6 +122,9 @@ int RunSim(const SimFlags& flags) {
   auto thin = sim::Market::ParseActivity(flags.thin);
   if (!thin) return ReportError(Error(ErrorCode::kUsage, "--thin: " + thin.error().message));
   options.activity = std::move(*thin);
+  auto s3 = S3Options(flags);
+  if (!s3) return ReportError(s3.error());
+  options.s3 = std::move(*s3);
 
   // Block the stop signals before any thread starts, so every thread inherits the mask and only
   // sigwait below sees them.
@@ -82,6 +138,8 @@ int RunSim(const SimFlags& flags) {
   if (!server) return ReportError(server.error());
   std::printf("listening on %s\n", (*server)->BaseUrl().c_str());
   std::fflush(stdout);
+  std::fprintf(stderr, "flat files: S3 endpoint %s, bucket %s, region %s (SigV4, path-style)\n",
+               (*server)->BaseUrl().c_str(), options.s3.bucket.c_str(), options.s3.signing.region.c_str());
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -113,6 +171,29 @@ void AddSimCommand(CLI::App& app, CommandMain* run) {
       ->capture_default_str();
   cmd->add_option("--thin", flags->thin, "Tickers that trade in only a share of the minutes, e.g. XYZ=0.01,ABC=0.2");
   cmd->add_flag("--no-gzip", flags->no_gzip, "Serve identity bodies even to clients that accept gzip");
+  cmd->add_option("--s3-access-key", flags->s3_access_key, "Flat files: the only S3 access key id accepted");
+  cmd->add_option("--s3-secret-key", flags->s3_secret_key, "Flat files: its secret (signatures are checked)");
+  cmd->add_option("--s3-tickers", flags->s3_tickers, "Flat files: the universe every day file holds (REST spelling)")
+      ->delimiter(',');
+  cmd->add_option("--s3-from", flags->s3_from, "Flat files: the first session date with files (default 2024-01-01)");
+  cmd->add_option("--s3-to", flags->s3_to, "Flat files: the last session date with files (default 2026-12-31)");
+  cmd->add_option("--s3-now", flags->s3_now,
+                  "Flat files: a fixed publication clock, e.g. 2025-06-30T15:00:00Z (default: the system clock)");
+  cmd->add_option("--s3-entitled", flags->s3_entitled,
+                  "Flat files: asset folders a GET may read, e.g. us_stocks_sip (default all; listings show all)")
+      ->delimiter(',');
+  cmd->add_option("--s3-history-days", flags->s3_history_days, "Flat files: GETs only this many days back (0 = all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--s3-missing-status", flags->s3_missing_status, "Flat files: status for a missing key")
+      ->check(CLI::IsMember({403, 404}))
+      ->capture_default_str();
+  cmd->add_option("--s3-reset-rate", flags->s3_reset_rate, "Flat files: probability a GET is cut by a reset")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--s3-slowdown-rate", flags->s3_slowdown_rate, "Flat files: probability of a 503 SlowDown")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--s3-cache-mb", flags->s3_cache_mb, "Flat files: memory for generated objects")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
   cmd->callback([run, flags] { *run = [flags] { return RunSim(*flags); }; });
 }
 

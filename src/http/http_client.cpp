@@ -80,6 +80,28 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+/// The curl list of `headers`, or nullopt when out of memory.
+std::optional<HeaderList> MakeHeaderList(const std::vector<std::string>& headers) {
+  HeaderList list;
+  for (const std::string& header : headers) {
+    curl_slist* grown = curl_slist_append(list.get(), header.c_str());
+    if (grown == nullptr) return std::nullopt;
+    list.release();
+    list.reset(grown);
+  }
+  return list;
+}
+
+/// The HTTP status of a status line such as "HTTP/1.1 206 Partial Content" (0 if unreadable).
+int StatusOfLine(std::string_view line) {
+  const size_t space = line.find(' ');
+  if (space == std::string_view::npos) return 0;
+  int status = 0;
+  const std::string_view rest = line.substr(space + 1);
+  std::from_chars(rest.data(), rest.data() + rest.size(), status);
+  return status;
+}
+
 }  // namespace
 
 // ---- PaddedBuffer -----------------------------------------------------------------------------
@@ -206,6 +228,61 @@ struct HttpClient::Impl {
   bool body_over_cap = false;
   int64_t connections = 0;
 
+  // The Stream call in flight (null otherwise).
+  const StreamRequest* stream_request = nullptr;
+  StreamResponse* stream_response = nullptr;
+  bool stream_aborted = false;
+
+  static size_t OnStreamBody(char* data, size_t size, size_t count, void* user) {
+    auto* self = static_cast<Impl*>(user);
+    const size_t n = size * count;
+    StreamResponse& response = *self->stream_response;
+    if (response.status >= 200 && response.status < 300) {
+      if (self->stream_request->on_body && !self->stream_request->on_body({data, n})) {
+        self->stream_aborted = true;
+        return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+      }
+      response.body_bytes += static_cast<int64_t>(n);
+      return n;
+    }
+    const size_t room = self->stream_request->max_error_body_bytes - std::min(
+        self->stream_request->max_error_body_bytes, response.error_body.size());
+    response.error_body.append(data, std::min(n, room));
+    return n;
+  }
+
+  static size_t OnStreamHeader(char* data, size_t size, size_t count, void* user) {
+    auto* self = static_cast<Impl*>(user);
+    const size_t n = size * count;
+    StreamResponse& response = *self->stream_response;
+    const std::string_view line(data, n);
+    if (line.rfind("HTTP/", 0) == 0) {
+      response.status = StatusOfLine(line);
+      response.headers.clear();
+      response.retry_after.reset();
+      return n;
+    }
+    if (Trim(line).empty()) {
+      // The blank line that ends a header block: the body (if any) follows.
+      const bool success = response.status >= 200 && response.status < 300;
+      if (success && self->stream_request->on_headers && !self->stream_request->on_headers(response)) {
+        self->stream_aborted = true;
+        return 0;
+      }
+      return n;
+    }
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return n;
+    std::string name(Trim(line.substr(0, colon)));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string_view value = Trim(line.substr(colon + 1));
+    if (name == "retry-after") {
+      response.retry_after = ParseRetryAfter(value, std::chrono::system_clock::now());
+    }
+    response.headers.emplace_back(std::move(name), std::string(value));
+    return n;
+  }
+
   static size_t OnBody(char* data, size_t size, size_t count, void* user) {
     auto* self = static_cast<Impl*>(user);
     const size_t n = size * count;
@@ -302,16 +379,11 @@ Result<const HttpResponse*> HttpClient::Get(const std::string& url,
     error.request = shown_url;
     return Fail(std::move(error));
   }
-  HeaderList list;
-  for (const std::string& header : headers) {
-    curl_slist* grown = curl_slist_append(list.get(), header.c_str());
-    if (grown == nullptr) return Fail(ErrorCode::kInternal, "out of memory building headers");
-    list.release();
-    list.reset(grown);
-  }
+  std::optional<HeaderList> list = MakeHeaderList(headers);
+  if (!list) return Fail(ErrorCode::kInternal, "out of memory building headers");
   CURL* h = s.easy.get();
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list.get());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list->get());
   s.ApplyTimeouts(timeouts.request_timeout_ms > 0 ? timeouts.request_timeout_ms
                                                    : s.options.request_timeout_ms,
                   timeouts.low_speed_time_ms > 0 ? timeouts.low_speed_time_ms
@@ -348,6 +420,86 @@ Result<const HttpResponse*> HttpClient::Get(const std::string& url,
   curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &wire);
   s.response.wire_bytes = static_cast<int64_t>(wire);
   return &s.response;
+}
+
+std::string_view StreamResponse::Header(std::string_view lower_name) const {
+  std::string_view found;
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) found = value;
+  }
+  return found;
+}
+
+Result<StreamResponse> HttpClient::Stream(const StreamRequest& request) {
+  Impl& s = *impl_;
+  std::vector<std::string> secrets = s.options.secrets;
+  if (request.sigv4 != nullptr) secrets.push_back(request.sigv4->secret_access_key);
+  const std::string shown_url = Redact(request.url, secrets);
+  if (!s.easy) {
+    Error error(ErrorCode::kTransportFatal, "libcurl could not create a handle");
+    error.request = shown_url;
+    return Fail(std::move(error));
+  }
+  std::optional<HeaderList> list = MakeHeaderList(request.headers);
+  if (!list) return Fail(ErrorCode::kInternal, "out of memory building headers");
+
+  StreamResponse response;
+  s.stream_request = &request;
+  s.stream_response = &response;
+  s.stream_aborted = false;
+  s.error_buffer[0] = '\0';
+  CURL* h = s.easy.get();
+  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list->get());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Impl::OnStreamBody);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Impl::OnStreamHeader);
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, nullptr);
+  if (request.head_only) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  if (request.sigv4 != nullptr) {
+    const std::string provider = "aws:amz:" + request.sigv4->region + ":" + request.sigv4->service;
+    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, provider.c_str());  // libcurl copies the string
+    curl_easy_setopt(h, CURLOPT_USERNAME, request.sigv4->access_key_id.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, request.sigv4->secret_access_key.c_str());
+  }
+  s.ApplyTimeouts(request.timeouts.request_timeout_ms > 0 ? request.timeouts.request_timeout_ms
+                                                          : s.options.request_timeout_ms,
+                  request.timeouts.low_speed_time_ms > 0 ? request.timeouts.low_speed_time_ms
+                                                         : s.options.low_speed_time_ms);
+
+  const CURLcode rc = curl_easy_perform(h);
+
+  // Back to the state Get expects.
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Impl::OnBody);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, s.options.compressed ? "" : nullptr);
+  if (request.head_only) {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  }
+  if (request.sigv4 != nullptr) {
+    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, nullptr);
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(h, CURLOPT_USERNAME, nullptr);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, nullptr);
+  }
+  s.stream_request = nullptr;
+  s.stream_response = nullptr;
+
+  long connects = 0;
+  if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK) s.connections += connects;
+  if (rc != CURLE_OK) {
+    Error error = s.stream_aborted
+                      ? Error(ErrorCode::kInternal, "transfer aborted by the receiver of the body")
+                      : ClassifyTransportError(rc, Redact(s.error_buffer, secrets));
+    error.http_status = response.status;
+    error.request = shown_url;
+    return Fail(std::move(error));
+  }
+  double total = 0;
+  curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &total);
+  response.total_s = total;
+  return response;
 }
 
 }  // namespace barfill::http

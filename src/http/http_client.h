@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -70,6 +72,48 @@ struct HttpResponse {
   int64_t wire_bytes = 0;        ///< bytes on the wire (compressed when gzip was used)
 };
 
+/// AWS Signature Version 4 credentials: libcurl signs each request with them
+/// (CURLOPT_AWS_SIGV4 "aws:amz:<region>:<service>"). Region and service are always given:
+/// left out, libcurl 7.88 guesses them from the host name ("files.massive.com" -> service
+/// "files", region "massive").
+struct SigV4Credentials {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string region = "us-east-1";
+  std::string service = "s3";
+};
+
+struct StreamResponse;
+
+/// A request whose answer is streamed rather than buffered: a 2xx body goes to `on_body` piece
+/// by piece as it arrives, so memory stays flat whatever its size. No Accept-Encoding is sent:
+/// the bytes arrive as the server stores them.
+struct StreamRequest {
+  std::string url;
+  std::vector<std::string> headers;    ///< "Name: value"; with SigV4 every one of them is signed
+  bool head_only = false;              ///< HEAD: the answer's headers, no body
+  const SigV4Credentials* sigv4 = nullptr;  ///< sign with SigV4 when set
+  RequestTimeouts timeouts;
+  /// Called once the headers of a 2xx answer are complete, before its body; false aborts.
+  std::function<bool(const StreamResponse&)> on_headers;
+  /// Receives the body of a 2xx answer (unset: the body is dropped); returning false aborts.
+  std::function<bool(std::string_view)> on_body;
+  size_t max_error_body_bytes = 64 * 1024;  ///< a non-2xx body is kept up to this size
+};
+
+/// The answer to a StreamRequest.
+struct StreamResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased, in order
+  std::string error_body;   ///< the body of a non-2xx answer (capped)
+  int64_t body_bytes = 0;   ///< bytes handed to on_body
+  std::optional<std::chrono::milliseconds> retry_after;
+  double total_s = 0;
+
+  /// The value of the last header called `lower_name` ("" when absent).
+  std::string_view Header(std::string_view lower_name) const;
+};
+
 /// Parses a Retry-After value: delta-seconds or an HTTP-date (relative to `now`). Negative or
 /// unparseable values give nullopt; a date in the past gives 0.
 std::optional<std::chrono::milliseconds> ParseRetryAfter(
@@ -99,6 +143,11 @@ class HttpClient {
   /// status is a response. Error messages and Error::request never hold a secret.
   Result<const HttpResponse*> Get(const std::string& url, const std::vector<std::string>& headers,
                                   const RequestTimeouts& timeouts = {});
+
+  /// Sends `request`, streaming a 2xx body to its on_body. A transport failure is an error (the
+  /// bytes given to on_body before it stay given); any HTTP status is a response. When on_body
+  /// aborts, the error is kInternal "aborted by the receiver": the receiver knows why.
+  Result<StreamResponse> Stream(const StreamRequest& request);
 
   /// Connections opened so far (a keep-alive check for tests and benchmarks).
   int64_t connections_opened() const;

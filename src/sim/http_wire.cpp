@@ -21,6 +21,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
+}  // namespace
+
 bool ContainsTokenIgnoreCase(std::string_view list, std::string_view token) {
   // Comma-separated list with optional parameters ("gzip;q=1.0, deflate").
   size_t pos = 0;
@@ -36,6 +38,8 @@ bool ContainsTokenIgnoreCase(std::string_view list, std::string_view token) {
   }
   return false;
 }
+
+namespace {
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -121,6 +125,18 @@ std::string_view HttpRequest::query() const {
   return q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
 }
 
+std::string HttpRequest::Header(std::string_view lower_name) const {
+  std::string joined;
+  bool found = false;
+  for (const auto& [name, value] : headers) {
+    if (name != lower_name) continue;
+    if (found) joined += ',';
+    joined += value;
+    found = true;
+  }
+  return joined;
+}
+
 HeadStatus ParseRequestHead(std::string_view buffer, HttpRequest* request, size_t* consumed) {
   const size_t end = buffer.find("\r\n\r\n");
   if (end == std::string_view::npos) {
@@ -153,6 +169,9 @@ HeadStatus ParseRequestHead(std::string_view buffer, HttpRequest* request, size_
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    std::string lower_name(name);
+    for (char& c : lower_name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    request->headers.emplace_back(std::move(lower_name), std::string(value));
     if (EqualsIgnoreCase(name, "host")) {
       request->host = std::string(value);
     } else if (EqualsIgnoreCase(name, "authorization")) {
@@ -274,6 +293,10 @@ std::optional<std::string> Base64UrlDecode(std::string_view text) {
 std::string_view ReasonPhrase(int status) {
   switch (status) {
     case 200: return "OK";
+    case 206: return "Partial Content";
+    case 304: return "Not Modified";
+    case 412: return "Precondition Failed";
+    case 416: return "Range Not Satisfiable";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";

@@ -83,6 +83,11 @@ struct HttpRequest {
   std::string authorization;  ///< Authorization header
   bool accepts_gzip = false;  ///< Accept-Encoding lists gzip
   bool keep_alive = true;     ///< HTTP/1.1 without "Connection: close", or 1.0 with keep-alive
+  /// Every header in order: name lower-cased, value trimmed (SigV4 signs any of them).
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  /// The values of every header called `lower_name`, joined with "," ("" when absent).
+  std::string Header(std::string_view lower_name) const;
 
   std::string_view path() const;
   std::string_view query() const;  ///< without the '?'
@@ -96,6 +101,10 @@ inline constexpr size_t kMaxRequestHead = 64 * 1024;
 /// Parses the request at the front of `buffer`. On kComplete, `*consumed` is its length (head
 /// plus any Content-Length body, which is skipped).
 HeadStatus ParseRequestHead(std::string_view buffer, HttpRequest* request, size_t* consumed);
+
+/// Whether the comma-separated header list holds `token` (case-insensitive; ";q=..." parameters
+/// and spaces around items ignored).
+bool ContainsTokenIgnoreCase(std::string_view list, std::string_view token);
 
 /// "%3A" -> ":"; in a query value "+" means a space. Invalid escapes are kept as they are.
 std::string PercentDecode(std::string_view text, bool plus_is_space);

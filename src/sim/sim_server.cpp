@@ -208,6 +208,8 @@ struct Reply {
   Fault fault = Fault::kNone;
   int64_t bars = 0;
   bool admin = false;         // admin endpoints are not counted
+  bool is_s3 = false;         // an S3 answer: its body and headers are in `s3`
+  S3Reply s3;
 };
 
 struct Connection {
@@ -223,7 +225,8 @@ class Server final : public SimServer {
         market_(MarketOf(options_)),
         limiter_(options_.rate_limit_per_min, options_.rate_limit_window_ms),
         forbidden_(options_.forbidden_tickers.begin(), options_.forbidden_tickers.end()),
-        id_salt_(SplitMix64(options_.seed ^ 0x726571756573ULL)) {}
+        id_salt_(SplitMix64(options_.seed ^ 0x726571756573ULL)),
+        s3_(options_.s3, market_, options_.fault_seed) {}
   ~Server() override { Stop(); }
 
   Status Listen();
@@ -231,6 +234,7 @@ class Server final : public SimServer {
   std::string BaseUrl() const override { return base_url_; }
   int Port() const override { return port_; }
   SimStats Stats() const override { return stats_.Snapshot(); }
+  S3Stats FlatFileStats() const override { return s3_.Stats(); }
   void Stop() override;
 
  private:
@@ -261,6 +265,7 @@ class Server final : public SimServer {
   RequestLog log_;
   std::atomic<uint64_t> request_counter_{0};
   std::atomic<uint64_t> data_counter_{0};  // the fault dice index; /__reset keeps it going
+  S3Api s3_;
 
   UniqueFd listen_fd_;
   UniqueFd wake_fd_;  // an eventfd that becomes readable, for every poller at once, on Stop
@@ -516,6 +521,15 @@ void Server::Handle(const HttpRequest& request, Scratch& scratch, Reply* reply) 
     return;
   }
   Bump(stats_.requests);
+  if (s3_.Owns(path)) {
+    reply->is_s3 = true;
+    s3_.Serve(request, reply->request_id, &reply->s3);
+    reply->status = reply->s3.status;
+    reply->content_type = reply->s3.content_type;
+    reply->extra_headers = reply->s3.headers;
+    if (reply->s3.reset_midway) reply->fault = Fault::kReset;
+    return;
+  }
   if (request.method != "GET") {
     Bump(stats_.bad_requests);
     ErrorReply(405, "ERROR", "error", "Method not allowed: use GET", scratch, reply);
@@ -536,6 +550,8 @@ void Server::HandleAdmin(std::string_view path, Scratch& scratch, Reply* reply) 
     scratch.body.Append(stats_.Snapshot().ToJson());
   } else if (path == "/__requests") {
     log_.WriteJson(&scratch.body);
+  } else if (path == "/__s3stats") {
+    scratch.body.Append(s3_.Stats().ToJson());
   } else if (path == "/__reset") {
     stats_.Zero();
     log_.Clear();
@@ -646,9 +662,11 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
 }
 
 bool Server::Send(int fd, const HttpRequest& request, const Reply& reply, Scratch& scratch) {
-  std::string_view body = scratch.body.view();
+  std::string_view body = reply.is_s3 ? reply.s3.Body() : scratch.body.view();
   bool gzip = false;
-  if (options_.gzip && request.accepts_gzip && !body.empty() && scratch.gzip.Compress(body, &scratch.gzipped)) {
+  // S3 objects go out as stored (the .csv.gz is the object; S3 adds no transfer coding).
+  if (!reply.is_s3 && options_.gzip && request.accepts_gzip && !body.empty() &&
+      scratch.gzip.Compress(body, &scratch.gzipped)) {
     body = scratch.gzipped.view();
     gzip = true;
   }
@@ -665,6 +683,7 @@ bool Server::Send(int fd, const HttpRequest& request, const Reply& reply, Scratc
   head.append("Vary: Accept-Encoding\r\nX-Request-Id: ").append(reply.request_id).append("\r\n");
   head.append(reply.extra_headers);
   head.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+  if (reply.is_s3 && reply.s3.head) body = {};  // HEAD and 304: Content-Length told, no body
 
   // Count before writing: a client that reads /__stats right after its answer must see it.
   const bool partial = reply.fault == Fault::kReset || reply.fault == Fault::kTruncate;

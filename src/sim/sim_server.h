@@ -9,6 +9,8 @@
 
 #include "core/result.h"
 #include "sim/market_data.h"
+#include "sim/s3_api.h"
+#include "sim/s3_options.h"
 
 namespace barfill::sim {
 
@@ -52,6 +54,7 @@ struct SimOptions {
   /// here) and the client more to inflate, for no gain.
   bool gzip = true;
   int max_connections = 256;   ///< connections served at once; more wait in the listen backlog
+  S3SimOptions s3;             ///< the flat-file bucket served at /<s3.bucket>/... (S3, SigV4)
 };
 
 /// Counters served at GET /__stats. Data requests are aggregates requests that passed auth,
@@ -77,6 +80,7 @@ struct SimStats {
 /// does (docs/api-contract.md §10), plus the unauthenticated test endpoints GET /__stats (SimStats as
 /// JSON), GET /__requests (a JSON array of the last 100000 data-request targets, path and query
 /// without apiKey, in arrival order) and GET /__reset (zeroes the stats and that log).
+/// Requests under /<s3.bucket> go to the flat-file bucket (S3Api).
 class SimServer {
  public:
   /// Binds, starts serving on background threads, and returns once it accepts connections.
@@ -87,6 +91,8 @@ class SimServer {
   virtual std::string BaseUrl() const = 0;
   virtual int Port() const = 0;
   virtual SimStats Stats() const = 0;
+  /// Counters of the S3 side (also at GET /__s3stats).
+  virtual S3Stats FlatFileStats() const = 0;
   /// Stops accepting, closes connections and joins its threads. Idempotent.
   virtual void Stop() = 0;
 };
