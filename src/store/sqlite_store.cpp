@@ -7,6 +7,7 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "core/clock.h"
 #include "store/ledger.h"
 #include "store/schema.h"
 #include "store/sql_session.h"
@@ -208,8 +209,23 @@ class SqliteStore final : public BarStore {
                           session_->Describe(), &notices_);
     }));
     // WAL only once the schema is known to be ours: a refused file is left exactly as it was.
-    if (options_.create) BARFILL_TRY(session_->Run("PRAGMA journal_mode = WAL", "switching to WAL"));
+    if (options_.create) BARFILL_TRY(SwitchToWal());
     return Ok();
+  }
+
+  /// Switching to WAL needs the file to itself for a moment, and SQLite's busy handler does not
+  /// wait for that: a barfill that opened the file at the same moment is waited for here, within
+  /// the busy timeout.
+  Status SwitchToWal() {
+    Clock& clock = options_.clock != nullptr ? *options_.clock : RealClock();
+    const Clock::TimePoint deadline = clock.Now() + options_.busy_timeout;
+    while (true) {
+      const int code = sqlite3_exec(session_->db(), "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr);
+      if (code == SQLITE_OK) return Ok();
+      const bool busy = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED;
+      if (!busy || clock.Now() >= deadline) return Fail(session_->ErrorFor(code, "switching to WAL"));
+      (void)clock.SleepFor(std::chrono::milliseconds(10), nullptr);
+    }
   }
 
   Status CommitChunks(std::span<const ChunkWrite> writes) override {
