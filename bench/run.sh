@@ -9,8 +9,11 @@
 #   fetch  ChunkFetcher vs the curl CLI on the same simulator pages          (fetch_bench)
 #   sim    the simulator's generation and serving rate                       (sim_bench)
 #   calendar  QuantLib's holiday test vs barfill's per-year session tables     (calendar_bench)
+#   flatfiles  gunzip + CSV parse of a day file vs zlib inflate alone; day-file generation (flatfiles_bench)
+#   requests  requests made vs the minimum, before (fixed chunk grid) and after (pages), for the
+#          baseline and a 500-ticker skewed universe                         (bench/requests/run.sh)
 # Not part of CI's pass/fail: the machines are noisy; compare the ratios, not the absolutes.
-#   bench/run.sh [--quick] [--only e2e|store|parse|fetch|sim|calendar]
+#   bench/run.sh [--quick] [--only e2e|store|parse|fetch|sim|calendar|requests|flatfiles]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=()
@@ -38,9 +41,14 @@ want parse && gbench parse build/bench/parse/parse_bench
 want sim && gbench sim build/bench/sim/sim_bench
 want fetch && gbench fetch build/bench/fetch/fetch_bench
 want calendar && gbench calendar build/bench/calendar/calendar_bench
+want flatfiles && gbench flatfiles build/bench/flatfiles/flatfiles_bench
 if want store; then
   echo "== store ==" >&2
   bench/store/run.sh --build-dir build | tee "$results/store.txt"
+fi
+if want requests; then
+  echo "== requests ==" >&2
+  bench/requests/run.sh --build-dir build --out "$results/requests.json" "${quick[@]}" | tee "$results/requests.txt"
 fi
 if want e2e; then
   echo "== e2e ==" >&2

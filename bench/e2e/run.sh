@@ -2,8 +2,9 @@
 # End-to-end benchmark: the seed's baseline (plans/phase2-baseline.toml, ~16.7 M bars) fetched
 # from `barfill sim` (its own process, unthrottled) into PostgreSQL and into SQLite, each beside
 # its ceiling measured in the same run on the same rows:
-#   PostgreSQL: psql \copy ... (FORMAT binary) of the very rows barfill stored, into an empty
-#               table of the same shape (primary key included);
+#   PostgreSQL: two parallel psql \copy ... (FORMAT binary) streams (barfill writes with two
+#               sessions) of the very rows barfill stored, into an empty table of the same shape
+#               (primary key included); one stream is measured too;
 #   SQLite:     the same rows inserted with one prepared INSERT in one transaction.
 # Then a rate-limited scenario: simulator and client both at 600/min; efficiency = ideal time
 # (requests / rate) / actual wall time, and the number of 429s (must be 0).
@@ -66,14 +67,25 @@ start_sim
 # 1. PostgreSQL end to end, then the bare COPY of the same rows.
 createdb bench_e2e
 run_backfill pg postgresql:///bench_e2e
-echo "bench: PostgreSQL ceiling (psql \\copy binary of the same rows) ..." >&2
+echo "bench: PostgreSQL ceiling (psql \\copy binary of the same rows, one stream and two parallel ones) ..." >&2
+# The rows split by ticker into two halves, as two writer sessions split them.
 psql -qX -d bench_e2e -c "\\copy (SELECT * FROM bars ORDER BY ticker, timeframe, adjusted, ts) TO '$work/bars.bin' (FORMAT binary)"
-psql -qX -d bench_e2e -c "CREATE TABLE bars_ceiling (LIKE bars INCLUDING ALL)" -c "CHECKPOINT"
+psql -qX -d bench_e2e -c "\\copy (SELECT * FROM bars WHERE hashtext(ticker) % 2 = 0 ORDER BY ticker, timeframe, adjusted, ts) TO '$work/bars0.bin' (FORMAT binary)"
+psql -qX -d bench_e2e -c "\\copy (SELECT * FROM bars WHERE hashtext(ticker) % 2 <> 0 ORDER BY ticker, timeframe, adjusted, ts) TO '$work/bars1.bin' (FORMAT binary)"
+psql -qX -d bench_e2e -c "CREATE TABLE bars_ceiling (LIKE bars INCLUDING ALL)" -c "CREATE TABLE bars_ceiling2 (LIKE bars INCLUDING ALL)" -c "CHECKPOINT"
 t0=$(now)
 psql -qX -d bench_e2e -c "\\copy bars_ceiling FROM '$work/bars.bin' (FORMAT binary)"
 t1=$(now)
 pg_ceiling_rows=$(psql -qXtA -d bench_e2e -c "SELECT count(*) FROM bars_ceiling")
 pg_ceiling_s=$(python3 -c "print($t1 - $t0)")
+psql -qX -d bench_e2e -c "CHECKPOINT"
+t0=$(now)
+psql -qX -d bench_e2e -c "\\copy bars_ceiling2 FROM '$work/bars0.bin' (FORMAT binary)" &
+copy0=$!
+psql -qX -d bench_e2e -c "\\copy bars_ceiling2 FROM '$work/bars1.bin' (FORMAT binary)"
+wait $copy0
+t1=$(now)
+pg_ceiling2_s=$(python3 -c "print($t1 - $t0)")
 
 # 2. SQLite end to end, then one prepared INSERT in one transaction of the same rows.
 run_backfill sqlite "sqlite:$work/e2e.db"
@@ -89,19 +101,23 @@ POLYGON_API_KEY=bench "$barfill" backfill --tickers X:BTCUSD,X:ETHUSD,X:SOLUSD,X
 sim_stats=$(curl -s "$sim_url/__stats")
 
 mkdir -p "$(dirname "$out")"
-python3 - "$work" "$pg_ceiling_rows" "$pg_ceiling_s" "$sim_stats" "$out" <<'PY'
+python3 - "$work" "$pg_ceiling_rows" "$pg_ceiling_s" "$sim_stats" "$out" "$pg_ceiling2_s" <<'PY'
 import json, sys
 work, pg_rows, pg_s, sim_stats, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
+pg2_s = float(sys.argv[6])
 load = lambda name: json.load(open(f"{work}/{name}.json"))
 pg, sq, rate, sq_ceiling = load("pg"), load("sqlite"), load("rate"), load("sqlite_ceiling")
-pg_ceiling = pg_rows / pg_s
+pg_ceiling = pg_rows / pg2_s  # two parallel streams, as barfill's two sessions
+pg_one_stream = pg_rows / pg_s
 sq_ceiling_rate = sq_ceiling["rows"] / sq_ceiling["seconds"]
 ideal = rate["requests"]["total"] / 10.0  # 600/min = 10/s
 result = {
   "postgresql": {"records": pg["records"], "duration_s": pg["duration_s"], "records_per_s": pg["records_per_s"],
                  "db_share": pg["db_share"], "api_share": pg["api_share"], "peak_rss_mib": pg["peak_rss_bytes"] / 2**20,
-                 "ceiling_rows": pg_rows, "ceiling_s": pg_s, "ceiling_rows_per_s": pg_ceiling,
-                 "ratio": pg["records_per_s"] / pg_ceiling, "jobs": pg["jobs"], "chunks": pg["chunks"]},
+                 "ceiling_rows": pg_rows, "ceiling_s": pg2_s, "ceiling_rows_per_s": pg_ceiling,
+                 "one_stream_s": pg_s, "one_stream_rows_per_s": pg_one_stream,
+                 "ratio": pg["records_per_s"] / pg_ceiling, "jobs": pg["jobs"], "ranges": pg["ranges"],
+                 "requests": pg["requests"]},
   "sqlite": {"records": sq["records"], "duration_s": sq["duration_s"], "records_per_s": sq["records_per_s"],
              "db_share": sq["db_share"], "peak_rss_mib": sq["peak_rss_bytes"] / 2**20,
              "ceiling_rows": sq_ceiling["rows"], "ceiling_s": sq_ceiling["seconds"],
@@ -117,11 +133,11 @@ print(f"""
 | scenario | records | wall s | records/s | ceiling rows/s | ratio | DB share | peak RSS |
 |---|---|---|---|---|---|---|---|
 | seed (Python, row-by-row INSERT) | 186,506 | 208.89 | 893 | | | 89.7% | |
-| baseline -> PostgreSQL | {p['records']:,} | {p['duration_s']:.1f} | {p['records_per_s']:,.0f} | {p['ceiling_rows_per_s']:,.0f} (psql \\copy binary) | {p['ratio']:.2f} | {100*p['db_share']:.0f}% | {p['peak_rss_mib']:.0f} MiB |
+| baseline -> PostgreSQL | {p['records']:,} | {p['duration_s']:.1f} | {p['records_per_s']:,.0f} | {p['ceiling_rows_per_s']:,.0f} (2 parallel psql \\copy binary; one stream {p['one_stream_rows_per_s']:,.0f}) | {p['ratio']:.2f} | {100*p['db_share']:.0f}% | {p['peak_rss_mib']:.0f} MiB |
 | baseline -> SQLite | {s['records']:,} | {s['duration_s']:.1f} | {s['records_per_s']:,.0f} | {s['ceiling_rows_per_s']:,.0f} (1 INSERT, 1 tx) | {s['ratio']:.2f} | {100*s['db_share']:.0f}% | {s['peak_rss_mib']:.0f} MiB |
 
 rate limited at 600/min on both sides: {r['requests']} requests in {r['duration_s']:.2f} s, ideal {r['ideal_s']:.2f} s,
 efficiency {100*r['efficiency']:.1f}%, 429s seen by the client: {r['client_429']}
-jobs into PostgreSQL: {p['jobs']['succeeded']}/{p['jobs']['total']} succeeded; results in {out}
+jobs into PostgreSQL: {p['jobs']['succeeded']}/{p['jobs']['total']} succeeded, {p['requests']['made']} requests (minimum {p['requests']['minimum']}); results in {out}
 """)
 PY
