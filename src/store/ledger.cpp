@@ -235,35 +235,44 @@ Status DeleteBarsInRange(SqlSession& sql, const Chunk& chunk) {
                                 SqlTimestamp{chunk.range.from_ms}, SqlTimestamp{chunk.range.to_ms}});
 }
 
-Status RecordCommitted(SqlSession& sql, const ChunkWrite& write, int64_t now_ms) {
-  const Chunk& chunk = write.chunk;
-  const std::string timeframe = chunk.series.timeframe.ToString();
-  const std::string_view ticker = chunk.series.ticker.symbol();
-  const bool adjusted = chunk.series.adjusted;
+CommittedRange CommittedRange::Of(const ChunkWrite& write) {
+  return CommittedRange{write.chunk.series, write.chunk.range, write.FinalRange(), write.FinalRows(),
+                        write.attempts, write.requests, write.base_aggregates};
+}
+
+std::vector<std::string> LedgerLockKeys(std::span<const CommittedRange> ranges) {
+  std::vector<std::string> keys;
+  for (const CommittedRange& r : ranges) keys.push_back(r.series.timeframe.ToString() + (r.series.adjusted ? "|a" : "|u"));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+Status RecordCommitted(SqlSession& sql, const CommittedRange& range, int64_t now_ms) {
+  const Series& series = range.series;
+  const std::string timeframe = series.timeframe.ToString();
+  const std::string_view ticker = series.ticker.symbol();
+  const bool adjusted = series.adjusted;
   static const std::string kKeepBefore = std::string(kSplitColumns) + "from_ts, $4, " + std::string(kSplitCount) +
                                          "b.ts >= l.from_ts AND b.ts < $4" + std::string(kSplitOf) +
                                          "l.from_ts < $4 AND l.to_ts > $4) s";
   static const std::string kKeepAfter = std::string(kSplitColumns) + "$5, to_ts, " + std::string(kSplitCount) +
                                         "b.ts >= $5 AND b.ts < l.to_ts" + std::string(kSplitOf) +
                                         "l.from_ts < $5 AND l.to_ts > $5) s";
-  const SqlTimestamp replace_from{chunk.range.from_ms};
-  const SqlTimestamp replace_to{chunk.range.to_ms};
+  const SqlTimestamp replace_from{range.replaced.from_ms};
+  const SqlTimestamp replace_to{range.replaced.to_ms};
   for (const std::string* statement : {&kKeepBefore, &kKeepAfter}) {
     BARFILL_TRY(sql.Exec(*statement, {ticker, std::string_view(timeframe), adjusted, replace_from, replace_to}));
   }
   BARFILL_TRY(sql.Exec(kDeleteLedgerOverlapping, {ticker, std::string_view(timeframe), adjusted, replace_from, replace_to}));
-  const TimeRange final_range = write.FinalRange();
-  if (final_range.empty()) return Ok();
-  const ChunkState state = write.bars->empty() ? ChunkState::kEmpty : ChunkState::kDone;
-  const SqlValue base = write.base_aggregates >= 0 ? SqlValue(write.base_aggregates) : SqlValue(nullptr);
-  const SqlTimestamp from{final_range.from_ms};
-  const SqlTimestamp to{final_range.to_ms};
-  // The rows of this final range; bars after a cut short final range are not counted in it.
-  int64_t rows = 0;
-  for (const int64_t t : write.bars->t) rows += final_range.Contains(t) ? 1 : 0;
+  if (range.final_range.empty()) return Ok();
+  const ChunkState state = range.rows > 0 ? ChunkState::kDone : ChunkState::kEmpty;
+  const SqlValue base = range.base_aggregates >= 0 ? SqlValue(range.base_aggregates) : SqlValue(nullptr);
+  const SqlTimestamp from{range.final_range.from_ms};
+  const SqlTimestamp to{range.final_range.to_ms};
   BARFILL_TRY(sql.Exec(kInsertCommitted,
-                       {ticker, std::string_view(timeframe), adjusted, from, to, StateColumnValue(state), rows,
-                        static_cast<int64_t>(write.attempts), SqlTimestamp{now_ms}, write.requests, base}));
+                       {ticker, std::string_view(timeframe), adjusted, from, to, StateColumnValue(state), range.rows,
+                        range.attempts, SqlTimestamp{now_ms}, range.requests, base}));
   static const std::string kAbsorbBefore =
       "UPDATE barfill_ledger AS l SET from_ts = o.from_ts, " + std::string(kMergeColumns) +
       "FROM barfill_ledger AS o WHERE " + std::string(kSameSeries) +
@@ -290,6 +299,29 @@ Status RecordFailed(SqlSession& sql, const Chunk& chunk, const Error& error, int
                    chunk.series.adjusted, SqlTimestamp{chunk.range.from_ms},
                    SqlTimestamp{chunk.range.to_ms}, static_cast<int64_t>(attempts),
                    std::string_view(text), SqlTimestamp{now_ms}});
+}
+
+Status RecordFile(SqlSession& sql, const FileRecord& file, int64_t now_ms) {
+  BARFILL_TRY(sql.Exec("DELETE FROM barfill_files WHERE key = $1", {std::string_view(file.key)}));
+  return sql.Exec(
+      "INSERT INTO barfill_files (key, etag, size, last_modified, rows, tickers, bad_rows, all_tickers, updated_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      {std::string_view(file.key), std::string_view(file.etag), file.size, SqlTimestamp{file.last_modified_ms}, file.rows,
+       file.tickers, file.bad_rows, file.all_tickers, SqlTimestamp{now_ms}});
+}
+
+Result<std::vector<FileRecord>> SelectFiles(SqlSession& sql, std::string_view key_prefix) {
+  std::vector<FileRecord> files;
+  // Not LIKE: keys hold '_', a LIKE wildcard.
+  BARFILL_TRY(sql.Query("SELECT key, etag, size, last_modified, rows, tickers, bad_rows, all_tickers, updated_at "
+                        "FROM barfill_files WHERE substr(key, 1, length($1)) = $1 ORDER BY key",
+                        {key_prefix}, [&](const SqlRow& row) -> Status {
+                          files.push_back(FileRecord{std::string(row.Text(0)), std::string(row.Text(1)), row.Int(2),
+                                                     row.TimestampMs(3), row.Int(4), row.Int(5), row.Int(6),
+                                                     row.Bool(7), row.TimestampMs(8)});
+                          return Ok();
+                        }));
+  return files;
 }
 
 Result<std::vector<LedgerEntry>> SelectLedger(SqlSession& sql, const Series* series) {

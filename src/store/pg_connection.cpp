@@ -228,36 +228,46 @@ Result<PgResult> PgConnection::ExecParams(std::string_view sql,
   return result;
 }
 
+// Statements queued before the pipeline is drained (a sync, then every result read): their
+// answers (~30 bytes each) stay far below what a socket buffers, so the server never blocks on
+// writing them while barfill still writes statements.
+constexpr int kMaxQueuedStatements = 512;
+
 Status PgConnection::StartPipeline() {
   if (PQenterPipelineMode(conn_.get()) != 1) return Fail(ErrorFrom(nullptr, "entering pipeline mode"));
   pipelining_ = true;
   queued_ = 0;
+  pipeline_status_ = Ok();
   return Ok();
+}
+
+bool PgConnection::DrainPipeline(std::string_view doing) {
+  queued_ = 0;
+  if (PQpipelineSync(conn_.get()) != 1) return false;
+  // Nulls separate the statements' results; the sync's own result closes the part. Two nulls
+  // in a row mean nothing more will come (the connection is gone).
+  int nulls_in_a_row = 0;
+  while (nulls_in_a_row < 2) {
+    PgResult result(PQgetResult(conn_.get()));
+    if (!result) {
+      ++nulls_in_a_row;
+      continue;
+    }
+    nulls_in_a_row = 0;
+    const ExecStatusType type = PQresultStatus(result.get());
+    if (type == PGRES_PIPELINE_SYNC) return true;
+    if ((type == PGRES_FATAL_ERROR || type == PGRES_BAD_RESPONSE) && pipeline_status_) {
+      pipeline_status_ = Fail(ErrorFrom(result.get(), doing));
+    }
+  }
+  return false;
 }
 
 Status PgConnection::FinishPipeline(std::string_view doing) {
   pipelining_ = false;
-  queued_ = 0;
-  Status status = Ok();
-  bool synced = false;
-  if (PQpipelineSync(conn_.get()) == 1) {
-    // Nulls separate the statements' results; the sync's own result closes the pipeline. Two
-    // nulls in a row mean nothing more will come (the connection is gone).
-    int nulls_in_a_row = 0;
-    while (!synced && nulls_in_a_row < 2) {
-      PgResult result(PQgetResult(conn_.get()));
-      if (!result) {
-        ++nulls_in_a_row;
-        continue;
-      }
-      nulls_in_a_row = 0;
-      const ExecStatusType type = PQresultStatus(result.get());
-      synced = type == PGRES_PIPELINE_SYNC;
-      if ((type == PGRES_FATAL_ERROR || type == PGRES_BAD_RESPONSE) && status) {
-        status = Fail(ErrorFrom(result.get(), doing));
-      }
-    }
-  }
+  const bool synced = DrainPipeline(doing);
+  Status status = std::move(pipeline_status_);
+  pipeline_status_ = Ok();
   if (!synced || PQexitPipelineMode(conn_.get()) != 1) {
     // The connection is in an unknown state: drop it, and let the caller's retry reconnect.
     if (status) {
@@ -277,7 +287,9 @@ Status PgConnection::Exec(std::string_view sql, std::initializer_list<SqlValue> 
                           binary.values(), binary.lengths(), binary.formats(), kBinary) != 1) {
       return Fail(ErrorFrom(nullptr, "queueing a statement"));
     }
-    ++queued_;
+    if (++queued_ >= kMaxQueuedStatements && !DrainPipeline("a pipelined statement")) {
+      return Fail(ErrorFrom(nullptr, "reading pipelined results"));
+    }
     return Ok();
   }
   auto result = ExecParams(sql, params, PGRES_COMMAND_OK);

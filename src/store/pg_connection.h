@@ -62,9 +62,15 @@ class PgConnection final : public SqlSession {
 
   std::unique_ptr<PGconn, PgConnDeleter> conn_;
   std::string describe_;
+  /// Sends a sync and reads the results queued so far, staying in pipeline mode: the server's
+  /// answers must be read before they fill the socket, or both sides would wait on each other.
+  /// Records the first error in `pipeline_status_`; false when the connection is gone.
+  bool DrainPipeline(std::string_view doing);
+
   bool pipelining_ = false;
   bool poisoned_ = false;  ///< left in a state no statement can follow; reconnect
   int queued_ = 0;
+  Status pipeline_status_;  ///< the first failure of a drained part of the pipeline
 };
 
 /// `PostgreSQL database "x" at host:port` for any connection object, good or failed.
