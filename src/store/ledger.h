@@ -73,6 +73,15 @@ struct CommittedRange {
 /// rows that end where it starts and start where it ends.
 Status RecordCommitted(SqlSession& sql, const CommittedRange& range, int64_t now_ms);
 
+/// Deletes the stored bars in the range of every write (writes of one range and many tickers in
+/// one statement).
+Status DeleteBarsOfWrites(SqlSession& sql, std::span<const ChunkWrite> writes);
+
+/// The same for many writes: consecutive writes of different tickers with one timeframe and one
+/// range (a day file's) are recorded together in a handful of statements, whatever their number;
+/// a ticker must appear once per such run.
+Status RecordCommittedTogether(SqlSession& sql, std::span<const CommittedRange> ranges, int64_t now_ms);
+
 /// The file's row in barfill_files, replacing an earlier one of the same key.
 Status RecordFile(SqlSession& sql, const FileRecord& file, int64_t now_ms);
 

@@ -33,7 +33,7 @@ uint32_t FromBig32(const char* p) {
 /// Parameters encoded in binary, with storage that outlives the call.
 class BinaryParams {
  public:
-  explicit BinaryParams(std::initializer_list<SqlValue> params) {
+  explicit BinaryParams(std::span<const SqlValue> params) {
     storage_.reserve(params.size());
     for (const SqlValue& value : params) Add(value);
     for (size_t i = 0; i < storage_.size(); ++i) {
@@ -215,7 +215,7 @@ Status PgConnection::Run(std::string_view sql, std::string_view doing) {
 }
 
 Result<PgResult> PgConnection::ExecParams(std::string_view sql,
-                                          std::initializer_list<SqlValue> params,
+                                          std::span<const SqlValue> params,
                                           ExecStatusType expected) {
   const BinaryParams binary(params);
   PgResult result(PQexecParams(conn_.get(), std::string(sql).c_str(), binary.size(),
@@ -280,7 +280,7 @@ Status PgConnection::FinishPipeline(std::string_view doing) {
   return status;
 }
 
-Status PgConnection::Exec(std::string_view sql, std::initializer_list<SqlValue> params) {
+Status PgConnection::ExecValues(std::string_view sql, std::span<const SqlValue> params) {
   if (pipelining_) {
     const BinaryParams binary(params);
     if (PQsendQueryParams(conn_.get(), std::string(sql).c_str(), binary.size(), binary.types(),
@@ -297,7 +297,7 @@ Status PgConnection::Exec(std::string_view sql, std::initializer_list<SqlValue> 
   return Ok();
 }
 
-Status PgConnection::Query(std::string_view sql, std::initializer_list<SqlValue> params,
+Status PgConnection::QueryValues(std::string_view sql, std::span<const SqlValue> params,
                            const std::function<Status(const SqlRow&)>& row) {
   auto result = ExecParams(sql, params, PGRES_TUPLES_OK);
   if (!result) return Fail(std::move(result).error());

@@ -51,13 +51,13 @@ class PgConnection final : public SqlSession {
   /// Sends the queued statements' sync and collects their results; the first error wins.
   Status FinishPipeline(std::string_view doing);
 
-  Status Exec(std::string_view sql, std::initializer_list<SqlValue> params = {}) override;
-  Status Query(std::string_view sql, std::initializer_list<SqlValue> params,
+  Status ExecValues(std::string_view sql, std::span<const SqlValue> params) override;
+  Status QueryValues(std::string_view sql, std::span<const SqlValue> params,
                const std::function<Status(const SqlRow&)>& row) override;
 
  private:
   explicit PgConnection(PGconn* conn);
-  Result<PgResult> ExecParams(std::string_view sql, std::initializer_list<SqlValue> params,
+  Result<PgResult> ExecParams(std::string_view sql, std::span<const SqlValue> params,
                               ExecStatusType expected);
 
   std::unique_ptr<PGconn, PgConnDeleter> conn_;

@@ -263,8 +263,11 @@ class PostgresStore final : public BarStore {
   /// Replaces the bars of a round of non-overlapping writes.
   Status WriteBars(PgConnection& c, std::span<const ChunkWrite> round, CopyProgress& progress) {
     if (options_.pg_write_method == PgWriteMethod::kStagingMerge) return MergeRound(c, round, progress);
-    BARFILL_TRY(Pipelined(c, round, "replacing the chunks' ranges",
-                          [](PgConnection& conn, const ChunkWrite& write) { return DeleteBarsInRange(conn, write.chunk); }));
+    BARFILL_TRY(c.StartPipeline());
+    Status queued = DeleteBarsOfWrites(c, round);
+    Status done = c.FinishPipeline("replacing the chunks' ranges");
+    BARFILL_TRY(queued);
+    BARFILL_TRY(done);
     return CopyRound(c, kCopyBars, round, progress);
   }
 
@@ -286,10 +289,7 @@ class PostgresStore final : public BarStore {
   static Status RecordLedger(PgConnection& c, std::span<const CommittedRange> ranges, int64_t now) {
     BARFILL_TRY(LockLedger(c, LedgerLockKeys(ranges)));
     BARFILL_TRY(c.StartPipeline());
-    Status queued = Ok();
-    for (const CommittedRange& range : ranges) {
-      if (queued) queued = RecordCommitted(c, range, now);
-    }
+    Status queued = RecordCommittedTogether(c, ranges, now);
     Status done = c.FinishPipeline("recording the chunks");
     BARFILL_TRY(queued);
     return done;
@@ -378,7 +378,9 @@ class PostgresStore final : public BarStore {
       if (status) return Ok();
       Error error = std::move(status).error();
       if (conn_ && !conn_->IsBroken()) (void)conn_->Run("ROLLBACK", "rolling back");
-      if (!IsRetryable(error)) return Fail(std::move(error));
+      // Only the database's own retryable errors: an error a file's producer returned (a gzip
+      // stream cut short) is the producer's to handle, not this transaction's to repeat.
+      if (!IsRetryable(error) || error.code != ErrorCode::kDatabaseRetryable) return Fail(std::move(error));
       if (tries >= options_.max_transaction_attempts) {
         error.code = ErrorCode::kDatabase;
         error.message += " (gave up after " + std::to_string(tries) + " attempts)";

@@ -153,11 +153,11 @@ class SqliteSession final : public SqlSession {
     return stmt;
   }
 
-  Status Exec(std::string_view sql, std::initializer_list<SqlValue> params) override {
-    return Query(sql, params, [](const SqlRow&) { return Ok(); });
+  Status ExecValues(std::string_view sql, std::span<const SqlValue> params) override {
+    return QueryValues(sql, params, [](const SqlRow&) { return Ok(); });
   }
 
-  Status Query(std::string_view sql, std::initializer_list<SqlValue> params,
+  Status QueryValues(std::string_view sql, std::span<const SqlValue> params,
                const std::function<Status(const SqlRow&)>& row) override {
     auto stmt = Prepare(sql);
     if (!stmt) return Fail(stmt.error());
@@ -271,7 +271,7 @@ class SqliteStore final : public BarStore {
       BARFILL_TRY(produce(sink));
       BARFILL_TRY(halfway.Finish(options_));
       const int64_t now = NowMs();
-      for (const CommittedRange& range : ranges) BARFILL_TRY(RecordCommitted(*session_, range, now));
+      BARFILL_TRY(RecordCommittedTogether(*session_, ranges, now));
       BARFILL_TRY(RecordFile(*session_, file, now));
       return Hook(options_, WriteStep::kBeforeCommit);
     });
