@@ -35,7 +35,7 @@ inline const char* RunOutcomeName(RunOutcome outcome) {
 
 /// A snapshot of a run's counters.
 struct RunProgress {
-  std::string phase;  ///< "backfill", "fallback to daily bars"
+  std::string phase;  ///< "flat files", "backfill", "fallback to daily bars"
   double elapsed_s = 0;
   int64_t series_total = 0;
   int64_t series_finished = 0;
@@ -47,6 +47,11 @@ struct RunProgress {
   int64_t requests = 0;        ///< HTTP requests sent
   int64_t retries = 0;
   int64_t rate_limited = 0;    ///< 429 answers
+  // The flat-file phase counts files and bytes instead of ranges and pages.
+  int64_t files_total = 0;     ///< day files to load (0 outside the flat-file phase)
+  int64_t files_settled = 0;   ///< stored, failed or refused
+  int64_t files_failed = 0;
+  int64_t bytes = 0;           ///< compressed bytes downloaded
   bool final = false;          ///< the last snapshot of its phase
 };
 

@@ -17,10 +17,10 @@ std::string Compact(double n) {
   return buf;
 }
 
-std::string Eta(const engine::ProgressSnapshot& s) {
-  if (s.ranges_settled == 0 || s.ranges_settled >= s.ranges_total) return "--";
-  const double left = s.elapsed_s * static_cast<double>(s.ranges_total - s.ranges_settled) /
-                      static_cast<double>(s.ranges_settled);
+/// Time left if the rest goes as fast as the `settled` of `total` so far.
+std::string Eta(double elapsed_s, int64_t settled, int64_t total) {
+  if (settled == 0 || settled >= total) return "--";
+  const double left = elapsed_s * static_cast<double>(total - settled) / static_cast<double>(settled);
   char buf[32];
   if (left < 100) std::snprintf(buf, sizeof buf, "%.0fs", left);
   else if (left < 6000) {
@@ -34,6 +34,18 @@ std::string Eta(const engine::ProgressSnapshot& s) {
 }  // namespace
 
 std::string FormatProgress(const engine::ProgressSnapshot& s) {
+  if (s.files_total > 0) {
+    const double done = static_cast<double>(s.files_settled) / static_cast<double>(s.files_total);
+    const double rate = s.elapsed_s > 0 ? static_cast<double>(s.rows) / s.elapsed_s : 0;
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "files %lld/%lld (%.1f%%)%s  %.1f MiB  rows %s  %s rows/s  requests %lld  ETA %s",
+                  static_cast<long long>(s.files_settled), static_cast<long long>(s.files_total), 100 * done,
+                  s.files_failed > 0 ? (" " + std::to_string(s.files_failed) + " failed").c_str() : "",
+                  static_cast<double>(s.bytes) / (1 << 20), Compact(static_cast<double>(s.rows)).c_str(),
+                  Compact(rate).c_str(), static_cast<long long>(s.requests),
+                  Eta(s.elapsed_s, s.files_settled, s.files_total).c_str());
+    return buf;
+  }
   const double pct = s.ranges_total > 0 ? 100.0 * static_cast<double>(s.ranges_settled) / static_cast<double>(s.ranges_total) : 100.0;
   const double rate = s.elapsed_s > 0 ? static_cast<double>(s.rows) / s.elapsed_s : 0;
   char buf[512];
@@ -45,7 +57,7 @@ std::string FormatProgress(const engine::ProgressSnapshot& s) {
                 static_cast<long long>(s.pages),
                 Compact(static_cast<double>(s.rows)).c_str(), Compact(rate).c_str(),
                 static_cast<long long>(s.requests), static_cast<long long>(s.retries),
-                static_cast<long long>(s.rate_limited), Eta(s).c_str());
+                static_cast<long long>(s.rate_limited), Eta(s.elapsed_s, s.ranges_settled, s.ranges_total).c_str());
   return buf;
 }
 

@@ -241,9 +241,13 @@ class FilePass {
       std::vector<ChunkWrite> writes;
       size_t waiting = 0;
       std::unordered_set<std::string> seen;
+      double sink_s = 0;  // the store's part of the feeding time: not parsing
       const auto flush = [&]() -> Status {
         for (size_t i = 0; i < writes.size(); ++i) writes[i].bars = &batches[i];
-        BARFILL_TRY(sink(writes));
+        const auto sink_start = Stopwatch::now();
+        const Status sunk = sink(writes);
+        sink_s += SecondsSince(sink_start);
+        BARFILL_TRY(sunk);
         writes.clear();
         batches.clear();
         waiting = 0;
@@ -277,6 +281,7 @@ class FilePass {
         parse_s += SecondsSince(parse_start);
         BARFILL_TRY(fed);
       }
+      parse_s -= sink_s;
       auto finished = reader.Finish();
       if (!finished) return Fail(finished.error());
       summary = std::move(*finished);
@@ -320,10 +325,10 @@ class FilePass {
     s.phase = "flat files";
     s.elapsed_s = SecondsSince(start);
     std::lock_guard lock(mutex_);
-    s.ranges_total = static_cast<int64_t>(files_.files.size());
-    s.ranges_settled = fetched_ + failed_ + refused_;
-    s.ranges_failed = failed_;
-    s.pages = fetched_;
+    s.files_total = static_cast<int64_t>(files_.files.size());
+    s.files_settled = fetched_ + failed_ + refused_;
+    s.files_failed = failed_;
+    s.bytes = downloads_.bytes;
     s.rows = rows_;
     s.requests = downloads_.requests;
     return s;

@@ -158,10 +158,15 @@ constexpr std::string_view kDeleteBars =
 // parameter has a type even where a statement does not use it: PostgreSQL refuses an untyped one.
 enum class Scope { kOneSeries, kStagedTickers };
 
-std::string SeriesIs(Scope scope, std::string_view alias) {
+std::string SeriesIs(Scope scope, SqlDialect dialect, std::string_view alias) {
   const std::string a = alias.empty() ? "" : std::string(alias) + ".";
-  const std::string ticker = scope == Scope::kOneSeries ? a + "ticker = $1"
-                                                         : a + "ticker IN (SELECT ticker FROM barfill_stage_ledger)";
+  // PostgreSQL plans IN (SELECT ...) against a table written in this very transaction (no
+  // statistics yet) as a nested loop over a full scan, seconds per file; an array of the staged
+  // tickers, computed once, makes it probe the primary key once per ticker instead.
+  const std::string staged = dialect == SqlDialect::kPostgres
+                                 ? "ticker = ANY (ARRAY(SELECT ticker FROM barfill_stage_ledger))"
+                                 : "ticker IN (SELECT ticker FROM barfill_stage_ledger)";
+  const std::string ticker = scope == Scope::kOneSeries ? a + "ticker = $1" : a + staged;
   return ticker + " AND " + a + "timeframe = $2 AND " + a + "adjusted = $3";
 }
 
@@ -169,7 +174,7 @@ struct LedgerStatements {
   std::string keep_before, keep_after, drop_overlapping, insert, absorb_before, drop_before, absorb_after, drop_after;
 };
 
-LedgerStatements MakeLedgerStatements(Scope scope) {
+LedgerStatements MakeLedgerStatements(Scope scope, SqlDialect dialect) {
   // A final row the write overlaps keeps only its parts outside the write, their bars recounted.
   const auto keep = [&](std::string_view from, std::string_view to, std::string_view count_from,
                         std::string_view count_to, std::string_view at) {
@@ -179,7 +184,7 @@ LedgerStatements MakeLedgerStatements(Scope scope) {
            ", CASE WHEN n > 0 THEN 'done' ELSE 'empty' END, n, attempts, NULL, updated_at, 0, NULL FROM (SELECT l.*, "
            "(SELECT count(*) FROM bars b WHERE b.ticker = l.ticker AND b.timeframe = l.timeframe AND "
            "b.adjusted = l.adjusted AND b.ts >= " + std::string(count_from) + " AND b.ts < " + std::string(count_to) +
-           ") AS n FROM barfill_ledger l WHERE " + SeriesIs(scope, "l") +
+           ") AS n FROM barfill_ledger l WHERE " + SeriesIs(scope, dialect, "l") +
            " AND l.state IN ('done', 'empty') AND l.from_ts < " + std::string(at) + " AND l.to_ts > " +
            std::string(at) + ") s";
   };
@@ -192,10 +197,10 @@ LedgerStatements MakeLedgerStatements(Scope scope) {
       "base_aggregates = l.base_aggregates + o.base_aggregates, "
       "attempts = CASE WHEN o.attempts > l.attempts THEN o.attempts ELSE l.attempts END, "
       "state = CASE WHEN l.rows + o.rows > 0 THEN 'done' ELSE 'empty' END, updated_at = $7 "
-      "FROM barfill_ledger AS o WHERE " + SeriesIs(scope, "l") +
+      "FROM barfill_ledger AS o WHERE " + SeriesIs(scope, dialect, "l") +
       " AND o.ticker = l.ticker AND o.timeframe = l.timeframe AND o.adjusted = l.adjusted AND "
       "o.state IN ('done', 'empty') AND ";
-  const std::string final_rows = "DELETE FROM barfill_ledger WHERE " + SeriesIs(scope, "") +
+  const std::string final_rows = "DELETE FROM barfill_ledger WHERE " + SeriesIs(scope, dialect, "") +
                                  " AND state IN ('done', 'empty') AND ";
   const std::string columns =
       "INSERT INTO barfill_ledger (ticker, timeframe, adjusted, from_ts, to_ts, state, rows, attempts, last_error, "
@@ -203,7 +208,7 @@ LedgerStatements MakeLedgerStatements(Scope scope) {
   LedgerStatements st;
   st.keep_before = keep("from_ts", "$4", "l.from_ts", "$4", "$4");
   st.keep_after = keep("$5", "to_ts", "$5", "l.to_ts", "$5");
-  st.drop_overlapping = "DELETE FROM barfill_ledger WHERE " + SeriesIs(scope, "") + " AND from_ts < $5 AND to_ts > $4";
+  st.drop_overlapping = "DELETE FROM barfill_ledger WHERE " + SeriesIs(scope, dialect, "") + " AND from_ts < $5 AND to_ts > $4";
   st.insert = scope == Scope::kOneSeries
                   ? columns + "VALUES ($1, $2, $3, $4, $6, $8, $9, $10, NULL, $7, $11, NULLIF($12, -1))"
                   : columns + "SELECT s.ticker, $2, $3, $4, $6, CASE WHEN s.rows > 0 THEN 'done' ELSE 'empty' END, "
@@ -218,15 +223,17 @@ LedgerStatements MakeLedgerStatements(Scope scope) {
   return st;
 }
 
-const LedgerStatements& StatementsFor(Scope scope) {
-  static const LedgerStatements one = MakeLedgerStatements(Scope::kOneSeries);
-  static const LedgerStatements staged = MakeLedgerStatements(Scope::kStagedTickers);
-  return scope == Scope::kOneSeries ? one : staged;
+const LedgerStatements& StatementsFor(Scope scope, SqlDialect dialect) {
+  static const LedgerStatements one = MakeLedgerStatements(Scope::kOneSeries, SqlDialect::kSqlite);
+  static const LedgerStatements staged_sqlite = MakeLedgerStatements(Scope::kStagedTickers, SqlDialect::kSqlite);
+  static const LedgerStatements staged_pg = MakeLedgerStatements(Scope::kStagedTickers, SqlDialect::kPostgres);
+  if (scope == Scope::kOneSeries) return one;
+  return dialect == SqlDialect::kPostgres ? staged_pg : staged_sqlite;
 }
 
 /// Runs the statements of `scope` with the parameters of `range` (its ticker ignored when staged).
 Status RunLedgerStatements(SqlSession& sql, Scope scope, const CommittedRange& range, int64_t now_ms) {
-  const LedgerStatements& st = StatementsFor(scope);
+  const LedgerStatements& st = StatementsFor(scope, sql.dialect());
   const Series& series = range.series;
   const std::string timeframe = series.timeframe.ToString();
   const ChunkState state = range.rows > 0 ? ChunkState::kDone : ChunkState::kEmpty;
@@ -391,9 +398,11 @@ Status DeleteBarsOfWrites(SqlSession& sql, std::span<const ChunkWrite> writes) {
   return ForEachGroup(sql, ranges, [&](Scope scope, const CommittedRange& first) -> Status {
     if (scope == Scope::kOneSeries) return DeleteBarsInRange(sql, Chunk{first.series, first.replaced});
     const std::string timeframe = first.series.timeframe.ToString();
-    static const std::string kDeleteStaged =
-        "DELETE FROM bars WHERE " + SeriesIs(Scope::kStagedTickers, "") + " AND ts >= $4 AND ts < $5";
-    return sql.Exec(kDeleteStaged, {std::string_view(), std::string_view(timeframe), first.series.adjusted,
+    static const std::string kDeleteStagedSqlite =
+        "DELETE FROM bars WHERE " + SeriesIs(Scope::kStagedTickers, SqlDialect::kSqlite, "") + " AND ts >= $4 AND ts < $5";
+    static const std::string kDeleteStagedPg =
+        "DELETE FROM bars WHERE " + SeriesIs(Scope::kStagedTickers, SqlDialect::kPostgres, "") + " AND ts >= $4 AND ts < $5";
+    return sql.Exec(sql.dialect() == SqlDialect::kPostgres ? kDeleteStagedPg : kDeleteStagedSqlite, {std::string_view(), std::string_view(timeframe), first.series.adjusted,
                                     SqlTimestamp{first.replaced.from_ms}, SqlTimestamp{first.replaced.to_ms}});
   });
 }

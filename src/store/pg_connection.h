@@ -27,6 +27,7 @@ struct PgConnDeleter {
 
 class PgConnection final : public SqlSession {
  public:
+  SqlDialect dialect() const override { return SqlDialect::kPostgres; }
   /// Connects with a libpq URI or conninfo ("" = the PG* environment). A failure is a kDatabase
   /// error naming host, port, database and libpq's reason.
   static Result<std::unique_ptr<PgConnection>> Open(const std::string& conninfo,

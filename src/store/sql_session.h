@@ -34,10 +34,14 @@ class SqlRow {
   virtual int64_t TimestampMs(int column) const = 0;
 };
 
+enum class SqlDialect { kSqlite, kPostgres };
+
 /// A connection that runs parameterized statements inside whatever transaction is open.
 class SqlSession {
  public:
   virtual ~SqlSession() = default;
+  /// Which SQL it speaks, for the few statements that must differ to be planned well.
+  virtual SqlDialect dialect() const = 0;
   /// Runs a statement that returns no rows.
   Status Exec(std::string_view sql, std::initializer_list<SqlValue> params = {}) {
     return ExecValues(sql, std::span<const SqlValue>(params.begin(), params.size()));

@@ -121,6 +121,7 @@ std::string_view HintFor(int code) {
 /// One SQLite connection and its cache of prepared statements.
 class SqliteSession final : public SqlSession {
  public:
+  SqlDialect dialect() const override { return SqlDialect::kSqlite; }
   SqliteSession(sqlite3* db, std::string describe) : db_(db), describe_(std::move(describe)) {}
 
   sqlite3* db() const { return db_.get(); }
