@@ -20,50 +20,44 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
+GroupedValidation ValidateGroupedDay(const polygon::GroupedDailyRequest& request, polygon::GroupedDay& day) {
+  GroupedValidation found;
+  std::vector<uint32_t> order(day.tickers.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return day.tickers[a].symbol() < day.tickers[b].symbol(); });
+  const Timeframe daily(1, Timespan::kDay);
+  const TimeRange range = request.Day();
+  std::vector<Ticker> tickers;
+  BarBatch bars;
+  BarBatch one_ticker;  // the rows of one ticker, validated together
+  tickers.reserve(order.size());
+  bars.reserve(order.size());
+  for (size_t run = 0; run < order.size();) {
+    const Ticker& ticker = day.tickers[order[run]];
+    one_ticker.clear();
+    for (; run < order.size() && day.tickers[order[run]] == ticker; ++run) one_ticker.push_back(day.bars[order[run]]);
+    ValidationReport report;
+    const Status valid = ValidateBars(Chunk{Series{ticker, daily, request.adjusted}, range}, one_ticker, report);
+    found.duplicates_dropped += report.duplicates_dropped;
+    if (!valid) {
+      found.rejected.push_back({ticker, valid.error()});
+      continue;
+    }
+    for (size_t i = 0; i < one_ticker.size(); ++i) {
+      tickers.push_back(ticker);
+      bars.push_back(one_ticker[i]);
+    }
+  }
+  day.tickers = std::move(tickers);
+  day.bars = std::move(bars);
+  return found;
+}
+
 struct GroupedFetcher::Impl {
   ApiSession session;
-  BarBatch one_ticker;  // the rows of one ticker, validated together
 
   explicit Impl(const FetchShared& shared) : session(shared) {}
-
-  // Sorts the day's rows by ticker and validates each ticker's rows as a 1d page of its series
-  // covering the day: bad bars reject their ticker only, identical duplicates are dropped.
-  void Validate(const GroupedDayQuery& query, const std::string& url, FetchedDay& fetched, FetchStats& stats) {
-    polygon::GroupedDay& day = fetched.day;
-    std::vector<uint32_t> order(day.tickers.size());
-    std::iota(order.begin(), order.end(), 0u);
-    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-      return day.tickers[a].symbol() < day.tickers[b].symbol();
-    });
-    const Timeframe daily(1, Timespan::kDay);
-    std::vector<Ticker> tickers;
-    BarBatch bars;
-    tickers.reserve(order.size());
-    bars.reserve(order.size());
-    for (size_t run = 0; run < order.size();) {
-      const Ticker& ticker = day.tickers[order[run]];
-      one_ticker.clear();
-      size_t end = run;
-      for (; end < order.size() && day.tickers[order[end]] == ticker; ++end) {
-        one_ticker.push_back(day.bars[order[end]]);
-      }
-      run = end;
-      ValidationReport report;
-      const Status valid =
-          ValidateBars(Chunk{Series{ticker, daily, query.request.adjusted}, fetched.range}, one_ticker, report);
-      stats.duplicates_dropped += report.duplicates_dropped;
-      if (!valid) {
-        fetched.rejected.push_back({ticker, session.InContext(query.request.Describe(), valid.error(), url)});
-        continue;
-      }
-      for (size_t i = 0; i < one_ticker.size(); ++i) {
-        tickers.push_back(ticker);
-        bars.push_back(one_ticker[i]);
-      }
-    }
-    day.tickers = std::move(tickers);
-    day.bars = std::move(bars);
-  }
 
   Result<FetchedDay> FetchDay(const GroupedDayQuery& query, FetchStats& stats) {
     const Status& setup = session.setup();
@@ -95,8 +89,13 @@ struct GroupedFetcher::Impl {
     if (!asked) return Fail(asked.error());
 
     const auto validate_start = std::chrono::steady_clock::now();
-    Validate(query, *url, fetched, stats);
+    GroupedValidation found = ValidateGroupedDay(request, fetched.day);
     stats.parse_s += SecondsSince(validate_start);
+    stats.duplicates_dropped += found.duplicates_dropped;
+    for (RejectedTicker& rejected : found.rejected) {
+      rejected.error = session.InContext(request.Describe(), std::move(rejected.error), *url);
+    }
+    fetched.rejected = std::move(found.rejected);
     return fetched;
   }
 };

@@ -46,6 +46,19 @@ struct FetchedDay {
   int64_t requested_at_ms = 0;   ///< wall clock (Unix ms) when its answering request was sent
 };
 
+/// What validating a day found.
+struct GroupedValidation {
+  std::vector<RejectedTicker> rejected;
+  int64_t duplicates_dropped = 0;  ///< identical bars of one ticker seen more than once
+};
+
+/// Validates a day as read from the wire, in place, as ranges are validated: rows sorted by
+/// ticker, each ticker's rows checked as a 1d page of its series covering `request.Day()`
+/// (ValidateBars: finite numbers, OHLC, volume, alignment, inside the day, one bar per t).
+/// Identical duplicates are dropped; a ticker with a bad bar, or two different ones, is removed
+/// from the day and listed.
+GroupedValidation ValidateGroupedDay(const polygon::GroupedDailyRequest& request, polygon::GroupedDay& day);
+
 /// One per fetcher thread: owns its HTTP connection(s); not thread-safe itself.
 class GroupedFetcher {
  public:
