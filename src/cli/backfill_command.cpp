@@ -20,7 +20,16 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   auto flags = std::make_shared<BackfillFlags>();
   BackfillSettings& s = flags->settings;
   CLI::App* cmd = app.add_subcommand("backfill", "Fetch bars for tickers x timeframes x days into the database");
-  cmd->add_option("--tickers", s.plan_flags.tickers, "Comma-separated tickers: AAPL,BRK.B,X:BTCUSD,C:EURUSD,I:SPX");
+  cmd->add_option("--tickers", s.plan_flags.tickers,
+                  "Comma-separated tickers: AAPL,BRK.B,X:BTCUSD,C:EURUSD,I:SPX; @FILE (one or more per line); or all, "
+                  "all:crypto, all:forex, all:options (every ticker of the flat files)");
+  cmd->add_option("--ticker-prefix", s.plan_flags.ticker_prefixes, "With --tickers all: only tickers starting with these (A,B,...)");
+  cmd->add_option("--exclude", s.plan_flags.exclude, "With --tickers all: tickers left out (comma-separated)");
+  cmd->add_option("--source", s.run.source,
+                  "Where bars come from: auto (default: flat files for unadjusted 1m/1d when S3 keys are set, REST for "
+                  "the rest), rest, files");
+  cmd->add_option("--files-url", s.run.files_url, "Flat files S3 endpoint (default https://files.massive.com)");
+  cmd->add_option("--files-bucket", s.run.files_bucket, "Flat files bucket (default flatfiles)");
   cmd->add_option("--timeframes", s.plan_flags.timeframes, "Comma-separated bar sizes: 1m,5m,15m,1h,4h,1d,1w,1mo");
   cmd->add_option("--from", s.plan_flags.from, "First day (YYYY-MM-DD, inclusive, in the market's zone)");
   cmd->add_option("--to", s.plan_flags.to, "Last day (YYYY-MM-DD, inclusive)");

@@ -28,7 +28,12 @@ Status WriteFile(const std::string& path, const std::string& text) {
 Error InFlagTerms(Error error) {
   static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
       {"concurrency ", "--concurrency "}, {"rate ", "--rate "}, {"base URL ", "--base-url "},
-      {"compression ", "--compression "}, {"stall timeout ", "--stall-timeout "}, {"writers ", "--writers "}};
+      {"compression ", "--compression "}, {"stall timeout ", "--stall-timeout "}, {"writers ", "--writers "},
+      {"source ", "--source "}, {"files URL ", "--files-url "}};
+  if (error.message.starts_with("no API key given")) {
+    error.message = "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key (flat files alone: --source files)";
+    return error;
+  }
   for (const auto& [setting, flag] : kFlags) {
     if (error.message.starts_with(setting)) {
       error.message = std::string(flag) + error.message.substr(setting.size());
@@ -47,9 +52,8 @@ int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport*
   engine::RunSettings run = settings.run;
   run.db_url = ResolveDbUrl(!run.db_url.empty() ? run.db_url : plan->db.value_or(""));
   run.api_key = ResolveApiKey(run.api_key).value_or("");
-  if (run.api_key.empty() && !run.dry_run) {
-    return ReportError(Error(ErrorCode::kUsage, "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key"));
-  }
+  if (run.files_access_key.empty()) run.files_access_key = ResolveS3AccessKey().value_or("");
+  if (run.files_secret_key.empty()) run.files_secret_key = ResolveS3SecretKey().value_or("");
   auto config = engine::ResolveRunConfig(std::move(*plan), run);
   if (!config) return ReportError(InFlagTerms(config.error()));
 
@@ -84,6 +88,11 @@ int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport*
                static_cast<long long>(work.requests.low), static_cast<long long>(work.requests.high),
                resolved.fetch_config.base_url.c_str(), resolved.rate.text.c_str(),
                resolved.concurrency, (*job)->DescribeStore().c_str(), resolved.writers, resolved.writers == 1 ? "" : "s");
+  if (const auto& files = (*job)->files()) {
+    std::fprintf(stderr, "barfill: flat files first: %zu day files to load (%lld listed, %lld unchanged since loaded, %zu missing) from %s\n",
+                 files->files.size(), static_cast<long long>(files->listed), static_cast<long long>(files->unchanged),
+                 files->missing.size(), resolved.files->endpoint.c_str());
+  }
   const engine::RunReport report = (*job)->Run(control);
   std::fputs(FormatReport(report).c_str(), stdout);
   std::fflush(stdout);

@@ -24,4 +24,14 @@ std::optional<std::string> ResolveApiKey(const std::string& flag_value) {
   return Env("MASSIVE_API_KEY");
 }
 
+std::optional<std::string> ResolveS3AccessKey() {
+  if (auto key = Env("MASSIVE_S3_ACCESS_KEY_ID")) return key;
+  return Env("AWS_ACCESS_KEY_ID");
+}
+
+std::optional<std::string> ResolveS3SecretKey() {
+  if (auto key = Env("MASSIVE_S3_SECRET_ACCESS_KEY")) return key;
+  return Env("AWS_SECRET_ACCESS_KEY");
+}
+
 }  // namespace barfill::cli

@@ -15,4 +15,9 @@ std::string ResolveDbUrl(const std::string& flag_value);
 /// --api-key if given, else $POLYGON_API_KEY, else $MASSIVE_API_KEY; nullopt when none is set.
 std::optional<std::string> ResolveApiKey(const std::string& flag_value);
 
+/// The flat files' S3 keys: $MASSIVE_S3_ACCESS_KEY_ID / $MASSIVE_S3_SECRET_ACCESS_KEY, else
+/// $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY; nullopt when none is set.
+std::optional<std::string> ResolveS3AccessKey();
+std::optional<std::string> ResolveS3SecretKey();
+
 }  // namespace barfill::cli

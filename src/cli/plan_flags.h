@@ -12,12 +12,14 @@ namespace barfill::cli {
 
 /// The raw text values a plan is built from, as given on the command line.
 struct PlanFlags {
-  std::string tickers;     ///< "AAPL,MSFT,X:BTCUSD"
+  std::string tickers;     ///< "AAPL,MSFT,X:BTCUSD", "@FILE" (one or more per line), or "all[:class]"
   std::string timeframes;  ///< "1m,5m,1d"
   std::string from;        ///< "2025-01-01", or "today" / "yesterday" (UTC)
   std::string to;
   std::optional<bool> adjusted;
   std::optional<CalendarDay> today;  ///< what "today" means; the system's UTC day if unset
+  std::string ticker_prefixes;  ///< with "all": only tickers starting with one of these ("A,B")
+  std::string exclude;          ///< with "all": tickers left out ("TEST,ZVZZT")
 };
 
 /// Builds or completes a plan from flags: flags override what `base` (from a plan file) says.

@@ -59,6 +59,27 @@ std::string FormatReport(const engine::RunReport& r) {
        static_cast<long long>(r.ranges_total), static_cast<long long>(r.ranges_done),
        static_cast<long long>(r.ranges_failed), static_cast<long long>(r.ranges_pending), static_cast<long long>(r.pages),
        static_cast<long long>(r.series_up_to_date));
+  const engine::FilesReport& fr = r.files;
+  if (fr.listed > 0 || !fr.missing.empty()) {
+    Line(out, "  Flat files:      %lld listed: %lld fetched (%lld replaced by the vendor since loaded), %lld unchanged "
+              "(skipped), %lld failed, %lld refused, %zu expected but missing\n",
+         static_cast<long long>(fr.listed), static_cast<long long>(fr.fetched), static_cast<long long>(fr.replaced),
+         static_cast<long long>(fr.unchanged), static_cast<long long>(fr.failed), static_cast<long long>(fr.refused),
+         fr.missing.size());
+    if (fr.fetched > 0 || fr.bytes > 0) {
+      Line(out, "                   %s downloaded (%.1f MiB/s), %s bars (%s/s), %lld bad rows skipped, %lld resumed, %lld restarted\n",
+           Bytes(fr.bytes).c_str(), fr.download_s > 0 ? static_cast<double>(fr.bytes) / (1 << 20) / fr.download_s : 0.0,
+           Thousands(fr.rows).c_str(),
+           Thousands(static_cast<int64_t>(fr.duration_s > 0 ? static_cast<double>(fr.rows) / fr.duration_s : 0)).c_str(),
+           static_cast<long long>(fr.bad_rows), static_cast<long long>(fr.resumes), static_cast<long long>(fr.restarts));
+      Line(out, "                   %.2f s in all: downloading %.2f s, gunzip+CSV %.2f s (thread time), database %.2f s\n",
+           fr.duration_s, fr.download_s, fr.parse_s, fr.db_s);
+    }
+    for (const std::string& m : fr.missing) Line(out, "  Missing file:    %s (REST fetches its days in --source auto)\n", m.c_str());
+    constexpr size_t kNotesShown = 20;
+    for (size_t i = 0; i < fr.notes.size() && i < kNotesShown; ++i) Line(out, "  File note:       %s\n", fr.notes[i].c_str());
+    if (fr.notes.size() > kNotesShown) Line(out, "  ... and %zu more file notes (see --report-json)\n", fr.notes.size() - kNotesShown);
+  }
   Line(out, "  Total duration:  %.2f s\n", r.duration_s);
   Line(out, "  Throughput:      %s records/s\n", Thousands(static_cast<int64_t>(r.RecordsPerSecond())).c_str());
   out += "\n  Bottleneck analysis (wall time; API and DB overlap because they run in parallel):\n";
@@ -97,7 +118,7 @@ std::string FormatReport(const engine::RunReport& r) {
   if (r.peak_rss_bytes > 0) Line(out, "  Peak memory:     %s\n", Bytes(r.peak_rss_bytes).c_str());
   for (const std::string& d : r.degraded) Line(out, "  Degraded:        %s (daily bars stored instead)\n", d.c_str());
   if (!r.failures.empty()) {
-    Line(out, "\n  Failures (%zu ranges; a re-run retries them from where they stopped):\n", r.failures.size());
+    Line(out, "\n  Failures (%zu ranges or files; a re-run retries them from where they stopped):\n", r.failures.size());
     constexpr size_t kShown = 20;
     for (size_t i = 0; i < r.failures.size() && i < kShown; ++i) {
       const engine::FailureRecord& fr = r.failures[i];
@@ -142,6 +163,19 @@ std::string ReportToJson(const engine::RunReport& r) {
        ",\"waiting_for_db\":" + Num(r.backpressure_s) + "}";
   j += ",\"validation\":{\"duplicates_dropped\":" + std::to_string(f.duplicates_dropped) +
        ",\"reordered\":" + std::to_string(f.reordered) + ",\"delayed_pages\":" + std::to_string(f.delayed_pages) + "}";
+  const engine::FilesReport& fr = r.files;
+  j += ",\"files\":{\"listed\":" + std::to_string(fr.listed) + ",\"fetched\":" + std::to_string(fr.fetched) +
+       ",\"unchanged\":" + std::to_string(fr.unchanged) + ",\"replaced\":" + std::to_string(fr.replaced) +
+       ",\"failed\":" + std::to_string(fr.failed) + ",\"refused\":" + std::to_string(fr.refused) +
+       ",\"bytes\":" + std::to_string(fr.bytes) + ",\"rows\":" + std::to_string(fr.rows) +
+       ",\"bad_rows\":" + std::to_string(fr.bad_rows) + ",\"resumes\":" + std::to_string(fr.resumes) +
+       ",\"restarts\":" + std::to_string(fr.restarts) + ",\"download_s\":" + Num(fr.download_s) +
+       ",\"parse_s\":" + Num(fr.parse_s) + ",\"db_s\":" + Num(fr.db_s) + ",\"duration_s\":" + Num(fr.duration_s) +
+       ",\"missing\":[";
+  for (size_t i = 0; i < fr.missing.size(); ++i) j += (i > 0 ? "," : "") + JsonQuote(fr.missing[i]);
+  j += "],\"notes\":[";
+  for (size_t i = 0; i < fr.notes.size(); ++i) j += (i > 0 ? "," : "") + JsonQuote(fr.notes[i]);
+  j += "]}";
   j += ",\"concurrency\":" + std::to_string(r.concurrency);
   j += ",\"writers\":" + std::to_string(r.writers);
   j += ",\"rate_per_s\":" + Num(r.rate_per_s);

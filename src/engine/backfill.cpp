@@ -11,41 +11,10 @@
 #include <vector>
 
 #include "engine/bounded_queue.h"
+#include "engine/busy_clock.h"
 
 namespace barfill::engine {
 namespace {
-
-using Stopwatch = std::chrono::steady_clock;  // wall time of the run, for the report
-
-double SecondsSince(Stopwatch::time_point start) {
-  return std::chrono::duration<double>(Stopwatch::now() - start).count();
-}
-
-/// Wall time during which at least one of several threads is busy (the union of their busy
-/// intervals), so that N overlapping fetches count once.
-class BusyClock {
- public:
-  void Enter() {
-    std::lock_guard lock(mutex_);
-    if (busy_++ == 0) since_ = Stopwatch::now();
-  }
-  void Leave() {
-    std::lock_guard lock(mutex_);
-    if (--busy_ == 0) total_ += Stopwatch::now() - since_;
-  }
-  double Seconds() const {
-    std::lock_guard lock(mutex_);
-    auto total = total_;
-    if (busy_ > 0) total += Stopwatch::now() - since_;
-    return std::chrono::duration<double>(total).count();
-  }
-
- private:
-  mutable std::mutex mutex_;
-  int busy_ = 0;
-  Stopwatch::time_point since_;
-  Stopwatch::duration total_{};
-};
 
 /// A fetched page (or the failure of a range) on its way to the writers.
 struct WriteItem {
@@ -429,6 +398,23 @@ class Pass {
 
 }  // namespace
 
+void SettleFailures(RunReport& report) {
+  if (report.outcome != RunOutcome::kDone || report.failures.empty()) return;
+  // Ranges or files the network gave up on are a network outcome (exit 5, resumable); ones the
+  // API answered wrongly are failures (exit 1). Both stay retryable in the ledger.
+  const auto network = std::count_if(report.failures.begin(), report.failures.end(),
+                                     [](const FailureRecord& f) { return f.code == ErrorCode::kNetworkGaveUp; });
+  if (network > 0) {
+    report.outcome = RunOutcome::kNetwork;
+    report.error = "the network gave up on " + std::to_string(network) +
+                   " range(s) or file(s) after their retries; run again later to resume (last: " +
+                   report.failures.back().error + ")";
+  } else {
+    report.outcome = RunOutcome::kRangesFailed;
+    report.error = std::to_string(report.failures.size()) + " range(s) or file(s) failed (listed above); a re-run retries them";
+  }
+}
+
 int64_t PeakRssBytes() {
   std::ifstream status("/proc/self/status");
   std::string line;
@@ -504,20 +490,7 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
       ++report.jobs_succeeded;
     }
   }
-  if (report.outcome == RunOutcome::kDone && report.ranges_failed > 0) {
-    // Ranges the network gave up on are a network outcome (exit 5, resumable); ranges the API
-    // answered wrongly are failed ranges (exit 1). Both stay retryable in the ledger.
-    const auto network = std::count_if(report.failures.begin(), report.failures.end(),
-                                       [](const FailureRecord& f) { return f.code == ErrorCode::kNetworkGaveUp; });
-    if (network > 0) {
-      report.outcome = RunOutcome::kNetwork;
-      report.error = "the network gave up on " + std::to_string(network) + " range(s) after their retries; run again later to resume (last: " +
-                     report.failures.back().error + ")";
-    } else {
-      report.outcome = RunOutcome::kRangesFailed;
-      report.error = std::to_string(report.ranges_failed) + " range(s) failed (listed above); a re-run retries them";
-    }
-  }
+  SettleFailures(report);
   if (report.error.empty()) report.error = report.stop_reason;
   report.peak_rss_bytes = PeakRssBytes();
   return report;

@@ -44,6 +44,10 @@ struct RunOptions {
 RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& options,
                       const fetch::FetchShared& fetch, BarStore& store, std::span<BarStore* const> extra_writers = {});
 
+/// A run that ended normally but with failed ranges or files gets its outcome: kNetwork when
+/// the network gave up on any (resumable, exit 5), else kRangesFailed; and its error line.
+void SettleFailures(RunReport& report);
+
 /// Peak resident set size of this process in bytes (0 if unknown).
 int64_t PeakRssBytes();
 

@@ -1,25 +1,100 @@
 #include "engine/backfill_job.h"
 
+#include <algorithm>
+
 #include "core/clock.h"
+#include "engine/file_pass.h"
 #include "fetch/rate_limiter.h"
-#include "fetch/retry_policy.h"
 
 namespace barfill::engine {
+namespace {
+
+int64_t WallNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<BackfillJob>> BackfillJob::Prepare(RunConfig config, StoreOptions store_options) {
   std::unique_ptr<BackfillJob> job(new BackfillJob(std::move(config), std::move(store_options)));
   auto store = OpenStore(job->config_.db_url, job->store_options_);
   if (!store) return Fail(store.error());
   BARFILL_TRY((*store)->Migrate());
-  auto work = BuildWorkPlan(job->config_.plan, **store, TodayUtc(), job->config_.concurrency);
+  job->stores_.push_back(std::move(*store));
+  if (job->config_.files && !DatasetsOf(job->config_.plan).empty()) {
+    // Listing the plan's months checks the S3 keys too: a refusal stops here, before any bar.
+    auto client = flatfiles::S3Client::Create(*job->config_.files);
+    if (!client) return Fail(client.error());
+    auto files = PlanFiles(job->config_.plan, *job->stores_.front(), **client, TodayUtc(), WallNowMs());
+    if (!files) return Fail(files.error());
+    job->files_ = std::move(*files);
+  }
+  auto work = job->PlanRest(false);
   if (!work) return Fail(work.error());
   job->work_ = std::move(*work);
-  job->stores_.push_back(std::move(*store));
   return job;
 }
 
+Result<WorkPlan> BackfillJob::PlanRest(bool after_files) {
+  Plan plan = config_.plan;
+  // Files only: nothing for REST before the files (dates still checked and clamped); after
+  // them, the series that still have days to do are counted.
+  if (!config_.UsesRest() && !after_files) plan.tickers.clear();
+  CoveredElsewhere elsewhere;
+  if (files_ && !after_files) {
+    elsewhere = [this](const Series& series) {
+      std::vector<TimeRange> days;
+      if (!FilesServe(series)) return days;
+      for (const flatfiles::Dataset& d : files_->datasets) {
+        if (d.asset == series.ticker.asset_class() && flatfiles::TimeframeOf(d.timeframe) == series.timeframe) {
+          days = FileDays(*files_, d);
+        }
+      }
+      return days;
+    };
+  }
+  return BuildWorkPlan(plan, *stores_.front(), TodayUtc(), config_.concurrency, kMaxBaseAggregatesPerRequest, elsewhere);
+}
+
 std::string BackfillJob::DescribePlan() const {
-  return DescribeWorkPlan(config_.plan, work_, config_.rate.per_second, config_.concurrency);
+  std::string out;
+  if (files_) {
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "flat files: %lld day files listed; %lld to load (%lld replaced by the vendor since loaded), %lld "
+                  "loaded before and unchanged%s\n",
+                  static_cast<long long>(files_->listed), static_cast<long long>(files_->files.size()),
+                  static_cast<long long>(files_->replaced), static_cast<long long>(files_->unchanged),
+                  files_->missing.empty() ? "" : (", " + std::to_string(files_->missing.size()) + " expected but missing").c_str());
+    out += line;
+    for (const std::string& m : files_->missing) out += "  missing: " + m + "\n";
+  }
+  if (config_.plan.all_tickers) {
+    out += "tickers: every ticker of the flat files (REST is not asked)\n";
+    return out;
+  }
+  return out + DescribeWorkPlan(config_.plan, work_, config_.rate.per_second, config_.concurrency);
+}
+
+void BackfillJob::RunFiles(const RunControl& control, fetch::RetryBudget& budget, Clock& clock, RunReport& report) {
+  FilesReport& r = report.files;
+  r.listed = files_->listed;
+  r.unchanged = files_->unchanged;
+  r.replaced = files_->replaced;
+  r.missing = files_->missing;
+  FilePassOptions options;
+  options.s3 = *config_.files;
+  options.retry = config_.fetch_config.retry;
+  options.budget = &budget;
+  options.clock = &clock;
+  options.cancel = control.cancel;
+  options.observer = control.observer;
+  options.progress_interval = control.progress_interval;
+  std::vector<BarStore*> writers;
+  for (const auto& store : stores_) writers.push_back(store.get());
+  RunFilePass(config_.plan, *files_, options, writers, report);
+  report.duration_s += r.duration_s;
+  report.db_s += r.db_s;
 }
 
 RunReport BackfillJob::Run(const RunControl& control) {
@@ -42,6 +117,27 @@ RunReport BackfillJob::Run(const RunControl& control) {
   limiter_options.retry_after_cap_ms = shared.config.retry.retry_after_cap_ms;
   fetch::RateLimiter limiter(config_.rate, clock, limiter_options);
   fetch::RetryBudget budget(shared.config.retry);
+
+  RunReport files_report;
+  if (files_) {
+    RunFiles(control, budget, clock, files_report);
+    // The ledger now holds what the files loaded: REST (or the count of what is left) plans
+    // against it. The days of failed, refused or missing files are still to do.
+    auto after = PlanRest(true);
+    if (!after) {
+      files_report.outcome = RunOutcome::kDatabase;
+      files_report.error = after.error().ToString();
+      return files_report;
+    }
+    work_ = std::move(*after);
+  }
+  const bool rest = config_.UsesRest() && files_report.outcome == RunOutcome::kDone;
+  if (rest && files_report.files.failed > 0) {
+    // REST fetches the days of the files that failed: they are notes, not failures, now.
+    for (const FailureRecord& f : files_report.failures) files_report.files.notes.push_back(f.error + " (REST fetches its days)");
+    files_report.failures.clear();
+  }
+
   shared.limiter = &limiter;
   shared.budget = &budget;
   shared.clock = &clock;
@@ -49,7 +145,6 @@ RunReport BackfillJob::Run(const RunControl& control) {
   if (control.observer != nullptr) {
     shared.warn = [observer = control.observer](const std::string& line) { observer->OnWarning(line); };
   }
-
   RunOptions options;
   options.concurrency = config_.concurrency;
   options.fallback_daily = config_.fallback_daily;
@@ -61,7 +156,30 @@ RunReport BackfillJob::Run(const RunControl& control) {
 
   std::vector<BarStore*> extra_writers;
   for (size_t i = 1; i < stores_.size(); ++i) extra_writers.push_back(stores_[i].get());
-  return RunBackfill(config_.plan, work_, options, shared, *stores_.front(), extra_writers);
+  WorkPlan nothing;  // files only, or the file pass stopped the run: REST has no work
+  RunReport report = RunBackfill(config_.plan, rest ? work_ : nothing, options, shared, *stores_.front(), extra_writers);
+  if (!files_) return report;
+
+  // One report: the files' counts, time and failures with REST's.
+  report.files = std::move(files_report.files);
+  report.records += files_report.records;
+  report.duration_s += files_report.duration_s;
+  report.db_s += files_report.db_s;
+  report.failures.insert(report.failures.begin(), files_report.failures.begin(), files_report.failures.end());
+  if (!rest) {
+    // What is left of the plan after the files: series complete, and series with days to do.
+    report.jobs_total = static_cast<int64_t>(work_.series.size());
+    report.series_up_to_date = work_.series_up_to_date;
+    report.jobs_succeeded = work_.series_up_to_date;
+    report.jobs_incomplete = report.jobs_total - report.jobs_succeeded;
+  }
+  if (files_report.outcome != RunOutcome::kDone) {
+    report.outcome = files_report.outcome;
+    report.stop_reason = files_report.stop_reason;
+    report.error = files_report.stop_reason;
+  }
+  SettleFailures(report);
+  return report;
 }
 
 }  // namespace barfill::engine

@@ -6,13 +6,16 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/result.h"
 #include "engine/backfill.h"
+#include "engine/file_plan.h"
 #include "engine/planner.h"
 #include "engine/run_config.h"
+#include "fetch/retry_policy.h"
 #include "store/bar_store.h"
 
 namespace barfill::engine {
@@ -32,7 +35,10 @@ class BackfillJob {
   static Result<std::unique_ptr<BackfillJob>> Prepare(RunConfig config, StoreOptions store_options = {});
 
   const RunConfig& config() const { return config_; }
+  /// What REST fetches (the days flat files load first left out).
   const WorkPlan& work() const { return work_; }
+  /// The day files to load, when the run uses flat files.
+  const std::optional<FilePlan>& files() const { return files_; }
   /// The store, for messages ("SQLite database bars.db").
   std::string DescribeStore() const { return stores_.front()->Describe(); }
   /// What opening the store did that the user should hear of (a schema upgrade), one line each.
@@ -48,9 +54,15 @@ class BackfillJob {
  private:
   BackfillJob(RunConfig config, StoreOptions store_options) : config_(std::move(config)), store_options_(std::move(store_options)) {}
 
+  /// Plans what REST fetches, leaving out the days of `files_` unless `after_files`.
+  Result<WorkPlan> PlanRest(bool after_files);
+  /// The flat-file pass; its counts, failures and outcome go into `report`.
+  void RunFiles(const RunControl& control, fetch::RetryBudget& budget, Clock& clock, RunReport& report);
+
   RunConfig config_;
   StoreOptions store_options_;
   std::vector<std::unique_ptr<BarStore>> stores_;  ///< the first plans and writes; the others only write
+  std::optional<FilePlan> files_;
   WorkPlan work_;
 };
 

@@ -200,11 +200,26 @@ Result<Plan> LoadPlanFile(const std::string& path) {
   return ParsePlanToml(text.str(), path);
 }
 
+std::optional<AssetClass> ParseAllTickers(std::string_view item) {
+  static constexpr std::pair<std::string_view, AssetClass> kAll[] = {
+      {"all", AssetClass::kStock},          {"all:stocks", AssetClass::kStock},  {"all:crypto", AssetClass::kCrypto},
+      {"all:forex", AssetClass::kFx},       {"all:indices", AssetClass::kIndex}, {"all:options", AssetClass::kOption}};
+  for (const auto& [word, asset] : kAll) {
+    if (item == word) return asset;
+  }
+  return std::nullopt;
+}
+
 Result<Plan> ParsePlan(const PlanText& text, CalendarDay today) {
   Plan plan;
   plan.name = text.name.empty() ? "command line" : text.name;
-  auto tickers = ParseTickers(text.tickers);
-  if (!tickers) return Fail(tickers.error());
+  if (text.tickers.size() == 1 && ParseAllTickers(text.tickers[0])) {
+    plan.all_tickers = ParseAllTickers(text.tickers[0]);
+  } else {
+    auto tickers = ParseTickers(text.tickers);
+    if (!tickers) return Fail(tickers.error());
+    plan.tickers = std::move(*tickers);
+  }
   auto timeframes = ParseTimeframes(text.timeframes);
   if (!timeframes) return Fail(timeframes.error());
   auto from = ParseDay(text.from, today);
@@ -214,7 +229,6 @@ Result<Plan> ParsePlan(const PlanText& text, CalendarDay today) {
   if (*to < *from) {
     return Fail(ErrorCode::kUsage, "from " + from->ToString() + " must not be after to " + to->ToString());
   }
-  plan.tickers = std::move(*tickers);
   plan.timeframes = std::move(*timeframes);
   plan.from = *from;
   plan.to = *to;

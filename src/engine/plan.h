@@ -17,6 +17,11 @@ namespace barfill::engine {
 struct Plan {
   std::string name;  ///< for reports; the plan file's `name` or "command line"
   std::vector<Ticker> tickers;
+  /// "all": every ticker the flat files of this asset class hold, instead of a list (only flat
+  /// files can serve it), narrowed by `ticker_prefixes` and `exclude`.
+  std::optional<AssetClass> all_tickers;
+  std::vector<std::string> ticker_prefixes;
+  std::vector<std::string> exclude;
   std::vector<Timeframe> timeframes;
   CalendarDay from;
   CalendarDay to;  ///< inclusive
@@ -48,6 +53,9 @@ Result<Plan> ParsePlan(const PlanText& text, CalendarDay today);
 
 /// Parses tickers; duplicates are dropped, an empty list is an error.
 Result<std::vector<Ticker>> ParseTickers(const std::vector<std::string>& items);
+/// "all" (stocks), "all:stocks", "all:crypto", "all:forex", "all:indices", "all:options": the
+/// asset class whose whole universe a plan asks for; nullopt when `item` is not such a word.
+std::optional<AssetClass> ParseAllTickers(std::string_view item);
 /// Parses timeframes; duplicates are dropped, an empty list is an error.
 Result<std::vector<Timeframe>> ParseTimeframes(const std::vector<std::string>& items);
 /// A YYYY-MM-DD day, or "today" / "yesterday" relative to `today`.

@@ -132,7 +132,8 @@ std::vector<TimeRange> Subtract(TimeRange range, std::vector<TimeRange> covered)
   return left;
 }
 
-Result<WorkPlan> BuildWorkPlan(const Plan& plan, BarStore& store, CalendarDay today, int fetchers, int64_t page_limit) {
+Result<WorkPlan> BuildWorkPlan(const Plan& plan, BarStore& store, CalendarDay today, int fetchers, int64_t page_limit,
+                               const CoveredElsewhere& elsewhere) {
   WorkPlan work;
   CalendarDay to = plan.to;
   if (today < to) {
@@ -154,6 +155,9 @@ Result<WorkPlan> BuildWorkPlan(const Plan& plan, BarStore& store, CalendarDay to
       std::vector<TimeRange> covered;
       for (const LedgerEntry& entry : *ledger) {
         if (Covers(entry)) covered.push_back(entry.range);
+      }
+      if (elsewhere) {
+        for (const TimeRange& r : elsewhere(sw.series)) covered.push_back(r);
       }
       sw.todo = Subtract(sw.range, std::move(covered));
       sw.density = DensityOf(*ledger);

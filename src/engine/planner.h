@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -60,9 +61,12 @@ std::vector<TimeRange> Subtract(TimeRange range, std::vector<TimeRange> covered)
 
 /// Expands `plan` against the ledger in `store`. `today` (UTC day) clamps a future last day.
 /// `fetchers` is how many ranges the run fetches at once: fewer ranges than that are cut.
-/// `page_limit` is the base aggregates one request may read (the API's 50,000).
+/// `page_limit` is the base aggregates one request may read (the API's 50,000). `elsewhere`, if
+/// given, names the parts of a series another source (flat files) loads first: left out.
+using CoveredElsewhere = std::function<std::vector<TimeRange>(const Series&)>;
 Result<WorkPlan> BuildWorkPlan(const Plan& plan, BarStore& store, CalendarDay today, int fetchers,
-                               int64_t page_limit = kMaxBaseAggregatesPerRequest);
+                               int64_t page_limit = kMaxBaseAggregatesPerRequest,
+                               const CoveredElsewhere& elsewhere = {});
 
 /// A coarse range to fetch: its series (index into WorkPlan::series) and its index there.
 struct RangeItem {

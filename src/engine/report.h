@@ -23,6 +23,27 @@ struct FailureRecord {
 using ::barfill::RunOutcome;
 using ::barfill::RunOutcomeName;
 
+/// What the flat-file pass did (all zero when no file was planned).
+struct FilesReport {
+  int64_t listed = 0;     ///< objects the listings showed for the plan's days
+  int64_t unchanged = 0;  ///< loaded before, same version: skipped
+  int64_t replaced = 0;   ///< loaded before, replaced by the vendor since: fetched again
+  int64_t fetched = 0;    ///< downloaded and stored
+  int64_t failed = 0;     ///< gave up on after their retries (listed in failures)
+  int64_t refused = 0;    ///< 403/404 on GET: outside the plan's history or asset classes, or not there
+  std::vector<std::string> missing;  ///< days that should have a file by now but have none
+  int64_t bytes = 0;      ///< compressed bytes downloaded
+  int64_t rows = 0;       ///< bars stored from files
+  int64_t bad_rows = 0;   ///< rows that failed a check (never stored)
+  int64_t resumes = 0;    ///< downloads continued with Range after a transport failure
+  int64_t restarts = 0;   ///< downloads started over because the object was replaced meanwhile
+  double download_s = 0;  ///< wall time with some download running
+  double parse_s = 0;     ///< thread time in gunzip + CSV parsing
+  double db_s = 0;        ///< wall time with some file's transaction writing
+  double duration_s = 0;  ///< the pass, wall time
+  std::vector<std::string> notes;  ///< one line per file worth a word: bad rows, restamped rows, refusals
+};
+
 struct RunReport {
   std::string plan_name;
   std::string store;  ///< "sqlite barfill.db", "postgresql host:5432/db"
@@ -55,6 +76,7 @@ struct RunReport {
   double fetcher_thread_s = 0;  ///< concurrency x duration: what the breakdown divides
   double backpressure_s = 0;    ///< fetchers waiting for the writer's queue to have room
   fetch::FetchStats fetch_stats;             ///< requests, retries, 429s, and per-stage thread time
+  FilesReport files;
 
   int64_t peak_rss_bytes = 0;
   std::vector<FailureRecord> failures;

@@ -5,9 +5,9 @@
 namespace barfill::engine {
 namespace {
 
-Status CheckBaseUrl(const std::string& url) {
+Status CheckBaseUrl(const std::string& url, std::string_view what = "base URL") {
   if (!url.starts_with("http://") && !url.starts_with("https://")) {
-    return Fail(ErrorCode::kUsage, "base URL '" + url + "' must start with https:// (or http:// for a local simulator)");
+    return Fail(ErrorCode::kUsage, std::string(what) + " '" + url + "' must start with https:// (or http:// for a local simulator)");
   }
   return Ok();
 }
@@ -40,7 +40,50 @@ Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings) {
   if (settings.stall_timeout_s < 0 || settings.stall_timeout_s > kMaxStallTimeoutS) {
     return Fail(ErrorCode::kUsage, "stall timeout must be 0 (the default) to 3600 seconds");
   }
-  if (settings.api_key.empty() && !settings.dry_run) {
+  if (settings.source == "auto") {
+    config.source = Source::kAuto;
+  } else if (settings.source == "rest") {
+    config.source = Source::kRest;
+  } else if (settings.source == "files") {
+    config.source = Source::kFiles;
+  } else {
+    return Fail(ErrorCode::kUsage, "source must be auto, rest or files (got '" + settings.source + "')");
+  }
+  const bool have_keys = !settings.files_access_key.empty() && !settings.files_secret_key.empty();
+  if (config.source == Source::kFiles && !have_keys) {
+    return Fail(ErrorCode::kUsage,
+                "source files needs the flat files' S3 keys: set MASSIVE_S3_ACCESS_KEY_ID and "
+                "MASSIVE_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+  }
+  if (plan.all_tickers && plan.adjusted) {
+    return Fail(ErrorCode::kUsage, "flat files hold unadjusted bars: tickers all needs adjusted false");
+  }
+  if (plan.all_tickers && (config.source == Source::kRest || !have_keys)) {
+    return Fail(ErrorCode::kUsage,
+                "tickers all means every ticker of the flat files: give the S3 keys (MASSIVE_S3_ACCESS_KEY_ID, "
+                "MASSIVE_S3_SECRET_ACCESS_KEY) and use source auto or files");
+  }
+  if (config.source == Source::kFiles) {
+    for (const Timeframe& tf : plan.timeframes) {
+      if (plan.adjusted || (tf != Timeframe(1, Timespan::kMinute) && tf != Timeframe(1, Timespan::kDay))) {
+        return Fail(ErrorCode::kUsage, "source files gives unadjusted 1m and 1d bars only (asked: " + tf.ToString() +
+                                           (plan.adjusted ? ", adjusted" : "") +
+                                           "): use auto to fetch the rest from REST" +
+                                           (plan.adjusted ? ", and adjusted false for the files' bars" : ""));
+      }
+    }
+  }
+  if (have_keys && config.source != Source::kRest) {
+    flatfiles::S3Options files;
+    if (!settings.files_url.empty()) files.endpoint = settings.files_url;
+    if (!settings.files_bucket.empty()) files.bucket = settings.files_bucket;
+    files.access_key_id = settings.files_access_key;
+    files.secret_access_key = settings.files_secret_key;
+    files.ca_file = !settings.files_ca_file.empty() ? settings.files_ca_file : settings.ca_file;
+    BARFILL_TRY(CheckBaseUrl(files.endpoint, "files URL"));
+    config.files = std::move(files);
+  }
+  if (settings.api_key.empty() && !settings.dry_run && config.source != Source::kFiles && !plan.all_tickers) {
     return Fail(ErrorCode::kUsage, "no API key given: a run needs the Polygon/Massive API key");
   }
 

@@ -10,6 +10,7 @@
 #include "engine/plan.h"
 #include "fetch/chunk_fetcher.h"
 #include "fetch/rate_limiter.h"
+#include "flatfiles/s3_client.h"
 #include "store/bar_store.h"
 
 namespace barfill::engine {
@@ -38,7 +39,18 @@ struct RunSettings {
   std::string ca_file;           ///< extra CA bundle for TLS
   bool fallback_daily = false;   ///< failing intraday series get daily bars (reported as degraded)
   bool dry_run = false;          ///< plan only: no API key needed, nothing fetched
+  /// Where bars come from: "auto" (flat files for what they hold when S3 keys are given, REST for
+  /// the rest), "rest", or "files" (flat files only).
+  std::string source = "auto";
+  std::string files_url;         ///< default https://files.massive.com
+  std::string files_bucket;      ///< default flatfiles
+  std::string files_access_key;  ///< the S3 keys (not the REST key); never printed
+  std::string files_secret_key;
+  std::string files_ca_file;     ///< default: ca_file
 };
+
+/// Where a run's bars come from.
+enum class Source { kAuto, kRest, kFiles };
 
 /// A checked run: what the job needs and nothing else.
 struct RunConfig {
@@ -51,6 +63,12 @@ struct RunConfig {
   fetch::FetchConfig fetch_config;  ///< base URL, key, HTTP settings
   bool fallback_daily = false;
   bool dry_run = false;
+  Source source = Source::kAuto;
+  /// The flat files to use, when the source takes them (auto with S3 keys, or files).
+  std::optional<flatfiles::S3Options> files;
+  /// Whether REST serves the series the files do not (or cannot).
+  /// ("tickers all" has no list of tickers to ask REST for.)
+  bool UsesRest() const { return source != Source::kFiles && !plan.all_tickers; }
 };
 
 /// Checks `settings` against each other and `plan`, applies defaults, and returns the resolved

@@ -18,6 +18,13 @@ std::string Redacted(std::string_view url) {
 
 }  // namespace
 
+int64_t ChunkWrite::FinalRows() const {
+  const TimeRange final = FinalRange();
+  int64_t rows = 0;
+  for (const int64_t t : bars->t) rows += final.Contains(t) ? 1 : 0;
+  return rows;
+}
+
 std::string_view ChunkStateName(ChunkState state) {
   switch (state) {
     case ChunkState::kPending: return "pending";

@@ -59,7 +59,26 @@ struct ChunkWrite {
   int64_t base_aggregates = -1;  ///< the API's queryCount over the write; -1 when unknown
 
   TimeRange FinalRange() const { return final_range.value_or(chunk.range); }
+  /// The bars inside FinalRange().
+  int64_t FinalRows() const;
 };
+
+/// A day file as the ledger remembers it (table barfill_files), so that a later run skips it
+/// unless the vendor replaced it (another ETag, size or time).
+struct FileRecord {
+  std::string key;   ///< "us_stocks_sip/minute_aggs_v1/2025/03/2025-03-03.csv.gz"
+  std::string etag;
+  int64_t size = 0;
+  int64_t last_modified_ms = 0;
+  int64_t rows = 0;      ///< bars stored from it
+  int64_t tickers = 0;   ///< series written from it
+  int64_t bad_rows = 0;  ///< rows it held that failed a check (never stored)
+  bool all_tickers = false;  ///< every ticker of the file was stored, not only a plan's
+  int64_t updated_at_ms = 0;
+};
+
+/// Receives the writes of a file, in as many calls as its producer likes.
+using ChunkSink = std::function<Status(std::span<const ChunkWrite> writes)>;
 
 /// Per-series summary for `barfill status`.
 struct SeriesStatus {
@@ -97,6 +116,16 @@ class BarStore {
   /// re-run leaves exactly one copy of each bar, with the newer values. Several chunks may share
   /// one transaction when that is faster; if the call fails, none of them is marked done.
   virtual Status CommitChunks(std::span<const ChunkWrite> writes) = 0;
+
+  /// Stores a whole day file in one transaction: `produce` hands every write of the file to the
+  /// sink, in as many calls as it likes (so memory stays bounded whatever the file's size); then
+  /// the writes' ledger progress and the file's row are recorded and everything commits — or,
+  /// on any error, nothing does. `produce` may be called again from the start when the
+  /// transaction is retried (a lost connection), so it must be able to start over.
+  virtual Status CommitFile(const FileRecord& file, const std::function<Status(const ChunkSink&)>& produce) = 0;
+
+  /// The files the ledger holds whose key starts with `key_prefix`, in key order.
+  virtual Result<std::vector<FileRecord>> ReadFiles(std::string_view key_prefix) = 0;
 
   /// Records that a chunk failed after its retries; it stays retryable by the next run.
   virtual Status RecordFailure(const Chunk& chunk, const Error& error, int attempts) = 0;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <tuple>
+#include <unordered_set>
 
 namespace barfill::store {
 namespace {
@@ -149,41 +150,148 @@ constexpr std::string_view kDeleteBars =
     "DELETE FROM bars WHERE ticker = $1 AND timeframe = $2 AND adjusted = $3 AND ts >= $4 AND "
     "ts < $5";
 
-// A committed write [$4, $5) is the newest word on its range: a final row it overlaps keeps only
-// its parts outside the range (their bars recounted), and every row overlapping it goes.
-constexpr std::string_view kSplitColumns =
-    "INSERT INTO barfill_ledger (ticker, timeframe, adjusted, from_ts, to_ts, state, rows, attempts, last_error, "
-    "updated_at, requests, base_aggregates) SELECT ticker, timeframe, adjusted, ";
-constexpr std::string_view kSplitCount =
-    "CASE WHEN n > 0 THEN 'done' ELSE 'empty' END, n, attempts, NULL, updated_at, 0, NULL FROM (SELECT l.*, "
-    "(SELECT count(*) FROM bars b WHERE b.ticker = $1 AND b.timeframe = $2 AND b.adjusted = $3 AND ";
-constexpr std::string_view kSplitOf =
-    ") AS n FROM barfill_ledger l WHERE l.ticker = $1 AND l.timeframe = $2 AND l.adjusted = $3 AND "
-    "l.state IN ('done', 'empty') AND ";
-constexpr std::string_view kDeleteLedgerOverlapping =
-    "DELETE FROM barfill_ledger WHERE ticker = $1 AND timeframe = $2 AND adjusted = $3 AND from_ts < $5 AND "
-    "to_ts > $4";
+// The ledger statements of a committed write, for one series or for every ticker staged in
+// barfill_stage_ledger (a day file: thousands of series with one range, in a handful of
+// statements). Parameters: $1 ticker (one series), $2 timeframe, $3 adjusted, $4..$5 the range
+// the write replaced, $6 the end of its final range (which starts at $4), $7 now, $8 state,
+// $9 rows, $10 attempts, $11 requests, $12 base aggregates (one series; -1 unknown). Every
+// parameter has a type even where a statement does not use it: PostgreSQL refuses an untyped one.
+enum class Scope { kOneSeries, kStagedTickers };
 
-constexpr std::string_view kInsertCommitted =
-    "INSERT INTO barfill_ledger (ticker, timeframe, adjusted, from_ts, to_ts, state, rows, "
-    "attempts, last_error, updated_at, requests, base_aggregates) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11)";
+std::string SeriesIs(Scope scope, std::string_view alias) {
+  const std::string a = alias.empty() ? "" : std::string(alias) + ".";
+  const std::string ticker = scope == Scope::kOneSeries ? a + "ticker = $1"
+                                                         : a + "ticker IN (SELECT ticker FROM barfill_stage_ledger)";
+  return ticker + " AND " + a + "timeframe = $2 AND " + a + "adjusted = $3";
+}
 
-// The final row [$4, $5) just inserted absorbs a final row that ends where it starts (the pages
-// before it), then one that starts where it ends (a later page that committed first): a range
-// fetched page by page stays one row, whose end is its progress. Sums of requests and base
-// aggregates stay unknown (NULL) once one part is unknown.
-constexpr std::string_view kMergeColumns =
-    "rows = l.rows + o.rows, requests = l.requests + o.requests, "
-    "base_aggregates = l.base_aggregates + o.base_aggregates, "
-    "attempts = CASE WHEN o.attempts > l.attempts THEN o.attempts ELSE l.attempts END, "
-    "state = CASE WHEN l.rows + o.rows > 0 THEN 'done' ELSE 'empty' END, updated_at = $6 ";
-constexpr std::string_view kSameSeries =
-    "l.ticker = $1 AND l.timeframe = $2 AND l.adjusted = $3 AND o.ticker = $1 AND o.timeframe = $2 AND "
-    "o.adjusted = $3 AND o.state IN ('done', 'empty') ";
-constexpr std::string_view kFinalRowsOfSeries =
-    "DELETE FROM barfill_ledger WHERE ticker = $1 AND timeframe = $2 AND adjusted = $3 AND "
-    "state IN ('done', 'empty') AND ";
+struct LedgerStatements {
+  std::string keep_before, keep_after, drop_overlapping, insert, absorb_before, drop_before, absorb_after, drop_after;
+};
+
+LedgerStatements MakeLedgerStatements(Scope scope) {
+  // A final row the write overlaps keeps only its parts outside the write, their bars recounted.
+  const auto keep = [&](std::string_view from, std::string_view to, std::string_view count_from,
+                        std::string_view count_to, std::string_view at) {
+    return "INSERT INTO barfill_ledger (ticker, timeframe, adjusted, from_ts, to_ts, state, rows, attempts, "
+           "last_error, updated_at, requests, base_aggregates) SELECT ticker, timeframe, adjusted, " +
+           std::string(from) + ", " + std::string(to) +
+           ", CASE WHEN n > 0 THEN 'done' ELSE 'empty' END, n, attempts, NULL, updated_at, 0, NULL FROM (SELECT l.*, "
+           "(SELECT count(*) FROM bars b WHERE b.ticker = l.ticker AND b.timeframe = l.timeframe AND "
+           "b.adjusted = l.adjusted AND b.ts >= " + std::string(count_from) + " AND b.ts < " + std::string(count_to) +
+           ") AS n FROM barfill_ledger l WHERE " + SeriesIs(scope, "l") +
+           " AND l.state IN ('done', 'empty') AND l.from_ts < " + std::string(at) + " AND l.to_ts > " +
+           std::string(at) + ") s";
+  };
+  // The new final row absorbs the final row that ends where it starts (the pages before it),
+  // then the one that starts where it ends (a later page that committed first), so a range
+  // fetched page by page stays one row whose end is its progress. Sums of requests and base
+  // aggregates stay unknown (NULL) once one part is unknown.
+  const std::string merge =
+      "rows = l.rows + o.rows, requests = l.requests + o.requests, "
+      "base_aggregates = l.base_aggregates + o.base_aggregates, "
+      "attempts = CASE WHEN o.attempts > l.attempts THEN o.attempts ELSE l.attempts END, "
+      "state = CASE WHEN l.rows + o.rows > 0 THEN 'done' ELSE 'empty' END, updated_at = $7 "
+      "FROM barfill_ledger AS o WHERE " + SeriesIs(scope, "l") +
+      " AND o.ticker = l.ticker AND o.timeframe = l.timeframe AND o.adjusted = l.adjusted AND "
+      "o.state IN ('done', 'empty') AND ";
+  const std::string final_rows = "DELETE FROM barfill_ledger WHERE " + SeriesIs(scope, "") +
+                                 " AND state IN ('done', 'empty') AND ";
+  const std::string columns =
+      "INSERT INTO barfill_ledger (ticker, timeframe, adjusted, from_ts, to_ts, state, rows, attempts, last_error, "
+      "updated_at, requests, base_aggregates) ";
+  LedgerStatements st;
+  st.keep_before = keep("from_ts", "$4", "l.from_ts", "$4", "$4");
+  st.keep_after = keep("$5", "to_ts", "$5", "l.to_ts", "$5");
+  st.drop_overlapping = "DELETE FROM barfill_ledger WHERE " + SeriesIs(scope, "") + " AND from_ts < $5 AND to_ts > $4";
+  st.insert = scope == Scope::kOneSeries
+                  ? columns + "VALUES ($1, $2, $3, $4, $6, $8, $9, $10, NULL, $7, $11, NULLIF($12, -1))"
+                  : columns + "SELECT s.ticker, $2, $3, $4, $6, CASE WHEN s.rows > 0 THEN 'done' ELSE 'empty' END, "
+                              "s.rows, $10, NULL, $7, $11, s.base_aggregates FROM barfill_stage_ledger s";
+  st.absorb_before = "UPDATE barfill_ledger AS l SET from_ts = o.from_ts, " + merge +
+                     "l.from_ts = $4 AND l.to_ts = $6 AND o.to_ts = $4 AND o.from_ts < $4";
+  st.drop_before = final_rows + "to_ts = $4 AND from_ts < $4";
+  st.absorb_after = "UPDATE barfill_ledger AS l SET to_ts = o.to_ts, " + merge +
+                    "l.to_ts = $6 AND l.from_ts <= $4 AND l.state IN ('done', 'empty') AND o.from_ts = $6 AND "
+                    "o.to_ts > $6";
+  st.drop_after = final_rows + "from_ts = $6";
+  return st;
+}
+
+const LedgerStatements& StatementsFor(Scope scope) {
+  static const LedgerStatements one = MakeLedgerStatements(Scope::kOneSeries);
+  static const LedgerStatements staged = MakeLedgerStatements(Scope::kStagedTickers);
+  return scope == Scope::kOneSeries ? one : staged;
+}
+
+/// Runs the statements of `scope` with the parameters of `range` (its ticker ignored when staged).
+Status RunLedgerStatements(SqlSession& sql, Scope scope, const CommittedRange& range, int64_t now_ms) {
+  const LedgerStatements& st = StatementsFor(scope);
+  const Series& series = range.series;
+  const std::string timeframe = series.timeframe.ToString();
+  const ChunkState state = range.rows > 0 ? ChunkState::kDone : ChunkState::kEmpty;
+  const int64_t base = range.base_aggregates >= 0 ? range.base_aggregates : -1;
+  const SqlValue params[] = {std::string_view(series.ticker.symbol()), std::string_view(timeframe), series.adjusted,
+                             SqlTimestamp{range.replaced.from_ms}, SqlTimestamp{range.replaced.to_ms},
+                             SqlTimestamp{range.final_range.to_ms}, SqlTimestamp{now_ms}, StateColumnValue(state),
+                             range.rows, range.attempts, range.requests, base};
+  for (const std::string* statement : {&st.keep_before, &st.keep_after, &st.drop_overlapping}) {
+    BARFILL_TRY(sql.ExecValues(*statement, params));
+  }
+  if (range.final_range.empty()) return Ok();
+  for (const std::string* statement :
+       {&st.insert, &st.absorb_before, &st.drop_before, &st.absorb_after, &st.drop_after}) {
+    BARFILL_TRY(sql.ExecValues(*statement, params));
+  }
+  return Ok();
+}
+
+constexpr std::string_view kStageLedger =
+    "CREATE TEMP TABLE IF NOT EXISTS barfill_stage_ledger (ticker TEXT PRIMARY KEY, rows BIGINT NOT NULL, "
+    "base_aggregates BIGINT)";
+// Tickers staged per multi-row INSERT (two parameters each); fewer go one by one, so that only
+// two statement texts are ever prepared.
+constexpr size_t kStagedPerInsert = 256;
+
+/// Stages the tickers and counts of `group` in barfill_stage_ledger.
+Status StageTickers(SqlSession& sql, std::span<const CommittedRange> group) {
+  BARFILL_TRY(sql.Exec(kStageLedger));
+  BARFILL_TRY(sql.Exec("DELETE FROM barfill_stage_ledger"));
+  static const std::string kInsertMany = [] {
+    std::string text = "INSERT INTO barfill_stage_ledger (ticker, rows, base_aggregates) VALUES ";
+    for (size_t i = 0; i < kStagedPerInsert; ++i) {
+      text += (i > 0 ? ", ($" : "($") + std::to_string(3 * i + 1) + ", $" + std::to_string(3 * i + 2) + ", $" +
+              std::to_string(3 * i + 3) + ")";
+    }
+    return text;
+  }();
+  std::vector<SqlValue> params;
+  size_t next = 0;
+  for (; next + kStagedPerInsert <= group.size(); next += kStagedPerInsert) {
+    params.clear();
+    for (size_t i = next; i < next + kStagedPerInsert; ++i) {
+      params.push_back(std::string_view(group[i].series.ticker.symbol()));
+      params.push_back(group[i].rows);
+      params.push_back(group[i].base_aggregates >= 0 ? SqlValue(group[i].base_aggregates) : SqlValue(nullptr));
+    }
+    BARFILL_TRY(sql.ExecValues(kInsertMany, params));
+  }
+  for (; next < group.size(); ++next) {
+    const CommittedRange& r = group[next];
+    BARFILL_TRY(sql.Exec("INSERT INTO barfill_stage_ledger (ticker, rows, base_aggregates) VALUES ($1, $2, $3)",
+                         {std::string_view(r.series.ticker.symbol()), r.rows,
+                          r.base_aggregates >= 0 ? SqlValue(r.base_aggregates) : SqlValue(nullptr)}));
+  }
+  return Ok();
+}
+
+/// Ranges that can be recorded with one set of statements: same timeframe, adjusted, ranges,
+/// attempts and requests (and, checked by the caller, different tickers).
+bool SameGroup(const CommittedRange& a, const CommittedRange& b) {
+  return a.series.timeframe == b.series.timeframe && a.series.adjusted == b.series.adjusted &&
+         a.replaced == b.replaced && a.final_range == b.final_range && a.attempts == b.attempts &&
+         a.requests == b.requests;
+}
 
 constexpr std::string_view kUpsertFailed =
     "INSERT INTO barfill_ledger (ticker, timeframe, adjusted, from_ts, to_ts, state, rows, "
@@ -226,6 +334,30 @@ Result<LedgerEntry> LedgerFromRow(const SqlRow& row) {
   return entry;
 }
 
+/// Splits `ranges` into runs that one set of statements can serve (SameGroup, a ticker once per
+/// run), stages the tickers of each longer run, and calls `statements(scope, first of the run)`.
+template <typename Statements>
+Status ForEachGroup(SqlSession& sql, std::span<const CommittedRange> ranges, Statements&& statements) {
+  size_t begin = 0;
+  std::unordered_set<std::string_view> tickers;
+  while (begin < ranges.size()) {
+    size_t end = begin + 1;
+    tickers = {ranges[begin].series.ticker.symbol()};
+    while (end < ranges.size() && SameGroup(ranges[begin], ranges[end]) &&
+           tickers.insert(ranges[end].series.ticker.symbol()).second) {
+      ++end;
+    }
+    if (end - begin == 1) {
+      BARFILL_TRY(statements(Scope::kOneSeries, ranges[begin]));
+    } else {
+      BARFILL_TRY(StageTickers(sql, ranges.subspan(begin, end - begin)));
+      BARFILL_TRY(statements(Scope::kStagedTickers, ranges[begin]));
+    }
+    begin = end;
+  }
+  return Ok();
+}
+
 }  // namespace
 
 Status DeleteBarsInRange(SqlSession& sql, const Chunk& chunk) {
@@ -235,50 +367,41 @@ Status DeleteBarsInRange(SqlSession& sql, const Chunk& chunk) {
                                 SqlTimestamp{chunk.range.from_ms}, SqlTimestamp{chunk.range.to_ms}});
 }
 
-Status RecordCommitted(SqlSession& sql, const ChunkWrite& write, int64_t now_ms) {
-  const Chunk& chunk = write.chunk;
-  const std::string timeframe = chunk.series.timeframe.ToString();
-  const std::string_view ticker = chunk.series.ticker.symbol();
-  const bool adjusted = chunk.series.adjusted;
-  static const std::string kKeepBefore = std::string(kSplitColumns) + "from_ts, $4, " + std::string(kSplitCount) +
-                                         "b.ts >= l.from_ts AND b.ts < $4" + std::string(kSplitOf) +
-                                         "l.from_ts < $4 AND l.to_ts > $4) s";
-  static const std::string kKeepAfter = std::string(kSplitColumns) + "$5, to_ts, " + std::string(kSplitCount) +
-                                        "b.ts >= $5 AND b.ts < l.to_ts" + std::string(kSplitOf) +
-                                        "l.from_ts < $5 AND l.to_ts > $5) s";
-  const SqlTimestamp replace_from{chunk.range.from_ms};
-  const SqlTimestamp replace_to{chunk.range.to_ms};
-  for (const std::string* statement : {&kKeepBefore, &kKeepAfter}) {
-    BARFILL_TRY(sql.Exec(*statement, {ticker, std::string_view(timeframe), adjusted, replace_from, replace_to}));
-  }
-  BARFILL_TRY(sql.Exec(kDeleteLedgerOverlapping, {ticker, std::string_view(timeframe), adjusted, replace_from, replace_to}));
-  const TimeRange final_range = write.FinalRange();
-  if (final_range.empty()) return Ok();
-  const ChunkState state = write.bars->empty() ? ChunkState::kEmpty : ChunkState::kDone;
-  const SqlValue base = write.base_aggregates >= 0 ? SqlValue(write.base_aggregates) : SqlValue(nullptr);
-  const SqlTimestamp from{final_range.from_ms};
-  const SqlTimestamp to{final_range.to_ms};
-  // The rows of this final range; bars after a cut short final range are not counted in it.
-  int64_t rows = 0;
-  for (const int64_t t : write.bars->t) rows += final_range.Contains(t) ? 1 : 0;
-  BARFILL_TRY(sql.Exec(kInsertCommitted,
-                       {ticker, std::string_view(timeframe), adjusted, from, to, StateColumnValue(state), rows,
-                        static_cast<int64_t>(write.attempts), SqlTimestamp{now_ms}, write.requests, base}));
-  static const std::string kAbsorbBefore =
-      "UPDATE barfill_ledger AS l SET from_ts = o.from_ts, " + std::string(kMergeColumns) +
-      "FROM barfill_ledger AS o WHERE " + std::string(kSameSeries) +
-      "AND l.from_ts = $4 AND l.to_ts = $5 AND o.to_ts = $4 AND o.from_ts < $4";
-  static const std::string kDropBefore = std::string(kFinalRowsOfSeries) + "to_ts = $4 AND from_ts < $4";
-  static const std::string kAbsorbAfter =
-      "UPDATE barfill_ledger AS l SET to_ts = o.to_ts, " + std::string(kMergeColumns) +
-      "FROM barfill_ledger AS o WHERE " + std::string(kSameSeries) +
-      "AND l.to_ts = $5 AND l.from_ts <= $4 AND l.state IN ('done', 'empty') AND o.from_ts = $5 AND o.to_ts > $5";
-  static const std::string kDropAfter = std::string(kFinalRowsOfSeries) + "from_ts = $4";
-  const SqlTimestamp now{now_ms};
-  BARFILL_TRY(sql.Exec(kAbsorbBefore, {ticker, std::string_view(timeframe), adjusted, from, to, now}));
-  BARFILL_TRY(sql.Exec(kDropBefore, {ticker, std::string_view(timeframe), adjusted, from}));
-  BARFILL_TRY(sql.Exec(kAbsorbAfter, {ticker, std::string_view(timeframe), adjusted, from, to, now}));
-  return sql.Exec(kDropAfter, {ticker, std::string_view(timeframe), adjusted, to});
+CommittedRange CommittedRange::Of(const ChunkWrite& write) {
+  return CommittedRange{write.chunk.series, write.chunk.range, write.FinalRange(), write.FinalRows(),
+                        write.attempts, write.requests, write.base_aggregates};
+}
+
+std::vector<std::string> LedgerLockKeys(std::span<const CommittedRange> ranges) {
+  std::vector<std::string> keys;
+  for (const CommittedRange& r : ranges) keys.push_back(r.series.timeframe.ToString() + (r.series.adjusted ? "|a" : "|u"));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+Status RecordCommitted(SqlSession& sql, const CommittedRange& range, int64_t now_ms) {
+  return RunLedgerStatements(sql, Scope::kOneSeries, range, now_ms);
+}
+
+Status DeleteBarsOfWrites(SqlSession& sql, std::span<const ChunkWrite> writes) {
+  std::vector<CommittedRange> ranges;
+  ranges.reserve(writes.size());
+  for (const ChunkWrite& w : writes) ranges.push_back(CommittedRange{w.chunk.series, w.chunk.range, w.chunk.range});
+  return ForEachGroup(sql, ranges, [&](Scope scope, const CommittedRange& first) -> Status {
+    if (scope == Scope::kOneSeries) return DeleteBarsInRange(sql, Chunk{first.series, first.replaced});
+    const std::string timeframe = first.series.timeframe.ToString();
+    static const std::string kDeleteStaged =
+        "DELETE FROM bars WHERE " + SeriesIs(Scope::kStagedTickers, "") + " AND ts >= $4 AND ts < $5";
+    return sql.Exec(kDeleteStaged, {std::string_view(), std::string_view(timeframe), first.series.adjusted,
+                                    SqlTimestamp{first.replaced.from_ms}, SqlTimestamp{first.replaced.to_ms}});
+  });
+}
+
+Status RecordCommittedTogether(SqlSession& sql, std::span<const CommittedRange> ranges, int64_t now_ms) {
+  return ForEachGroup(sql, ranges, [&](Scope scope, const CommittedRange& first) {
+    return RunLedgerStatements(sql, scope, first, now_ms);
+  });
 }
 
 Status RecordFailed(SqlSession& sql, const Chunk& chunk, const Error& error, int attempts,
@@ -290,6 +413,29 @@ Status RecordFailed(SqlSession& sql, const Chunk& chunk, const Error& error, int
                    chunk.series.adjusted, SqlTimestamp{chunk.range.from_ms},
                    SqlTimestamp{chunk.range.to_ms}, static_cast<int64_t>(attempts),
                    std::string_view(text), SqlTimestamp{now_ms}});
+}
+
+Status RecordFile(SqlSession& sql, const FileRecord& file, int64_t now_ms) {
+  BARFILL_TRY(sql.Exec("DELETE FROM barfill_files WHERE key = $1", {std::string_view(file.key)}));
+  return sql.Exec(
+      "INSERT INTO barfill_files (key, etag, size, last_modified, rows, tickers, bad_rows, all_tickers, updated_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      {std::string_view(file.key), std::string_view(file.etag), file.size, SqlTimestamp{file.last_modified_ms}, file.rows,
+       file.tickers, file.bad_rows, file.all_tickers, SqlTimestamp{now_ms}});
+}
+
+Result<std::vector<FileRecord>> SelectFiles(SqlSession& sql, std::string_view key_prefix) {
+  std::vector<FileRecord> files;
+  // Not LIKE: keys hold '_', a LIKE wildcard.
+  BARFILL_TRY(sql.Query("SELECT key, etag, size, last_modified, rows, tickers, bad_rows, all_tickers, updated_at "
+                        "FROM barfill_files WHERE substr(key, 1, length($1)) = $1 ORDER BY key",
+                        {key_prefix}, [&](const SqlRow& row) -> Status {
+                          files.push_back(FileRecord{std::string(row.Text(0)), std::string(row.Text(1)), row.Int(2),
+                                                     row.TimestampMs(3), row.Int(4), row.Int(5), row.Int(6),
+                                                     row.Bool(7), row.TimestampMs(8)});
+                          return Ok();
+                        }));
+  return files;
 }
 
 Result<std::vector<LedgerEntry>> SelectLedger(SqlSession& sql, const Series* series) {

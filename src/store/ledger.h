@@ -53,9 +53,44 @@ std::string FailureText(const Error& error);
 /// Deletes the stored bars of the chunk's series inside the chunk's range.
 Status DeleteBarsInRange(SqlSession& sql, const Chunk& chunk);
 
-/// Ledger rule for a committed chunk [a,b): every ledger row of its series whose range lies
-/// inside [a,b) is replaced by one done (or empty, when it has no bars) row.
-Status RecordCommitted(SqlSession& sql, const ChunkWrite& write, int64_t now_ms);
+/// What the ledger records of a committed write: enough to record it after its bars are gone
+/// (a day file records its writes once all its bars are in).
+struct CommittedRange {
+  Series series;
+  TimeRange replaced;     ///< the range whose bars the write replaced
+  TimeRange final_range;  ///< the part recorded as final (see ChunkWrite::final_range)
+  int64_t rows = 0;       ///< bars inside final_range
+  int64_t attempts = 1;
+  int64_t requests = 1;
+  int64_t base_aggregates = -1;
+
+  static CommittedRange Of(const ChunkWrite& write);
+};
+
+/// Ledger rule for a committed write (after its bars are in the table): a final row it overlaps
+/// keeps only its parts outside the write (recounted from the table), every row overlapping it
+/// goes, and its final range is recorded (done, or empty without bars), merged with the final
+/// rows that end where it starts and start where it ends.
+Status RecordCommitted(SqlSession& sql, const CommittedRange& range, int64_t now_ms);
+
+/// Deletes the stored bars in the range of every write (writes of one range and many tickers in
+/// one statement).
+Status DeleteBarsOfWrites(SqlSession& sql, std::span<const ChunkWrite> writes);
+
+/// The same for many writes: consecutive writes of different tickers with one timeframe and one
+/// range (a day file's) are recorded together in a handful of statements, whatever their number;
+/// a ticker must appear once per such run.
+Status RecordCommittedTogether(SqlSession& sql, std::span<const CommittedRange> ranges, int64_t now_ms);
+
+/// The file's row in barfill_files, replacing an earlier one of the same key.
+Status RecordFile(SqlSession& sql, const FileRecord& file, int64_t now_ms);
+
+/// Files of barfill_files whose key starts with `key_prefix`, in key order.
+Result<std::vector<FileRecord>> SelectFiles(SqlSession& sql, std::string_view key_prefix);
+
+/// The (timeframe, adjusted) pairs of `ranges`, sorted and unique: what a commit locks before it
+/// writes their ledger rows (PostgreSQL), so concurrent writers never race on a merge.
+std::vector<std::string> LedgerLockKeys(std::span<const CommittedRange> ranges);
 
 /// Ledger rule for a failure: upsert a failed row with its attempts and error, but never turn a
 /// done or empty row of the same range back into failed.

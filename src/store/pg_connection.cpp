@@ -33,7 +33,7 @@ uint32_t FromBig32(const char* p) {
 /// Parameters encoded in binary, with storage that outlives the call.
 class BinaryParams {
  public:
-  explicit BinaryParams(std::initializer_list<SqlValue> params) {
+  explicit BinaryParams(std::span<const SqlValue> params) {
     storage_.reserve(params.size());
     for (const SqlValue& value : params) Add(value);
     for (size_t i = 0; i < storage_.size(); ++i) {
@@ -215,7 +215,7 @@ Status PgConnection::Run(std::string_view sql, std::string_view doing) {
 }
 
 Result<PgResult> PgConnection::ExecParams(std::string_view sql,
-                                          std::initializer_list<SqlValue> params,
+                                          std::span<const SqlValue> params,
                                           ExecStatusType expected) {
   const BinaryParams binary(params);
   PgResult result(PQexecParams(conn_.get(), std::string(sql).c_str(), binary.size(),
@@ -228,36 +228,46 @@ Result<PgResult> PgConnection::ExecParams(std::string_view sql,
   return result;
 }
 
+// Statements queued before the pipeline is drained (a sync, then every result read): their
+// answers (~30 bytes each) stay far below what a socket buffers, so the server never blocks on
+// writing them while barfill still writes statements.
+constexpr int kMaxQueuedStatements = 512;
+
 Status PgConnection::StartPipeline() {
   if (PQenterPipelineMode(conn_.get()) != 1) return Fail(ErrorFrom(nullptr, "entering pipeline mode"));
   pipelining_ = true;
   queued_ = 0;
+  pipeline_status_ = Ok();
   return Ok();
+}
+
+bool PgConnection::DrainPipeline(std::string_view doing) {
+  queued_ = 0;
+  if (PQpipelineSync(conn_.get()) != 1) return false;
+  // Nulls separate the statements' results; the sync's own result closes the part. Two nulls
+  // in a row mean nothing more will come (the connection is gone).
+  int nulls_in_a_row = 0;
+  while (nulls_in_a_row < 2) {
+    PgResult result(PQgetResult(conn_.get()));
+    if (!result) {
+      ++nulls_in_a_row;
+      continue;
+    }
+    nulls_in_a_row = 0;
+    const ExecStatusType type = PQresultStatus(result.get());
+    if (type == PGRES_PIPELINE_SYNC) return true;
+    if ((type == PGRES_FATAL_ERROR || type == PGRES_BAD_RESPONSE) && pipeline_status_) {
+      pipeline_status_ = Fail(ErrorFrom(result.get(), doing));
+    }
+  }
+  return false;
 }
 
 Status PgConnection::FinishPipeline(std::string_view doing) {
   pipelining_ = false;
-  queued_ = 0;
-  Status status = Ok();
-  bool synced = false;
-  if (PQpipelineSync(conn_.get()) == 1) {
-    // Nulls separate the statements' results; the sync's own result closes the pipeline. Two
-    // nulls in a row mean nothing more will come (the connection is gone).
-    int nulls_in_a_row = 0;
-    while (!synced && nulls_in_a_row < 2) {
-      PgResult result(PQgetResult(conn_.get()));
-      if (!result) {
-        ++nulls_in_a_row;
-        continue;
-      }
-      nulls_in_a_row = 0;
-      const ExecStatusType type = PQresultStatus(result.get());
-      synced = type == PGRES_PIPELINE_SYNC;
-      if ((type == PGRES_FATAL_ERROR || type == PGRES_BAD_RESPONSE) && status) {
-        status = Fail(ErrorFrom(result.get(), doing));
-      }
-    }
-  }
+  const bool synced = DrainPipeline(doing);
+  Status status = std::move(pipeline_status_);
+  pipeline_status_ = Ok();
   if (!synced || PQexitPipelineMode(conn_.get()) != 1) {
     // The connection is in an unknown state: drop it, and let the caller's retry reconnect.
     if (status) {
@@ -270,14 +280,16 @@ Status PgConnection::FinishPipeline(std::string_view doing) {
   return status;
 }
 
-Status PgConnection::Exec(std::string_view sql, std::initializer_list<SqlValue> params) {
+Status PgConnection::ExecValues(std::string_view sql, std::span<const SqlValue> params) {
   if (pipelining_) {
     const BinaryParams binary(params);
     if (PQsendQueryParams(conn_.get(), std::string(sql).c_str(), binary.size(), binary.types(),
                           binary.values(), binary.lengths(), binary.formats(), kBinary) != 1) {
       return Fail(ErrorFrom(nullptr, "queueing a statement"));
     }
-    ++queued_;
+    if (++queued_ >= kMaxQueuedStatements && !DrainPipeline("a pipelined statement")) {
+      return Fail(ErrorFrom(nullptr, "reading pipelined results"));
+    }
     return Ok();
   }
   auto result = ExecParams(sql, params, PGRES_COMMAND_OK);
@@ -285,7 +297,7 @@ Status PgConnection::Exec(std::string_view sql, std::initializer_list<SqlValue> 
   return Ok();
 }
 
-Status PgConnection::Query(std::string_view sql, std::initializer_list<SqlValue> params,
+Status PgConnection::QueryValues(std::string_view sql, std::span<const SqlValue> params,
                            const std::function<Status(const SqlRow&)>& row) {
   auto result = ExecParams(sql, params, PGRES_TUPLES_OK);
   if (!result) return Fail(std::move(result).error());

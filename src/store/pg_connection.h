@@ -51,20 +51,26 @@ class PgConnection final : public SqlSession {
   /// Sends the queued statements' sync and collects their results; the first error wins.
   Status FinishPipeline(std::string_view doing);
 
-  Status Exec(std::string_view sql, std::initializer_list<SqlValue> params = {}) override;
-  Status Query(std::string_view sql, std::initializer_list<SqlValue> params,
+  Status ExecValues(std::string_view sql, std::span<const SqlValue> params) override;
+  Status QueryValues(std::string_view sql, std::span<const SqlValue> params,
                const std::function<Status(const SqlRow&)>& row) override;
 
  private:
   explicit PgConnection(PGconn* conn);
-  Result<PgResult> ExecParams(std::string_view sql, std::initializer_list<SqlValue> params,
+  Result<PgResult> ExecParams(std::string_view sql, std::span<const SqlValue> params,
                               ExecStatusType expected);
 
   std::unique_ptr<PGconn, PgConnDeleter> conn_;
   std::string describe_;
+  /// Sends a sync and reads the results queued so far, staying in pipeline mode: the server's
+  /// answers must be read before they fill the socket, or both sides would wait on each other.
+  /// Records the first error in `pipeline_status_`; false when the connection is gone.
+  bool DrainPipeline(std::string_view doing);
+
   bool pipelining_ = false;
   bool poisoned_ = false;  ///< left in a state no statement can follow; reconnect
   int queued_ = 0;
+  Status pipeline_status_;  ///< the first failure of a drained part of the pipeline
 };
 
 /// `PostgreSQL database "x" at host:port` for any connection object, good or failed.

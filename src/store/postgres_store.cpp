@@ -14,7 +14,12 @@
 namespace barfill::store {
 namespace {
 
-constexpr std::array<std::string_view, 3> kCreateTables = {
+constexpr std::string_view kCreateFiles =
+    "CREATE TABLE IF NOT EXISTS barfill_files (key text PRIMARY KEY, etag text NOT NULL, size bigint NOT NULL, "
+    "last_modified timestamptz NOT NULL, rows bigint NOT NULL, tickers bigint NOT NULL, bad_rows bigint NOT NULL, "
+    "all_tickers boolean NOT NULL, updated_at timestamptz NOT NULL)";
+
+constexpr std::array<std::string_view, 4> kCreateTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key text PRIMARY KEY, value text NOT NULL)",
     "CREATE TABLE IF NOT EXISTS bars (ticker text NOT NULL, timeframe text NOT NULL, "
     "adjusted boolean NOT NULL, ts timestamptz NOT NULL, open double precision NOT NULL, "
@@ -27,6 +32,7 @@ constexpr std::array<std::string_view, 3> kCreateTables = {
     "attempts bigint NOT NULL, last_error text, updated_at timestamptz NOT NULL, "
     "requests bigint NOT NULL DEFAULT 0, base_aggregates bigint, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))",
+    kCreateFiles,
 };
 
 // Schema 1 -> 2: the ledger records final ranges. A schema-1 chunk written before its range
@@ -37,7 +43,9 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "ALTER TABLE barfill_ledger ADD COLUMN base_aggregates bigint",
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
-constexpr std::array<MigrationStep, 1> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages}}};
+constexpr std::array<std::string_view, 1> kFilesLedger = {kCreateFiles};
+constexpr std::array<MigrationStep, 2> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+                                                       {2, kFilesLedgerWhat, kFilesLedger}}};
 
 const DialectSql kPostgresSql{
     "SELECT to_regclass($1) IS NOT NULL",
@@ -135,28 +143,53 @@ class PostgresStore final : public BarStore {
     BARFILL_TRY(ValidateWrites(writes));
     const auto rounds = SplitIntoRounds(writes);
     const size_t total = TotalBars(writes);
-    std::vector<Series> series;
-    for (const ChunkWrite& w : writes) series.push_back(w.chunk.series);
     return RunTransaction("BEGIN", [&](PgConnection& c) -> Status {
       BARFILL_TRY(Hook(options_, WriteStep::kBegun));
-      BARFILL_TRY(LockSeries(c, series));
       CopyProgress progress{total / 2, 0, total == 0};
-      const int64_t now = NowMs();
-      for (const auto round : rounds) {
-        if (options_.pg_write_method == PgWriteMethod::kStagingMerge) {
-          BARFILL_TRY(MergeRound(c, round, now, progress));
-        } else {
-          BARFILL_TRY(ReplaceRound(c, round, now, progress));
-        }
-      }
+      for (const auto round : rounds) BARFILL_TRY(WriteBars(c, round, progress));
       if (!progress.hook_called) BARFILL_TRY(Hook(options_, WriteStep::kBarsHalfWritten));
+      std::vector<CommittedRange> ranges;
+      for (const ChunkWrite& w : writes) ranges.push_back(CommittedRange::Of(w));
+      BARFILL_TRY(RecordLedger(c, ranges, NowMs()));
       return Hook(options_, WriteStep::kBeforeCommit);
     });
   }
 
+  Status CommitFile(const FileRecord& file, const std::function<Status(const ChunkSink&)>& produce) override {
+    return RunTransaction("BEGIN", [&](PgConnection& c) -> Status {
+      BARFILL_TRY(Hook(options_, WriteStep::kBegun));
+      CopyProgress progress{0, 0, false};  // the hook runs with the file's first rows on the wire
+      std::vector<CommittedRange> ranges;  // the ledger is written once every bar is in
+      const ChunkSink sink = [&](std::span<const ChunkWrite> writes) -> Status {
+        BARFILL_TRY(ValidateWrites(writes));
+        for (const auto round : SplitIntoRounds(writes)) BARFILL_TRY(WriteBars(c, round, progress));
+        for (const ChunkWrite& w : writes) ranges.push_back(CommittedRange::Of(w));
+        return Ok();
+      };
+      BARFILL_TRY(produce(sink));
+      if (!progress.hook_called) BARFILL_TRY(Hook(options_, WriteStep::kBarsHalfWritten));
+      const int64_t now = NowMs();
+      BARFILL_TRY(RecordLedger(c, ranges, now));
+      BARFILL_TRY(RecordFile(c, file, now));
+      return Hook(options_, WriteStep::kBeforeCommit);
+    });
+  }
+
+  Result<std::vector<FileRecord>> ReadFiles(std::string_view key_prefix) override {
+    std::vector<FileRecord> files;
+    BARFILL_TRY(RunTransaction("BEGIN READ ONLY", [&](PgConnection& c) -> Status {
+      auto rows = SelectFiles(c, key_prefix);
+      if (!rows) return Fail(std::move(rows).error());
+      files = std::move(*rows);
+      return Ok();
+    }));
+    return files;
+  }
+
   Status RecordFailure(const Chunk& chunk, const Error& error, int attempts) override {
     return RunTransaction("BEGIN", [&](PgConnection& c) -> Status {
-      BARFILL_TRY(LockSeries(c, {chunk.series}));
+      const CommittedRange failed{chunk.series, chunk.range, chunk.range};
+      BARFILL_TRY(LockLedger(c, LedgerLockKeys({&failed, 1})));
       return RecordFailed(c, chunk, error, attempts, NowMs());
     });
   }
@@ -212,33 +245,33 @@ class PostgresStore final : public BarStore {
                             "connect as the tables' owner)");
   }
 
-  /// Takes a transaction-scoped advisory lock per series, in key order (so two sessions never
-  /// wait on each other in a cycle): writes to one series' bars and ledger are serialized across
-  /// sessions and processes, and the ledger's merge of adjacent ranges never races with another.
-  static Status LockSeries(PgConnection& c, std::vector<Series> series) {
-    std::sort(series.begin(), series.end(), SeriesLess);
-    series.erase(std::unique(series.begin(), series.end()), series.end());
+  /// Takes transaction-scoped advisory locks on the ledger of each (timeframe, adjusted) in
+  /// `keys` (sorted, so two sessions never wait on each other in a cycle), held until COMMIT:
+  /// the ledger's merges of adjacent ranges never race with another session's, while the bars
+  /// before it are still written in parallel.
+  static Status LockLedger(PgConnection& c, const std::vector<std::string>& keys) {
     BARFILL_TRY(c.StartPipeline());
     Status queued = Ok();
-    for (const Series& s : series) {
-      const std::string key = s.ticker.symbol() + "|" + s.timeframe.ToString() + (s.adjusted ? "|a" : "|u");
+    for (const std::string& key : keys) {
       if (queued) queued = c.Exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", {std::string_view(key)});
     }
-    Status done = c.FinishPipeline("locking the series");
+    Status done = c.FinishPipeline("locking the ledger");
     BARFILL_TRY(queued);
     return done;
   }
 
-  Status ReplaceRound(PgConnection& c, std::span<const ChunkWrite> round, int64_t now,
-                      CopyProgress& progress) {
-    BARFILL_TRY(Pipelined(c, round, "replacing the chunks' ranges",
-                          [](PgConnection& conn, const ChunkWrite& write) { return DeleteBarsInRange(conn, write.chunk); }));
-    BARFILL_TRY(CopyRound(c, kCopyBars, round, progress));
-    return RecordRound(c, round, now);
+  /// Replaces the bars of a round of non-overlapping writes.
+  Status WriteBars(PgConnection& c, std::span<const ChunkWrite> round, CopyProgress& progress) {
+    if (options_.pg_write_method == PgWriteMethod::kStagingMerge) return MergeRound(c, round, progress);
+    BARFILL_TRY(c.StartPipeline());
+    Status queued = DeleteBarsOfWrites(c, round);
+    Status done = c.FinishPipeline("replacing the chunks' ranges");
+    BARFILL_TRY(queued);
+    BARFILL_TRY(done);
+    return CopyRound(c, kCopyBars, round, progress);
   }
 
-  Status MergeRound(PgConnection& c, std::span<const ChunkWrite> round, int64_t now,
-                    CopyProgress& progress) {
+  Status MergeRound(PgConnection& c, std::span<const ChunkWrite> round, CopyProgress& progress) {
     BARFILL_TRY(c.Run(kCreateStage, "preparing the staging table"));
     BARFILL_TRY(CopyRound(c, kCopyStage, round, progress));
     BARFILL_TRY(Pipelined(c, round, "staging the chunks' ranges", [](PgConnection& conn, const ChunkWrite& write) {
@@ -248,15 +281,18 @@ class PostgresStore final : public BarStore {
                                      chunk.series.adjusted, SqlTimestamp{chunk.range.from_ms},
                                      SqlTimestamp{chunk.range.to_ms}});
     }));
-    BARFILL_TRY(c.Run(kMergeStage, "merging staged bars"));
-    return RecordRound(c, round, now);
+    return c.Run(kMergeStage, "merging staged bars");
   }
 
-  /// The ledger rows of a round, once its bars are in the table: a final range the write splits
-  /// is recounted from the table, so the table must hold the round's bars by then.
-  static Status RecordRound(PgConnection& c, std::span<const ChunkWrite> round, int64_t now) {
-    return Pipelined(c, round, "recording the chunks",
-                     [now](PgConnection& conn, const ChunkWrite& write) { return RecordCommitted(conn, write, now); });
+  /// The ledger rows of committed writes, once their bars are in the table (a final range a
+  /// write splits is recounted from it), in one pipelined round trip after the ledger locks.
+  static Status RecordLedger(PgConnection& c, std::span<const CommittedRange> ranges, int64_t now) {
+    BARFILL_TRY(LockLedger(c, LedgerLockKeys(ranges)));
+    BARFILL_TRY(c.StartPipeline());
+    Status queued = RecordCommittedTogether(c, ranges, now);
+    Status done = c.FinishPipeline("recording the chunks");
+    BARFILL_TRY(queued);
+    return done;
   }
 
   /// Queues `statements` for every write of the round in one pipeline (one round trip).
@@ -342,7 +378,9 @@ class PostgresStore final : public BarStore {
       if (status) return Ok();
       Error error = std::move(status).error();
       if (conn_ && !conn_->IsBroken()) (void)conn_->Run("ROLLBACK", "rolling back");
-      if (!IsRetryable(error)) return Fail(std::move(error));
+      // Only the database's own retryable errors: an error a file's producer returned (a gzip
+      // stream cut short) is the producer's to handle, not this transaction's to repeat.
+      if (!IsRetryable(error) || error.code != ErrorCode::kDatabaseRetryable) return Fail(std::move(error));
       if (tries >= options_.max_transaction_attempts) {
         error.code = ErrorCode::kDatabase;
         error.message += " (gave up after " + std::to_string(tries) + " attempts)";

@@ -17,12 +17,17 @@ namespace barfill::store {
 /// a newer one refused.
 ///   1: bars, and a ledger of chunks on a fixed grid
 ///   2: the ledger records final ranges (pages merged as they commit), requests and base aggregates
-inline constexpr int kSchemaVersion = 2;
+///   3: barfill_files: the flat files loaded, with their ETag, size and time
+inline constexpr int kSchemaVersion = 3;
 
 /// What step 1 -> 2 changes, in the user's terms.
 inline constexpr std::string_view kLedgerOfPagesWhat =
     "the ledger now records pages as they commit; chunks that reached into the present when they were fetched "
     "are fetched again, every other done chunk stays done";
+
+/// What step 2 -> 3 changes.
+inline constexpr std::string_view kFilesLedgerWhat =
+    "a table of the flat files loaded (barfill_files), so that a re-run skips the files that did not change";
 
 inline constexpr std::string_view kBarsTable = "bars";
 inline constexpr std::string_view kLedgerTable = "barfill_ledger";

@@ -39,10 +39,18 @@ class SqlSession {
  public:
   virtual ~SqlSession() = default;
   /// Runs a statement that returns no rows.
-  virtual Status Exec(std::string_view sql, std::initializer_list<SqlValue> params = {}) = 0;
+  Status Exec(std::string_view sql, std::initializer_list<SqlValue> params = {}) {
+    return ExecValues(sql, std::span<const SqlValue>(params.begin(), params.size()));
+  }
   /// Runs a query and hands each row to `row`; an error from `row` stops and is returned.
-  virtual Status Query(std::string_view sql, std::initializer_list<SqlValue> params,
-                       const std::function<Status(const SqlRow&)>& row) = 0;
+  Status Query(std::string_view sql, std::initializer_list<SqlValue> params,
+               const std::function<Status(const SqlRow&)>& row) {
+    return QueryValues(sql, std::span<const SqlValue>(params.begin(), params.size()), row);
+  }
+  /// The same with parameters built at run time (a multi-row INSERT).
+  virtual Status ExecValues(std::string_view sql, std::span<const SqlValue> params) = 0;
+  virtual Status QueryValues(std::string_view sql, std::span<const SqlValue> params,
+                             const std::function<Status(const SqlRow&)>& row) = 0;
 };
 
 /// One step of the numbered migration sequence: the statements that take a database from

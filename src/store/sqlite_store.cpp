@@ -15,7 +15,12 @@
 namespace barfill::store {
 namespace {
 
-constexpr std::array<std::string_view, 3> kCreateTables = {
+constexpr std::string_view kCreateFiles =
+    "CREATE TABLE IF NOT EXISTS barfill_files (key TEXT PRIMARY KEY, etag TEXT NOT NULL, size INTEGER NOT NULL, "
+    "last_modified INTEGER NOT NULL, rows INTEGER NOT NULL, tickers INTEGER NOT NULL, bad_rows INTEGER NOT NULL, "
+    "all_tickers INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID";
+
+constexpr std::array<std::string_view, 4> kCreateTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) "
     "WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS bars (ticker TEXT NOT NULL, timeframe TEXT NOT NULL, "
@@ -28,6 +33,7 @@ constexpr std::array<std::string_view, 3> kCreateTables = {
     "attempts INTEGER NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL, "
     "requests INTEGER NOT NULL DEFAULT 0, base_aggregates INTEGER, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts)) WITHOUT ROWID",
+    kCreateFiles,
 };
 
 // Schema 1 -> 2 (see the PostgreSQL store for why live chunks leave the ledger).
@@ -36,7 +42,9 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "ALTER TABLE barfill_ledger ADD COLUMN base_aggregates INTEGER",
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
-constexpr std::array<MigrationStep, 1> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages}}};
+constexpr std::array<std::string_view, 1> kFilesLedger = {kCreateFiles};
+constexpr std::array<MigrationStep, 2> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+                                                       {2, kFilesLedgerWhat, kFilesLedger}}};
 
 const DialectSql kSqliteSql{
     "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",
@@ -145,11 +153,11 @@ class SqliteSession final : public SqlSession {
     return stmt;
   }
 
-  Status Exec(std::string_view sql, std::initializer_list<SqlValue> params) override {
-    return Query(sql, params, [](const SqlRow&) { return Ok(); });
+  Status ExecValues(std::string_view sql, std::span<const SqlValue> params) override {
+    return QueryValues(sql, params, [](const SqlRow&) { return Ok(); });
   }
 
-  Status Query(std::string_view sql, std::initializer_list<SqlValue> params,
+  Status QueryValues(std::string_view sql, std::span<const SqlValue> params,
                const std::function<Status(const SqlRow&)>& row) override {
     auto stmt = Prepare(sql);
     if (!stmt) return Fail(stmt.error());
@@ -231,41 +239,46 @@ class SqliteStore final : public BarStore {
   Status CommitChunks(std::span<const ChunkWrite> writes) override {
     if (writes.empty()) return Ok();
     BARFILL_TRY(ValidateWrites(writes));
-    const size_t half = TotalBars(writes) / 2;
+    HalfwayHook halfway{TotalBars(writes) / 2};
     return InTransaction("BEGIN IMMEDIATE", [&]() -> Status {
       BARFILL_TRY(Hook(options_, WriteStep::kBegun));
-      auto insert = session_->Prepare(kInsertBar);
-      if (!insert) return Fail(insert.error());
       const int64_t now = NowMs();
-      size_t written = 0;
-      bool half_reported = false;
-      // One chunk after the other, each deleting its range first: a later chunk of the same
+      // One write after the other, each replacing its range first: a later write of the same
       // series replaces an earlier overlapping one, as if written in separate calls.
       for (const ChunkWrite& write : writes) {
-        BARFILL_TRY(DeleteBarsInRange(*session_, write.chunk));
-        const StmtUse use(*insert);
-        const Series& series = write.chunk.series;
-        const std::string timeframe = series.timeframe.ToString();
-        sqlite3_bind_text(*insert, 1, series.ticker.symbol().data(),
-                          static_cast<int>(series.ticker.symbol().size()), SQLITE_STATIC);
-        sqlite3_bind_text(*insert, 2, timeframe.data(), static_cast<int>(timeframe.size()),
-                          SQLITE_STATIC);
-        sqlite3_bind_int(*insert, 3, series.adjusted ? 1 : 0);
-        const BarBatch& bars = *write.bars;
-        for (size_t i = 0; i < bars.size(); ++i) {
-          if (!half_reported && written == half) {
-            half_reported = true;
-            BARFILL_TRY(Hook(options_, WriteStep::kBarsHalfWritten));
-          }
-          BARFILL_TRY(InsertBar(*insert, bars, i));
-          ++written;
-        }
+        BARFILL_TRY(WriteBars(write, halfway));
         // After the bars: a final range this write splits is recounted from the table.
-        BARFILL_TRY(RecordCommitted(*session_, write, now));
+        BARFILL_TRY(RecordCommitted(*session_, CommittedRange::Of(write), now));
       }
-      if (!half_reported) BARFILL_TRY(Hook(options_, WriteStep::kBarsHalfWritten));
+      BARFILL_TRY(halfway.Finish(options_));
       return Hook(options_, WriteStep::kBeforeCommit);
     });
+  }
+
+  Status CommitFile(const FileRecord& file, const std::function<Status(const ChunkSink&)>& produce) override {
+    return InTransaction("BEGIN IMMEDIATE", [&]() -> Status {
+      BARFILL_TRY(Hook(options_, WriteStep::kBegun));
+      HalfwayHook halfway{0};  // the hook runs with the file's first rows written
+      std::vector<CommittedRange> ranges;  // the ledger is written once every bar is in
+      const ChunkSink sink = [&](std::span<const ChunkWrite> writes) -> Status {
+        BARFILL_TRY(ValidateWrites(writes));
+        for (const ChunkWrite& write : writes) {
+          BARFILL_TRY(WriteBars(write, halfway));
+          ranges.push_back(CommittedRange::Of(write));
+        }
+        return Ok();
+      };
+      BARFILL_TRY(produce(sink));
+      BARFILL_TRY(halfway.Finish(options_));
+      const int64_t now = NowMs();
+      BARFILL_TRY(RecordCommittedTogether(*session_, ranges, now));
+      BARFILL_TRY(RecordFile(*session_, file, now));
+      return Hook(options_, WriteStep::kBeforeCommit);
+    });
+  }
+
+  Result<std::vector<FileRecord>> ReadFiles(std::string_view key_prefix) override {
+    return SelectFiles(*session_, key_prefix);
   }
 
   Status RecordFailure(const Chunk& chunk, const Error& error, int attempts) override {
@@ -353,6 +366,45 @@ class SqliteStore final : public BarStore {
   }
 
   /// Runs `body` between `begin` and COMMIT, rolling back when anything fails.
+  /// Calls the kBarsHalfWritten test hook once, when about half the call's bars are written.
+  struct HalfwayHook {
+    size_t half = 0;
+    size_t written = 0;
+    bool called = false;
+    Status Count(const StoreOptions& options) {
+      if (!called && written++ == half) {
+        called = true;
+        return Hook(options, WriteStep::kBarsHalfWritten);
+      }
+      return Ok();
+    }
+    Status Finish(const StoreOptions& options) {
+      if (called) return Ok();
+      called = true;
+      return Hook(options, WriteStep::kBarsHalfWritten);
+    }
+  };
+
+  /// Replaces the bars of the write's range with its bars.
+  Status WriteBars(const ChunkWrite& write, HalfwayHook& halfway) {
+    BARFILL_TRY(DeleteBarsInRange(*session_, write.chunk));
+    auto insert = session_->Prepare(kInsertBar);
+    if (!insert) return Fail(insert.error());
+    const StmtUse use(*insert);
+    const Series& series = write.chunk.series;
+    const std::string timeframe = series.timeframe.ToString();
+    sqlite3_bind_text(*insert, 1, series.ticker.symbol().data(), static_cast<int>(series.ticker.symbol().size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(*insert, 2, timeframe.data(), static_cast<int>(timeframe.size()), SQLITE_STATIC);
+    sqlite3_bind_int(*insert, 3, series.adjusted ? 1 : 0);
+    const BarBatch& bars = *write.bars;
+    for (size_t i = 0; i < bars.size(); ++i) {
+      BARFILL_TRY(halfway.Count(options_));
+      BARFILL_TRY(InsertBar(*insert, bars, i));
+    }
+    return Ok();
+  }
+
   Status InTransaction(std::string_view begin, const std::function<Status()>& body) {
     BARFILL_TRY(session_->Run(begin, "starting a transaction"));
     Status status = body();

@@ -12,7 +12,8 @@ std::string ShowBar(const Bar& b) {
 
 }  // namespace
 
-SeriesDiff DiffWithGroundTruth(BarStore& store, const sim::Market& market, const Series& series, TimeRange range) {
+SeriesDiff DiffWithGroundTruth(BarStore& store, const sim::Market& market, const Series& series, TimeRange range,
+                               VwapCheck vwap) {
   const BarBatch truth = sim::GroundTruth(market, series.ticker, series.timeframe, series.adjusted, range);
   SeriesDiff diff;
   diff.series = series.Describe();
@@ -20,7 +21,11 @@ SeriesDiff DiffWithGroundTruth(BarStore& store, const sim::Market& market, const
   size_t i = 0;
   const Status read = store.ReadBars(series, range, [&](const BarBatch& batch) {
     for (size_t j = 0; j < batch.size(); ++j, ++i) {
-      if (i < truth.size() && batch[j] == truth[i]) continue;
+      if (i < truth.size()) {
+        Bar expected = truth[i];
+        if (vwap == VwapCheck::kEqualOrAbsent && !batch[j].HasVwap()) expected.vwap = kNoVwap;
+        if (batch[j] == expected) continue;
+      }
       if (diff.differing++ == 0) {
         diff.first_difference =
             "stored " + ShowBar(batch[j]) + (i < truth.size() ? " expected " + ShowBar(truth[i]) : " (extra)");

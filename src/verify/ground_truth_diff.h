@@ -21,8 +21,12 @@ struct SeriesDiff {
   bool equal() const { return differing == 0 && stored == expected && first_difference.empty(); }
 };
 
+/// How a stored bar's vwap must match: exactly, or absent too (flat files carry none).
+enum class VwapCheck { kEqual, kEqualOrAbsent };
+
 /// Compares the bars `store` holds for `series` in `range` with GroundTruth(seed, ...), bar for
 /// bar, streaming the stored bars.
-SeriesDiff DiffWithGroundTruth(BarStore& store, const sim::Market& market, const Series& series, TimeRange range);
+SeriesDiff DiffWithGroundTruth(BarStore& store, const sim::Market& market, const Series& series, TimeRange range,
+                               VwapCheck vwap = VwapCheck::kEqual);
 
 }  // namespace barfill::verify

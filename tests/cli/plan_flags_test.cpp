@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 namespace barfill::cli {
 namespace {
 
@@ -44,6 +46,44 @@ TEST(PlanFlags, FlagErrorsAreOneClearLine) {
     EXPECT_EQ(plan.error().message, c.message);
     EXPECT_EQ(plan.error().code, ErrorCode::kUsage);
   }
+}
+
+TEST(PlanFlags, AllTickersAndTickersFromAFile) {
+  PlanFlags flags;
+  flags.tickers = "all:crypto";
+  flags.timeframes = "1m";
+  flags.from = "2025-01-01";
+  flags.to = "2025-01-31";
+  flags.exclude = "X:ETHUSD";
+  auto all = ApplyPlanFlags(std::nullopt, flags);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_TRUE(all->all_tickers.has_value());
+  EXPECT_EQ(*all->all_tickers, AssetClass::kCrypto);
+  EXPECT_TRUE(all->tickers.empty());
+  EXPECT_EQ(all->exclude, std::vector<std::string>{"X:ETHUSD"});
+
+  flags.tickers = "AAPL";
+  auto narrowed_list = ApplyPlanFlags(std::nullopt, flags);
+  ASSERT_FALSE(narrowed_list);
+  EXPECT_EQ(narrowed_list.error().message,
+            "--ticker-prefix and --exclude narrow --tickers all; with a list of tickers, edit the list");
+
+  const std::string path = ::testing::TempDir() + "/tickers.txt";
+  {
+    std::ofstream out(path);
+    out << "# my universe\nAAPL, MSFT\nX:BTCUSD  # crypto too\n\n";
+  }
+  flags.exclude.clear();
+  flags.tickers = "@" + path;
+  auto listed = ApplyPlanFlags(std::nullopt, flags);
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->tickers.size(), 3u);
+  EXPECT_EQ(listed->tickers[2].symbol(), "X:BTCUSD");
+  flags.tickers = "@/nonexistent/tickers.txt";
+  auto missing = ApplyPlanFlags(std::nullopt, flags);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message,
+            "--tickers @/nonexistent/tickers.txt: cannot read the file (give one ticker or more per line)");
 }
 
 TEST(PlanFlags, TodayAndYesterday) {

@@ -113,7 +113,7 @@ TEST_F(BadInput, MissingApiKeyExit2) {
   testing::ChildEnv env;
   env.unset.push_back("POLYGON_API_KEY");
   ExpectOneLineError(Run(kGood, env), 2,
-                     "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key");
+                     "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key (flat files alone: --source files)");
 }
 
 TEST_F(BadInput, PlanFileErrorsNameFileAndLine) {

@@ -10,6 +10,7 @@ namespace barfill::testing {
 class LedgerFake : public BarStore {
  public:
   std::vector<LedgerEntry> entries;
+  std::vector<FileRecord> files;
 
   std::string_view Kind() const override { return "fake"; }
   std::string Describe() const override { return "memory"; }
@@ -22,6 +23,18 @@ class LedgerFake : public BarStore {
                                     w.base_aggregates});
     }
     return Ok();
+  }
+  Status CommitFile(const FileRecord& file, const std::function<Status(const ChunkSink&)>& produce) override {
+    BARFILL_TRY(produce([&](std::span<const ChunkWrite> writes) { return CommitChunks(writes); }));
+    files.push_back(file);
+    return Ok();
+  }
+  Result<std::vector<FileRecord>> ReadFiles(std::string_view prefix) override {
+    std::vector<FileRecord> out;
+    for (const FileRecord& f : files) {
+      if (f.key.starts_with(prefix)) out.push_back(f);
+    }
+    return out;
   }
   Status RecordFailure(const Chunk& chunk, const Error& error, int attempts) override {
     entries.push_back(LedgerEntry{chunk.series, chunk.range, ChunkState::kFailed, 0, attempts, error.message,

@@ -77,6 +77,76 @@ TEST(RunConfig, EveryBadSettingIsAUsageErrorNamingIt) {
   EXPECT_TRUE(ResolveRunConfig(SomePlan(), dry)) << "a dry run needs no key";
 }
 
+TEST(RunConfig, SourcesAndTheFlatFilesKeys) {
+  const auto with_keys = [](RunSettings s) {
+    s.files_access_key = "AKID";
+    s.files_secret_key = "secret";
+    return s;
+  };
+  // Auto without S3 keys: REST only. With them: the files too, and the defaults of their endpoint.
+  auto rest_only = ResolveRunConfig(SomePlan(), Valid());
+  ASSERT_TRUE(rest_only);
+  EXPECT_FALSE(rest_only->files.has_value());
+  auto both = ResolveRunConfig(SomePlan(), with_keys(Valid()));
+  ASSERT_TRUE(both) << both.error().message;
+  ASSERT_TRUE(both->files.has_value());
+  EXPECT_EQ(both->files->endpoint, "https://files.massive.com");
+  EXPECT_TRUE(both->UsesRest());
+  // Files only: no REST key needed; an all-tickers plan never asks REST.
+  RunSettings files = with_keys(Valid());
+  files.source = "files";
+  files.api_key.clear();
+  Plan unadjusted = SomePlan();
+  unadjusted.adjusted = false;
+  auto files_only = ResolveRunConfig(unadjusted, files);
+  ASSERT_TRUE(files_only) << files_only.error().message;
+  EXPECT_FALSE(files_only->UsesRest());
+  Plan all = unadjusted;
+  all.tickers.clear();
+  all.all_tickers = AssetClass::kCrypto;
+  RunSettings auto_no_key = with_keys(Valid());
+  auto_no_key.api_key.clear();
+  auto all_auto = ResolveRunConfig(all, auto_no_key);
+  ASSERT_TRUE(all_auto) << all_auto.error().message;
+  EXPECT_FALSE(all_auto->UsesRest());
+
+  struct Case {
+    Plan plan;
+    RunSettings settings;
+    const char* message;
+  };
+  RunSettings bad_source = Valid();
+  bad_source.source = "ftp";
+  RunSettings files_no_keys = Valid();
+  files_no_keys.source = "files";
+  RunSettings rest = with_keys(Valid());
+  rest.source = "rest";
+  Plan five_minutes = unadjusted;
+  five_minutes.timeframes = {Timeframe(5, Timespan::kMinute)};
+  RunSettings bad_url = with_keys(Valid());
+  bad_url.files_url = "s3://bucket";
+  const Case cases[] = {
+      {SomePlan(), bad_source, "source must be auto, rest or files (got 'ftp')"},
+      {SomePlan(), files_no_keys,
+       "source files needs the flat files' S3 keys: set MASSIVE_S3_ACCESS_KEY_ID and MASSIVE_S3_SECRET_ACCESS_KEY (or "
+       "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"},
+      {all, rest,
+       "tickers all means every ticker of the flat files: give the S3 keys (MASSIVE_S3_ACCESS_KEY_ID, "
+       "MASSIVE_S3_SECRET_ACCESS_KEY) and use source auto or files"},
+      {five_minutes, files, "source files gives unadjusted 1m and 1d bars only (asked: 5m): use auto to fetch the rest from REST"},
+      {SomePlan(), files,
+       "source files gives unadjusted 1m and 1d bars only (asked: 1d, adjusted): use auto to fetch the rest from REST, and "
+       "adjusted false for the files' bars"},
+      {unadjusted, bad_url, "files URL 's3://bucket' must start with https:// (or http:// for a local simulator)"},
+  };
+  for (const Case& c : cases) {
+    const auto config = ResolveRunConfig(c.plan, c.settings);
+    ASSERT_FALSE(config) << c.message;
+    EXPECT_EQ(config.error().code, ErrorCode::kUsage);
+    EXPECT_EQ(config.error().message, c.message);
+  }
+}
+
 TEST(RunConfig, PasswordsInDatabaseUrlsAreNotShown) {
   RunSettings settings = Valid();
   settings.db_url = "mysql://me:secret@host/db";

@@ -514,15 +514,16 @@ TYPED_TEST_P(StoreSuite, UpgradesASchema1DatabaseInOneTransaction) {
   ASSERT_TRUE(old);
   const Status refused = old->Migrate();
   ASSERT_FALSE(refused);
-  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("schema version 1 found, this barfill uses 2: upgrade it in place with `barfill migrate`"));
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("schema version 1 found, this barfill uses 3: upgrade it in place with `barfill migrate`"));
   old.reset();
   // A writer upgrades it and says so.
   auto store = this->Open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->Migrate());
   const auto notices = store->Notices();
-  ASSERT_EQ(notices.size(), 1u);
+  ASSERT_EQ(notices.size(), 2u) << "one notice per step of the sequence";
   EXPECT_THAT(notices[0], ::testing::HasSubstr("from schema version 1 to 2"));
+  EXPECT_THAT(notices[1], ::testing::HasSubstr("from schema version 2 to 3"));
   auto ledger = store->ReadLedger(aapl);
   ASSERT_TRUE(ledger);
   ASSERT_EQ(ledger->size(), 5u) << "done chunks stay done";
@@ -542,6 +543,72 @@ TYPED_TEST_P(StoreSuite, UpgradesASchema1DatabaseInOneTransaction) {
   // Once is enough.
   ASSERT_TRUE(store->Migrate());
   EXPECT_TRUE(store->Notices().empty());
+}
+
+// A day file is stored in one transaction however many calls its producer makes: every ticker and
+// the file's row, or nothing; a later version of the file (new ETag) replaces its bars exactly once.
+TYPED_TEST_P(StoreSuite, AFileCommitsAllItsTickersOrNothing) {
+  const int64_t day = Ms("2025-03-04");
+  const TimeRange range{day, day + kMsPerDay};
+  constexpr int kTickers = 3000;  // more statements than one pipeline may hold unread
+  std::vector<BarBatch> bars;
+  for (int i = 0; i < kTickers; ++i) bars.push_back(MinuteBars(day + (i % 600) * kMsPerMinute, 2 + i % 3, 10 + i));
+  const auto ticker = [](int i) { return "T" + std::to_string(i); };
+  const auto produce_all = [&](double price_bump) {
+    return [&, price_bump](const ChunkSink& sink) -> Status {
+      std::vector<BarBatch> bumped = bars;
+      for (BarBatch& b : bumped) {
+        for (double& o : b.open) o += price_bump;
+        for (double& h : b.high) h += price_bump;
+        for (double& l : b.low) l += price_bump;
+        for (double& c : b.close) c += price_bump;
+      }
+      std::vector<ChunkWrite> writes;
+      for (int i = 0; i < kTickers; ++i) {
+        writes.emplace_back(Chunk{MakeSeries(ticker(i), "1m", false), range}, &bumped[i]);
+        if (writes.size() == 700) {  // several calls, as a streaming reader makes them
+          BARFILL_TRY(sink(writes));
+          writes.clear();
+        }
+      }
+      return sink(writes);
+    };
+  };
+  FileRecord file{"us_stocks_sip/minute_aggs_v1/2025/03/2025-03-04.csv.gz", "etag1", 1234, day + 40 * kMsPerHour};
+  file.rows = 9000;
+  file.tickers = kTickers;
+  ASSERT_TRUE(this->store_->CommitFile(file, produce_all(0)));
+  EXPECT_EQ(this->ReadAll(MakeSeries(ticker(17), "1m", false)), this->AsBars(bars[17]));
+  const auto ledger = this->Ledger(MakeSeries(ticker(2999), "1m", false));
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].range, range);
+  EXPECT_EQ(ledger[0].rows, static_cast<int64_t>(bars[2999].size()));
+  auto files = this->store_->ReadFiles("us_stocks_sip/minute_aggs_v1/");
+  ASSERT_TRUE(files);
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ((*files)[0].etag, "etag1");
+  EXPECT_EQ((*files)[0].tickers, kTickers);
+  EXPECT_TRUE(this->store_->ReadFiles("global_crypto/")->empty());
+
+  // A producer that fails half-way (a gzip stream cut short) stores nothing of the new version.
+  file.etag = "etag2";
+  const Status failed = this->store_->CommitFile(file, [&](const ChunkSink& sink) -> Status {
+    std::vector<BarBatch> other = {MinuteBars(day, 5, 99)};
+    ChunkWrite write(Chunk{MakeSeries(ticker(17), "1m", false), range}, &other[0]);
+    BARFILL_TRY(sink({&write, 1}));
+    return Fail(ErrorCode::kBadResponse, "gzip stream cut short");
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(this->ReadAll(MakeSeries(ticker(17), "1m", false)), this->AsBars(bars[17])) << "the old version stays";
+  EXPECT_EQ((*this->store_->ReadFiles(""))[0].etag, "etag1");
+
+  // The replaced file, whole: its bars replace the old ones, once.
+  ASSERT_TRUE(this->store_->CommitFile(file, produce_all(1)));
+  const auto stored = this->ReadAll(MakeSeries(ticker(17), "1m", false));
+  ASSERT_EQ(stored.size(), bars[17].size());
+  EXPECT_EQ(stored[0].open, bars[17][0].open + 1);
+  EXPECT_EQ((*this->store_->ReadFiles(""))[0].etag, "etag2");
+  EXPECT_EQ(this->Ledger(MakeSeries(ticker(17), "1m", false)).size(), 1u);
 }
 
 // A database the schema-1 release wrote (tests/fixtures/schema-v1): a reader refuses it and names
@@ -605,8 +672,8 @@ TYPED_TEST_P(StoreSuite, RefusesOtherSchemaVersions) {
     const char* version;
     const char* says;
   } cases[] = {
-      {"3", "schema version 3 found, but this barfill knows only 2; upgrade barfill"},
-      {"0", "unknown schema version '0' (barfill needs 2)"},
+      {"4", "schema version 4 found, but this barfill knows only 3; upgrade barfill"},
+      {"0", "unknown schema version '0' (barfill needs 3)"},
       {"banana", "unknown schema version 'banana'"},
   };
   this->store_.reset();
@@ -869,6 +936,7 @@ REGISTER_TYPED_TEST_SUITE_P(StoreSuite, RoundTripsEveryField,
                             DoneChunkReplacesTheLedgerRowsInsideIt, PagesMergeIntoOneFinalRangeInAnyOrder,
                             ALiveRangeRecordsOnlyItsFinalPart, UpgradesASchema1DatabaseInOneTransaction,
                             BackfillUpgradesASchema1DatabaseAndFinishesWithoutRefetching,
+                            AFileCommitsAllItsTickersOrNothing,
                             RefusesOtherSchemaVersions,
                             RefusesABarsTableWithIntegerVolume,
                             MigrateIsIdempotentAndSafeWhenRacing, ReadersNeverCreateASchema,

@@ -13,12 +13,13 @@ TimeRange PlanRange(const engine::Plan& plan, const Series& series) {
 
 }  // namespace
 
-std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, const sim::Market& market, const engine::Plan& plan) {
+std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, const sim::Market& market, const engine::Plan& plan,
+                                                 verify::VwapCheck vwap) {
   std::vector<SeriesDiff> diffs;
   for (const Ticker& ticker : plan.tickers) {
     for (const Timeframe& tf : plan.timeframes) {
       const Series series{ticker, tf, plan.adjusted};
-      SeriesDiff diff = verify::DiffWithGroundTruth(store, market, series, PlanRange(plan, series));
+      SeriesDiff diff = verify::DiffWithGroundTruth(store, market, series, PlanRange(plan, series), vwap);
       if (!diff.equal()) diffs.push_back(std::move(diff));
     }
   }

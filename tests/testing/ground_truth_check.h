@@ -16,7 +16,9 @@ using verify::SeriesDiff;
 
 /// Compares every series of `plan` in `store` with sim::GroundTruth(seed, ...), bar for bar.
 /// Returns only the series that differ, so an empty result means equal.
-std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, const sim::Market& market, const engine::Plan& plan);
+/// `vwap`: kEqualOrAbsent for stores loaded (partly) from flat files, which carry no vwap.
+std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, const sim::Market& market, const engine::Plan& plan,
+                                                 verify::VwapCheck vwap = verify::VwapCheck::kEqual);
 
 /// Total bars of the plan's ground truth.
 int64_t GroundTruthBars(uint64_t seed, const engine::Plan& plan);

@@ -38,6 +38,22 @@ ReportJson ReadReportJson(const std::string& path) {
   r.bad_responses = Int(doc["requests"]["bad_responses"]);
   r.jobs_succeeded = Int(doc["jobs"]["succeeded"]);
   r.exit_code = Int(doc["exit_code"]);
+  r.files_listed = Int(doc["files"]["listed"]);
+  r.files_fetched = Int(doc["files"]["fetched"]);
+  r.files_unchanged = Int(doc["files"]["unchanged"]);
+  r.files_replaced = Int(doc["files"]["replaced"]);
+  r.files_failed = Int(doc["files"]["failed"]);
+  r.files_refused = Int(doc["files"]["refused"]);
+  r.files_rows = Int(doc["files"]["rows"]);
+  r.files_resumes = Int(doc["files"]["resumes"]);
+  r.files_restarts = Int(doc["files"]["restarts"]);
+  simdjson::dom::array missing;
+  if (!doc["files"]["missing"].get(missing)) {
+    for (simdjson::dom::element m : missing) {
+      std::string_view day;
+      if (!m.get(day)) r.files_missing.emplace_back(day);
+    }
+  }
   std::string_view reason;
   if (!doc["stop_reason"].get(reason)) r.stop_reason = std::string(reason);
   simdjson::dom::array failures;

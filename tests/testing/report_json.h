@@ -18,6 +18,10 @@ struct ReportJson {
   int64_t requests = -1, requests_made = -1, requests_minimum = -1, retried = -1, rate_limited = -1,
           server_errors = -1, transport_errors = -1, bad_responses = -1;
   int64_t jobs_succeeded = -1;
+  /// The "files" section.
+  int64_t files_listed = -1, files_fetched = -1, files_unchanged = -1, files_replaced = -1, files_failed = -1,
+          files_refused = -1, files_rows = -1, files_resumes = -1, files_restarts = -1;
+  std::vector<std::string> files_missing;
   int64_t exit_code = -1;
   std::string stop_reason;
   std::vector<std::string> failure_errors;

@@ -1,0 +1,383 @@
+#include "engine/file_pass.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include "engine/bounded_queue.h"
+#include "engine/busy_clock.h"
+#include "fetch/file_downloader.h"
+#include "flatfiles/day_file_reader.h"
+
+namespace barfill::engine {
+namespace {
+
+/// Bars a file's writes collect before they go to the store's transaction.
+constexpr size_t kRowsPerSinkCall = 100'000;
+/// A ticker's bars of one day are one block (1,440 minutes at most): one write per ticker.
+constexpr size_t kRowsPerBlock = 4096;
+/// Reads of a spooled file.
+constexpr size_t kReadBytes = 1 << 20;
+/// A file whose bytes turn out damaged (gzip cut short) is downloaded again this many times.
+constexpr int kDownloadsPerFile = 3;
+
+/// A downloaded file on its way to a writer.
+struct SpooledWork {
+  const FileWork* work = nullptr;
+  fetch::SpooledFile spool;
+};
+
+/// Why the pass stops early; the first reason wins.
+struct StopReason {
+  RunOutcome outcome = RunOutcome::kDone;
+  std::string text;
+};
+
+class FilePass {
+ public:
+  FilePass(const Plan& plan, const FilePlan& files, const FilePassOptions& options, std::span<BarStore* const> writers,
+           const std::string& spool_dir)
+      : plan_(plan),
+        files_(files),
+        options_(options),
+        writers_(writers.begin(), writers.end()),
+        spool_dir_(spool_dir),
+        queue_(std::max<size_t>(2, writers.size())) {
+    for (const Ticker& t : plan.tickers) plan_tickers_.insert(t.symbol());
+  }
+
+  void Run(RunReport& report) {
+    const auto start = Stopwatch::now();
+    RunObserver* observer = options_.observer;
+    ProgressTicker progress(observer != nullptr ? options_.progress_interval : std::chrono::milliseconds(0),
+                            [&] { return Snapshot(start); },
+                            [observer](const ProgressSnapshot& s) { observer->OnProgress(s); });
+    std::vector<std::thread> writer_threads;
+    for (BarStore* store : writers_) writer_threads.emplace_back([this, store] { WriterLoop(*store); });
+    std::vector<std::thread> downloaders;
+    const int count = std::max(1, std::min<int>(options_.downloaders, static_cast<int>(files_.files.size())));
+    for (int i = 0; i < count; ++i) downloaders.emplace_back([this] { DownloaderLoop(); });
+    progress.Start();
+    for (std::thread& t : downloaders) t.join();
+    queue_.Close();
+    for (std::thread& t : writer_threads) t.join();
+    progress.Finish();
+
+    std::lock_guard lock(mutex_);
+    FilesReport& r = report.files;
+    r.fetched += fetched_;
+    r.failed += failed_;
+    r.refused += refused_;
+    r.bytes += downloads_.bytes;
+    r.rows += rows_;
+    r.bad_rows += bad_rows_;
+    r.resumes += downloads_.resumes;
+    r.restarts += downloads_.restarts;
+    r.download_s += download_busy_.Seconds();
+    r.db_s += db_busy_.Seconds();
+    r.parse_s += parse_s_;
+    r.duration_s += SecondsSince(start);
+    for (std::string& note : notes_) r.notes.push_back(std::move(note));
+    for (FailureRecord& f : failures_) report.failures.push_back(std::move(f));
+    report.records += rows_;
+    if (stop_.outcome != RunOutcome::kDone && report.outcome == RunOutcome::kDone) {
+      report.outcome = stop_.outcome;
+      report.stop_reason = stop_.text;
+    }
+  }
+
+ private:
+  bool Stopped() const {
+    return stop_flag_.load() || (options_.cancel != nullptr && options_.cancel->load());
+  }
+
+  void Stop(RunOutcome outcome, const std::string& text) {
+    std::lock_guard lock(mutex_);
+    if (stop_.outcome == RunOutcome::kDone) stop_ = StopReason{outcome, text};
+    stop_flag_.store(true);
+  }
+
+  Result<std::unique_ptr<fetch::FileDownloader>> NewDownloader() {
+    return fetch::FileDownloader::Create(options_.s3, options_.retry, options_.budget, options_.clock,
+                                         options_.cancel);
+  }
+
+  std::string SpoolPath(const FileWork& work) {
+    std::string name = work.key.key;
+    std::replace(name.begin(), name.end(), '/', '_');
+    return spool_dir_ + "/" + name;
+  }
+
+  /// Downloads `work`; false when the file is done with (refused, failed, or the pass stops).
+  std::optional<fetch::SpooledFile> Download(fetch::FileDownloader& downloader, const FileWork& work) {
+    fetch::FileDownloadStats stats;
+    std::optional<fetch::SpooledFile> spooled;
+    {
+      BusyScope busy(download_busy_);
+      auto got = downloader.Download(work.key.key, SpoolPath(work), stats);
+      if (got) spooled = std::move(*got);
+      if (!got) HandleDownloadError(work, got.error());
+    }
+    std::lock_guard lock(mutex_);
+    downloads_.Add(stats);
+    return spooled;
+  }
+
+  void HandleDownloadError(const FileWork& work, const Error& error) {
+    switch (error.code) {
+      case ErrorCode::kInterrupted: return;
+      case ErrorCode::kAuth:
+        Stop(RunOutcome::kRefused, "the flat files refused the credentials: " + error.ToString());
+        return;
+      case ErrorCode::kNotFound: {
+        // Absent or not entitled: outside the plan's history or asset classes, not published
+        // yet, or agreements unsigned. Its days stay to do (REST takes them in auto mode).
+        std::lock_guard lock(mutex_);
+        ++refused_;
+        notes_.push_back(work.key.key + ": refused or not found (" + error.message +
+                         "): likely outside the subscription's history or asset classes, or not published yet");
+        return;
+      }
+      default: break;
+    }
+    if (error.code == ErrorCode::kNetworkGaveUp && options_.budget != nullptr && options_.budget->refused() > 0) {
+      Stop(RunOutcome::kNetwork, "the flat files kept failing and the run's retry budget is spent (last: " +
+                                     error.ToString() + "); run again later to resume");
+    }
+    Failed(work, error);
+  }
+
+  void Failed(const FileWork& work, const Error& error) {
+    std::lock_guard lock(mutex_);
+    ++failed_;
+    const Timeframe tf = flatfiles::TimeframeOf(work.key.dataset.timeframe);
+    const MarketZone zone = ZoneFor(work.key.dataset.asset);
+    failures_.push_back(FailureRecord{Series{Ticker(), tf, false}, zone.DaysToRange(work.key.day, work.key.day),
+                                      work.key.key + ": " + error.ToString(), error.code, 1});
+  }
+
+  void DownloaderLoop() {
+    auto downloader = NewDownloader();
+    if (!downloader) {
+      Stop(RunOutcome::kRefused, "cannot reach the flat files: " + downloader.error().ToString());
+      return;
+    }
+    while (!Stopped()) {
+      const size_t index = next_file_.fetch_add(1);
+      if (index >= files_.files.size()) break;
+      const FileWork& work = files_.files[index];
+      auto spooled = Download(**downloader, work);
+      if (!spooled) continue;
+      if (!queue_.Push(SpooledWork{&work, std::move(*spooled)})) break;
+    }
+  }
+
+  void WriterLoop(BarStore& store) {
+    std::unique_ptr<fetch::FileDownloader> redownloader;  // for files whose bytes were damaged
+    while (std::optional<SpooledWork> item = queue_.Pop()) {
+      if (Stopped()) {
+        std::filesystem::remove(item->spool.path);
+        continue;
+      }
+      for (int download = 1;; ++download) {
+        const Status stored = Store(store, *item);
+        if (stored) break;
+        const Error& error = stored.error();
+        if (error.code == ErrorCode::kDatabase || error.code == ErrorCode::kDatabaseRetryable) {
+          Stop(RunOutcome::kDatabase, "database error while storing " + item->work->key.key + ": " + error.ToString() +
+                                          "; the run is resumable once the database is fixed");
+          break;
+        }
+        // Damaged bytes (a gzip stream cut short): fetch the file again, a few times.
+        if (error.code != ErrorCode::kBadResponse || download >= kDownloadsPerFile || Stopped()) {
+          Failed(*item->work, error);
+          break;
+        }
+        if (!redownloader) {
+          auto created = NewDownloader();
+          if (!created) {
+            Failed(*item->work, created.error());
+            break;
+          }
+          redownloader = std::move(*created);
+        }
+        auto again = Download(*redownloader, *item->work);
+        if (!again) break;
+        item->spool = std::move(*again);
+      }
+      std::filesystem::remove(item->spool.path);
+    }
+  }
+
+  /// Reads the spooled file into one transaction of `store`.
+  Status Store(BarStore& store, const SpooledWork& item) {
+    const FileWork& work = *item.work;
+    const flatfiles::Dataset dataset = work.key.dataset;
+    const Timeframe timeframe = flatfiles::TimeframeOf(dataset.timeframe);
+    const TimeRange day = work.range;  // its day and the closed days it accounts for
+    flatfiles::DayFileReaderOptions reader_options;
+    reader_options.max_rows_per_block = kRowsPerBlock;
+    if (plan_.all_tickers) {
+      reader_options.filter.prefixes = plan_.ticker_prefixes;
+      reader_options.filter.exclude.insert(plan_.exclude.begin(), plan_.exclude.end());
+    } else {
+      for (const Ticker& t : plan_.tickers) {
+        if (t.asset_class() == dataset.asset) reader_options.filter.only.insert(t.symbol());
+      }
+    }
+    flatfiles::DayFileSummary summary;
+    int64_t tickers = 0;
+    double parse_s = 0;
+    // Called by the store, again from the start if it redoes the transaction.
+    const auto produce = [&](const ChunkSink& sink) -> Status {
+      parse_s = 0;
+      tickers = 0;
+      std::vector<BarBatch> batches;  // owned bars of the writes waiting for the sink
+      std::vector<ChunkWrite> writes;
+      size_t waiting = 0;
+      std::unordered_set<std::string> seen;
+      const auto flush = [&]() -> Status {
+        for (size_t i = 0; i < writes.size(); ++i) writes[i].bars = &batches[i];
+        BARFILL_TRY(sink(writes));
+        writes.clear();
+        batches.clear();
+        waiting = 0;
+        return Ok();
+      };
+      const auto add = [&](const Ticker& ticker, BarBatch bars, TimeRange range) -> Status {
+        ChunkWrite write(Chunk{Series{ticker, timeframe, false}, range}, nullptr, 1);
+        write.requests = 0;  // files cost no API request
+        write.base_aggregates = static_cast<int64_t>(bars.size());
+        waiting += bars.size();
+        batches.push_back(std::move(bars));
+        writes.push_back(std::move(write));
+        return waiting >= kRowsPerSinkCall ? flush() : Ok();
+      };
+      flatfiles::DayFileReader reader(work.key, [&](const Ticker& ticker, const BarBatch& bars) -> Status {
+        // A ticker seen before in this file (rows not in one block) continues after its last
+        // bar: its write must not replace what the earlier block wrote.
+        const bool again = !seen.insert(ticker.symbol()).second;
+        if (!again) ++tickers;
+        return add(ticker, bars, again ? TimeRange{bars.t.front(), day.to_ms} : day);
+      }, reader_options);
+      std::ifstream in(item.spool.path, std::ios::binary);
+      if (!in) return Fail(ErrorCode::kInternal, "cannot read the spool file " + item.spool.path);
+      std::string buffer(kReadBytes, '\0');
+      while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        const auto got = static_cast<size_t>(in.gcount());
+        if (got == 0) break;
+        const auto parse_start = Stopwatch::now();
+        const Status fed = reader.Feed(std::string_view(buffer.data(), got));
+        parse_s += SecondsSince(parse_start);
+        BARFILL_TRY(fed);
+      }
+      auto finished = reader.Finish();
+      if (!finished) return Fail(finished.error());
+      summary = std::move(*finished);
+      // A ticker of the plan without a row that day did not trade: that day of it is final too.
+      for (const Ticker& t : plan_.tickers) {
+        if (t.asset_class() == dataset.asset && !seen.contains(t.symbol())) BARFILL_TRY(add(t, BarBatch{}, day));
+      }
+      return flush();
+    };
+    FileRecord record;
+    record.key = work.key.key;
+    record.etag = item.spool.info.etag;
+    record.size = item.spool.info.size;
+    record.last_modified_ms = work.object.last_modified_ms;
+    record.all_tickers = plan_.all_tickers.has_value() && plan_.ticker_prefixes.empty() && plan_.exclude.empty();
+    // The row's counts are known only once the file is read: the store records the row after produce.
+    Status stored;
+    {
+      BusyScope busy(db_busy_);
+      stored = store.CommitFile(record, [&](const ChunkSink& sink) -> Status {
+        BARFILL_TRY(produce(sink));
+        record.rows = summary.bars;
+        record.tickers = tickers;
+        record.bad_rows = summary.bad_rows;
+        return Ok();
+      });
+    }
+    std::lock_guard lock(mutex_);
+    parse_s_ += parse_s;
+    if (!stored) return stored;
+    ++fetched_;
+    rows_ += summary.bars;
+    bad_rows_ += summary.bad_rows;
+    if (summary.bad_rows > 0 || summary.restamped_rows > 0) notes_.push_back(work.key.key + ": " + summary.Describe());
+    if (options_.observer != nullptr) options_.observer->OnCommitted(1);
+    return Ok();
+  }
+
+  ProgressSnapshot Snapshot(Stopwatch::time_point start) {
+    ProgressSnapshot s;
+    s.phase = "flat files";
+    s.elapsed_s = SecondsSince(start);
+    std::lock_guard lock(mutex_);
+    s.ranges_total = static_cast<int64_t>(files_.files.size());
+    s.ranges_settled = fetched_ + failed_ + refused_;
+    s.ranges_failed = failed_;
+    s.pages = fetched_;
+    s.rows = rows_;
+    s.requests = downloads_.requests;
+    return s;
+  }
+
+  const Plan& plan_;
+  const FilePlan& files_;
+  const FilePassOptions& options_;
+  const std::vector<BarStore*> writers_;
+  const std::string spool_dir_;
+  std::unordered_set<std::string> plan_tickers_;
+  BoundedQueue<SpooledWork> queue_;
+  std::atomic<size_t> next_file_{0};
+  std::atomic<bool> stop_flag_{false};
+  BusyClock download_busy_;
+  BusyClock db_busy_;
+
+  std::mutex mutex_;  // guards everything below
+  StopReason stop_;
+  fetch::FileDownloadStats downloads_;
+  int64_t fetched_ = 0;
+  int64_t failed_ = 0;
+  int64_t refused_ = 0;
+  int64_t rows_ = 0;
+  int64_t bad_rows_ = 0;
+  double parse_s_ = 0;
+  std::vector<std::string> notes_;
+  std::vector<FailureRecord> failures_;
+};
+
+}  // namespace
+
+void RunFilePass(const Plan& plan, const FilePlan& files, const FilePassOptions& options,
+                 std::span<BarStore* const> writers, RunReport& report) {
+  if (files.files.empty()) return;
+  std::string spool_dir = options.spool_dir;
+  bool own_dir = false;
+  if (spool_dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/barfill-spool.XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) {
+      report.outcome = RunOutcome::kRefused;
+      report.stop_reason = "cannot create a spool directory under " + pattern.substr(0, pattern.rfind('/'));
+      return;
+    }
+    spool_dir = pattern;
+    own_dir = true;
+  }
+  FilePass pass(plan, files, options, writers, spool_dir);
+  pass.Run(report);
+  if (own_dir) {
+    std::error_code ignored;
+    std::filesystem::remove_all(spool_dir, ignored);
+  }
+}
+
+}  // namespace barfill::engine

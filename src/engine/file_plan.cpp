@@ -1,0 +1,140 @@
+#include "engine/file_plan.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "calendar/exchange_calendar.h"
+#include "engine/planner.h"
+
+namespace barfill::engine {
+namespace {
+
+/// Minute files of a session are complete by about 11:00 New York the next day; two hours more
+/// before a day without a file counts as missing rather than late.
+constexpr int64_t kPublishedByMs = 13 * kMsPerHour;
+
+/// Whether the vendor should publish a file of `asset` for `day`: the key layout's rule, and for
+/// markets with an exchange calendar, a day it trades.
+bool Expected(AssetClass asset, CalendarDay day) {
+  if (!flatfiles::PublishesFileOn(asset, day)) return false;
+  if (asset != AssetClass::kStock && asset != AssetClass::kOption) return true;
+  auto session = calendar::ExchangeCalendar::For(asset).SessionOn(day);
+  return !session || session->is_open();
+}
+
+/// Whether every one of `covered` (each a series' final ranges) holds all of `range`.
+bool CoveredByAll(const std::vector<std::vector<TimeRange>>& covered, TimeRange range) {
+  if (covered.empty()) return false;
+  return std::all_of(covered.begin(), covered.end(),
+                     [&](const std::vector<TimeRange>& ranges) { return Subtract(range, ranges).empty(); });
+}
+
+}  // namespace
+
+bool FilesServe(const Series& series) {
+  if (series.adjusted) return false;
+  const Timeframe minute(1, Timespan::kMinute);
+  const Timeframe day(1, Timespan::kDay);
+  return series.timeframe == minute || series.timeframe == day;
+}
+
+std::vector<flatfiles::Dataset> DatasetsOf(const Plan& plan) {
+  std::vector<flatfiles::Dataset> out;
+  if (plan.adjusted) return out;
+  std::vector<AssetClass> assets;
+  if (plan.all_tickers) assets.push_back(*plan.all_tickers);
+  for (const Ticker& t : plan.tickers) {
+    if (std::find(assets.begin(), assets.end(), t.asset_class()) == assets.end()) assets.push_back(t.asset_class());
+  }
+  for (const AssetClass asset : assets) {
+    for (const Timeframe& tf : plan.timeframes) {
+      if (tf == Timeframe(1, Timespan::kMinute)) out.push_back({asset, flatfiles::FileTimeframe::kMinute});
+      if (tf == Timeframe(1, Timespan::kDay)) out.push_back({asset, flatfiles::FileTimeframe::kDay});
+    }
+  }
+  return out;
+}
+
+Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Client& client, CalendarDay today,
+                           int64_t now_ms) {
+  FilePlan out;
+  out.datasets = DatasetsOf(plan);
+  const CalendarDay last = std::min(plan.to, today);
+  for (const flatfiles::Dataset dataset : out.datasets) {
+    const MarketZone zone = ZoneFor(dataset.asset);
+    // What the bucket holds for the plan's months.
+    std::map<int64_t, flatfiles::ObjectInfo> listed;  // by day
+    for (CalendarDay month{plan.from.year, plan.from.month, 1}; month <= last;
+         month = month.month == 12 ? CalendarDay{month.year + 1, 1, 1} : CalendarDay{month.year, month.month + 1, 1}) {
+      auto listing = client.ListAll(flatfiles::MonthPrefix(dataset, month));
+      if (!listing) return Fail(listing.error());
+      for (const flatfiles::ObjectInfo& object : listing->objects) {
+        auto key = flatfiles::ParseKey(object.key);
+        if (key && key->dataset == dataset) listed[key->day.DaysSinceEpoch()] = object;
+      }
+    }
+    // What the ledger holds: the files loaded before, and each listed series' final ranges.
+    auto loaded = store.ReadFiles(flatfiles::DatasetPrefix(dataset));
+    if (!loaded) return Fail(loaded.error());
+    std::map<std::string, FileRecord, std::less<>> by_key;
+    for (FileRecord& f : *loaded) by_key.emplace(f.key, std::move(f));
+    std::vector<std::vector<TimeRange>> covered;
+    for (const Ticker& ticker : plan.tickers) {
+      if (ticker.asset_class() != dataset.asset) continue;
+      auto ledger = store.ReadLedger(Series{ticker, flatfiles::TimeframeOf(dataset.timeframe), false});
+      if (!ledger) return Fail(ledger.error());
+      std::vector<TimeRange>& ranges = covered.emplace_back();
+      for (const LedgerEntry& e : *ledger) {
+        if (e.state == ChunkState::kDone || e.state == ChunkState::kEmpty) ranges.push_back(e.range);
+      }
+    }
+    // Closed days (no file expected, none listed) before a file are its to account for; those
+    // after the last file, the last file's.
+    std::optional<CalendarDay> closed_from;
+    std::optional<size_t> previous;  // the file before, while only closed days follow it
+    for (CalendarDay day = plan.from; day <= last; day = day.AddDays(1)) {
+      const auto object = listed.find(day.DaysSinceEpoch());
+      if (object == listed.end()) {
+        if (!Expected(dataset.asset, day)) {
+          if (!closed_from) closed_from = day;
+          if (previous && day < today) out.files[*previous].range.to_ms = zone.DaysToRange(day, day).to_ms;
+          continue;
+        }
+        if (now_ms > ZoneFor(AssetClass::kStock).DayStartMs(day.AddDays(1)) + kPublishedByMs) {
+          out.missing.push_back(std::string(flatfiles::DatasetPrefix(dataset)) + " " + day.ToString());
+        }
+        closed_from.reset();
+        previous.reset();
+        continue;
+      }
+      const TimeRange range = zone.DaysToRange(closed_from.value_or(day), day);
+      closed_from.reset();
+      previous.reset();
+      ++out.listed;
+      const auto record = by_key.find(object->second.key);
+      const bool known = record != by_key.end();
+      const bool same = known && record->second.etag == object->second.etag && record->second.size == object->second.size;
+      const bool covered_here = CoveredByAll(covered, zone.DaysToRange(day, day));
+      if ((same && (record->second.all_tickers || covered_here)) || (!known && covered_here)) {
+        ++out.unchanged;
+        continue;
+      }
+      FileWork work{flatfiles::DayFileKey{dataset, day, object->second.key}, object->second, known && !same, range};
+      if (work.replaced) ++out.replaced;
+      out.files.push_back(std::move(work));
+      previous = out.files.size() - 1;
+    }
+  }
+  return out;
+}
+
+std::vector<TimeRange> FileDays(const FilePlan& plan, flatfiles::Dataset dataset) {
+  std::vector<TimeRange> days;
+  for (const FileWork& f : plan.files) {
+    if (f.key.dataset == dataset) days.push_back(f.range);
+  }
+  return days;
+}
+
+}  // namespace barfill::engine

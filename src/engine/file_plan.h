@@ -1,0 +1,57 @@
+// Planning the flat-file part of a run: which day files serve the plan (one object per asset
+// class, bar size and day, every ticker in it), which of those the ledger holds already at the
+// same version (skipped), which the vendor replaced since (fetched again), and which days
+// should have a file by now but have none (reported; REST fetches them in auto mode).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/series.h"
+#include "engine/plan.h"
+#include "flatfiles/key_layout.h"
+#include "flatfiles/s3_client.h"
+#include "store/bar_store.h"
+
+namespace barfill::engine {
+
+/// One day file to fetch.
+struct FileWork {
+  flatfiles::DayFileKey key;
+  flatfiles::ObjectInfo object;  ///< as the listing showed it
+  bool replaced = false;         ///< the ledger holds another version
+  /// What the file accounts for in the market's zone: its day, and the days around it the
+  /// market is closed (weekends, holidays) up to the neighbouring file or the plan's ends, so a
+  /// run from files leaves no closed day for REST to ask about.
+  TimeRange range;
+};
+
+struct FilePlan {
+  std::vector<flatfiles::Dataset> datasets;  ///< the families of files the plan uses
+  std::vector<FileWork> files;               ///< to fetch, by key
+  int64_t listed = 0;
+  int64_t unchanged = 0;
+  int64_t replaced = 0;
+  std::vector<std::string> missing;          ///< "us_stocks_sip/minute_aggs_v1 2025-03-03": expected, not listed
+};
+
+/// Whether flat files can serve `series`: unadjusted (files are), minute or day bars, of an
+/// asset class with files.
+bool FilesServe(const Series& series);
+
+/// The plan's datasets: for every asset class it asks for (its tickers' or "all"), the minute
+/// and day files its timeframes need; none when the plan wants adjusted bars.
+std::vector<flatfiles::Dataset> DatasetsOf(const Plan& plan);
+
+/// Lists the plan's months of each dataset and decides file by file (see the header comment).
+/// `today` (UTC) ends the plan's days; `now_ms` decides which days should be published by now.
+Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Client& client, CalendarDay today,
+                           int64_t now_ms);
+
+/// The ranges of `dataset` the plan's files account for (FileWork::range), so the REST planner
+/// can leave them out of a dry run's estimate.
+std::vector<TimeRange> FileDays(const FilePlan& plan, flatfiles::Dataset dataset);
+
+}  // namespace barfill::engine
