@@ -173,7 +173,7 @@ void AddSimCommand(CLI::App& app, CommandMain* run) {
   cmd->add_flag("--no-gzip", flags->no_gzip, "Serve identity bodies even to clients that accept gzip");
   cmd->add_option("--s3-access-key", flags->s3_access_key, "Flat files: the only S3 access key id accepted");
   cmd->add_option("--s3-secret-key", flags->s3_secret_key, "Flat files: its secret (signatures are checked)");
-  cmd->add_option("--s3-tickers", flags->s3_tickers, "Flat files: the universe every day file holds (REST spelling)")
+  cmd->add_option("--s3-tickers", flags->s3_tickers, "Flat files and grouped daily: the universe every day file and grouped day holds (REST spelling)")
       ->delimiter(',');
   cmd->add_option("--s3-from", flags->s3_from, "Flat files: the first session date with files (default 2024-01-01)");
   cmd->add_option("--s3-to", flags->s3_to, "Flat files: the last session date with files (default 2026-12-31)");

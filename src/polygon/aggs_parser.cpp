@@ -92,12 +92,15 @@ struct AggsParser::Impl {
   }
 
   // Reads one bar object into `bar`; returns the set of fields seen, or an error code.
-  // Writes straight into row `i` of the batch's columns (no Bar in between).
-  static simdjson::error_code ReadBar(od::object& object, BarBatch& out, size_t i, unsigned& seen) {
+  // Writes straight into row `i` of the batch's columns (no Bar in between), and its `T` into
+  // `ticker` when one is wanted.
+  static simdjson::error_code ReadBar(od::object& object, BarBatch& out, size_t i, std::string* ticker,
+                                      unsigned& seen) {
     seen = 0;
     out.vwap[i] = kNoVwap;
     out.trades[i] = kNoTrades;
     out.volume[i] = 0;
+    if (ticker != nullptr) ticker->clear();
     for (auto field : object) {
       od::raw_json_string key;
       if (auto e = field.key().get(key)) return e;
@@ -130,8 +133,15 @@ struct AggsParser::Impl {
         case 'n':
           if (k[1] == '"') e = ReadOptional(field.value(), out.trades[i]);
           break;
+        case 'T':
+          if (k[1] == '"' && ticker != nullptr) {
+            std::string_view text;
+            e = field.value().get_string().get(text);
+            if (!e) ticker->assign(text);
+          }
+          break;
         default:
-          break;  // otc, T, and anything new: skipped unread
+          break;  // otc, an unwanted T, and anything new: skipped unread
       }
       if (e) return e;
     }
@@ -141,8 +151,17 @@ struct AggsParser::Impl {
   Result<AggsPage> Run(const char* data, size_t size, size_t capacity, BarBatch& out,
                        const ParseOptions& options) {
     const size_t original_size = out.size();
+    std::vector<std::string>* const tickers = options.tickers;
+    if (tickers != nullptr && tickers->size() != original_size) {
+      return Fail(ErrorCode::kInternal, "the ticker column must be as long as the batch");
+    }
+    // The ticker column, when there is one, always has the batch's length.
+    const auto resize = [&](size_t n) {
+      out.resize(n);
+      if (tickers != nullptr) tickers->resize(n);
+    };
     auto fail = [&](Error error) -> Result<AggsPage> {
-      out.resize(original_size);
+      resize(original_size);
       return Fail(std::move(error));
     };
     base = data;
@@ -175,16 +194,17 @@ struct AggsParser::Impl {
         size_t filled = out.size();
         if (page.results_count > 0) {
           const auto bound = static_cast<int64_t>(size / kMinBytesPerBar);
-          out.resize(filled + static_cast<size_t>(std::min(page.results_count, bound)));
+          resize(filled + static_cast<size_t>(std::min(page.results_count, bound)));
         }
         for (auto element : results) {
           od::object object;
           if (auto e = element.get_object().get(object)) {
             return fail(Bad(doc, "result " + std::to_string(page.bars) + " is not an object", e));
           }
-          if (filled == out.size()) out.resize(filled + filled / 2 + 64);
+          if (filled == out.size()) resize(filled + filled / 2 + 64);
           unsigned seen = 0;
-          if (auto e = ReadBar(object, out, filled, seen)) {
+          std::string* const ticker = tickers != nullptr ? &(*tickers)[filled] : nullptr;
+          if (auto e = ReadBar(object, out, filled, ticker, seen)) {
             return fail(Bad(doc, "result " + std::to_string(page.bars), e));
           }
           if ((seen & required) != required) {
@@ -197,7 +217,7 @@ struct AggsParser::Impl {
           ++filled;
           ++page.bars;
         }
-        out.resize(filled);
+        resize(filled);
       } else if (KeyIs(k, "status")) {
         std::string_view s;
         if (auto e = field.value().get_string().get(s)) return fail(Bad(doc, "'status'", e));
@@ -292,6 +312,7 @@ Result<AggsPage> ReadAggsResponse(AggsParser& parser, int http_status, const cha
                                   size_t size, size_t capacity, BarBatch& out,
                                   const ParseOptions& options) {
   const size_t original_size = out.size();
+  const size_t original_tickers = options.tickers != nullptr ? options.tickers->size() : 0;
   auto parsed = parser.Parse(data, size, capacity, out, options);
 
   // The server's own words: `error` or `message` of a JSON body, else an excerpt of the body.
@@ -302,6 +323,7 @@ Result<AggsPage> ReadAggsResponse(AggsParser& parser, int http_status, const cha
   };
   const auto error = [&](ErrorCode code, std::string message) -> Result<AggsPage> {
     out.resize(original_size);
+    if (options.tickers != nullptr) options.tickers->resize(original_tickers);
     Error e(code, std::move(message));
     e.http_status = http_status;
     return Fail(std::move(e));

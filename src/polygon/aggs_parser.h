@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/bar.h"
 #include "core/result.h"
@@ -35,6 +36,11 @@ struct AggsPage {
 struct ParseOptions {
   /// Indices carry no `v`: accept its absence as volume 0. Otherwise a bar without `v` is invalid.
   bool volume_optional = false;
+  /// When set, each result's `T` (the ticker, in grouped-daily and /prev results) is appended
+  /// here row for row with the bars ("" for a result without one); a `T` that is not a string
+  /// makes the body invalid. It must hold as many entries as the batch when parsing starts, and
+  /// is restored with the batch on error. Unset, `T` is skipped unread.
+  std::vector<std::string>* tickers = nullptr;
 };
 
 /// A reusable parser (one per thread): keeps simdjson's buffers between pages.

@@ -46,6 +46,15 @@ std::optional<bool> ParseBool(std::string_view text) {
   return std::nullopt;
 }
 
+/// `adjusted` (or the legacy inverse `unadjusted`) into `adjusted`; other keys are not flags here.
+Status ApplyFlag(const std::string& key, const std::string& value, bool* adjusted) {
+  if (key != "adjusted" && key != "unadjusted") return Ok();
+  const auto flag = ParseBool(value);
+  if (!flag) return BadRequest("The parameter '" + key + "' must be true or false");
+  *adjusted = key == "adjusted" ? *flag : !*flag;
+  return Ok();
+}
+
 /// Applies limit/sort/adjusted (and the legacy `unadjusted`) from `params` to `call`.
 Status ApplyOptions(const QueryParams& params, AggsCall* call) {
   for (const auto& [key, value] : params) {
@@ -64,10 +73,8 @@ Status ApplyOptions(const QueryParams& params, AggsCall* call) {
       } else {
         return BadRequest("The parameter 'sort' must be 'asc' or 'desc'");
       }
-    } else if (key == "adjusted" || key == "unadjusted") {
-      const auto flag = ParseBool(value);
-      if (!flag) return BadRequest("The parameter '" + key + "' must be true or false");
-      call->adjusted = key == "adjusted" ? *flag : !*flag;
+    } else {
+      BARFILL_TRY(ApplyFlag(key, value, &call->adjusted));
     }
   }
   return Ok();
@@ -86,6 +93,72 @@ char* WriteLiteral(char* p, std::string_view text) {
 
 // The widest bar: eight keys, six doubles of at most 24 characters, two int64s of at most 20.
 constexpr size_t kMaxBarJson = 64 + 6 * 32 + 2 * 24;
+
+// "queryCount":Q,"resultsCount":N,"adjusted":B (no comma before it).
+void WriteCounts(int64_t query_count, size_t n, bool adjusted, ByteBuffer* out) {
+  char* p = out->Reserve(128);
+  char* const begin = p;
+  p = WriteLiteral(p, "\"queryCount\":");
+  p = WriteInt(p, query_count);
+  p = WriteLiteral(p, ",\"resultsCount\":");
+  p = WriteInt(p, static_cast<int64_t>(n));
+  p = WriteLiteral(p, adjusted ? ",\"adjusted\":true" : ",\"adjusted\":false");
+  out->Commit(static_cast<size_t>(p - begin));
+}
+
+// ,"results":[...] when there are bars, in `order` (k -> row), each with "T" first when
+// `symbols` are given.
+template <typename Order>
+void WriteResults(const BarBatch& bars, const std::vector<std::string>* symbols, BodyStyle style, Order order,
+                  ByteBuffer* out) {
+  const size_t n = bars.size();
+  if (n == 0) return;
+  out->Append(",\"results\":[");
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = order(k);
+    if (symbols != nullptr) {
+      out->Append(k == 0 ? "{\"T\":\"" : ",{\"T\":\"");
+      AppendJsonEscaped(out, (*symbols)[i]);
+      out->Append("\",");
+    }
+    char* q = out->Reserve(kMaxBarJson);
+    char* const start = q;
+    if (symbols == nullptr) q = WriteLiteral(q, k == 0 ? "{" : ",{");
+    q = WriteLiteral(q, "\"v\":");
+    q = WriteDouble(q, bars.volume[i], style.exponent_volumes);
+    q = WriteLiteral(q, ",\"vw\":");
+    q = WriteDouble(q, bars.vwap[i], false);
+    q = WriteLiteral(q, ",\"o\":");
+    q = WriteDouble(q, bars.open[i], false);
+    q = WriteLiteral(q, ",\"c\":");
+    q = WriteDouble(q, bars.close[i], false);
+    q = WriteLiteral(q, ",\"h\":");
+    q = WriteDouble(q, bars.high[i], false);
+    q = WriteLiteral(q, ",\"l\":");
+    q = WriteDouble(q, bars.low[i], false);
+    q = WriteLiteral(q, ",\"t\":");
+    q = WriteInt(q, bars.t[i]);
+    q = WriteLiteral(q, ",\"n\":");
+    q = WriteInt(q, bars.trades[i]);
+    *q++ = '}';
+    out->Commit(static_cast<size_t>(q - start));
+  }
+  out->Append(']');
+}
+
+// ,"status":...,"request_id":"..."[,"count":N]
+void WriteStatus(BodyStyle style, std::string_view request_id, size_t n, ByteBuffer* out) {
+  out->Append(style.delayed ? ",\"status\":\"DELAYED\",\"request_id\":\"" : ",\"status\":\"OK\",\"request_id\":\"");
+  out->Append(request_id);
+  out->Append('"');
+  if (n > 0) {
+    char* q = out->Reserve(40);
+    char* const start = q;
+    q = WriteLiteral(q, ",\"count\":");
+    q = WriteInt(q, static_cast<int64_t>(n));
+    out->Commit(static_cast<size_t>(q - start));
+  }
+}
 
 }  // namespace
 
@@ -217,55 +290,13 @@ std::string NextUrl(std::string_view base_url, const AggsCall& call, int64_t nex
 
 void WriteAggsBody(const AggsCall& call, const Page& page, std::string_view request_id,
                    std::string_view next_url, BodyStyle style, ByteBuffer* out) {
-  const BarBatch& bars = page.bars;
-  const size_t n = bars.size();
+  const size_t n = page.bars.size();
   out->Append("{\"ticker\":\"");
   AppendJsonEscaped(out, call.ticker_text);
-  char* p = out->Reserve(128);
-  char* const begin = p;
-  p = WriteLiteral(p, "\",\"queryCount\":");
-  p = WriteInt(p, page.query_count);
-  p = WriteLiteral(p, ",\"resultsCount\":");
-  p = WriteInt(p, static_cast<int64_t>(n));
-  p = WriteLiteral(p, call.adjusted ? ",\"adjusted\":true" : ",\"adjusted\":false");
-  out->Commit(static_cast<size_t>(p - begin));
-  if (n > 0) {
-    out->Append(",\"results\":[");
-    for (size_t k = 0; k < n; ++k) {
-      const size_t i = call.descending ? n - 1 - k : k;
-      char* q = out->Reserve(kMaxBarJson);
-      char* const start = q;
-      q = WriteLiteral(q, k == 0 ? "{\"v\":" : ",{\"v\":");
-      q = WriteDouble(q, bars.volume[i], style.exponent_volumes);
-      q = WriteLiteral(q, ",\"vw\":");
-      q = WriteDouble(q, bars.vwap[i], false);
-      q = WriteLiteral(q, ",\"o\":");
-      q = WriteDouble(q, bars.open[i], false);
-      q = WriteLiteral(q, ",\"c\":");
-      q = WriteDouble(q, bars.close[i], false);
-      q = WriteLiteral(q, ",\"h\":");
-      q = WriteDouble(q, bars.high[i], false);
-      q = WriteLiteral(q, ",\"l\":");
-      q = WriteDouble(q, bars.low[i], false);
-      q = WriteLiteral(q, ",\"t\":");
-      q = WriteInt(q, bars.t[i]);
-      q = WriteLiteral(q, ",\"n\":");
-      q = WriteInt(q, bars.trades[i]);
-      *q++ = '}';
-      out->Commit(static_cast<size_t>(q - start));
-    }
-    out->Append(']');
-  }
-  out->Append(style.delayed ? ",\"status\":\"DELAYED\",\"request_id\":\"" : ",\"status\":\"OK\",\"request_id\":\"");
-  out->Append(request_id);
-  out->Append('"');
-  if (n > 0) {
-    char* q = out->Reserve(40);
-    char* const start = q;
-    q = WriteLiteral(q, ",\"count\":");
-    q = WriteInt(q, static_cast<int64_t>(n));
-    out->Commit(static_cast<size_t>(q - start));
-  }
+  out->Append("\",");
+  WriteCounts(page.query_count, n, call.adjusted, out);
+  WriteResults(page.bars, nullptr, style, [&](size_t k) { return call.descending ? n - 1 - k : k; }, out);
+  WriteStatus(style, request_id, n, out);
   if (!next_url.empty()) {
     out->Append(",\"next_url\":\"");
     AppendJsonEscaped(out, next_url);
@@ -285,6 +316,91 @@ void WriteErrorBody(std::string_view status, std::string_view request_id, std::s
   out->Append("\":\"");
   AppendJsonEscaped(out, text);
   out->Append("\"}");
+}
+
+// ---- grouped daily ----------------------------------------------------------------------------
+
+std::optional<GroupedPath> MatchGroupedPath(std::string_view path) {
+  constexpr std::string_view kPrefix = "/v2/aggs/grouped/locale/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  std::string rest(path.substr(kPrefix.size()));
+  std::transform(rest.begin(), rest.end(), rest.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // The date keeps its case: only locale and market were ever matched loosely.
+  constexpr std::pair<std::string_view, AssetClass> kMarkets[] = {{"us/market/stocks/", AssetClass::kStock},
+                                                                   {"global/market/crypto/", AssetClass::kCrypto},
+                                                                   {"global/market/fx/", AssetClass::kFx}};
+  for (const auto& [prefix, asset] : kMarkets) {
+    if (rest.substr(0, prefix.size()) != prefix) continue;
+    const std::string_view date = path.substr(kPrefix.size() + prefix.size());
+    if (date.empty() || date.find('/') != std::string_view::npos) return std::nullopt;
+    return GroupedPath{asset, std::string(date)};
+  }
+  return std::nullopt;
+}
+
+Result<GroupedCall> ResolveGroupedCall(const GroupedPath& path, const QueryParams& query) {
+  GroupedCall call;
+  call.asset = path.asset;
+  const auto date = CalendarDay::Parse(PercentDecode(path.date, false));
+  if (!date) return BadRequest(std::string(kTextBadDate));
+  call.date = *date;
+  call.day = ZoneFor(call.asset).DaysToRange(call.date, call.date);
+  for (const auto& [key, value] : query) {
+    if (key == "include_otc") {
+      // The simulated market has no OTC tickers: the flag is checked, and changes nothing.
+      if (!ParseBool(value)) return BadRequest("The parameter 'include_otc' must be true or false");
+    } else {
+      BARFILL_TRY(ApplyFlag(key, value, &call.adjusted));
+    }
+  }
+  return call;
+}
+
+void ReadGroupedPage(const Market& market, const GroupedCall& call, const std::vector<Ticker>& universe,
+                     const std::vector<std::string>& odd_symbols, GroupedPage* page) {
+  page->symbols.clear();
+  page->bars.clear();
+  if (call.day.from_ms > kLastSimulatedMs) return;
+  const Timeframe daily(1, Timespan::kDay);
+  const bool stocks = call.asset == AssetClass::kStock;
+  // 16:00 New York on the day, whatever its length (a DST change moves the wall clock, not the bar).
+  const MarketZone zone = ZoneFor(call.asset);
+  int64_t stamp = call.day.from_ms;
+  if (stocks) {
+    stamp += 16 * kMsPerHour;
+    stamp -= zone.UtcOffsetMs(stamp) - zone.UtcOffsetMs(call.day.from_ms);
+  }
+  const auto add = [&](const Ticker& ticker, std::string symbol) {
+    const BarBatch bars = GroundTruth(market, ticker, daily, call.adjusted, call.day);
+    for (size_t i = 0; i < bars.size(); ++i) {
+      Bar bar = bars[i];
+      bar.t = stamp;
+      page->symbols.push_back(symbol);
+      page->bars.push_back(bar);
+    }
+  };
+  for (const Ticker& ticker : universe) {
+    if (ticker.asset_class() == call.asset) add(ticker, ticker.symbol());
+  }
+  if (!stocks) return;
+  for (const std::string& symbol : odd_symbols) {
+    std::string upper = symbol;
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (auto ticker = Ticker::Parse(upper)) add(*ticker, symbol);
+  }
+}
+
+void WriteGroupedBody(const GroupedCall& call, const GroupedPage& page, std::string_view request_id,
+                      BodyStyle style, ByteBuffer* out) {
+  const size_t n = page.bars.size();
+  out->Append('{');
+  // Every result is one stored day bar: queryCount counts them all.
+  WriteCounts(static_cast<int64_t>(n), n, call.adjusted, out);
+  WriteResults(page.bars, &page.symbols, style, [](size_t k) { return k; }, out);
+  WriteStatus(style, request_id, n, out);
+  out->Append('}');
 }
 
 }  // namespace barfill::sim

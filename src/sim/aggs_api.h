@@ -97,6 +97,53 @@ struct BodyStyle {
 void WriteAggsBody(const AggsCall& call, const Page& page, std::string_view request_id,
                    std::string_view next_url, BodyStyle style, ByteBuffer* out);
 
+// ---- grouped daily (docs/api-contract.md, appendix) ------------------------------------------
+
+/// The simulator's own text for a grouped-daily date it cannot read (the real one is unverified).
+inline constexpr std::string_view kTextBadDate = "Could not parse the date parameter: 'date'. Use YYYY-MM-DD";
+
+/// /v2/aggs/grouped/locale/{locale}/market/{market}/{date}: the market it names and the date as
+/// sent (still percent-encoded).
+struct GroupedPath {
+  AssetClass asset = AssetClass::kStock;  ///< us/stocks, global/crypto or global/fx
+  std::string date;
+};
+
+/// Splits a grouped-daily path; nullopt when `path` is not one of the three markets (a 404).
+/// Locale and market are matched without regard to case, as the API did (polygon-io/issues#3).
+std::optional<GroupedPath> MatchGroupedPath(std::string_view path);
+
+/// A validated grouped-daily request.
+struct GroupedCall {
+  AssetClass asset = AssetClass::kStock;
+  CalendarDay date;
+  TimeRange day;         ///< the date in the market's zone: New York for stocks, UTC for crypto and forex
+  bool adjusted = true;  ///< `adjusted`, or the inverse of the legacy `unadjusted`
+};
+
+/// Validates the date (YYYY-MM-DD only) and `adjusted`/`unadjusted`/`include_otc`. Errors carry
+/// http_status 400 and the body text.
+Result<GroupedCall> ResolveGroupedCall(const GroupedPath& path, const QueryParams& query);
+
+/// What grouped daily answers: a ticker column and its bars.
+struct GroupedPage {
+  std::vector<std::string> symbols;  ///< as written in `T`
+  BarBatch bars;
+};
+
+/// Reads the day of `call`: for each ticker of `universe` in the call's market that traded that
+/// day, GroundTruth(market, ticker, 1d, adjusted, day), in universe order, then `odd_symbols`
+/// (stocks only: symbols barfill cannot hold, carrying the bars of their upper-case spelling).
+/// Stocks are stamped 16:00 New York, as the real endpoint stamps them; crypto and forex 00:00 UTC,
+/// as their range day bars. Reuses `page`'s capacity.
+void ReadGroupedPage(const Market& market, const GroupedCall& call, const std::vector<Ticker>& universe,
+                     const std::vector<std::string>& odd_symbols, GroupedPage* page);
+
+/// Writes the 200 body: queryCount, resultsCount, adjusted, results (T first, then the range
+/// fields), status, request_id, count; an empty day has no results and no count.
+void WriteGroupedBody(const GroupedCall& call, const GroupedPage& page, std::string_view request_id,
+                      BodyStyle style, ByteBuffer* out);
+
 /// {"status":STATUS,"request_id":ID,KEY:TEXT}: KEY is "error" for ERROR, "message" for
 /// NOT_AUTHORIZED and NOT_FOUND.
 void WriteErrorBody(std::string_view status, std::string_view request_id, std::string_view key,

@@ -30,6 +30,7 @@
 #include "sim/hash.h"
 #include "sim/http_wire.h"
 #include "sim/market_data.h"
+#include "sim/s3_day_file.h"
 
 namespace barfill::sim {
 namespace {
@@ -193,6 +194,7 @@ bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
 /// What one connection reuses from request to request, so serving allocates nothing per bar.
 struct Scratch {
   Page page;
+  GroupedPage grouped;
   ByteBuffer body;
   ByteBuffer gzipped;
   GzipEncoder gzip;
@@ -226,7 +228,10 @@ class Server final : public SimServer {
         limiter_(options_.rate_limit_per_min, options_.rate_limit_window_ms),
         forbidden_(options_.forbidden_tickers.begin(), options_.forbidden_tickers.end()),
         id_salt_(SplitMix64(options_.seed ^ 0x726571756573ULL)),
-        s3_(options_.s3, market_, options_.fault_seed) {}
+        s3_(options_.s3, market_, options_.fault_seed),
+        universe_(options_.s3.universe.empty() ? DefaultUniverse() : options_.s3.universe),
+        odd_symbols_(options_.s3.test_symbols ? std::vector<std::string>(std::begin(kTestSymbols), std::end(kTestSymbols))
+                                              : std::vector<std::string>{}) {}
   ~Server() override { Stop(); }
 
   Status Listen();
@@ -246,6 +251,17 @@ class Server final : public SimServer {
   void Handle(const HttpRequest& request, Scratch& scratch, Reply* reply);
   void HandleAdmin(std::string_view path, Scratch& scratch, Reply* reply);
   void HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, Scratch& scratch, Reply* reply);
+  void HandleGrouped(const HttpRequest& request, const GroupedPath& grouped_path, Scratch& scratch, Reply* reply);
+  /// The request's API key, or nullopt after answering 401.
+  std::optional<std::string> Authorize(const HttpRequest& request, const QueryParams& query, Scratch& scratch,
+                                       Reply* reply);
+  /// A valid data request: the rate limit (429), the count and the log, then the fault dice. Nullopt
+  /// when it was answered already (a 429 of either kind, a 5xx).
+  std::optional<FaultDraw> Admit(const HttpRequest& request, const std::string& key, Scratch& scratch, Reply* reply);
+  /// How the dice dress a 200 body (counted).
+  BodyStyle StyleOf(const FaultDraw& draw);
+  /// The dice's damage to a 200 body of `bars` bars, once written.
+  void Spoil(const FaultDraw& draw, int64_t bars, Scratch& scratch, Reply* reply);
   void ErrorReply(int status, std::string_view body_status, std::string_view key, std::string_view text,
                   Scratch& scratch, Reply* reply);
   /// Writes the reply the way its fault says; returns whether the connection stays open.
@@ -266,6 +282,9 @@ class Server final : public SimServer {
   std::atomic<uint64_t> request_counter_{0};
   std::atomic<uint64_t> data_counter_{0};  // the fault dice index; /__reset keeps it going
   S3Api s3_;
+  // Grouped daily answers for the flat files' universe, test symbols included.
+  const std::vector<Ticker> universe_;
+  const std::vector<std::string> odd_symbols_;
 
   UniqueFd listen_fd_;
   UniqueFd wake_fd_;  // an eventfd that becomes readable, for every poller at once, on Stop
@@ -535,6 +554,10 @@ void Server::Handle(const HttpRequest& request, Scratch& scratch, Reply* reply) 
     ErrorReply(405, "ERROR", "error", "Method not allowed: use GET", scratch, reply);
     return;
   }
+  if (const auto grouped_path = MatchGroupedPath(path)) {
+    HandleGrouped(request, *grouped_path, scratch, reply);
+    return;
+  }
   const auto aggs_path = MatchAggsPath(path);
   if (!aggs_path) {
     Bump(stats_.bad_requests);
@@ -561,8 +584,8 @@ void Server::HandleAdmin(std::string_view path, Scratch& scratch, Reply* reply) 
   }
 }
 
-void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, Scratch& scratch, Reply* reply) {
-  const QueryParams query = ParseQuery(request.query());
+std::optional<std::string> Server::Authorize(const HttpRequest& request, const QueryParams& query, Scratch& scratch,
+                                             Reply* reply) {
   std::string key;
   for (const auto& [name, value] : query) {
     if (name == "apiKey") key = value;
@@ -574,28 +597,22 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
   if (key.empty()) {
     Bump(stats_.auth_failures);
     ErrorReply(401, "ERROR", "error", kTextNoApiKey, scratch, reply);
-    return;
+    return std::nullopt;
   }
   if (!options_.api_key.empty() && key != options_.api_key) {
     Bump(stats_.auth_failures);
     ErrorReply(401, "ERROR", "error", kTextUnknownApiKey, scratch, reply);
-    return;
+    return std::nullopt;
   }
-  const auto call = ResolveAggsCall(aggs_path, query);
-  if (!call) {
-    Bump(stats_.bad_requests);
-    ErrorReply(400, "ERROR", "error", call.error().message, scratch, reply);
-    return;
-  }
-  if (forbidden_.count(call->ticker_text) > 0) {
-    Bump(stats_.forbidden);
-    ErrorReply(403, "NOT_AUTHORIZED", "message", kTextNotAuthorized, scratch, reply);
-    return;
-  }
+  return key;
+}
+
+std::optional<FaultDraw> Server::Admit(const HttpRequest& request, const std::string& key, Scratch& scratch,
+                                       Reply* reply) {
   if (!limiter_.Admit(key)) {
     Bump(stats_.rate_limited);
     ErrorReply(429, "ERROR", "error", kTextRateLimited, scratch, reply);
-    return;
+    return std::nullopt;
   }
 
   Bump(stats_.data_requests);
@@ -609,7 +626,7 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
       Bump(stats_.http429);
       ErrorReply(429, "ERROR", "error", kTextRateLimited, scratch, reply);
       if (draw.retry_after) reply->extra_headers = "Retry-After: " + std::to_string(options_.retry_after_s) + "\r\n";
-      return;
+      return std::nullopt;
     case Fault::kHttp5xx:
       Bump(stats_.http5xx);
       reply->status = draw.status_5xx;
@@ -617,10 +634,54 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
         reply->content_type = kHtml;
         scratch.body.Append(HtmlFor5xx(draw.status_5xx));
       }
-      return;
+      return std::nullopt;
     default:
-      break;
+      return draw;
   }
+}
+
+BodyStyle Server::StyleOf(const FaultDraw& draw) {
+  BodyStyle style;
+  style.delayed = draw.delayed;
+  style.exponent_volumes = draw.expvol;
+  if (draw.delayed) Bump(stats_.delayed);
+  if (draw.expvol) Bump(stats_.expvol);
+  return style;
+}
+
+void Server::Spoil(const FaultDraw& draw, int64_t bars, Scratch& scratch, Reply* reply) {
+  reply->bars = bars;
+  reply->fault = draw.fault;
+  switch (draw.fault) {
+    case Fault::kBadJson:
+      // A 200 whose JSON stops in the middle: valid length, invalid document.
+      Bump(stats_.badjson);
+      scratch.body.Truncate(scratch.body.size() / 2);
+      break;
+    case Fault::kReset: Bump(stats_.reset); break;
+    case Fault::kTruncate: Bump(stats_.truncate); break;
+    case Fault::kSlow: Bump(stats_.slow); break;
+    default: break;
+  }
+}
+
+void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, Scratch& scratch, Reply* reply) {
+  const QueryParams query = ParseQuery(request.query());
+  const auto key = Authorize(request, query, scratch, reply);
+  if (!key) return;
+  const auto call = ResolveAggsCall(aggs_path, query);
+  if (!call) {
+    Bump(stats_.bad_requests);
+    ErrorReply(400, "ERROR", "error", call.error().message, scratch, reply);
+    return;
+  }
+  if (forbidden_.count(call->ticker_text) > 0) {
+    Bump(stats_.forbidden);
+    ErrorReply(403, "NOT_AUTHORIZED", "message", kTextNotAuthorized, scratch, reply);
+    return;
+  }
+  const auto draw = Admit(request, *key, scratch, reply);
+  if (!draw) return;
 
   if (call->ticker) {
     PageQuery page_query;
@@ -640,25 +701,26 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
   const Page& page = scratch.page;
   std::string next_url;
   if (page.more) next_url = NextUrl(BaseFor(request), *call, NextBarStart(*call, page.bars.t.back()));
-  BodyStyle style;
-  style.delayed = draw.delayed;
-  style.exponent_volumes = draw.expvol;
-  if (draw.delayed) Bump(stats_.delayed);
-  if (draw.expvol) Bump(stats_.expvol);
-  WriteAggsBody(*call, page, reply->request_id, next_url, style, &scratch.body);
-  reply->bars = static_cast<int64_t>(page.bars.size());
-  reply->fault = draw.fault;
-  switch (draw.fault) {
-    case Fault::kBadJson:
-      // A 200 whose JSON stops in the middle: valid length, invalid document.
-      Bump(stats_.badjson);
-      scratch.body.Truncate(scratch.body.size() / 2);
-      break;
-    case Fault::kReset: Bump(stats_.reset); break;
-    case Fault::kTruncate: Bump(stats_.truncate); break;
-    case Fault::kSlow: Bump(stats_.slow); break;
-    default: break;
+  WriteAggsBody(*call, page, reply->request_id, next_url, StyleOf(*draw), &scratch.body);
+  Spoil(*draw, static_cast<int64_t>(page.bars.size()), scratch, reply);
+}
+
+void Server::HandleGrouped(const HttpRequest& request, const GroupedPath& grouped_path, Scratch& scratch,
+                           Reply* reply) {
+  const QueryParams query = ParseQuery(request.query());
+  const auto key = Authorize(request, query, scratch, reply);
+  if (!key) return;
+  const auto call = ResolveGroupedCall(grouped_path, query);
+  if (!call) {
+    Bump(stats_.bad_requests);
+    ErrorReply(400, "ERROR", "error", call.error().message, scratch, reply);
+    return;
   }
+  const auto draw = Admit(request, *key, scratch, reply);
+  if (!draw) return;
+  ReadGroupedPage(market_, *call, universe_, odd_symbols_, &scratch.grouped);
+  WriteGroupedBody(*call, scratch.grouped, reply->request_id, StyleOf(*draw), &scratch.body);
+  Spoil(*draw, static_cast<int64_t>(scratch.grouped.bars.size()), scratch, reply);
 }
 
 bool Server::Send(int fd, const HttpRequest& request, const Reply& reply, Scratch& scratch) {

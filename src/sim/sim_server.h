@@ -54,12 +54,14 @@ struct SimOptions {
   /// here) and the client more to inflate, for no gain.
   bool gzip = true;
   int max_connections = 256;   ///< connections served at once; more wait in the listen backlog
-  S3SimOptions s3;             ///< the flat-file bucket served at /<s3.bucket>/... (S3, SigV4)
+  /// The flat-file bucket served at /<s3.bucket>/... (S3, SigV4). Its universe and test symbols
+  /// are also the tickers grouped daily answers for.
+  S3SimOptions s3;
 };
 
-/// Counters served at GET /__stats. Data requests are aggregates requests that passed auth,
-/// validation and the rate limit; faults are drawn only for them. The admin endpoints
-/// (/__stats, /__requests, /__reset) are not counted anywhere.
+/// Counters served at GET /__stats. Data requests are aggregates requests (ranges and grouped
+/// daily) that passed auth, validation and the rate limit; faults are drawn only for them. The
+/// admin endpoints (/__stats, /__requests, /__reset) are not counted anywhere.
 struct SimStats {
   int64_t requests = 0;       ///< every HTTP request but the admin endpoints
   int64_t data_requests = 0;  ///< aggregates requests that passed auth, validation and rate limit
@@ -77,7 +79,8 @@ struct SimStats {
 };
 
 /// Serves GET /v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to} as Polygon
-/// does (docs/api-contract.md §10), plus the unauthenticated test endpoints GET /__stats (SimStats as
+/// does (docs/api-contract.md §10) and GET /v2/aggs/grouped/locale/{us|global}/market/
+/// {stocks|crypto|fx}/{date} (the appendix: stocks stamped 16:00 New York like the real API), plus the unauthenticated test endpoints GET /__stats (SimStats as
 /// JSON), GET /__requests (a JSON array of the last 100000 data-request targets, path and query
 /// without apiKey, in arrival order) and GET /__reset (zeroes the stats and that log).
 /// Requests under /<s3.bucket> go to the flat-file bucket (S3Api).

@@ -12,46 +12,21 @@
 #include "fetch/rate_limiter.h"
 #include "sim/market_data.h"
 #include "sim/sim_server.h"
+#include "fetch/sim_fetch_support.h"
 
 namespace barfill::fetch {
 namespace {
 
-constexpr const char* kKey = "sim-Key-7f3a9c";
+using testing::FaultCase;
+using testing::kKey;
+using testing::Only;
+using testing::Remember;
+using testing::SimConfig;
+
 constexpr uint64_t kSeed = 7;
 
-// Every error a test here gets is checked for the key (CTest runs each test in its own process,
-// so the check is made on the spot).
-void Remember(const Error& e) {
-  EXPECT_EQ(e.message.find(kKey), std::string::npos) << e.message;
-  EXPECT_EQ(e.request.find(kKey), std::string::npos) << e.request;
-  EXPECT_EQ(e.ToString().find(kKey), std::string::npos);
-}
-
 std::unique_ptr<sim::SimServer> StartSim(sim::SimOptions options) {
-  options.seed = kSeed;
-  if (options.api_key.empty()) options.api_key = kKey;
-  auto server = sim::SimServer::Start(options);
-  if (!server) {
-    ADD_FAILURE() << "simulator did not start: " << server.error().message;
-    return nullptr;
-  }
-  return std::move(*server);
-}
-
-FetchConfig SimConfig(const sim::SimServer& server, int page_limit = 50000) {
-  FetchConfig config;
-  config.base_url = server.BaseUrl();
-  config.api_key = kKey;
-  config.page_limit = page_limit;
-  config.use_asset_profiles = false;
-  config.retry.max_attempts = 40;
-  config.retry.base_backoff_ms = 2;
-  config.retry.max_backoff_ms = 20;
-  config.retry.retry_after_cap_ms = 50;  // the sim's Retry-After: 1 would slow the suite down
-  config.retry.budget_min_retries = 100000;
-  config.http.low_speed_time_ms = 3000;
-  config.http.request_timeout_ms = 30000;
-  return config;
+  return testing::StartSimWithSeed(std::move(options), kSeed);
 }
 
 struct FetchResult {
@@ -105,11 +80,6 @@ void ExpectGroundTruth(const Chunk& chunk, const BarBatch& got) {
   }
 }
 
-struct FaultCase {
-  const char* name;
-  sim::FaultRates rates;
-};
-
 class FetchUnderFaultsTest : public ::testing::TestWithParam<FaultCase> {};
 
 TEST_P(FetchUnderFaultsTest, EveryRangeMatchesTheGroundTruth) {
@@ -144,12 +114,6 @@ TEST_P(FetchUnderFaultsTest, EveryRangeMatchesTheGroundTruth) {
     EXPECT_GT(sim_stats.slow, 0);
   }
   RecordProperty("requests", static_cast<int>(total.requests));
-}
-
-sim::FaultRates Only(double sim::FaultRates::*field, double p) {
-  sim::FaultRates r;
-  r.*field = p;
-  return r;
 }
 
 INSTANTIATE_TEST_SUITE_P(

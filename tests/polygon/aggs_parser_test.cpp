@@ -3,20 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "polygon/test_bodies.h"
 
 namespace barfill::polygon {
 namespace {
-
-std::string ReadFixture(const std::string& name) {
-  std::ifstream in(std::string(BARFILL_SOURCE_DIR) + "/tests/fixtures/polygon/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  EXPECT_TRUE(in.good() || in.eof()) << name;
-  return ss.str();
-}
 
 // Parses as the fetcher does: through ReadAggsResponse with the HTTP status.
 Result<AggsPage> Read(const std::string& body, BarBatch& out, int status = 200, ParseOptions options = {}) {
@@ -278,20 +270,10 @@ TEST(AggsParserTest, EveryTruncationIsAnError) {
 // Flipping bytes of a real body must never crash (ASan/UBSan builds make this a memory check).
 TEST(AggsParserTest, CorruptedBodiesNeverCrash) {
   const std::string body = ReadFixture("aggs_spec_example_with_next_url.json");
-  uint64_t state = 0x9E3779B97F4A7C15ull;
-  const auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  ByteFlipper flipper;
   AggsParser parser;
   for (int round = 0; round < 20000; ++round) {
-    std::string mutated = body;
-    const int flips = 1 + static_cast<int>(next() % 4);
-    for (int i = 0; i < flips; ++i) {
-      mutated[next() % mutated.size()] = static_cast<char>(next() & 0xFF);
-    }
+    const std::string mutated = flipper.Flip(body);
     BarBatch out;
     const auto page = parser.Parse(mutated, out);
     if (!page) {

@@ -341,7 +341,7 @@ TEST(SimServer, ErrorBodiesCarryPolygonsTexts) {
       {aggs + "2025-01-02/2025-01-01?" + good, {}, 400, "ERROR", "error", kTextToBeforeFrom},
       {server->BaseUrl() + "/v2/aggs/ticker/X:DOGEUSD/range/1/day/2025-01-01/2025-01-02?" + good, {}, 403,
        "NOT_AUTHORIZED", "message", kTextNotAuthorized},
-      {server->BaseUrl() + "/v2/aggs/grouped/locale/us/market/stocks/2025-01-02?" + good, {}, 404, "NOT_FOUND",
+      {server->BaseUrl() + "/v2/aggs/grouped/locale/us/market/options/2025-01-02?" + good, {}, 404, "NOT_FOUND",
        "message", kTextNotFound},
   };
   for (const Case& c : cases) {
@@ -713,6 +713,114 @@ TEST(FaultRatesParse, AcceptsKnownNamesAndRejectsTheRest) {
     EXPECT_EQ(r.error().code, ErrorCode::kUsage);
   }
   EXPECT_NE(FaultRates::Parse("nope=0.1").error().message.find("unknown fault 'nope'"), std::string::npos);
+}
+
+// ---- grouped daily over loopback ---------------------------------------------------------------
+
+std::vector<std::string> ResultTickers(simdjson::dom::element root) {
+  std::vector<std::string> tickers;
+  simdjson::dom::array results;
+  if (root["results"].get(results) != simdjson::SUCCESS) return tickers;
+  for (simdjson::dom::element item : results) {
+    EXPECT_EQ(KeysOf(item), (std::vector<std::string>{"T", "v", "vw", "o", "c", "h", "l", "t", "n"}));
+    tickers.push_back(Str(item, "T"));
+  }
+  return tickers;
+}
+
+TEST(SimGrouped, ServesTheUniverseOfTheDayStampedAsTheApiStampsIt) {
+  auto server = StartSim();
+  ASSERT_TRUE(server);
+  TestClient client;
+  const std::string grouped = server->BaseUrl() + "/v2/aggs/grouped/locale/";
+  const Market market(kSeed);
+  const Timeframe daily(1, Timespan::kDay);
+
+  // 2024-03-11, the Monday after the DST change: 16:00 New York is 20:00Z.
+  const HttpAnswer a = client.Get(grouped + "us/market/stocks/2024-03-11?adjusted=true&include_otc=false",
+                                  {std::string("Authorization: Bearer ") + kKey});
+  ASSERT_EQ(a.status, 200) << a.body;
+  const auto j = ParseJson(a.body);
+  ASSERT_TRUE(j->ok);
+  EXPECT_EQ(KeysOf(j->root), (std::vector<std::string>{"queryCount", "resultsCount", "adjusted", "results", "status",
+                                                       "request_id", "count"}));
+  EXPECT_EQ(Str(j->root, "request_id"), a.headers.at("x-request-id"));
+  const std::vector<std::string> tickers = ResultTickers(j->root);
+  EXPECT_EQ(tickers, (std::vector<std::string>{"AAPL", "MSFT", "BRK.B", "SPY", "ADSw", "MTBpC.CL"}));
+  EXPECT_EQ(Int(j->root, "resultsCount"), 6);
+  EXPECT_EQ(Int(j->root, "count"), 6);
+  const BarBatch bars = ParseResults(j->root);
+  const TimeRange day = MarketZone::NewYork().DaysToRange(CalendarDay{2024, 3, 11}, CalendarDay{2024, 3, 11});
+  for (size_t i = 0; i < 4; ++i) {
+    Bar want = GroundTruth(market, *Ticker::Parse(tickers[i]), daily, true, day)[0];
+    want.t = 1710187200000;
+    EXPECT_EQ(bars[i], want) << tickers[i];
+  }
+
+  // A weekend is an empty day; crypto and forex trade and sit at 00:00 UTC.
+  const auto weekend = ParseJson(client.Get(grouped + "us/market/stocks/2024-03-09?apiKey=k").body);
+  EXPECT_EQ(KeysOf(weekend->root),
+            (std::vector<std::string>{"queryCount", "resultsCount", "adjusted", "status", "request_id"}));
+  for (const auto& [market_path, want_tickers] :
+       {std::pair{"global/market/crypto/2024-03-09", std::vector<std::string>{"X:BTCUSD", "X:ETHUSD"}},
+        std::pair{"global/market/fx/2024-03-09", std::vector<std::string>{"C:EURUSD", "C:USDJPY"}}}) {
+    const auto body = ParseJson(client.Get(grouped + market_path + "?adjusted=false&apiKey=k").body);
+    ASSERT_TRUE(body->ok);
+    EXPECT_EQ(ResultTickers(body->root), want_tickers);
+    for (const int64_t t : ParseResults(body->root).t) EXPECT_EQ(t, 1709942400000) << market_path;
+    bool adjusted = true;
+    EXPECT_EQ(body->root["adjusted"].get(adjusted), simdjson::SUCCESS);
+    EXPECT_FALSE(adjusted);
+  }
+}
+
+TEST(SimGrouped, AnswersAuthBadDatesTheRateLimitAndLogsDataRequests) {
+  SimOptions options;
+  options.api_key = kKey;
+  options.rate_limit_per_min = 2;
+  auto server = StartSim(options);
+  ASSERT_TRUE(server);
+  TestClient client;
+  const std::string stocks = server->BaseUrl() + "/v2/aggs/grouped/locale/us/market/stocks/";
+  const std::string key = std::string("apiKey=") + kKey;
+  struct Case {
+    std::string url;
+    long status;
+    const char* body_status;
+    const char* text_key;
+    std::string_view text;
+  };
+  const Case cases[] = {
+      {stocks + "2025-03-10", 401, "ERROR", "error", kTextNoApiKey},
+      {stocks + "2025-03-10?apiKey=wrong", 401, "ERROR", "error", kTextUnknownApiKey},
+      {stocks + "2025-13-10?" + key, 400, "ERROR", "error", kTextBadDate},
+      {stocks + "2025-03-10?adjusted=maybe&" + key, 400, "ERROR", "error", "The parameter 'adjusted' must be true or false"},
+      {server->BaseUrl() + "/v2/aggs/grouped/locale/global/market/options/2025-03-10?" + key, 404, "NOT_FOUND", "message",
+       kTextNotFound},
+  };
+  for (const Case& c : cases) {
+    const HttpAnswer a = client.Get(c.url);
+    EXPECT_EQ(a.status, c.status) << c.url;
+    const auto j = ParseJson(a.body);
+    ASSERT_TRUE(j->ok) << a.body;
+    EXPECT_EQ(KeysOf(j->root), (std::vector<std::string>{"status", "request_id", c.text_key})) << c.url;
+    EXPECT_EQ(Str(j->root, "status"), c.body_status);
+    EXPECT_EQ(Str(j->root, c.text_key), c.text);
+  }
+  EXPECT_EQ(client.Get(stocks + "2025-03-10?adjusted=false&" + key).status, 200);
+  EXPECT_EQ(client.Get(stocks + "2025-03-11", {std::string("Authorization: Bearer ") + kKey}).status, 200);
+  const HttpAnswer limited = client.Get(stocks + "2025-03-12?" + key);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(Str(ParseJson(limited.body)->root, "error"), kTextRateLimited);
+  EXPECT_EQ(client.Get(server->BaseUrl() + "/__requests").body,
+            "[\"/v2/aggs/grouped/locale/us/market/stocks/2025-03-10?adjusted=false\","
+            "\"/v2/aggs/grouped/locale/us/market/stocks/2025-03-11\"]");
+  const SimStats stats = server->Stats();
+  EXPECT_EQ(stats.auth_failures, 2);
+  EXPECT_EQ(stats.bad_requests, 3);
+  EXPECT_EQ(stats.rate_limited, 1);
+  EXPECT_EQ(stats.data_requests, 2);
+  EXPECT_EQ(stats.bars_served, 12);  // four stocks and the two test symbols, twice
 }
 
 }  // namespace
