@@ -98,7 +98,6 @@ Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Clien
       if (object == listed.end()) {
         if (!Expected(dataset.asset, day)) {
           if (!closed_from) closed_from = day;
-          if (previous && day < today) out.files[*previous].range.to_ms = zone.DaysToRange(day, day).to_ms;
           continue;
         }
         if (now_ms > ZoneFor(AssetClass::kStock).DayStartMs(day.AddDays(1)) + kPublishedByMs) {
@@ -124,6 +123,11 @@ Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Clien
       if (work.replaced) ++out.replaced;
       out.files.push_back(std::move(work));
       previous = out.files.size() - 1;
+    }
+    // Closed days after the last file, up to yesterday: the last file's.
+    if (closed_from && previous) {
+      const CalendarDay closed_to = std::min(last, today.AddDays(-1));
+      if (*closed_from <= closed_to) out.files[*previous].range.to_ms = zone.DaysToRange(closed_to, closed_to).to_ms;
     }
   }
   return out;
