@@ -3,67 +3,30 @@
 #include "cli/backfill_run.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "engine/plan.h"
+#include "cli/run_flags.h"
 
 namespace barfill::cli {
-namespace {
-
-struct BackfillFlags {
-  BackfillSettings settings;
-  std::string plan_path;
-  std::string adjusted;
-};
-
-}  // namespace
 
 void AddBackfillCommand(CLI::App& app, CommandMain* run) {
-  auto flags = std::make_shared<BackfillFlags>();
+  auto flags = std::make_shared<RunFlags>();
   BackfillSettings& s = flags->settings;
   CLI::App* cmd = app.add_subcommand("backfill", "Fetch bars for tickers x timeframes x days into the database");
-  cmd->add_option("--tickers", s.plan_flags.tickers,
-                  "Comma-separated tickers: AAPL,BRK.B,X:BTCUSD,C:EURUSD,I:SPX; @FILE (one or more per line); or all, "
-                  "all:crypto, all:forex, all:options (every ticker of the flat files)");
-  cmd->add_option("--ticker-prefix", s.plan_flags.ticker_prefixes, "With --tickers all: only tickers starting with these (A,B,...)");
-  cmd->add_option("--exclude", s.plan_flags.exclude, "With --tickers all: tickers left out (comma-separated)");
+  AddPlanFlags(cmd, *flags);
   cmd->add_option("--source", s.run.source,
                   "Where bars come from: auto (default: flat files for unadjusted 1m/1d when S3 keys are set, REST for "
                   "the rest), rest, files");
   cmd->add_option("--files-url", s.run.files_url, "Flat files S3 endpoint (default https://files.massive.com)");
   cmd->add_option("--files-bucket", s.run.files_bucket, "Flat files bucket (default flatfiles)");
-  cmd->add_option("--timeframes", s.plan_flags.timeframes, "Comma-separated bar sizes: 1m,5m,15m,1h,4h,1d,1w,1mo");
-  cmd->add_option("--from", s.plan_flags.from, "First day (YYYY-MM-DD, inclusive, in the market's zone)");
-  cmd->add_option("--to", s.plan_flags.to, "Last day (YYYY-MM-DD, inclusive)");
-  cmd->add_option("--adjusted", flags->adjusted, "Split-adjusted bars: true (default) or false");
-  cmd->add_option("--plan", flags->plan_path, "TOML plan file (flags override its values)");
-  cmd->add_option("--db", s.run.db_url, "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
-  cmd->add_option("--base-url", s.run.base_url, "API base URL (default https://api.polygon.io; https://api.massive.com works too)");
-  cmd->add_option("--api-key", s.run.api_key, "API key (default $POLYGON_API_KEY or $MASSIVE_API_KEY)");
-  cmd->add_flag("--api-key-in-query", s.run.api_key_in_query, "Send the key as ?apiKey= instead of an Authorization header");
-  cmd->add_option("--rate", s.run.rate, "Request rate: free (5/min), paid (100/s), N/min or N/s (default paid)");
-  cmd->add_option("--concurrency", s.run.concurrency, "Requests in flight, 1..256 (default 8)");
+  AddFetchFlags(cmd, *flags);
   cmd->add_option("--writers", s.run.writers, "Database connections writing at once (default 2 for PostgreSQL; SQLite takes 1)");
   cmd->add_option("--report-json", s.report_json, "Write the final report as JSON to this file");
-  cmd->add_option("--ca-file", s.run.ca_file, "Extra CA bundle for TLS (e.g. a self-signed test server)");
-  cmd->add_option("--compression", s.run.compression, "Ask for gzip: auto (default: on, off for a server on this machine), on, off");
-  cmd->add_option("--stall-timeout", s.run.stall_timeout_s, "Seconds a response may stall (under 1 KB/s) before it is retried (default 20, crypto 30)");
-  cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
   cmd->add_flag("--dry-run", s.run.dry_run, "Print the plan (series, ranges, requests, time) and exit");
   cmd->add_flag("--fallback-daily", s.run.fallback_daily, "Intraday series that still fail get daily bars instead (reported as degraded)");
   cmd->callback([flags, run] {
     *run = [flags] {
-      BackfillSettings settings = flags->settings;
-      if (!flags->adjusted.empty()) {
-        if (flags->adjusted != "true" && flags->adjusted != "false") {
-          return ReportError(Error(ErrorCode::kUsage, "--adjusted must be true or false (got '" + flags->adjusted + "')"));
-        }
-        settings.plan_flags.adjusted = flags->adjusted == "true";
-      }
-      if (!flags->plan_path.empty()) {
-        auto plan = engine::LoadPlanFile(flags->plan_path);
-        if (!plan) return ReportError(plan.error());
-        settings.plan_file = std::move(*plan);
-      }
-      return RunBackfillFromSettings(settings);
+      auto settings = SettingsFromFlags(*flags);
+      if (!settings) return ReportError(settings.error());
+      return RunBackfillFromSettings(*settings);
     };
   });
 }

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "core/market_time.h"
 #include "core/json.h"
 #include "store/bar_store.h"
+#include "store/work_queue.h"
 
 namespace barfill::cli {
 namespace {
@@ -36,7 +39,7 @@ std::string RangeText(const TimeRange& range) {
   return FormatIsoUtc(range.from_ms) + ".." + FormatIsoUtc(range.to_ms);
 }
 
-void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all) {
+void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all, const std::string& queue_json) {
   std::string out = "{\"database\":" + JsonQuote(store.Describe()) + ",\"series\":[";
   for (size_t i = 0; i < all.size(); ++i) {
     const SeriesStatus& s = all[i];
@@ -61,7 +64,7 @@ void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all) {
     }
     out += "]}";
   }
-  out += "]}\n";
+  out += "],\"queue\":" + queue_json + "}\n";
   std::fputs(out.c_str(), stdout);
 }
 
@@ -110,17 +113,78 @@ void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all) {
   }
 }
 
+std::string Ago(int64_t ms, int64_t now_ms) {
+  const int64_t s = std::max<int64_t>(0, (now_ms - ms) / 1000);
+  return s < 120 ? std::to_string(s) + " s ago" : std::to_string(s / 60) + " min ago";
+}
+
+/// The work queue and its workers (PostgreSQL, once anything was enqueued).
+void PrintQueueTable(const store::QueueStatus& q) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  std::printf("\nwork queue: %lld pending, %lld leased (%lld expired, reclaimable), %lld done, %lld failed",
+              static_cast<long long>(q.pending), static_cast<long long>(q.leased), static_cast<long long>(q.expired),
+              static_cast<long long>(q.done), static_cast<long long>(q.failed));
+  if (q.oldest_lease_ms) std::printf("; oldest lease claimed %s", Ago(*q.oldest_lease_ms, now).c_str());
+  std::printf("\n");
+  for (const auto& [key, rate] : q.rates) {
+    std::printf("shared rate limit %s: %.1f requests/s now, %lld 429s, %lld cuts%s\n", key.c_str(), rate.rate_per_s,
+                static_cast<long long>(rate.rate_limited), static_cast<long long>(rate.decreases),
+                rate.paused_for_ms > 0 ? (", paused for " + std::to_string(rate.paused_for_ms) + " ms").c_str() : "");
+  }
+  if (!q.workers.empty()) {
+    std::printf("workers:\n  %-4s %-8s %-20s %-7s %-24s %-14s %6s %6s %5s %10s  %s\n", "id", "state", "host", "pid",
+                "started", "heartbeat", "done", "failed", "lost", "rows", "current item");
+  }
+  for (const store::WorkerRow& w : q.workers) {
+    std::printf("  %-4lld %-8s %-20s %-7lld %-24s %-14s %6lld %6lld %5lld %10lld  %s\n", static_cast<long long>(w.id),
+                w.state.c_str(), w.host.c_str(), static_cast<long long>(w.pid), FormatIsoUtc(w.started_ms).c_str(),
+                Ago(w.heartbeat_ms, now).c_str(), static_cast<long long>(w.items_done),
+                static_cast<long long>(w.items_failed), static_cast<long long>(w.lease_losses),
+                static_cast<long long>(w.rows), w.current.empty() ? "-" : w.current.c_str());
+  }
+  for (const std::string& f : q.failures) std::printf("failed item: %s\n", f.c_str());
+}
+
+std::string QueueJson(const store::QueueStatus& q) {
+  std::string out = "{\"pending\":" + std::to_string(q.pending) + ",\"leased\":" + std::to_string(q.leased) +
+                    ",\"expired\":" + std::to_string(q.expired) + ",\"done\":" + std::to_string(q.done) +
+                    ",\"failed\":" + std::to_string(q.failed) + ",\"oldest_lease\":" +
+                    (q.oldest_lease_ms ? JsonQuote(FormatIsoUtc(*q.oldest_lease_ms)) : "null") + ",\"workers\":[";
+  for (size_t i = 0; i < q.workers.size(); ++i) {
+    const store::WorkerRow& w = q.workers[i];
+    if (i > 0) out += ",";
+    out += "{\"id\":" + std::to_string(w.id) + ",\"host\":" + JsonQuote(w.host) + ",\"pid\":" + std::to_string(w.pid) +
+           ",\"state\":" + JsonQuote(w.state) + ",\"started\":" + JsonQuote(FormatIsoUtc(w.started_ms)) +
+           ",\"heartbeat\":" + JsonQuote(FormatIsoUtc(w.heartbeat_ms)) + ",\"items_done\":" +
+           std::to_string(w.items_done) + ",\"items_failed\":" + std::to_string(w.items_failed) +
+           ",\"lease_losses\":" + std::to_string(w.lease_losses) + ",\"rows\":" + std::to_string(w.rows) +
+           ",\"current_item\":" + (w.current.empty() ? "null" : JsonQuote(w.current)) + "}";
+  }
+  return out + "]}";
+}
+
 int RunStatus(const StatusFlags& flags) {
   // Status never creates or changes a database.
-  auto store = OpenStore(ResolveDbUrl(flags.db), StoreOptions::ForReading());
+  const std::string url = ResolveDbUrl(flags.db);
+  auto store = OpenStore(url, StoreOptions::ForReading());
   if (!store) return ReportError(store.error());
   if (auto checked = (*store)->Migrate(); !checked) return ReportError(checked.error());
   auto status = (*store)->ReadStatus();
   if (!status) return ReportError(status.error());
+  std::optional<store::QueueStatus> queue;
+  if ((*store)->Kind() == "postgresql") {
+    auto opened = store::WorkQueue::Open(url, "barfill status", StoreOptions::ForReading());
+    if (!opened) return ReportError(opened.error());
+    auto read = (*opened)->ReadStatus();
+    if (!read) return ReportError(read.error());
+    if (read->total() > 0 || !read->workers.empty()) queue = std::move(*read);
+  }
   if (flags.json) {
-    PrintJson(**store, *status);
+    PrintJson(**store, *status, queue ? QueueJson(*queue) : "null");
   } else {
     PrintTable(**store, *status);
+    if (queue) PrintQueueTable(*queue);
   }
   return std::fflush(stdout) == 0 ? kExitOk : kExitUsage;
 }

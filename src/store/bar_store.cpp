@@ -25,6 +25,10 @@ int64_t ChunkWrite::FinalRows() const {
   return rows;
 }
 
+Status BarStore::CommitFenced(std::span<const ChunkWrite>, const LeaseFence&) {
+  return Fail(ErrorCode::kUsage, "the work queue needs PostgreSQL: " + Describe() + " cannot hold leases");
+}
+
 std::string_view ChunkStateName(ChunkState state) {
   switch (state) {
     case ChunkState::kPending: return "pending";

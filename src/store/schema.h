@@ -18,7 +18,12 @@ namespace barfill::store {
 ///   1: bars, and a ledger of chunks on a fixed grid
 ///   2: the ledger records final ranges (pages merged as they commit), requests and base aggregates
 ///   3: barfill_files: the flat files loaded, with their ETag, size and time
-inline constexpr int kSchemaVersion = 3;
+///   4: the work queue (barfill_queue, barfill_workers) and the shared rate limit (barfill_rate)
+///
+/// The work queue's step is numbered in this one place (kWorkQueueFromVersion): when other steps
+/// land before it, move it after the last of them and kSchemaVersion follows.
+inline constexpr int kWorkQueueFromVersion = 3;
+inline constexpr int kSchemaVersion = kWorkQueueFromVersion + 1;
 
 /// What step 1 -> 2 changes, in the user's terms.
 inline constexpr std::string_view kLedgerOfPagesWhat =
@@ -28,6 +33,11 @@ inline constexpr std::string_view kLedgerOfPagesWhat =
 /// What step 2 -> 3 changes.
 inline constexpr std::string_view kFilesLedgerWhat =
     "a table of the flat files loaded (barfill_files), so that a re-run skips the files that did not change";
+
+/// What the work-queue step changes.
+inline constexpr std::string_view kWorkQueueWhat =
+    "tables for barfill enqueue and barfill worker (barfill_queue, barfill_workers) and the rate limit workers share "
+    "(barfill_rate); a plain backfill does not use them";
 
 inline constexpr std::string_view kBarsTable = "bars";
 inline constexpr std::string_view kLedgerTable = "barfill_ledger";

@@ -9,6 +9,7 @@
 
 #include "chaos/chaos_harness.h"
 #include "core/market_time.h"
+#include "store/schema.h"
 #include "store/store_env.h"
 #include "testing/http_get.h"
 
@@ -60,13 +61,14 @@ class BadInputs : public ChaosTest, public ::testing::WithParamInterface<std::st
 
 TEST_P(BadInputs, SchemaVersionMismatchIsRefusedByEveryCommand) {
   const std::string where = DescribeDatabase();
+  const std::string current = std::to_string(store::kSchemaVersion);
   const struct {
     const char* version;
     std::string says;
   } cases[] = {
-      {"99", "schema version 99 found, but this barfill knows only 3; upgrade barfill"},
-      {"0", "unknown schema version '0' (barfill needs 3); use another database, or drop barfill's tables"},
-      {"banana", "unknown schema version 'banana' (barfill needs 3); use another database, or drop barfill's tables"},
+      {"99", "schema version 99 found, but this barfill knows only " + current + "; upgrade barfill"},
+      {"0", "unknown schema version '0' (barfill needs " + current + "); use another database, or drop barfill's tables"},
+      {"banana", "unknown schema version 'banana' (barfill needs " + current + "); use another database, or drop barfill's tables"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.version);

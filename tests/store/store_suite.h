@@ -21,6 +21,7 @@
 
 #include "core/market_time.h"
 #include "store/bar_store.h"
+#include "store/schema.h"
 #include "engine/plan.h"
 #include "sim/sim_server.h"
 #include "store_env.h"
@@ -514,16 +515,20 @@ TYPED_TEST_P(StoreSuite, UpgradesASchema1DatabaseInOneTransaction) {
   ASSERT_TRUE(old);
   const Status refused = old->Migrate();
   ASSERT_FALSE(refused);
-  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("schema version 1 found, this barfill uses 3: upgrade it in place with `barfill migrate`"));
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("schema version 1 found, this barfill uses " + std::to_string(store::kSchemaVersion) +
+                                                          ": upgrade it in place with `barfill migrate`"));
   old.reset();
   // A writer upgrades it and says so.
   auto store = this->Open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->Migrate());
   const auto notices = store->Notices();
-  ASSERT_EQ(notices.size(), 2u) << "one notice per step of the sequence";
-  EXPECT_THAT(notices[0], ::testing::HasSubstr("from schema version 1 to 2"));
-  EXPECT_THAT(notices[1], ::testing::HasSubstr("from schema version 2 to 3"));
+  ASSERT_EQ(notices.size(), static_cast<size_t>(store::kSchemaVersion - 1)) << "one notice per step of the sequence";
+  for (int from = 1; from < store::kSchemaVersion; ++from) {
+    EXPECT_THAT(notices[from - 1], ::testing::HasSubstr("from schema version " + std::to_string(from) + " to " +
+                                                        std::to_string(from + 1)));
+  }
+  EXPECT_THAT(notices[store::kWorkQueueFromVersion - 1], ::testing::HasSubstr("barfill_queue"));
   auto ledger = store->ReadLedger(aapl);
   ASSERT_TRUE(ledger);
   ASSERT_EQ(ledger->size(), 5u) << "done chunks stay done";
@@ -668,12 +673,14 @@ TYPED_TEST_P(StoreSuite, BackfillUpgradesASchema1DatabaseAndFinishesWithoutRefet
 }
 
 TYPED_TEST_P(StoreSuite, RefusesOtherSchemaVersions) {
+  const std::string current = std::to_string(store::kSchemaVersion);
+  const std::string newer = std::to_string(store::kSchemaVersion + 1);
   const struct {
-    const char* version;
-    const char* says;
+    std::string version;
+    std::string says;
   } cases[] = {
-      {"4", "schema version 4 found, but this barfill knows only 3; upgrade barfill"},
-      {"0", "unknown schema version '0' (barfill needs 3)"},
+      {newer, "schema version " + newer + " found, but this barfill knows only " + current + "; upgrade barfill"},
+      {"0", "unknown schema version '0' (barfill needs " + current + ")"},
       {"banana", "unknown schema version 'banana'"},
   };
   this->store_.reset();

@@ -1,0 +1,90 @@
+#include "cli/run_flags.h"
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cli_common.h"
+#include "engine/plan.h"
+
+namespace barfill::cli {
+namespace {
+
+// The library names settings as an embedding program knows them; the command line names flags.
+Error InFlagTerms(Error error) {
+  static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
+      {"concurrency ", "--concurrency "}, {"rate ", "--rate "}, {"base URL ", "--base-url "},
+      {"compression ", "--compression "}, {"stall timeout ", "--stall-timeout "}, {"writers ", "--writers "},
+      {"source ", "--source "}, {"files URL ", "--files-url "}};
+  if (error.message.starts_with("no API key given")) {
+    error.message = "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key (flat files alone: --source files)";
+    return error;
+  }
+  for (const auto& [setting, flag] : kFlags) {
+    if (error.message.starts_with(setting)) {
+      error.message = std::string(flag) + error.message.substr(setting.size());
+      break;
+    }
+  }
+  return error;
+}
+
+}  // namespace
+
+void AddPlanFlags(CLI::App* cmd, RunFlags& flags) {
+  PlanFlags& p = flags.settings.plan_flags;
+  cmd->add_option("--tickers", p.tickers,
+                  "Comma-separated tickers: AAPL,BRK.B,X:BTCUSD,C:EURUSD,I:SPX; @FILE (one or more per line); or all, "
+                  "all:crypto, all:forex, all:options (every ticker of the flat files)");
+  cmd->add_option("--ticker-prefix", p.ticker_prefixes, "With --tickers all: only tickers starting with these (A,B,...)");
+  cmd->add_option("--exclude", p.exclude, "With --tickers all: tickers left out (comma-separated)");
+  cmd->add_option("--timeframes", p.timeframes, "Comma-separated bar sizes: 1m,5m,15m,1h,4h,1d,1w,1mo");
+  cmd->add_option("--from", p.from, "First day (YYYY-MM-DD, inclusive, in the market's zone)");
+  cmd->add_option("--to", p.to, "Last day (YYYY-MM-DD, inclusive)");
+  cmd->add_option("--adjusted", flags.adjusted, "Split-adjusted bars: true (default) or false");
+  cmd->add_option("--plan", flags.plan_path, "TOML plan file (flags override its values)");
+}
+
+void AddFetchFlags(CLI::App* cmd, RunFlags& flags) {
+  BackfillSettings& s = flags.settings;
+  cmd->add_option("--db", s.run.db_url, "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
+  cmd->add_option("--base-url", s.run.base_url, "API base URL (default https://api.polygon.io; https://api.massive.com works too)");
+  cmd->add_option("--api-key", s.run.api_key, "API key (default $POLYGON_API_KEY or $MASSIVE_API_KEY)");
+  cmd->add_flag("--api-key-in-query", s.run.api_key_in_query, "Send the key as ?apiKey= instead of an Authorization header");
+  cmd->add_option("--rate", s.run.rate, "Request rate: free (5/min), paid (100/s), N/min or N/s (default paid)");
+  cmd->add_option("--concurrency", s.run.concurrency, "Requests in flight, 1..256 (default 8)");
+  cmd->add_option("--ca-file", s.run.ca_file, "Extra CA bundle for TLS (e.g. a self-signed test server)");
+  cmd->add_option("--compression", s.run.compression, "Ask for gzip: auto (default: on, off for a server on this machine), on, off");
+  cmd->add_option("--stall-timeout", s.run.stall_timeout_s, "Seconds a response may stall (under 1 KB/s) before it is retried (default 20, crypto 30)");
+  cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
+}
+
+Result<BackfillSettings> SettingsFromFlags(const RunFlags& flags) {
+  BackfillSettings settings = flags.settings;
+  if (!flags.adjusted.empty()) {
+    if (flags.adjusted != "true" && flags.adjusted != "false") {
+      return Fail(ErrorCode::kUsage, "--adjusted must be true or false (got '" + flags.adjusted + "')");
+    }
+    settings.plan_flags.adjusted = flags.adjusted == "true";
+  }
+  if (!flags.plan_path.empty()) {
+    auto plan = engine::LoadPlanFile(flags.plan_path);
+    if (!plan) return Fail(plan.error());
+    settings.plan_file = std::move(*plan);
+  }
+  return settings;
+}
+
+Result<engine::RunConfig> ResolveSettings(const BackfillSettings& settings, bool with_plan) {
+  Result<engine::Plan> plan = engine::Plan{};
+  if (with_plan) plan = ApplyPlanFlags(settings.plan_file, settings.plan_flags);
+  if (!plan) return Fail(plan.error());
+  engine::RunSettings run = settings.run;
+  run.db_url = ResolveDbUrl(!run.db_url.empty() ? run.db_url : plan->db.value_or(""));
+  run.api_key = ResolveApiKey(run.api_key).value_or("");
+  if (run.files_access_key.empty()) run.files_access_key = ResolveS3AccessKey().value_or("");
+  if (run.files_secret_key.empty()) run.files_secret_key = ResolveS3SecretKey().value_or("");
+  auto config = engine::ResolveRunConfig(std::move(*plan), run);
+  if (!config) return Fail(InFlagTerms(config.error()));
+  return config;
+}
+
+}  // namespace barfill::cli
