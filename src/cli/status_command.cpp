@@ -64,7 +64,9 @@ void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all, cons
     }
     out += "]}";
   }
-  out += "],\"queue\":" + queue_json + "}\n";
+  out += "]";
+  if (!queue_json.empty()) out += ",\"queue\":" + queue_json;  // once anything was enqueued
+  out += "}\n";
   std::fputs(out.c_str(), stdout);
 }
 
@@ -181,7 +183,7 @@ int RunStatus(const StatusFlags& flags) {
     if (read->total() > 0 || !read->workers.empty()) queue = std::move(*read);
   }
   if (flags.json) {
-    PrintJson(**store, *status, queue ? QueueJson(*queue) : "null");
+    PrintJson(**store, *status, queue ? QueueJson(*queue) : "");
   } else {
     PrintTable(**store, *status);
     if (queue) PrintQueueTable(*queue);

@@ -288,12 +288,12 @@ class Worker {
   }
 
   void Release(Held& held) {
-    if (held.lost.load()) return;
-    Status released;
-    {
+    if (held.lost.load()) return LeaseLost(held);
+    Result<bool> released = [&] {
       std::lock_guard lock(queue_mutex_);
-      released = queue_->Release(held.lease.fence);
-    }
+      return queue_->Release(held.lease.fence);
+    }();
+    if (released && !*released) return LeaseLost(held);  // another worker holds it by now
     std::lock_guard lock(mutex_);
     ++report_.items_released;
     Emit(ItemEvent("released", held.lease, released ? "given back to the queue" : "could not be given back (" +

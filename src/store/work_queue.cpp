@@ -121,10 +121,10 @@ Result<std::vector<Lease>> WorkQueue::Claim(int64_t worker, int n, std::chrono::
   const std::string sql =
       "UPDATE barfill_queue q SET state = 'leased', worker = $1, generation = q.generation + 1, lease_expires = " +
       std::string(kLeaseEnd) +
-      ", claims = q.claims + 1, updated_at = clock_timestamp() FROM (SELECT id FROM barfill_queue WHERE "
+      ", claims = q.claims + 1, updated_at = clock_timestamp() FROM (SELECT id, state AS was FROM barfill_queue WHERE "
       "state = 'pending' OR (state = 'leased' AND lease_expires < clock_timestamp()) ORDER BY id LIMIT $3 "
       "FOR UPDATE SKIP LOCKED) c WHERE q.id = c.id RETURNING q.id, q.ticker, q.timeframe, q.adjusted, q.from_ts, "
-      "q.to_ts, q.generation, q.claims > 1";
+      "q.to_ts, q.generation, c.was = 'leased'";
   const Status done = impl_->link->Transaction("BEGIN", [&](PgConnection& c) -> Status {
     leases.clear();
     return c.Query(sql, {worker, Ms(lease), static_cast<int64_t>(n)}, [&](const SqlRow& row) -> Status {
@@ -194,14 +194,21 @@ Status WorkQueue::Finish(const LeaseFence& fence, bool failed, std::string_view 
   });
 }
 
-Status WorkQueue::Release(const LeaseFence& fence) {
-  return impl_->link->Transaction("BEGIN", [&](PgConnection& c) -> Status {
-    BARFILL_TRY(c.Exec(
+Result<bool> WorkQueue::Release(const LeaseFence& fence) {
+  bool released = false;
+  const Status done = impl_->link->Transaction("BEGIN", [&](PgConnection& c) -> Status {
+    released = false;
+    BARFILL_TRY(c.Query(
         "UPDATE barfill_queue SET state = 'pending', worker = NULL, lease_expires = NULL, updated_at = clock_timestamp() "
-        "WHERE id = $1 AND worker = $2 AND generation = $3 AND state = 'leased'",
-        {fence.item, fence.worker, fence.generation}));
+        "WHERE id = $1 AND worker = $2 AND generation = $3 AND state = 'leased' RETURNING id",
+        {fence.item, fence.worker, fence.generation}, [&](const SqlRow&) -> Status {
+          released = true;
+          return Ok();
+        }));
     return c.Run("NOTIFY " + std::string(kChannel), "waking the workers");
   });
+  if (!done) return Fail(done.error());
+  return released;
 }
 
 Status WorkQueue::CountLeaseLoss(int64_t worker) {

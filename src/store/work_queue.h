@@ -105,9 +105,9 @@ class WorkQueue {
   /// Marks a leased item done (or failed with `error`), fenced like a commit: kLeaseLost when the
   /// lease is no longer this worker's. `rows` is added to the worker's count.
   Status Finish(const LeaseFence& fence, bool failed, std::string_view error, int64_t rows);
-  /// Gives an item back (pending, no lease) so another worker takes it at once; nothing when the
-  /// lease is gone already.
-  Status Release(const LeaseFence& fence);
+  /// Gives an item back (pending, no lease) so another worker takes it at once; false (and
+  /// nothing changed) when the lease is no longer this worker's.
+  Result<bool> Release(const LeaseFence& fence);
   /// Counts a lease this worker lost to another.
   Status CountLeaseLoss(int64_t worker);
   /// Marks the worker stopped.
