@@ -8,6 +8,7 @@
 #include <numbers>
 #include <string_view>
 
+#include "calendar/exchange_calendar.h"
 #include "sim/hash.h"
 
 // Every random quantity is a hash of (ticker key, minute), never a step of a sequential RNG, so
@@ -41,7 +42,8 @@ constexpr int kSplitRatio = 2;  // a power of two keeps unadjusted prices exact 
 
 struct TickerModel {
   uint64_t key = 0;
-  bool stock_session = true;  // 04:00-20:00 New York on weekdays; otherwise 24/7
+  AssetClass asset = AssetClass::kStock;
+  bool stock_session = true;  // the NYSE calendar's sessions (New York days); otherwise 24/7
   double base_price = 100;
   double volatility = 1;      // scales every price move
   double price_scale = 100;   // prices are multiples of 1/price_scale
@@ -57,6 +59,7 @@ TickerModel ModelOf(uint64_t seed, const Ticker& ticker, double activity) {
   TickerModel m;
   m.trade_threshold = static_cast<uint32_t>(std::clamp(activity, 0.0, 1.0) * 65536);
   m.key = SplitMix64(SplitMix64(seed) ^ HashText(ticker.symbol()));
+  m.asset = ticker.asset_class();
   const uint64_t r = SplitMix64(m.key ^ 0x6D6F64656CULL);
   const double u_price = Unit16(r, 0);
   const double u_volume = Unit16(r, 16);
@@ -159,6 +162,44 @@ int64_t SessionOpenMs(const MarketZone& ny, CalendarDay day) {
   const int64_t local_midnight = day.DaysSinceEpoch() * kMsPerDay;
   const int64_t noon = ny.DayStartMs(day) + 12 * kMsPerHour;
   return local_midnight + kSessionOpenMs - ny.UtcOffsetMs(noon);
+}
+
+/// The minutes of one New York day that may trade, counted from 04:00 New York: [first, end),
+/// with the regular session [regular_begin, regular_end). Empty on a closed day.
+struct DayMinutes {
+  int first = 0;
+  int end = 0;
+  int regular_begin = kPreMarketMinutes;
+  int regular_end = kPreMarketMinutes + kRegularMinutes;
+
+  /// The slot of minute k: the usual day's table, with a shortened regular session keeping its
+  /// opening minute, U-shape start and closing cross, and the extended hours around it alike.
+  int SlotIndex(int k) const {
+    if (k < regular_begin) return std::min(k, kPreMarketMinutes - 1);
+    if (k < regular_end) return std::min(kPreMarketMinutes + (k - regular_begin), kPreMarketMinutes + kRegularMinutes - 1);
+    return std::min(kPreMarketMinutes + kRegularMinutes + (k - regular_end), kStockSessionMinutes - 1);
+  }
+};
+
+/// What the exchange calendar says `asset` trades on New York day `day` (docs/calendar.md): no
+/// minute on a holiday or special closing, 13:00 closes with extended hours to 17:00, delayed
+/// openings; indices and options only in the regular session. Days outside the calendar's
+/// years trade the usual weekday hours.
+DayMinutes MinutesOf(AssetClass asset, CalendarDay day, int64_t open_ms) {
+  DayMinutes minutes;
+  const auto session = calendar::ExchangeCalendar::For(asset).SessionOn(day);
+  if (!session) {
+    const unsigned weekday = day.Weekday();
+    if (weekday != 0 && weekday != 6) minutes.end = kStockSessionMinutes;
+    return minutes;
+  }
+  if (!session->is_open()) return minutes;
+  const auto minute_of = [open_ms](int64_t ms) { return static_cast<int>(FloorDiv(ms - open_ms, kMsPerMinute)); };
+  minutes.first = minute_of(session->extended.from_ms);
+  minutes.end = minute_of(session->extended.to_ms);
+  minutes.regular_begin = minute_of(session->regular.from_ms);
+  minutes.regular_end = minute_of(session->regular.to_ms);
+  return minutes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -317,13 +358,14 @@ bool ForEachMinute(const TickerModel& model, MinuteGenerator& gen, bool adjusted
   }
   const MarketZone ny = MarketZone::NewYork();
   for (CalendarDay day = ny.DayOf(from); ny.DayStartMs(day) < to; day = day.AddDays(1)) {
-    const unsigned weekday = day.Weekday();
-    if (weekday == 0 || weekday == 6) continue;
     const int64_t open = SessionOpenMs(ny, day);
-    for (int64_t k = std::max<int64_t>(0, CeilDiv(from - open, kMsPerMinute)); k < kStockSessionMinutes; ++k) {
+    const DayMinutes minutes = MinutesOf(model.asset, day, open);
+    for (int64_t k = std::max<int64_t>(minutes.first, CeilDiv(from - open, kMsPerMinute)); k < minutes.end; ++k) {
       const int64_t t = open + k * kMsPerMinute;
       if (t >= to) return true;
-      if (gen.Make(t / kMsPerMinute, tables.stock[k], adjusted, &bar) && !fn(bar)) return false;
+      if (gen.Make(t / kMsPerMinute, tables.stock[minutes.SlotIndex(static_cast<int>(k))], adjusted, &bar) && !fn(bar)) {
+        return false;
+      }
     }
   }
   return true;
@@ -425,6 +467,7 @@ void ForEachDay(const TickerModel& model, MinuteGenerator& gen, bool adjusted, c
   while (start < to) {
     const CalendarDay next_day = day.AddDays(1);
     const int64_t next = zone.DayStartMs(next_day);
+    // A closed day yields no minute; only the weekend skip is worth doing early.
     const unsigned weekday = day.Weekday();
     const bool trades = !model.stock_session || (weekday != 0 && weekday != 6);
     if (start >= from && trades) {

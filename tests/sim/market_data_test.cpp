@@ -161,6 +161,59 @@ TEST(GroundTruth, StocksTradeWeekdays0400To2000NewYorkWithQuietMinutes) {
   EXPECT_FALSE(GroundTruth(kSeed, T("X:ETHUSD"), Tf("1d"), true, UtcDays("2025-06-07", "2025-06-08")).empty());
 }
 
+TEST(GroundTruth, StocksFollowTheNyseCalendar) {
+  // Holidays and special closings have no bar at all, in any timeframe.
+  for (const char* closed : {"2025-01-01", "2025-01-09", "2025-04-18", "2024-07-04", "2024-11-28"}) {
+    for (const char* tf : {"1m", "1h", "1d"}) {
+      EXPECT_TRUE(GroundTruth(kSeed, T("AAPL"), Tf(tf), true, NyDays(closed, closed)).empty()) << closed << " " << tf;
+      EXPECT_TRUE(GroundTruth(kSeed, T("I:SPX"), Tf(tf), true, NyDays(closed, closed)).empty()) << closed << " " << tf;
+    }
+  }
+  // The week of 2025-01-09 has four day bars, not five.
+  EXPECT_EQ(GroundTruth(kSeed, T("AAPL"), Tf("1d"), true, NyDays("2025-01-06", "2025-01-10")).size(), 4u);
+
+  // Early closes: the regular session ends 13:00 with its closing cross, extended hours at 17:00.
+  for (const char* early : {"2024-12-24", "2024-11-29", "2025-07-03"}) {
+    const BarBatch day = GroundTruth(kSeed, T("MSFT"), Tf("1m"), true, NyDays(early, early));
+    ASSERT_FALSE(day.empty()) << early;
+    int64_t regular = 0;
+    bool closing_cross = false;
+    for (size_t i = 0; i < day.size(); ++i) {
+      const int64_t minute = NyMinuteOfDay(day.t[i]);
+      ASSERT_GE(minute, 4 * 60) << early;
+      ASSERT_LT(minute, 17 * 60) << early << " " << FormatIsoUtc(day.t[i]);
+      regular += minute >= 9 * 60 + 30 && minute < 13 * 60 ? 1 : 0;
+      closing_cross = closing_cross || minute == 13 * 60;
+    }
+    EXPECT_GT(regular, 210 * 95 / 100) << early;
+    EXPECT_TRUE(closing_cross) << early << ": the 13:00 closing cross always trades";
+    EXPECT_EQ(GroundTruth(kSeed, T("MSFT"), Tf("1h"), true, NyDays(early, early)).size(), 13u) << early;
+    EXPECT_EQ(GroundTruth(kSeed, T("MSFT"), Tf("1d"), true, NyDays(early, early)).size(), 1u) << early;
+  }
+
+  // Indices and options trade the regular session only: 09:30-16:00, 09:30-13:00 on an early close.
+  const BarBatch spx = GroundTruth(kSeed, T("I:SPX"), Tf("1m"), true, NyDays("2025-03-03", "2025-03-07"));
+  ASSERT_GT(spx.size(), 5u * 380);
+  for (size_t i = 0; i < spx.size(); ++i) {
+    const int64_t minute = NyMinuteOfDay(spx.t[i]);
+    ASSERT_GE(minute, 9 * 60 + 30) << FormatIsoUtc(spx.t[i]);
+    ASSERT_LT(minute, 16 * 60) << FormatIsoUtc(spx.t[i]);
+  }
+  const BarBatch spx_early = GroundTruth(kSeed, T("I:SPX"), Tf("1m"), true, NyDays("2024-12-24", "2024-12-24"));
+  ASSERT_FALSE(spx_early.empty());
+  EXPECT_LT(NyMinuteOfDay(spx_early.t.back()), 13 * 60);
+
+  // A delayed opening (2002-09-11, 12:00) keeps pre-market trading until the late open.
+  const BarBatch late = GroundTruth(kSeed, T("IBM"), Tf("1m"), true, NyDays("2002-09-11", "2002-09-11"));
+  int64_t before_noon = 0;
+  for (size_t i = 0; i < late.size(); ++i) before_noon += NyMinuteOfDay(late.t[i]) < 12 * 60 ? 1 : 0;
+  EXPECT_LT(static_cast<double>(before_noon), (12 * 60 - 4 * 60) * 0.9) << "pre-market minutes are quiet ones";
+  EXPECT_GT(before_noon, (12 * 60 - 4 * 60) * 0.7);
+
+  // Crypto is unchanged: every UTC day, holidays included.
+  EXPECT_EQ(GroundTruth(kSeed, T("X:BTCUSD"), Tf("1m"), true, UtcDays("2025-01-01", "2025-01-01")).size(), 1440u);
+}
+
 TEST(GroundTruth, SessionsFollowNewYorkAcrossDst) {
   // Friday before the spring change (EST, UTC-5) and the Monday after it (EDT, UTC-4).
   const BarBatch friday = GroundTruth(kSeed, T("SPY"), Tf("1h"), true, NyDays("2025-03-07", "2025-03-07"));
