@@ -10,11 +10,19 @@
 #include "store/ledger.h"
 #include "store/pg_connection.h"
 #include "store/schema.h"
+#include "store/verification.h"
 
 namespace barfill::store {
 namespace {
 
-constexpr std::array<std::string_view, 3> kCreateTables = {
+// barfill_checks: what repairs and refreshes verified (schema 3; store/verification.h).
+constexpr std::string_view kCreateChecks =
+    "CREATE TABLE IF NOT EXISTS barfill_checks (ticker text NOT NULL, timeframe text NOT NULL, "
+    "adjusted boolean NOT NULL, from_ts timestamptz NOT NULL, to_ts timestamptz NOT NULL, "
+    "verified_at timestamptz NOT NULL, checks bigint NOT NULL, bars bigint NOT NULL, retry_at timestamptz, "
+    "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))";
+
+constexpr std::array<std::string_view, 4> kCreateTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key text PRIMARY KEY, value text NOT NULL)",
     "CREATE TABLE IF NOT EXISTS bars (ticker text NOT NULL, timeframe text NOT NULL, "
     "adjusted boolean NOT NULL, ts timestamptz NOT NULL, open double precision NOT NULL, "
@@ -27,6 +35,7 @@ constexpr std::array<std::string_view, 3> kCreateTables = {
     "attempts bigint NOT NULL, last_error text, updated_at timestamptz NOT NULL, "
     "requests bigint NOT NULL DEFAULT 0, base_aggregates bigint, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))",
+    kCreateChecks,
 };
 
 // Schema 1 -> 2: the ledger records final ranges. A schema-1 chunk written before its range
@@ -37,7 +46,9 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "ALTER TABLE barfill_ledger ADD COLUMN base_aggregates bigint",
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
-constexpr std::array<MigrationStep, 1> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages}}};
+constexpr std::array<std::string_view, 1> kChecksStep = {kCreateChecks};
+constexpr std::array<MigrationStep, 2> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+                                                       {2, kChecksTableWhat, kChecksStep}}};
 
 const DialectSql kPostgresSql{
     "SELECT to_regclass($1) IS NOT NULL",
@@ -175,6 +186,19 @@ class PostgresStore final : public BarStore {
   Status ReadBars(const Series& series, TimeRange range,
                   const std::function<Status(const BarBatch&)>& sink,
                   size_t batch_rows) override;
+
+  Result<std::vector<WindowCount>> CountBarsIn(const Series& series, std::span<const TimeRange> windows) override {
+    return ReadOnly<std::vector<WindowCount>>(
+        [&](PgConnection& c) { return SelectWindowCounts(c, Dialect::kPostgres, series, windows); });
+  }
+
+  Result<std::vector<RangeCheck>> ReadChecks(const Series& series) override {
+    return ReadOnly<std::vector<RangeCheck>>([&](PgConnection& c) { return SelectChecks(c, series); });
+  }
+
+  Status RecordChecks(std::span<const RangeCheck> checks) override {
+    return RunTransaction("BEGIN", [&](PgConnection& c) { return UpsertChecks(c, checks); });
+  }
 
   Result<std::vector<SeriesStatus>> ReadStatus() override {
     std::vector<SeriesStatus> status;
@@ -324,6 +348,19 @@ class PostgresStore final : public BarStore {
     }
     if (!sent) return sent;
     return server;
+  }
+
+  /// The result of `query` run in a read-only transaction (redone like any other).
+  template <typename T>
+  Result<T> ReadOnly(const std::function<Result<T>(PgConnection&)>& query) {
+    T out;
+    BARFILL_TRY(RunTransaction("BEGIN READ ONLY", [&](PgConnection& c) -> Status {
+      auto rows = query(c);
+      if (!rows) return Fail(std::move(rows).error());
+      out = std::move(*rows);
+      return Ok();
+    }));
+    return out;
   }
 
   /// Runs `body` inside a transaction opened with `begin`, redoing all of it on a lost

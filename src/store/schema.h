@@ -17,16 +17,23 @@ namespace barfill::store {
 /// a newer one refused.
 ///   1: bars, and a ledger of chunks on a fixed grid
 ///   2: the ledger records final ranges (pages merged as they commit), requests and base aggregates
-inline constexpr int kSchemaVersion = 2;
+///   3: barfill_checks: when a repair or a refresh last verified a range, and when to look again
+inline constexpr int kSchemaVersion = 3;
 
 /// What step 1 -> 2 changes, in the user's terms.
 inline constexpr std::string_view kLedgerOfPagesWhat =
     "the ledger now records pages as they commit; chunks that reached into the present when they were fetched "
     "are fetched again, every other done chunk stays done";
 
+/// What step 2 -> 3 changes, in the user's terms.
+inline constexpr std::string_view kChecksTableWhat =
+    "a new table barfill_checks remembers when `barfill repair` and recent-session refreshes last verified a range "
+    "and when to look again; nothing stored changes";
+
 inline constexpr std::string_view kBarsTable = "bars";
 inline constexpr std::string_view kLedgerTable = "barfill_ledger";
 inline constexpr std::string_view kMetaTable = "barfill_meta";
+inline constexpr std::string_view kChecksTable = "barfill_checks";
 
 /// The SQL spoken by a store, for the column types it expects.
 enum class Dialect { kPostgres, kSqlite };

@@ -11,11 +11,19 @@
 #include "store/ledger.h"
 #include "store/schema.h"
 #include "store/sql_session.h"
+#include "store/verification.h"
 
 namespace barfill::store {
 namespace {
 
-constexpr std::array<std::string_view, 3> kCreateTables = {
+// barfill_checks: what repairs and refreshes verified (schema 3; store/verification.h).
+constexpr std::string_view kCreateChecks =
+    "CREATE TABLE IF NOT EXISTS barfill_checks (ticker TEXT NOT NULL, timeframe TEXT NOT NULL, "
+    "adjusted INTEGER NOT NULL, from_ts INTEGER NOT NULL, to_ts INTEGER NOT NULL, verified_at INTEGER NOT NULL, "
+    "checks INTEGER NOT NULL, bars INTEGER NOT NULL, retry_at INTEGER, "
+    "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts)) WITHOUT ROWID";
+
+constexpr std::array<std::string_view, 4> kCreateTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) "
     "WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS bars (ticker TEXT NOT NULL, timeframe TEXT NOT NULL, "
@@ -28,6 +36,7 @@ constexpr std::array<std::string_view, 3> kCreateTables = {
     "attempts INTEGER NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL, "
     "requests INTEGER NOT NULL DEFAULT 0, base_aggregates INTEGER, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts)) WITHOUT ROWID",
+    kCreateChecks,
 };
 
 // Schema 1 -> 2 (see the PostgreSQL store for why live chunks leave the ledger).
@@ -36,7 +45,9 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "ALTER TABLE barfill_ledger ADD COLUMN base_aggregates INTEGER",
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
-constexpr std::array<MigrationStep, 1> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages}}};
+constexpr std::array<std::string_view, 1> kChecksStep = {kCreateChecks};
+constexpr std::array<MigrationStep, 2> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+                                                       {2, kChecksTableWhat, kChecksStep}}};
 
 const DialectSql kSqliteSql{
     "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",
@@ -315,6 +326,16 @@ class SqliteStore final : public BarStore {
     }
     if (!batch.empty()) return sink(batch);
     return Ok();
+  }
+
+  Result<std::vector<WindowCount>> CountBarsIn(const Series& series, std::span<const TimeRange> windows) override {
+    return SelectWindowCounts(*session_, Dialect::kSqlite, series, windows);
+  }
+
+  Result<std::vector<RangeCheck>> ReadChecks(const Series& series) override { return SelectChecks(*session_, series); }
+
+  Status RecordChecks(std::span<const RangeCheck> checks) override {
+    return InTransaction("BEGIN IMMEDIATE", [&] { return UpsertChecks(*session_, checks); });
   }
 
   Result<std::vector<SeriesStatus>> ReadStatus() override {

@@ -516,15 +516,16 @@ TYPED_TEST_P(StoreSuite, UpgradesASchema1DatabaseInOneTransaction) {
   ASSERT_TRUE(old);
   const Status refused = old->Migrate();
   ASSERT_FALSE(refused);
-  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("schema version 1 found, this barfill uses 2: upgrade it in place with `barfill migrate`"));
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("schema version 1 found, this barfill uses 3: upgrade it in place with `barfill migrate`"));
   old.reset();
   // A writer upgrades it and says so.
   auto store = this->Open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->Migrate());
   const auto notices = store->Notices();
-  ASSERT_EQ(notices.size(), 1u);
+  ASSERT_EQ(notices.size(), 2u) << "one line per step";
   EXPECT_THAT(notices[0], ::testing::HasSubstr("from schema version 1 to 2"));
+  EXPECT_THAT(notices[1], ::testing::HasSubstr("from schema version 2 to 3"));
   auto ledger = store->ReadLedger(aapl);
   ASSERT_TRUE(ledger);
   ASSERT_EQ(ledger->size(), 5u) << "done chunks stay done";
@@ -640,8 +641,8 @@ TYPED_TEST_P(StoreSuite, RefusesOtherSchemaVersions) {
     const char* version;
     const char* says;
   } cases[] = {
-      {"3", "schema version 3 found, but this barfill knows only 2; upgrade barfill"},
-      {"0", "unknown schema version '0' (barfill needs 2)"},
+      {"4", "schema version 4 found, but this barfill knows only 3; upgrade barfill"},
+      {"0", "unknown schema version '0' (barfill needs 3)"},
       {"banana", "unknown schema version 'banana'"},
   };
   this->store_.reset();
