@@ -76,7 +76,6 @@ struct SeriesStatus {
 /// The bars a store holds in one time window of a series (a session), for the gap report.
 struct WindowCount {
   int64_t bars = 0;
-  int64_t trades = -1;  ///< the bars' trade counts summed; -1 when none carries one (indices)
 };
 
 /// When a repair or a recent-session refresh last fetched a range of a series again to verify

@@ -9,12 +9,12 @@ namespace {
 
 // The same join in both dialects; only the JSON unnesting and the time arithmetic differ.
 constexpr std::string_view kPostgresWindowCounts =
-    "SELECT w.i, count(b.ts), coalesce(sum(b.trades), 0)::bigint, count(b.trades) "
+    "SELECT w.i, count(b.ts) "
     "FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS w(e, i) LEFT JOIN bars b ON b.ticker = $1 AND "
     "b.timeframe = $2 AND b.adjusted = $3 AND b.ts >= timestamptz 'epoch' + (w.e->>0)::bigint * interval '1 millisecond' "
     "AND b.ts < timestamptz 'epoch' + (w.e->>1)::bigint * interval '1 millisecond' GROUP BY w.i ORDER BY w.i";
 constexpr std::string_view kSqliteWindowCounts =
-    "SELECT w.key, count(b.ts), coalesce(sum(b.trades), 0), count(b.trades) FROM json_each($4) AS w "
+    "SELECT w.key, count(b.ts) FROM json_each($4) AS w "
     "LEFT JOIN bars b ON b.ticker = $1 AND b.timeframe = $2 AND b.adjusted = $3 AND "
     "b.ts >= json_extract(w.value, '$[0]') AND b.ts < json_extract(w.value, '$[1]') GROUP BY w.key ORDER BY w.key";
 
@@ -56,9 +56,7 @@ Result<std::vector<WindowCount>> SelectWindowCounts(SqlSession& sql, Dialect dia
                           if (index < 0 || index >= static_cast<int64_t>(counts.size())) {
                             return Fail(ErrorCode::kInternal, "window index " + std::to_string(index) + " out of range");
                           }
-                          WindowCount& count = counts[static_cast<size_t>(index)];
-                          count.bars = row.Int(1);
-                          count.trades = row.Int(3) > 0 ? row.Int(2) : -1;
+                          counts[static_cast<size_t>(index)].bars = row.Int(1);
                           return Ok();
                         }));
   return counts;

@@ -11,7 +11,7 @@
 
 namespace barfill::store {
 
-/// Bars and summed trades of `series` in each window, in one query: the windows travel as one
+/// Bars of `series` in each window, in one query: the windows travel as one
 /// JSON array parameter that the database unnests and joins with the bars' primary key.
 Result<std::vector<WindowCount>> SelectWindowCounts(SqlSession& sql, Dialect dialect, const Series& series,
                                                     std::span<const TimeRange> windows);
