@@ -77,12 +77,21 @@ std::string Format(const char* format, double a, double b = 0) {
   return buf;
 }
 
-/// Whether an empty session is implausible for a series with this usual session (scaled by `share`).
-bool ImplausiblyEmpty(const UsualSession& usual, double share, const SuspicionRules& rules) {
-  if (usual.bars * share >= rules.implausible_empty) return true;
-  if (usual.bars > rules.record_max_bars) return false;  // a few bars a session: an empty one happens
-  return usual.sessions >= rules.record_sessions &&
-         static_cast<double>(usual.empty) <= rules.record_empty_share * usual.sessions;
+/// Why an empty session is implausible for this series, or nothing when it is not.
+std::optional<std::string> ImplausiblyEmpty(const SeriesEvidence& e, const UsualSession& usual, double share,
+                                            const SuspicionRules& rules) {
+  if (usual.bars * share >= rules.implausible_empty) return Format("empty; a usual session has %.0f bars", usual.bars);
+  if (usual.bars > rules.record_max_bars) return std::nullopt;  // a few bars a session: an empty one happens
+  if (e.sibling && e.sibling_usual.sessions >= rules.min_history) {
+    if (e.sibling_usual.bars * share < rules.implausible_empty) return std::nullopt;
+    return "empty; the ticker's " + e.sibling->timeframe.ToString() +
+           Format(" bars number %.0f in a usual session", e.sibling_usual.bars);
+  }
+  if (usual.sessions >= rules.record_sessions &&
+      static_cast<double>(usual.empty) <= rules.record_empty_share * usual.sessions) {
+    return Format("empty; %.0f of %.0f usual sessions had bars", usual.sessions - usual.empty, usual.sessions);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -177,12 +186,10 @@ SeriesGaps Classify(const SeriesEvidence& evidence, const SuspicionRules& rules)
         v.expected = expected;
         const double missing = expected - static_cast<double>(v.bars);
         const double spread = std::max(usual.spread * s.share, std::sqrt(expected));
-        if (v.bars == 0 && ImplausiblyEmpty(usual, s.share, rules)) {
+        const auto empty_why = v.bars == 0 ? ImplausiblyEmpty(evidence, usual, s.share, rules) : std::nullopt;
+        if (empty_why) {
           v.cls = SessionClass::kSuspicious;
-          v.detail = usual.bars * s.share >= rules.implausible_empty
-                         ? Format("empty; a usual session has %.0f bars", usual.bars)
-                         : Format("empty; %.0f of %.0f usual sessions had bars", usual.sessions - usual.empty,
-                                  usual.sessions);
+          v.detail = *empty_why;
         } else if (v.bars > 0 && static_cast<double>(v.bars) < rules.thin_share * expected &&
                    missing > rules.thin_sigmas * spread) {
           v.cls = SessionClass::kSuspicious;

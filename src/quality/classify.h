@@ -51,6 +51,10 @@ struct SeriesEvidence {
   std::vector<RangeCheck> checks;       ///< its recorded verifications
   CalendarDay report_from;              ///< sessions before this day are history only
   int64_t now_ms = 0;                   ///< sessions not over by then are left out
+  /// For day and longer bars: the usual session of the ticker's finest intraday series in the
+  /// same store, if there is one (its minutes tell how busy a day is, which one bar cannot).
+  std::optional<Series> sibling;
+  UsualSession sibling_usual;
 };
 
 /// When an empty or thin session is suspicious. The defaults keep false alarms below about one
@@ -61,7 +65,8 @@ struct SuspicionRules {
   /// chance of none by luck is then below e^-13.8, about 1e-6.
   double implausible_empty = 13.8;
   /// Series with about one bar a session (day and longer bars) cannot show how busy a session
-  /// is: there an empty session is suspicious when at most `record_empty_share` of at least
+  /// is. When the ticker has an intraday series, its usual session decides as above; otherwise
+  /// an empty session is suspicious when at most `record_empty_share` of at least
   /// `record_sessions` usual sessions were empty (the series' own record of never missing one).
   double record_max_bars = 1.5;
   int record_sessions = 20;

@@ -19,6 +19,9 @@ struct InspectOptions {
   int history_days = 90;
   int64_t now_ms = 0;  ///< sessions not over by then are left out
   SuspicionRules rules;
+  /// Every series the store holds: a day (or longer) series is judged with the help of its
+  /// ticker's finest intraday one, when there is one.
+  std::vector<Series> known_series;
 };
 
 /// Reads `series` from `store` and judges its sessions. A series without ledger rows and without

@@ -142,6 +142,18 @@ TEST(Classify, AnEmptyDayBarIsSuspiciousWhenTheSeriesHardlyEverMissesADay) {
   // Too short a record judges nothing.
   const SeriesGaps young = Classify(Evidence(S("AAPL", "1d"), "2024-12-02", "2024-12-02", "2024-12-31", daily({"2024-12-18"})));
   EXPECT_TRUE(DaysOf(young, SessionClass::kSuspicious).empty());
+  // With an intraday series of the ticker in the store, its minutes decide: a day empty of a
+  // ticker whose usual session has 863 minute bars is a hole even in a short record; one whose
+  // usual session has 6 is not, however long the record.
+  SeriesEvidence with_minutes = Evidence(S("AAPL", "1d"), "2024-12-02", "2024-12-02", "2024-12-31", daily({"2024-12-18"}));
+  with_minutes.sibling = S("AAPL", "1m");
+  with_minutes.sibling_usual = UsualSession{40, 863, 9, 0};
+  EXPECT_EQ(DaysOf(Classify(with_minutes), SessionClass::kSuspicious), (std::vector<std::string>{"2024-12-18"}));
+  EXPECT_EQ(On(Classify(with_minutes), "2024-12-18")->detail, "empty; the ticker's 1m bars number 863 in a usual session");
+  SeriesEvidence thin_minutes = Evidence(S("THIN", "1d"), "2024-10-01", "2024-12-01", "2024-12-31", daily({"2024-12-18"}));
+  thin_minutes.sibling = S("THIN", "1m");
+  thin_minutes.sibling_usual = UsualSession{60, 6, 2.4, 0};
+  EXPECT_TRUE(DaysOf(Classify(thin_minutes), SessionClass::kSuspicious).empty());
   // Weeks are judged alike, bucket by bucket.
   const SeriesGaps weeks = Classify(Evidence(S("AAPL", "1w"), "2024-01-01", "2024-06-01", "2024-12-31", [](const SessionWindow& s) -> int64_t {
     return s.day == Day("2024-09-08") ? 0 : 1;
