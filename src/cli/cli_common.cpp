@@ -1,6 +1,7 @@
 #include "cli/cli_common.h"
 
 #include <cstdlib>
+#include <fstream>
 
 namespace barfill::cli {
 namespace {
@@ -22,6 +23,14 @@ std::optional<std::string> ResolveApiKey(const std::string& flag_value) {
   if (!flag_value.empty()) return flag_value;
   if (auto key = Env("POLYGON_API_KEY")) return key;
   return Env("MASSIVE_API_KEY");
+}
+
+Status WriteTextFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Fail(ErrorCode::kUsage, "cannot write the report to " + path);
+  return Ok();
 }
 
 }  // namespace barfill::cli

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "core/result.h"
+
 namespace barfill::cli {
 
 /// The store used when neither --db nor BARFILL_DB says otherwise.
@@ -14,5 +16,8 @@ std::string ResolveDbUrl(const std::string& flag_value);
 
 /// --api-key if given, else $POLYGON_API_KEY, else $MASSIVE_API_KEY; nullopt when none is set.
 std::optional<std::string> ResolveApiKey(const std::string& flag_value);
+
+/// Writes `text` to `path` (a report); a kUsage error naming the file when it cannot.
+Status WriteTextFile(const std::string& path, const std::string& text);
 
 }  // namespace barfill::cli

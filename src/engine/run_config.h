@@ -38,6 +38,9 @@ struct RunSettings {
   std::string ca_file;           ///< extra CA bundle for TLS
   bool fallback_daily = false;   ///< failing intraday series get daily bars (reported as degraded)
   bool dry_run = false;          ///< plan only: no API key needed, nothing fetched
+  /// A plan reaching into the last days fetches each series' last N sessions again and reports
+  /// vendor revisions (engine/refresh.h); default 2, 0 turns it off.
+  std::optional<int> refresh_sessions;
 };
 
 /// A checked run: what the job needs and nothing else.
@@ -51,6 +54,7 @@ struct RunConfig {
   fetch::FetchConfig fetch_config;  ///< base URL, key, HTTP settings
   bool fallback_daily = false;
   bool dry_run = false;
+  int refresh_sessions = 2;  ///< see RunSettings::refresh_sessions
 };
 
 /// Checks `settings` against each other and `plan`, applies defaults, and returns the resolved

@@ -169,14 +169,14 @@ class VisitLog {
         fill_after_(options.hole_fill_after_ms),
         started_(std::chrono::steady_clock::now()) {}
 
-  /// How the request `call` (a first page unless `continuation`) sees each event day.
-  ServingOf ServingFor(const AggsCall& call, bool continuation) {
+  /// How the request `call` sees each event day.
+  ServingOf ServingFor(const AggsCall& call) {
     // One answer per day and request, however often the page reader asks.
     auto seen = std::make_shared<std::map<int64_t, DayServing>>();
-    return [this, call, continuation, seen](CalendarDay day) {
+    return [this, call, seen](CalendarDay day) {
       const int64_t key_day = day.DaysSinceEpoch();
       if (const auto it = seen->find(key_day); it != seen->end()) return it->second;
-      const DayServing serving = Visit(call, continuation, day);
+      const DayServing serving = Visit(call, day);
       seen->emplace(key_day, serving);
       return serving;
     };
@@ -204,13 +204,15 @@ class VisitLog {
  private:
   using Key = std::tuple<std::string, std::string, bool, int64_t>;  // ticker, timeframe, adjusted, day
 
-  DayServing Visit(const AggsCall& call, bool continuation, CalendarDay day) {
-    // A visit starts the day: a first page whose range begins at or before the day's session.
+  DayServing Visit(const AggsCall& call, CalendarDay day) {
+    // A request whose range begins at or before the day's session starts a visit (a first page,
+    // or a next_url page whose predecessor ended before the day); one beginning inside the day
+    // continues the visit a page before it started.
     const auto session = calendar::ExchangeCalendar::For(call.ticker->asset_class()).SessionOn(day);
     const MarketZone zone = call.ticker->zone();
     const int64_t day_begins =
         session && session->is_open() ? BucketStart(call.timeframe, zone, session->extended.from_ms) : zone.DayStartMs(day);
-    const bool visit = !continuation && call.range.from_ms <= day_begins;
+    const bool visit = call.range.from_ms <= day_begins;
     int visits = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -769,8 +771,7 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
     page_query.limit = std::min(call->limit, options_.max_page_limit);
     if (market_.events.any()) {
       page_query.events = &market_.events;
-      const bool continuation = std::any_of(query.begin(), query.end(), [](const auto& p) { return p.first == "cursor"; });
-      page_query.serving = visits_.ServingFor(*call, continuation);
+      page_query.serving = visits_.ServingFor(*call);
     }
     ReadPage(page_query, &scratch.page);
   } else {

@@ -63,9 +63,10 @@ struct SimOptions {
   /// Only these tickers get holes, halts and revisions; empty: every ticker.
   std::vector<std::string> event_tickers;
   /// A hole is served empty on the first this many visits of each series to its day, filled
-  /// after; 0: never filled by visits. A visit is a first-page request (no cursor) whose range
-  /// starts at or before the day's session; next_url pages and requests that start later in the
-  /// day see the state of the current visit. Retries count: each is a request.
+  /// after; 0: never filled by visits. A visit is a request whose range starts at or before the
+  /// day's session (a first page, or a next_url page whose predecessor ended before the day);
+  /// a request starting inside the day sees the state of the visit under way. Retries count:
+  /// each is a request.
   int hole_fill_visits = 1;
   /// A hole is also filled once the simulator has run this long; 0: never by time.
   int64_t hole_fill_after_ms = 0;

@@ -252,6 +252,27 @@ TEST(SimEvents, AHoleIsEmptyOnEachSeriesFirstVisitAndFilledOnTheNext) {
   EXPECT_EQ(client.Get(server->BaseUrl() + "/__injected?from=2025-03-03").status, 400);
 }
 
+TEST(SimEvents, ANextUrlPageThatBeginsBeforeADayStartsItsVisit) {
+  SimOptions options;
+  options.faults.hole = 0.4;
+  options.event_tickers = {"AAPL"};
+  auto server = StartSim(options);
+  ASSERT_TRUE(server);
+  const Ticker aapl = *Ticker::Parse("AAPL");
+  const auto events = EventsOf(server->TheMarket(), aapl, *CalendarDay::Parse("2025-03-04"), *CalendarDay::Parse("2025-03-14"));
+  ASSERT_FALSE(events.empty()) << "holes after the first day, reached by next_url pages";
+  TestClient client;
+  const TimeRange days = MarketZone::NewYork().DaysToRange(*CalendarDay::Parse("2025-03-03"), *CalendarDay::Parse("2025-03-14"));
+  const Timeframe minute = *Timeframe::Parse("1m");
+  const std::string path = "/v2/aggs/ticker/AAPL/range/1/minute/2025-03-03/2025-03-14?limit=1500";
+  const Followed first = FollowAll(client, *server, path, Auth::kQuery);
+  EXPECT_GT(first.pages, 3);
+  EXPECT_EQ(first.bars, GroundTruth(server->TheMarket(), aapl, minute, true, days, DataVersion::kFirstServed));
+  const Followed second = FollowAll(client, *server, path, Auth::kQuery);
+  EXPECT_EQ(second.bars, GroundTruth(server->TheMarket(), aapl, minute, true, days));
+  EXPECT_GT(second.bars.size(), first.bars.size());
+}
+
 TEST(SimEvents, NextUrlPagesBelongToTheirVisitAndRevisionsComeOnTheNext) {
   SimOptions options;
   options.faults.revise = 1;
