@@ -7,12 +7,14 @@
 namespace barfill::store {
 namespace {
 
-// The same join in both dialects; only the JSON unnesting and the time arithmetic differ.
+// One primary-key range count per window in both dialects; only the JSON unnesting and the time
+// arithmetic differ. PostgreSQL gets a correlated count per window: as a join it would scan the
+// whole series once per window (its planner knows nothing of the JSON rows).
 constexpr std::string_view kPostgresWindowCounts =
-    "SELECT w.i, count(b.ts) "
-    "FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS w(e, i) LEFT JOIN bars b ON b.ticker = $1 AND "
-    "b.timeframe = $2 AND b.adjusted = $3 AND b.ts >= timestamptz 'epoch' + (w.e->>0)::bigint * interval '1 millisecond' "
-    "AND b.ts < timestamptz 'epoch' + (w.e->>1)::bigint * interval '1 millisecond' GROUP BY w.i ORDER BY w.i";
+    "SELECT w.i, (SELECT count(*) FROM bars b WHERE b.ticker = $1 AND b.timeframe = $2 AND b.adjusted = $3 AND "
+    "b.ts >= w.f AND b.ts < w.t) FROM (SELECT i, timestamptz 'epoch' + (e->>0)::bigint * interval '1 millisecond' AS f, "
+    "timestamptz 'epoch' + (e->>1)::bigint * interval '1 millisecond' AS t "
+    "FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS x(e, i)) w ORDER BY w.i";
 constexpr std::string_view kSqliteWindowCounts =
     "SELECT w.key, count(b.ts) FROM json_each($4) AS w "
     "LEFT JOIN bars b ON b.ticker = $1 AND b.timeframe = $2 AND b.adjusted = $3 AND "

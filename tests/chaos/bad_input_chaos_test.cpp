@@ -193,7 +193,7 @@ TEST_F(BadCommandLine, ServerCommandFlagErrorsExit2) {
   } cases[] = {
       {{"sim", "--rate-limit", "fast"}, "--rate-limit 'fast' must look like 5/min (requests per minute)"},
       {{"sim", "--faults", "bogus=1"},
-       "--faults: unknown fault 'bogus': use http429, http5xx, reset, truncate, badjson, slow, delayed or expvol"},
+       "--faults: unknown fault 'bogus': use http429, http5xx, reset, truncate, badjson, slow, delayed, expvol, hole, halt or revise"},
       {{"sim", "--faults", "reset=2"}, "--faults: reset needs a probability from 0 to 1, got '2'"},
       {{"sim", "--faults", "reset"}, "--faults: 'reset' must look like name=probability"},
       {{"sim", "--faults", "reset=0.6,http429=0.6"},
