@@ -35,8 +35,8 @@ struct GapSelection {
   std::optional<CalendarDay> to;
 };
 
-/// Registers --db, --tickers, --timeframes, --from and --to on `cmd`.
-void AddGapSelectionFlags(CLI::App* cmd, GapSelectionFlags* flags);
+/// Registers --tickers, --timeframes, --from and --to on `cmd`, and --db unless `with_db` is false.
+void AddGapSelectionFlags(CLI::App* cmd, GapSelectionFlags* flags, bool with_db = true);
 
 /// Checks the flags: each problem is one kUsage error naming the flag and the fix.
 Result<GapSelection> ParseGapSelection(const GapSelectionFlags& flags, CalendarDay today);
