@@ -22,6 +22,9 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--report-json", s.report_json, "Write the final report as JSON to this file");
   cmd->add_flag("--dry-run", s.run.dry_run, "Print the plan (series, ranges, requests, time) and exit");
   cmd->add_flag("--fallback-daily", s.run.fallback_daily, "Intraday series that still fail get daily bars instead (reported as degraded)");
+  cmd->add_option("--refresh-sessions", s.run.refresh_sessions,
+                  "When --to is within the last 7 days, fetch each series' last N sessions again and report vendor revisions "
+                  "(default 2; 0: off)");
   cmd->callback([flags, run] {
     *run = [flags] {
       auto settings = SettingsFromFlags(*flags);

@@ -19,6 +19,8 @@ void AddExportCommand(CLI::App& app, CommandMain* run);
 void AddSimCommand(CLI::App& app, CommandMain* run);
 void AddDemoCommand(CLI::App& app, CommandMain* run);
 void AddMigrateCommand(CLI::App& app, CommandMain* run);
+void AddGapsCommand(CLI::App& app, CommandMain* run);
+void AddRepairCommand(CLI::App& app, CommandMain* run);
 void AddEnqueueCommand(CLI::App& app, CommandMain* run);
 void AddWorkerCommand(CLI::App& app, CommandMain* run);
 

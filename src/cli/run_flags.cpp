@@ -2,33 +2,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/api_flags.h"
 #include "cli/cli_common.h"
 #include "engine/plan.h"
 
 namespace barfill::cli {
-namespace {
-
-// The library names settings as an embedding program knows them; the command line names flags.
-Error InFlagTerms(Error error) {
-  static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
-      {"concurrency ", "--concurrency "}, {"rate ", "--rate "}, {"base URL ", "--base-url "},
-      {"compression ", "--compression "}, {"stall timeout ", "--stall-timeout "}, {"writers ", "--writers "},
-      {"source ", "--source "}, {"files URL ", "--files-url "}};
-  if (error.message.starts_with("no API key given")) {
-    error.message = "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key (flat files alone: --source files)";
-    return error;
-  }
-  for (const auto& [setting, flag] : kFlags) {
-    if (error.message.starts_with(setting)) {
-      error.message = std::string(flag) + error.message.substr(setting.size());
-      break;
-    }
-  }
-  return error;
-}
-
-}  // namespace
-
 void AddPlanFlags(CLI::App* cmd, RunFlags& flags) {
   PlanFlags& p = flags.settings.plan_flags;
   cmd->add_option("--tickers", p.tickers,
@@ -46,14 +24,7 @@ void AddPlanFlags(CLI::App* cmd, RunFlags& flags) {
 void AddFetchFlags(CLI::App* cmd, RunFlags& flags) {
   BackfillSettings& s = flags.settings;
   cmd->add_option("--db", s.run.db_url, "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
-  cmd->add_option("--base-url", s.run.base_url, "API base URL (default https://api.polygon.io; https://api.massive.com works too)");
-  cmd->add_option("--api-key", s.run.api_key, "API key (default $POLYGON_API_KEY or $MASSIVE_API_KEY)");
-  cmd->add_flag("--api-key-in-query", s.run.api_key_in_query, "Send the key as ?apiKey= instead of an Authorization header");
-  cmd->add_option("--rate", s.run.rate, "Request rate: free (5/min), paid (100/s), N/min or N/s (default paid)");
-  cmd->add_option("--concurrency", s.run.concurrency, "Requests in flight, 1..256 (default 8)");
-  cmd->add_option("--ca-file", s.run.ca_file, "Extra CA bundle for TLS (e.g. a self-signed test server)");
-  cmd->add_option("--compression", s.run.compression, "Ask for gzip: auto (default: on, off for a server on this machine), on, off");
-  cmd->add_option("--stall-timeout", s.run.stall_timeout_s, "Seconds a response may stall (under 1 KB/s) before it is retried (default 20, crypto 30)");
+  AddApiFlags(cmd, &s.run);
   cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
 }
 

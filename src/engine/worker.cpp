@@ -85,9 +85,10 @@ class Worker {
     StoreOptions options = store_options_;
     options.create = false;  // a database without barfill's tables has no queue: say so
     options.upgrade = true;
-    // A worker paused inside a transaction (SIGSTOP, a VM frozen) must not hold its item's lock
-    // past its lease: the server ends such a session, and the worker's retry meets the fence.
-    options.idle_in_transaction_timeout = options_.lease;
+    // A worker paused inside a transaction (SIGSTOP, a VM frozen), even in the middle of a COPY,
+    // must not hold its item's lock past its lease: the server cancels or ends such a session,
+    // and the worker's redone commit meets the fence.
+    options.stalled_session_timeout = options_.lease;
     for (int i = 0; i < config_.concurrency; ++i) {
       auto store = OpenStore(config_.db_url, options);
       if (!store) return Fail(store.error());

@@ -29,6 +29,18 @@ Status BarStore::CommitFenced(std::span<const ChunkWrite>, const LeaseFence&) {
   return Fail(ErrorCode::kUsage, "the work queue needs PostgreSQL: " + Describe() + " cannot hold leases");
 }
 
+Result<std::vector<WindowCount>> BarStore::CountBarsIn(const Series&, std::span<const TimeRange>) {
+  return Fail(ErrorCode::kInternal, std::string(Kind()) + " store cannot count bars per window");
+}
+
+Result<std::vector<RangeCheck>> BarStore::ReadChecks(const Series&) {
+  return Fail(ErrorCode::kInternal, std::string(Kind()) + " store keeps no verifications");
+}
+
+Status BarStore::RecordChecks(std::span<const RangeCheck>) {
+  return Fail(ErrorCode::kInternal, std::string(Kind()) + " store keeps no verifications");
+}
+
 std::string_view ChunkStateName(ChunkState state) {
   switch (state) {
     case ChunkState::kPending: return "pending";

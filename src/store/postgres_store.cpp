@@ -11,6 +11,7 @@
 #include "store/pg_connection.h"
 #include "store/schema.h"
 #include "store/work_queue.h"
+#include "store/verification.h"
 
 namespace barfill::store {
 namespace {
@@ -19,6 +20,14 @@ constexpr std::string_view kCreateFiles =
     "CREATE TABLE IF NOT EXISTS barfill_files (key text PRIMARY KEY, etag text NOT NULL, size bigint NOT NULL, "
     "last_modified timestamptz NOT NULL, rows bigint NOT NULL, tickers bigint NOT NULL, bad_rows bigint NOT NULL, "
     "all_tickers boolean NOT NULL, updated_at timestamptz NOT NULL)";
+
+// barfill_checks: what repairs and refreshes verified (schema 4; store/verification.h).
+constexpr std::string_view kCreateChecks =
+    "CREATE TABLE IF NOT EXISTS barfill_checks (ticker text NOT NULL, timeframe text NOT NULL, "
+    "adjusted boolean NOT NULL, from_ts timestamptz NOT NULL, to_ts timestamptz NOT NULL, "
+    "verified_at timestamptz NOT NULL, checks bigint NOT NULL, bars bigint NOT NULL, retry_at timestamptz, "
+    "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))";
+
 
 // The work queue (barfill enqueue / barfill worker): one row per range to fetch, held by a worker
 // under a lease; `generation` grows with every claim and fences a commit (docs/workers.md).
@@ -43,7 +52,7 @@ constexpr std::string_view kCreateRate =
     "paused_until timestamptz NOT NULL, interval_us bigint NOT NULL, success_run bigint NOT NULL DEFAULT 0, "
     "decreases bigint NOT NULL DEFAULT 0, rate_limited bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL)";
 
-constexpr std::array<std::string_view, 8> kCreateTables = {
+constexpr std::array<std::string_view, 9> kCreateTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key text PRIMARY KEY, value text NOT NULL)",
     "CREATE TABLE IF NOT EXISTS bars (ticker text NOT NULL, timeframe text NOT NULL, "
     "adjusted boolean NOT NULL, ts timestamptz NOT NULL, open double precision NOT NULL, "
@@ -56,7 +65,8 @@ constexpr std::array<std::string_view, 8> kCreateTables = {
     "attempts bigint NOT NULL, last_error text, updated_at timestamptz NOT NULL, "
     "requests bigint NOT NULL DEFAULT 0, base_aggregates bigint, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))",
-    kCreateFiles, kCreateQueue, kCreateQueueIndex, kCreateWorkers, kCreateRate,
+    kCreateFiles,
+    kCreateChecks, kCreateQueue, kCreateQueueIndex, kCreateWorkers, kCreateRate,
 };
 
 // Schema 1 -> 2: the ledger records final ranges. A schema-1 chunk written before its range
@@ -68,9 +78,11 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
 constexpr std::array<std::string_view, 1> kFilesLedger = {kCreateFiles};
+constexpr std::array<std::string_view, 1> kChecksStep = {kCreateChecks};
 constexpr std::array<std::string_view, 4> kWorkQueue = {kCreateQueue, kCreateQueueIndex, kCreateWorkers, kCreateRate};
-constexpr std::array<MigrationStep, 3> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+constexpr std::array<MigrationStep, 4> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
                                                        {2, kFilesLedgerWhat, kFilesLedger},
+                                                       {3, kChecksTableWhat, kChecksStep},
                                                        {kWorkQueueFromVersion, kWorkQueueWhat, kWorkQueue}}};
 
 const DialectSql kPostgresSql{
@@ -122,8 +134,9 @@ constexpr int64_t kMinLiteralMs = -62135596800000;
 constexpr int64_t kMaxLiteralMs = 253402300799999;
 
 std::string SessionOptions(const StoreOptions& options) {
-  if (options.idle_in_transaction_timeout.count() <= 0) return "";
-  return "-c idle_in_transaction_session_timeout=" + std::to_string(options.idle_in_transaction_timeout.count());
+  if (options.stalled_session_timeout.count() <= 0) return "";
+  const std::string ms = std::to_string(options.stalled_session_timeout.count());
+  return "-c statement_timeout=" + ms + " -c idle_in_transaction_session_timeout=" + ms;
 }
 
 PgLink::Settings LinkSettings(const StoreOptions& options) {
@@ -255,6 +268,19 @@ class PostgresStore final : public BarStore {
   Status ReadBars(const Series& series, TimeRange range,
                   const std::function<Status(const BarBatch&)>& sink,
                   size_t batch_rows) override;
+
+  Result<std::vector<WindowCount>> CountBarsIn(const Series& series, std::span<const TimeRange> windows) override {
+    return ReadOnly<std::vector<WindowCount>>(
+        [&](PgConnection& c) { return SelectWindowCounts(c, Dialect::kPostgres, series, windows); });
+  }
+
+  Result<std::vector<RangeCheck>> ReadChecks(const Series& series) override {
+    return ReadOnly<std::vector<RangeCheck>>([&](PgConnection& c) { return SelectChecks(c, series); });
+  }
+
+  Status RecordChecks(std::span<const RangeCheck> checks) override {
+    return RunTransaction("BEGIN", [&](PgConnection& c) { return UpsertChecks(c, checks); });
+  }
 
   Result<std::vector<SeriesStatus>> ReadStatus() override {
     std::vector<SeriesStatus> status;
@@ -407,6 +433,19 @@ class PostgresStore final : public BarStore {
     }
     if (!sent) return sent;
     return server;
+  }
+
+  /// The result of `query` run in a read-only transaction (redone like any other).
+  template <typename T>
+  Result<T> ReadOnly(const std::function<Result<T>(PgConnection&)>& query) {
+    T out;
+    BARFILL_TRY(RunTransaction("BEGIN READ ONLY", [&](PgConnection& c) -> Status {
+      auto rows = query(c);
+      if (!rows) return Fail(std::move(rows).error());
+      out = std::move(*rows);
+      return Ok();
+    }));
+    return out;
   }
 
   Status RunTransaction(std::string_view begin, const std::function<Status(PgConnection&)>& body) {

@@ -18,11 +18,12 @@ namespace barfill::store {
 ///   1: bars, and a ledger of chunks on a fixed grid
 ///   2: the ledger records final ranges (pages merged as they commit), requests and base aggregates
 ///   3: barfill_files: the flat files loaded, with their ETag, size and time
-///   4: the work queue (barfill_queue, barfill_workers) and the shared rate limit (barfill_rate)
+///   4: barfill_checks: when a repair or a refresh last verified a range, and when to look again
+///   5: the work queue (barfill_queue, barfill_workers) and the shared rate limit (barfill_rate)
 ///
 /// The work queue's step is numbered in this one place (kWorkQueueFromVersion): when other steps
 /// land before it, move it after the last of them and kSchemaVersion follows.
-inline constexpr int kWorkQueueFromVersion = 3;
+inline constexpr int kWorkQueueFromVersion = 4;
 inline constexpr int kSchemaVersion = kWorkQueueFromVersion + 1;
 
 /// What step 1 -> 2 changes, in the user's terms.
@@ -34,6 +35,11 @@ inline constexpr std::string_view kLedgerOfPagesWhat =
 inline constexpr std::string_view kFilesLedgerWhat =
     "a table of the flat files loaded (barfill_files), so that a re-run skips the files that did not change";
 
+/// What step 3 -> 4 changes, in the user's terms.
+inline constexpr std::string_view kChecksTableWhat =
+    "a new table barfill_checks remembers when `barfill repair` and recent-session refreshes last verified a range "
+    "and when to look again; nothing stored changes";
+
 /// What the work-queue step changes.
 inline constexpr std::string_view kWorkQueueWhat =
     "tables for barfill enqueue and barfill worker (barfill_queue, barfill_workers) and the rate limit workers share "
@@ -42,6 +48,7 @@ inline constexpr std::string_view kWorkQueueWhat =
 inline constexpr std::string_view kBarsTable = "bars";
 inline constexpr std::string_view kLedgerTable = "barfill_ledger";
 inline constexpr std::string_view kMetaTable = "barfill_meta";
+inline constexpr std::string_view kChecksTable = "barfill_checks";
 
 /// The SQL spoken by a store, for the column types it expects.
 enum class Dialect { kPostgres, kSqlite };
