@@ -60,12 +60,12 @@ class WorkersEndToEnd : public ::testing::Test {
 
   std::vector<std::string> PlanArgs(const std::string& command) const {
     return {testing::BarfillExe(), command, "--tickers", tickers_, "--timeframes", timeframes_, "--from", from_,
-            "--to", to_, "--db", env_->Url()};
+            "--to", to_, "--db", DbUrl()};
   }
 
   std::vector<std::string> WorkerArgs(const std::string& rate, const std::string& lease = "30",
                                       bool exit_when_empty = true) const {
-    std::vector<std::string> args = {testing::BarfillExe(), "worker", "--db", env_->Url(), "--base-url",
+    std::vector<std::string> args = {testing::BarfillExe(), "worker", "--db", DbUrl(), "--base-url",
                                      sim_->BaseUrl(), "--rate", rate, "--concurrency", "2", "--lease", lease};
     if (exit_when_empty) args.push_back("--exit-when-empty");
     return args;
@@ -79,7 +79,7 @@ class WorkersEndToEnd : public ::testing::Test {
   }
 
   void ExpectDatabaseEqualsGroundTruth() {
-    auto store = OpenStore(env_->Url());
+    auto store = OpenStore(DbUrl());
     ASSERT_TRUE(store) << store.error().message;
     const auto diffs = testing::DiffStoreWithGroundTruth(**store, sim::Market{kSeed}, TestPlan());
     EXPECT_TRUE(diffs.empty()) << testing::Describe(diffs);
@@ -97,7 +97,7 @@ class WorkersEndToEnd : public ::testing::Test {
   }
 
   store::QueueStatus QueueStatusNow() {
-    auto queue = store::WorkQueue::Open(env_->Url(), "test");
+    auto queue = store::WorkQueue::Open(DbUrl(), "test");
     EXPECT_TRUE(queue) << queue.error().message;
     auto status = (*queue)->ReadStatus();
     EXPECT_TRUE(status) << status.error().message;
@@ -111,7 +111,7 @@ class WorkersEndToEnd : public ::testing::Test {
       for (const store::WorkerRow& w : QueueStatusNow().workers) {
         if (w.pid == pid && w.rows > 0) return true;
       }
-      auto store = OpenStore(env_->Url());
+      auto store = OpenStore(DbUrl());
       if (store) {
         auto status = (*store)->ReadStatus();
         if (status) {
@@ -125,7 +125,11 @@ class WorkersEndToEnd : public ::testing::Test {
     return false;
   }
 
+  /// The test's database: a fresh one on the shared cluster, or a private cluster's.
+  std::string DbUrl() const { return db_url_.empty() ? env_->Url() : db_url_; }
+
   std::unique_ptr<PostgresEnv> env_;
+  std::string db_url_;
   std::unique_ptr<sim::SimServer> sim_;
   std::string tickers_ = "AAPL,BRK.B,X:BTCUSD,X:ETHUSD";
   std::string timeframes_ = "1m,1h,1d";
@@ -278,6 +282,30 @@ TEST_F(WorkersEndToEnd, ThreeWorkersTogetherStayWithinTheSharedRate) {
   ExpectDatabaseEqualsGroundTruth();
 }
 
+// PostgreSQL restarts (pg_ctl restart -m fast, a private cluster) while three workers run: every
+// worker reconnects (the queue, the heartbeat, the shared rate limit and its fetchers' sessions)
+// and the plan finishes, each bar once.
+TEST_F(WorkersEndToEnd, AServerRestartUnderThreeWorkersLosesNothing) {
+  testing::PrivateCluster cluster;
+  ASSERT_TRUE(cluster.error().empty()) << cluster.error();
+  db_url_ = cluster.Conninfo();
+  StartSim(2000);
+  Enqueue();
+  std::vector<std::unique_ptr<BackgroundCommand>> workers;
+  for (int i = 0; i < 3; ++i) workers.push_back(std::make_unique<BackgroundCommand>(WorkerArgs("60/s"), Env()));
+  ASSERT_TRUE(WaitForProgress(workers.front()->pid(), std::chrono::seconds(20)));
+  const CommandResult restarted = cluster.Restart();
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.err << restarted.out;
+  for (auto& w : workers) {
+    const CommandResult r = w->Wait();
+    EXPECT_EQ(r.exit_code, 0) << "a worker reconnects after a restart:\n" << r.err;
+  }
+  const store::QueueStatus status = QueueStatusNow();
+  EXPECT_GT(status.total(), 0);
+  EXPECT_EQ(status.done, status.total());
+  ExpectDatabaseEqualsGroundTruth();
+}
+
 TEST_F(WorkersEndToEnd, SqliteIsRefusedWithOneLineAndExit2) {
   StartSim(50000);
   testing::TempDir dir;
@@ -295,12 +323,12 @@ TEST_F(WorkersEndToEnd, SqliteIsRefusedWithOneLineAndExit2) {
   EXPECT_THAT(enqueued.err, ::testing::StartsWith("error: barfill enqueue needs PostgreSQL"));
   EXPECT_FALSE(std::filesystem::exists(dir.File("bars.db"))) << "nothing created";
   const CommandResult bad_lease = testing::RunCommand(
-      {testing::BarfillExe(), "worker", "--db", env_->Url(), "--lease", "0"}, Env());
+      {testing::BarfillExe(), "worker", "--db", DbUrl(), "--lease", "0"}, Env());
   EXPECT_EQ(bad_lease.exit_code, 2);
   EXPECT_THAT(bad_lease.err, ::testing::StartsWith("error: --lease must be 1 to 3600 seconds"));
   // A PostgreSQL database nobody enqueued into has no queue yet: said in one line, exit 4.
   const CommandResult no_queue = testing::RunCommand(
-      {testing::BarfillExe(), "worker", "--db", env_->Url(), "--base-url", sim_->BaseUrl()}, Env());
+      {testing::BarfillExe(), "worker", "--db", DbUrl(), "--base-url", sim_->BaseUrl()}, Env());
   EXPECT_EQ(no_queue.exit_code, 4);
   EXPECT_THAT(no_queue.err, ::testing::HasSubstr("no barfill tables here yet"));
 }
