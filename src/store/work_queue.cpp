@@ -187,10 +187,12 @@ Status WorkQueue::Finish(const LeaseFence& fence, bool failed, std::string_view 
         "UPDATE barfill_queue SET state = $2, lease_expires = NULL, last_error = $3, updated_at = clock_timestamp() "
         "WHERE id = $1",
         std::vector<SqlValue>{fence.item, state, last_error}));
-    return c.Exec(
+    BARFILL_TRY(c.Exec(
         "UPDATE barfill_workers SET items_done = items_done + $2, items_failed = items_failed + $3, rows = rows + $4 "
         "WHERE id = $1",
-        {fence.worker, int64_t{failed ? 0 : 1}, int64_t{failed ? 1 : 0}, rows});
+        {fence.worker, int64_t{failed ? 0 : 1}, int64_t{failed ? 1 : 0}, rows}));
+    // Idle workers waiting to exit (--exit-when-empty) learn at once that the last item is done.
+    return c.Run("NOTIFY " + std::string(kChannel), "waking the workers");
   });
 }
 
