@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/metrics_server.h"
 #include "cli/run_flags.h"
 #include "cli/stop_signals.h"
 #include "core/json.h"
@@ -23,6 +24,7 @@ struct WorkerFlags {
   double lease_s = 30;
   bool exit_when_empty = false;
   std::string log_format = "text";
+  int metrics_port = 0;
 };
 
 int64_t NowMs() {
@@ -79,6 +81,13 @@ int RunWorkerCommand(const WorkerFlags& flags) {
     if (quiet && (e.kind == "claimed" || e.kind == "done" || e.kind == "released")) return;
     PrintEvent(e, json);
   };
+  std::unique_ptr<MetricsServer> metrics;
+  if (flags.metrics_port != 0) {
+    auto started = MetricsServer::Start(flags.metrics_port);
+    if (!started) return ReportError(started.error());
+    metrics = std::move(*started);
+    options.on_metrics = [server = metrics.get()](const engine::WorkerMetrics& m) { server->Update(m); };
+  }
   auto report = engine::RunWorker(*config, options);
   if (!report) return ReportError(report.error());
   if (!report->error.empty()) std::fprintf(stderr, "error: %s\n", report->error.c_str());
@@ -95,6 +104,9 @@ void AddWorkerCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--lease", flags->lease_s, "Seconds a claim holds an item without a heartbeat (default 30)");
   cmd->add_flag("--exit-when-empty", flags->exit_when_empty, "Exit once no item is pending or leased (batch jobs)");
   cmd->add_option("--log-format", flags->log_format, "text (default) or json: one JSON object per event on stderr");
+  cmd->add_option("--metrics-port", flags->metrics_port,
+                  "Serve Prometheus metrics at http://0.0.0.0:PORT/metrics (requests, 429s, retries, rows, bytes, "
+                  "items, lease losses, queue depth, rate enforced)");
   cmd->callback([flags, run] { *run = [flags] { return RunWorkerCommand(*flags); }; });
 }
 

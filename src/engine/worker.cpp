@@ -422,30 +422,65 @@ class Worker {
   }
 
   /// Renews the leases every third of their length; an item missing from the answer was lost.
+  /// Between heartbeats, publishes metrics about every second.
   void HeartbeatLoop() {
     const auto period = std::max<std::chrono::milliseconds>(options_.lease / 3, std::chrono::milliseconds(50));
+    const auto tick = options_.on_metrics ? std::min<std::chrono::milliseconds>(period, std::chrono::seconds(1)) : period;
+    auto next_beat = std::chrono::steady_clock::now() + period;
+    auto next_queue_read = std::chrono::steady_clock::now();  // the queue's depth: at once, then every 5 s
     bool failing = false;
+    WorkerMetrics metrics;
     for (;;) {
       std::vector<std::shared_ptr<Held>> asked;
       std::optional<int64_t> current;
       {
         std::unique_lock lock(mutex_);
-        heartbeat_wake_.wait_for(lock, period, [&] { return heartbeat_stop_; });
+        heartbeat_wake_.wait_for(lock, tick, [&] { return heartbeat_stop_; });
         if (heartbeat_stop_) return;
+        metrics.fetch = report_.fetch_stats;
+        metrics.rows = report_.rows;
+        metrics.items_done = report_.items_done;
+        metrics.items_failed = report_.items_failed;
+        metrics.lease_losses = report_.lease_losses;
         for (const auto& [id, held] : held_) asked.push_back(held);
         if (!current_.empty()) current = *current_.begin();
       }
-      auto held_ids = heartbeat_queue_->Heartbeat(report_.worker_id, options_.lease, current);
-      if (!held_ids) {
-        if (!failing) Emit({"warning", "heartbeat failed (" + held_ids.error().ToString() + "); retrying"});
-        failing = true;
-        continue;
+      if (std::chrono::steady_clock::now() >= next_beat) {
+        next_beat = std::chrono::steady_clock::now() + period;
+        Beat(asked, current, failing);
       }
-      failing = false;
-      const std::set<int64_t> still(held_ids->begin(), held_ids->end());
-      for (const auto& held : asked) {
-        if (!still.contains(held->lease.item.id) && !held->finishing.load()) held->lost.store(true);
+      if (options_.on_metrics && std::chrono::steady_clock::now() >= next_queue_read) {
+        next_queue_read = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        ReadQueueMetrics(metrics);
       }
+      if (options_.on_metrics) options_.on_metrics(metrics);
+    }
+  }
+
+  void Beat(const std::vector<std::shared_ptr<Held>>& asked, std::optional<int64_t> current, bool& failing) {
+    auto held_ids = heartbeat_queue_->Heartbeat(report_.worker_id, options_.lease, current);
+    if (!held_ids) {
+      if (!failing) Emit({"warning", "heartbeat failed (" + held_ids.error().ToString() + "); retrying"});
+      failing = true;
+      return;
+    }
+    failing = false;
+    const std::set<int64_t> still(held_ids->begin(), held_ids->end());
+    for (const auto& held : asked) {
+      if (!still.contains(held->lease.item.id) && !held->finishing.load()) held->lost.store(true);
+    }
+  }
+
+  /// The queue's depth and the rate the fleet enforces now, for metrics.
+  void ReadQueueMetrics(WorkerMetrics& metrics) {
+    auto status = heartbeat_queue_->ReadStatus();
+    if (!status) return;  // metrics wait for the next heartbeat
+    metrics.queue_pending = status->pending;
+    metrics.queue_leased = status->leased;
+    metrics.rate_per_s = limiter_->CurrentRate();
+    const std::string key = store::RateKeyHash(config_.fetch_config.api_key);
+    for (const auto& [hash, rate] : status->rates) {
+      if (key.starts_with(hash) && limiter_options_.shared != nullptr) metrics.rate_per_s = rate.rate_per_s;
     }
   }
 

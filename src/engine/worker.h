@@ -47,6 +47,18 @@ struct WorkerEvent {
   int64_t rows = 0;
 };
 
+/// What a worker has done so far and what it sees, for metrics (--metrics-port).
+struct WorkerMetrics {
+  fetch::FetchStats fetch;
+  int64_t rows = 0;
+  int64_t items_done = 0;
+  int64_t items_failed = 0;
+  int64_t lease_losses = 0;
+  int64_t queue_pending = -1;  ///< -1 until read
+  int64_t queue_leased = -1;
+  double rate_per_s = -1;      ///< enforced now: the shared row's, or this process's limiter's
+};
+
 struct WorkerOptions {
   /// How long a claim holds an item without a heartbeat; the heartbeat renews it every third.
   std::chrono::milliseconds lease{30'000};
@@ -62,6 +74,8 @@ struct WorkerOptions {
   const std::atomic<bool>* cancel = nullptr;
   /// Receives each event; called from several threads (serialized by the worker).
   std::function<void(const WorkerEvent&)> on_event;
+  /// When set, receives a snapshot about every second (the queue's depth read every 5 s).
+  std::function<void(const WorkerMetrics&)> on_metrics;
 };
 
 /// What one worker did, from its start to its end.

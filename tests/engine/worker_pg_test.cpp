@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -303,6 +304,42 @@ TEST_F(WorkersEndToEnd, AServerRestartUnderThreeWorkersLosesNothing) {
   const store::QueueStatus status = QueueStatusNow();
   EXPECT_GT(status.total(), 0);
   EXPECT_EQ(status.done, status.total());
+  ExpectDatabaseEqualsGroundTruth();
+}
+
+// --metrics-port: a long-running worker (no --exit-when-empty) serves Prometheus metrics that
+// agree with the database; SIGTERM with nothing in hand exits 0.
+TEST_F(WorkersEndToEnd, MetricsAgreeWithTheDatabase) {
+  tickers_ = "AAPL,X:BTCUSD";
+  StartSim(50000);
+  Enqueue();
+  const int64_t items = QueueStatusNow().pending;
+  const std::string port = std::to_string(30000 + ::getpid() % 20000);
+  std::vector<std::string> args = WorkerArgs("200/s", "30", /*exit_when_empty=*/false);
+  args.insert(args.end(), {"--metrics-port", port});
+  BackgroundCommand worker(args, Env());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::string metrics;
+  const auto value = [&](const std::string& name) -> int64_t {
+    const size_t at = metrics.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : static_cast<int64_t>(std::stod(metrics.substr(at + name.size() + 2)));
+  };
+  while (std::chrono::steady_clock::now() < deadline) {
+    metrics = "\n" + testing::HttpGetText("http://127.0.0.1:" + port + "/metrics");
+    if (value("barfill_items_done_total") == items && value("barfill_queue_pending") == 0 &&
+        value("barfill_queue_leased") == 0 && value("barfill_rate_enforced_per_second") > 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(value("barfill_items_done_total"), items) << metrics;
+  EXPECT_EQ(value("barfill_rows_written_total"), testing::GroundTruthBars(kSeed, TestPlan())) << metrics;
+  EXPECT_EQ(value("barfill_requests_total"), sim_->Stats().data_requests) << metrics;
+  EXPECT_EQ(value("barfill_lease_losses_total"), 0);
+  EXPECT_GT(value("barfill_rate_enforced_per_second"), 150) << "the shared 200/s, less the safety margin";
+  worker.Kill(SIGTERM);
+  const CommandResult stopped = worker.Wait();
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
   ExpectDatabaseEqualsGroundTruth();
 }
 
