@@ -8,6 +8,7 @@
 #include <numbers>
 #include <string_view>
 
+#include "sim/action_table.h"
 #include "sim/hash.h"
 
 // Every random quantity is a hash of (ticker key, minute), never a step of a sequential RNG, so
@@ -37,8 +38,6 @@ constexpr std::array<int64_t, kOctaves> kOctavePeriodMinutes = {17, 97, 1439, 7 
                                                                 29 * 1440 + 7, 181 * 1440 + 3};
 constexpr std::array<double, kOctaves> kOctaveAmplitude = {0.0015, 0.004, 0.012, 0.035, 0.08, 0.22};
 
-constexpr int kSplitRatio = 2;  // a power of two keeps unadjusted prices exact decimals
-
 struct TickerModel {
   uint64_t key = 0;
   bool stock_session = true;  // 04:00-20:00 New York on weekdays; otherwise 24/7
@@ -49,7 +48,6 @@ struct TickerModel {
   double volume_scale = 0;    // 0: integer volumes; else fractional, multiples of 1/volume_scale
   double base_volume = 1000;  // per minute at volume factor 1
   double trade_size = 100;    // average volume of one trade
-  int64_t split_ms = std::numeric_limits<int64_t>::min();  // adjusted=false differs before it
   uint32_t trade_threshold = 65536;  // a minute the session lets trade does so when 16 hash bits fall below this
 };
 
@@ -74,9 +72,6 @@ TickerModel ModelOf(uint64_t seed, const Ticker& ticker, double activity) {
       m.volume_scale = 0;
       m.base_volume = LogUniform(u_volume, 2e3, 2e5);
       m.trade_size = 40 + 120 * u_trade;
-      if (const auto split = SplitOf(ticker)) {
-        m.split_ms = MarketZone::NewYork().DayStartMs(split->day);
-      }
       break;
     case AssetClass::kCrypto: {
       m.stock_session = false;
@@ -175,8 +170,10 @@ class MinuteGenerator {
     }
   }
 
-  /// The bar of minute `m` (t = m minutes since the epoch); false when it had no trades.
-  bool Make(int64_t m, const MinuteSlot& slot, bool adjusted, Bar* out) {
+  /// The raw bar of minute `m` (t = m minutes since the epoch); false when it had no trades.
+  /// `raw_basis` is the share basis of its day against today's (the product of to/from of the
+  /// true splits after it): the path is in today's shares, raw prices and volumes in the day's.
+  bool Make(int64_t m, const MinuteSlot& slot, double raw_basis, Bar* out) {
     const uint64_t h0 = SplitMix64(model_.key ^ (static_cast<uint64_t>(m) * 0xD1B54A32D192ED03ULL));
     if ((h0 & 0xFFFF) < slot.quiet_below) return false;
     // A thin ticker trades in only a share of the minutes its session allows; 16 bits of
@@ -190,8 +187,8 @@ class MinuteGenerator {
 
     const double jitter = 0.0004 * model_.volatility;
     const double wick = 0.0015 * model_.volatility;
-    const double open_raw = Path(m) * (1 + jitter * (2 * Unit16(h0, 16) - 1));
-    const double close_raw = Path(m + 1) * (1 + jitter * (2 * Unit16(h0, 32) - 1));
+    const double open_raw = Path(m) * raw_basis * (1 + jitter * (2 * Unit16(h0, 16) - 1));
+    const double close_raw = Path(m + 1) * raw_basis * (1 + jitter * (2 * Unit16(h0, 32) - 1));
     const double high_raw = std::max(open_raw, close_raw) * (1 + wick * Unit16(h0, 48) * Unit16(h1, 0));
     const double low_raw = std::min(open_raw, close_raw) * (1 - wick * Unit16(h1, 16) * Unit16(h1, 32));
 
@@ -212,25 +209,13 @@ class MinuteGenerator {
     const double z = (Unit16(h2, 0) + Unit16(h2, 16) + Unit16(h2, 32) + Unit16(h2, 48) - 2) * 1.7320508;
     const double volume_raw = model_.base_volume * slot.volume_factor * std::exp(0.6 * z);
     const double trade_share = 0.7 + 0.6 * Unit53(h1);
-    const bool pre_split = bar.t < model_.split_ms;
     if (model_.volume_scale == 0) {
-      // Before a split, volumes are multiples of the ratio so that unadjusted ones stay whole.
-      const int64_t unit = pre_split ? kSplitRatio : 1;
-      const int64_t shares = unit * std::max<int64_t>(1, std::llround(volume_raw / unit));
+      const int64_t shares = std::max<int64_t>(1, std::llround(volume_raw / raw_basis));
       bar.volume = static_cast<double>(shares);
-      bar.trades = std::clamp<int64_t>(std::llround(volume_raw / model_.trade_size * trade_share), 1,
-                                       shares / unit);
+      bar.trades = std::clamp<int64_t>(std::llround(volume_raw / model_.trade_size * trade_share), 1, shares);
     } else {
       bar.volume = std::max(1 / model_.volume_scale, RoundTo(volume_raw, model_.volume_scale));
       bar.trades = std::max<int64_t>(1, std::llround(volume_raw / model_.trade_size * trade_share));
-    }
-    if (pre_split && !adjusted) {
-      bar.open *= kSplitRatio;
-      bar.high *= kSplitRatio;
-      bar.low *= kSplitRatio;
-      bar.close *= kSplitRatio;
-      bar.vwap *= kSplitRatio;
-      bar.volume /= kSplitRatio;
     }
     *out = bar;
     return true;
@@ -301,17 +286,17 @@ class MinuteGenerator {
   int memo_next_ = 0;
 };
 
-/// Calls fn(bar) for every minute bar with t in [from, to), ascending, until fn returns false.
-/// Returns false when fn stopped the walk.
+/// Calls fn(bar) for every raw minute bar with t in [from, to), ascending, until fn returns false.
+/// Returns false when fn stopped the walk. `true_splits` set the raw share basis of each day.
 template <typename Fn>
-bool ForEachMinute(const TickerModel& model, MinuteGenerator& gen, bool adjusted, int64_t from,
-                   int64_t to, Fn&& fn) {
+bool ForEachMinute(const TickerModel& model, MinuteGenerator& gen, const std::vector<FactorRange>& true_splits,
+                   int64_t from, int64_t to, Fn&& fn) {
   const SessionTables& tables = Tables();
   Bar bar;
   if (!model.stock_session) {
     for (int64_t m = CeilDiv(from, kMsPerMinute); m * kMsPerMinute < to; ++m) {
       const MinuteSlot& slot = tables.around_clock[m - FloorDiv(m, kMinutesPerDay) * kMinutesPerDay];
-      if (gen.Make(m, slot, adjusted, &bar) && !fn(bar)) return false;
+      if (gen.Make(m, slot, 1, &bar) && !fn(bar)) return false;
     }
     return true;
   }
@@ -320,10 +305,12 @@ bool ForEachMinute(const TickerModel& model, MinuteGenerator& gen, bool adjusted
     const unsigned weekday = day.Weekday();
     if (weekday == 0 || weekday == 6) continue;
     const int64_t open = SessionOpenMs(ny, day);
+    const FactorRange* basis = FactorFor(true_splits, day);
+    const double raw_basis = basis != nullptr ? basis->split_volume : 1;
     for (int64_t k = std::max<int64_t>(0, CeilDiv(from - open, kMsPerMinute)); k < kStockSessionMinutes; ++k) {
       const int64_t t = open + k * kMsPerMinute;
       if (t >= to) return true;
-      if (gen.Make(t / kMsPerMinute, tables.stock[k], adjusted, &bar) && !fn(bar)) return false;
+      if (gen.Make(t / kMsPerMinute, tables.stock[k], raw_basis, &bar) && !fn(bar)) return false;
     }
   }
   return true;
@@ -418,8 +405,8 @@ class PageBuilder {
 
 /// Calls fn(day_bar) for each market day starting in [from, to) that has minute bars.
 template <typename Fn>
-void ForEachDay(const TickerModel& model, MinuteGenerator& gen, bool adjusted, const MarketZone& zone,
-                int64_t from, int64_t to, Fn&& fn) {
+void ForEachDay(const TickerModel& model, MinuteGenerator& gen, const std::vector<FactorRange>& true_splits,
+                const MarketZone& zone, int64_t from, int64_t to, Fn&& fn) {
   CalendarDay day = zone.DayOf(from);
   int64_t start = zone.DayStartMs(day);
   while (start < to) {
@@ -429,7 +416,7 @@ void ForEachDay(const TickerModel& model, MinuteGenerator& gen, bool adjusted, c
     const bool trades = !model.stock_session || (weekday != 0 && weekday != 6);
     if (start >= from && trades) {
       BarAccumulator acc;
-      ForEachMinute(model, gen, adjusted, start, next, [&](const Bar& b) {
+      ForEachMinute(model, gen, true_splits, start, next, [&](const Bar& b) {
         acc.Add(b, start);
         return true;
       });
@@ -442,45 +429,70 @@ void ForEachDay(const TickerModel& model, MinuteGenerator& gen, bool adjusted, c
 
 }  // namespace
 
-std::optional<SyntheticSplit> SplitOf(const Ticker& ticker) {
-  if (ticker.asset_class() != AssetClass::kStock) return std::nullopt;
-  const uint64_t h = HashText(ticker.symbol());
-  if (((h >> 17) & 1) == 0) return std::nullopt;
-  // A weekday between 2025-02-03 and early 2026.
-  constexpr int64_t kSplitWindowDays = 300;
-  CalendarDay day = CalendarDay{2025, 2, 3}.AddDays(static_cast<int64_t>((h >> 20) % kSplitWindowDays));
-  while (day.Weekday() == 0 || day.Weekday() == 6) day = day.AddDays(1);
-  return SyntheticSplit{day, kSplitRatio};
+double BasePriceOf(uint64_t seed, const Ticker& ticker) { return ModelOf(seed, ticker, 1).base_price; }
+
+namespace {
+
+/// Builds the raw page of `query`; with `adjust_days`, from day bars adjusted by those factors
+/// instead (how bars longer than a day are built across a split).
+void BuildPage(const PageQuery& query, const TickerModel& model, const std::vector<FactorRange>* adjust_days,
+               Page* page) {
+  page->bars.clear();
+  page->query_count = 0;
+  page->more = false;
+  // Room for the most bars the page can hold, once: later pages reuse it.
+  constexpr int64_t kMaxReserve = int64_t{1} << 22;
+  const int64_t most = query.range.DurationMs() / std::min(query.timeframe.NominalMs(), kMsPerDay) + 1;
+  page->bars.reserve(static_cast<size_t>(std::min({most, query.limit > 0 ? query.limit : most, kMaxReserve})));
+
+  MinuteGenerator gen(model);
+  PageBuilder builder(query.limit, model.vwap_scale, page);
+  const Timeframe& tf = query.timeframe;
+  if (tf.IsIntraday()) {
+    const int64_t length = tf.NominalMs();
+    ForEachMinute(model, gen, query.true_splits, query.range.from_ms, query.range.to_ms,
+                  [&](const Bar& b) { return builder.Add(b, FloorDiv(b.t, length) * length); });
+  } else {
+    const MarketZone zone = query.ticker.zone();
+    const bool one_day = tf == Timeframe(1, Timespan::kDay);
+    ForEachDay(model, gen, query.true_splits, zone, query.range.from_ms, query.range.to_ms, [&](const Bar& day_bar) {
+      Bar bar = day_bar;
+      if (adjust_days != nullptr) {
+        if (const FactorRange* f = FactorFor(*adjust_days, zone.DayOf(day_bar.t))) bar = AdjustBar(day_bar, *f, Adjustment::kSplits);
+      }
+      return builder.Add(bar, one_day ? bar.t : BucketStart(tf, zone, bar.t));
+    });
+  }
+  builder.Finish();
 }
+
+}  // namespace
 
 void ReadPage(const PageQuery& query, Page* page) {
   page->bars.clear();
   page->query_count = 0;
   page->more = false;
   if (query.range.empty() || query.timeframe.timespan() == Timespan::kSecond) return;
-
-  // Room for the most bars the page can hold, once: later pages reuse it.
-  constexpr int64_t kMaxReserve = int64_t{1} << 22;
-  const int64_t most = query.range.DurationMs() / std::min(query.timeframe.NominalMs(), kMsPerDay) + 1;
-  page->bars.reserve(static_cast<size_t>(std::min({most, query.limit > 0 ? query.limit : most, kMaxReserve})));
-
   const TickerModel model = ModelOf(query.seed, query.ticker, query.activity);
-  MinuteGenerator gen(model);
-  PageBuilder builder(query.limit, model.vwap_scale, page);
+  BuildPage(query, model, nullptr, page);
+  if (!query.adjusted || query.listed_splits.empty()) return;
+  // The vendor adjusts at query time: a bar within one session day is its raw bar adjusted by that
+  // day's factor (prices rounded to 4 decimals). A bar longer than a day is adjusted the same way
+  // when every day in it has one factor; across a split it is built from adjusted day bars.
   const Timeframe& tf = query.timeframe;
-  if (tf.IsIntraday()) {
-    const int64_t length = tf.NominalMs();
-    ForEachMinute(model, gen, query.adjusted, query.range.from_ms, query.range.to_ms,
-                  [&](const Bar& b) { return builder.Add(b, FloorDiv(b.t, length) * length); });
-  } else {
-    const MarketZone zone = query.ticker.zone();
-    const bool one_day = tf == Timeframe(1, Timespan::kDay);
-    ForEachDay(model, gen, query.adjusted, zone, query.range.from_ms, query.range.to_ms,
-               [&](const Bar& day_bar) {
-                 return builder.Add(day_bar, one_day ? day_bar.t : BucketStart(tf, zone, day_bar.t));
-               });
+  const MarketZone zone = query.ticker.zone();
+  const bool within_a_day = tf.IsIntraday() || tf == Timeframe(1, Timespan::kDay);
+  Page from_days;
+  if (!within_a_day) BuildPage(query, model, &query.listed_splits, &from_days);
+  BarBatch& bars = page->bars;
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const FactorRange* first = FactorFor(query.listed_splits, zone.DayOf(bars.t[i]));
+    if (!within_a_day && first != FactorFor(query.listed_splits, zone.DayOf(NextBucketStart(tf, zone, bars.t[i]) - 1))) {
+      bars.Set(i, from_days.bars[i]);
+    } else if (first != nullptr) {
+      bars.Set(i, AdjustBar(bars[i], *first, Adjustment::kSplits));
+    }
   }
-  builder.Finish();
 }
 
 double Market::ActivityOf(const Ticker& ticker) const {
@@ -534,6 +546,8 @@ BarBatch GroundTruth(const Market& market, const Ticker& ticker, const Timeframe
   query.timeframe = timeframe;
   query.adjusted = adjusted;
   query.range = SnapToBuckets(timeframe, ticker.zone(), range);
+  query.true_splits = TrueSplitFactors(market.seed, ticker);
+  if (adjusted) query.listed_splits = ListedSplitFactors(market, ticker);
   Page page;
   ReadPage(query, &page);
   // Snapping moved `from` back to its bucket start; only the first bar can lie before `range`.

@@ -26,6 +26,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "sim/action_table.h"
+#include "sim/actions_api.h"
 #include "sim/aggs_api.h"
 #include "sim/hash.h"
 #include "sim/http_wire.h"
@@ -38,7 +40,7 @@ namespace {
 #define BARFILL_SIM_STATS(X)                                                                 \
   X(requests) X(data_requests) X(bars_served) X(bytes_served) X(rate_limited) X(http429)     \
   X(http5xx) X(reset) X(truncate) X(badjson) X(slow) X(delayed) X(expvol) X(auth_failures)   \
-  X(bad_requests) X(forbidden) X(connections)
+  X(bad_requests) X(forbidden) X(connections) X(actions_requests)
 
 struct AtomicStats {
 #define BARFILL_DECLARE(name) std::atomic<int64_t> name{0};
@@ -208,6 +210,7 @@ struct Reply {
   Fault fault = Fault::kNone;
   int64_t bars = 0;
   bool admin = false;         // admin endpoints are not counted
+  std::string api_key;        // the key the request authenticated with (for the rate limit)
   bool is_s3 = false;         // an S3 answer: its body and headers are in `s3`
   S3Reply s3;
 };
@@ -223,6 +226,7 @@ class Server final : public SimServer {
   explicit Server(SimOptions options)
       : options_(std::move(options)),
         market_(MarketOf(options_)),
+        listed_(std::make_shared<const Market>(market_)),
         limiter_(options_.rate_limit_per_min, options_.rate_limit_window_ms),
         forbidden_(options_.forbidden_tickers.begin(), options_.forbidden_tickers.end()),
         id_salt_(SplitMix64(options_.seed ^ 0x726571756573ULL)),
@@ -235,6 +239,8 @@ class Server final : public SimServer {
   int Port() const override { return port_; }
   SimStats Stats() const override { return stats_.Snapshot(); }
   S3Stats FlatFileStats() const override { return s3_.Stats(); }
+  Result<std::string> EditSplits(SplitEdit edit) override;
+  Market CurrentMarket() const override { return *Listed(); }
   void Stop() override;
 
  private:
@@ -244,8 +250,18 @@ class Server final : public SimServer {
   void Reap();
   void ServeConnection(Connection* conn);
   void Handle(const HttpRequest& request, Scratch& scratch, Reply* reply);
-  void HandleAdmin(std::string_view path, Scratch& scratch, Reply* reply);
+  void HandleAdmin(const HttpRequest& request, Scratch& scratch, Reply* reply);
+  /// The API key check every data request passes; false when `reply` holds the 401.
+  /// Admit: the rate limit, the request log and the fault dice; false when `reply` holds a 429 or 5xx.
+  bool Authorize(const HttpRequest& request, const QueryParams& query, Scratch& scratch, Reply* reply);
+  bool Admit(const HttpRequest& request, std::atomic<int64_t>& counter, Scratch& scratch, Reply* reply, FaultDraw* draw);
+  void HandleActions(const HttpRequest& request, ActionsEndpoint endpoint, Scratch& scratch, Reply* reply);
+  std::shared_ptr<const Market> Listed() const {
+    std::lock_guard<std::mutex> lock(listed_mu_);
+    return listed_;
+  }
   void HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, Scratch& scratch, Reply* reply);
+  void ApplyBodyFault(const FaultDraw& draw, Scratch& scratch, Reply* reply);
   void ErrorReply(int status, std::string_view body_status, std::string_view key, std::string_view text,
                   Scratch& scratch, Reply* reply);
   /// Writes the reply the way its fault says; returns whether the connection stays open.
@@ -258,6 +274,8 @@ class Server final : public SimServer {
 
   const SimOptions options_;
   const Market market_;
+  mutable std::mutex listed_mu_;
+  std::shared_ptr<const Market> listed_;  // market_ with the split edits made since the start
   SlidingWindowLimiter limiter_;
   const std::unordered_set<std::string> forbidden_;
   const uint64_t id_salt_;
@@ -517,7 +535,7 @@ void Server::Handle(const HttpRequest& request, Scratch& scratch, Reply* reply) 
   reply->request_id = NewRequestId();
   const std::string_view path = request.path();
   if (path.substr(0, 3) == "/__") {
-    HandleAdmin(path, scratch, reply);
+    HandleAdmin(request, scratch, reply);
     return;
   }
   Bump(stats_.requests);
@@ -535,6 +553,10 @@ void Server::Handle(const HttpRequest& request, Scratch& scratch, Reply* reply) 
     ErrorReply(405, "ERROR", "error", "Method not allowed: use GET", scratch, reply);
     return;
   }
+  if (const auto endpoint = MatchActionsPath(path)) {
+    HandleActions(request, *endpoint, scratch, reply);
+    return;
+  }
   const auto aggs_path = MatchAggsPath(path);
   if (!aggs_path) {
     Bump(stats_.bad_requests);
@@ -544,8 +566,29 @@ void Server::Handle(const HttpRequest& request, Scratch& scratch, Reply* reply) 
   HandleAggs(request, *aggs_path, scratch, reply);
 }
 
-void Server::HandleAdmin(std::string_view path, Scratch& scratch, Reply* reply) {
+void Server::HandleAdmin(const HttpRequest& request, Scratch& scratch, Reply* reply) {
   reply->admin = true;
+  const std::string_view path = request.path();
+  if (path == "/__splits/insert" || path == "/__splits/remove") {
+    SplitEdit edit;
+    edit.remove = path == "/__splits/remove";
+    for (const auto& [key, value] : ParseQuery(request.query())) {
+      if (key == "ticker") edit.ticker = value;
+      if (key == "id") edit.id = value;
+      if (key == "split_from") edit.split_from = std::strtod(value.c_str(), nullptr);
+      if (key == "split_to") edit.split_to = std::strtod(value.c_str(), nullptr);
+      if (key == "execution_date") {
+        if (auto day = CalendarDay::Parse(value)) edit.execution_date = *day;
+      }
+    }
+    auto id = EditSplits(std::move(edit));
+    if (!id) {
+      ErrorReply(400, "ERROR", "error", id.error().message, scratch, reply);
+    } else {
+      scratch.body.Append("{\"status\":\"OK\",\"id\":\"" + *id + "\"}");
+    }
+    return;
+  }
   if (path == "/__stats") {
     scratch.body.Append(stats_.Snapshot().ToJson());
   } else if (path == "/__requests") {
@@ -561,8 +604,7 @@ void Server::HandleAdmin(std::string_view path, Scratch& scratch, Reply* reply) 
   }
 }
 
-void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, Scratch& scratch, Reply* reply) {
-  const QueryParams query = ParseQuery(request.query());
+bool Server::Authorize(const HttpRequest& request, const QueryParams& query, Scratch& scratch, Reply* reply) {
   std::string key;
   for (const auto& [name, value] : query) {
     if (name == "apiKey") key = value;
@@ -574,13 +616,104 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
   if (key.empty()) {
     Bump(stats_.auth_failures);
     ErrorReply(401, "ERROR", "error", kTextNoApiKey, scratch, reply);
-    return;
+    return false;
   }
   if (!options_.api_key.empty() && key != options_.api_key) {
     Bump(stats_.auth_failures);
     ErrorReply(401, "ERROR", "error", kTextUnknownApiKey, scratch, reply);
+    return false;
+  }
+  reply->api_key = std::move(key);
+  return true;
+}
+
+bool Server::Admit(const HttpRequest& request, std::atomic<int64_t>& counter, Scratch& scratch, Reply* reply,
+                   FaultDraw* draw) {
+  if (!limiter_.Admit(reply->api_key)) {
+    Bump(stats_.rate_limited);
+    ErrorReply(429, "ERROR", "error", kTextRateLimited, scratch, reply);
+    return false;
+  }
+  Bump(counter);
+  const std::string_view raw_query = request.query();
+  const std::string logged_query = RemoveQueryParam(raw_query, "apiKey");
+  log_.Add(std::string(request.path()) + (logged_query.empty() ? "" : "?" + logged_query));
+
+  *draw = DrawFaults(options_.faults, options_.fault_seed, data_counter_.fetch_add(1));
+  switch (draw->fault) {
+    case Fault::kHttp429:
+      Bump(stats_.http429);
+      ErrorReply(429, "ERROR", "error", kTextRateLimited, scratch, reply);
+      if (draw->retry_after) reply->extra_headers = "Retry-After: " + std::to_string(options_.retry_after_s) + "\r\n";
+      return false;
+    case Fault::kHttp5xx:
+      Bump(stats_.http5xx);
+      reply->status = draw->status_5xx;
+      if (draw->html_5xx) {
+        reply->content_type = kHtml;
+        scratch.body.Append(HtmlFor5xx(draw->status_5xx));
+      }
+      return false;
+    default:
+      return true;
+  }
+}
+
+/// Counts the body faults a draw puts on a 200 and breaks the body of a badjson one.
+void Server::ApplyBodyFault(const FaultDraw& draw, Scratch& scratch, Reply* reply) {
+  reply->fault = draw.fault;
+  switch (draw.fault) {
+    case Fault::kBadJson:
+      // A 200 whose JSON stops in the middle: valid length, invalid document.
+      Bump(stats_.badjson);
+      scratch.body.Truncate(scratch.body.size() / 2);
+      break;
+    case Fault::kReset: Bump(stats_.reset); break;
+    case Fault::kTruncate: Bump(stats_.truncate); break;
+    case Fault::kSlow: Bump(stats_.slow); break;
+    default: break;
+  }
+}
+
+void Server::HandleActions(const HttpRequest& request, ActionsEndpoint endpoint, Scratch& scratch, Reply* reply) {
+  const QueryParams query = ParseQuery(request.query());
+  if (!Authorize(request, query, scratch, reply)) return;
+  const auto call = ResolveActionsCall(endpoint, query);
+  if (!call) {
+    Bump(stats_.bad_requests);
+    ErrorReply(400, "ERROR", "error", call.error().message, scratch, reply);
     return;
   }
+  FaultDraw draw;
+  if (!Admit(request, stats_.actions_requests, scratch, reply, &draw)) return;
+  WriteActionsBody(*call, *Listed(), options_.action_faults, BaseFor(request), reply->request_id, &scratch.body);
+  ApplyBodyFault(draw, scratch, reply);
+}
+
+Result<std::string> Server::EditSplits(SplitEdit edit) {
+  auto ticker = Ticker::Parse(edit.ticker);
+  if (!ticker || ticker->asset_class() != AssetClass::kStock) {
+    return Fail(ErrorCode::kUsage, "splits are edited for stock tickers only, not '" + edit.ticker + "'");
+  }
+  std::lock_guard<std::mutex> lock(listed_mu_);
+  auto next = std::make_shared<Market>(*listed_);
+  if (edit.remove) {
+    const ActionTable table = ListedActions(*next, *ticker);
+    const bool listed = std::any_of(table.splits.begin(), table.splits.end(), [&](const SplitRecord& s) { return s.id == edit.id; });
+    if (!listed) return Fail(ErrorCode::kNotFound, edit.ticker + " has no split " + edit.id);
+  } else {
+    if (!(edit.split_from > 0 && edit.split_to > 0)) return Fail(ErrorCode::kUsage, "a split needs positive split_from and split_to");
+    if (edit.id.empty()) edit.id = EventId(edit.ticker, "split", edit.execution_date, edit.split_from, edit.split_to);
+  }
+  const std::string id = edit.id;
+  next->split_edits.push_back(std::move(edit));
+  listed_ = std::move(next);
+  return id;
+}
+
+void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, Scratch& scratch, Reply* reply) {
+  const QueryParams query = ParseQuery(request.query());
+  if (!Authorize(request, query, scratch, reply)) return;
   const auto call = ResolveAggsCall(aggs_path, query);
   if (!call) {
     Bump(stats_.bad_requests);
@@ -592,35 +725,8 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
     ErrorReply(403, "NOT_AUTHORIZED", "message", kTextNotAuthorized, scratch, reply);
     return;
   }
-  if (!limiter_.Admit(key)) {
-    Bump(stats_.rate_limited);
-    ErrorReply(429, "ERROR", "error", kTextRateLimited, scratch, reply);
-    return;
-  }
-
-  Bump(stats_.data_requests);
-  const std::string_view raw_query = request.query();
-  const std::string logged_query = RemoveQueryParam(raw_query, "apiKey");
-  log_.Add(std::string(request.path()) + (logged_query.empty() ? "" : "?" + logged_query));
-
-  const FaultDraw draw = DrawFaults(options_.faults, options_.fault_seed, data_counter_.fetch_add(1));
-  switch (draw.fault) {
-    case Fault::kHttp429:
-      Bump(stats_.http429);
-      ErrorReply(429, "ERROR", "error", kTextRateLimited, scratch, reply);
-      if (draw.retry_after) reply->extra_headers = "Retry-After: " + std::to_string(options_.retry_after_s) + "\r\n";
-      return;
-    case Fault::kHttp5xx:
-      Bump(stats_.http5xx);
-      reply->status = draw.status_5xx;
-      if (draw.html_5xx) {
-        reply->content_type = kHtml;
-        scratch.body.Append(HtmlFor5xx(draw.status_5xx));
-      }
-      return;
-    default:
-      break;
-  }
+  FaultDraw draw;
+  if (!Admit(request, stats_.data_requests, scratch, reply, &draw)) return;
 
   if (call->ticker) {
     PageQuery page_query;
@@ -631,6 +737,8 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
     page_query.adjusted = call->adjusted;
     page_query.range = call->range;
     page_query.limit = std::min(call->limit, options_.max_page_limit);
+    page_query.true_splits = TrueSplitFactors(options_.seed, page_query.ticker);
+    if (call->adjusted) page_query.listed_splits = ListedSplitFactors(*Listed(), page_query.ticker);
     ReadPage(page_query, &scratch.page);
   } else {
     scratch.page.bars.clear();
@@ -647,18 +755,7 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
   if (draw.expvol) Bump(stats_.expvol);
   WriteAggsBody(*call, page, reply->request_id, next_url, style, &scratch.body);
   reply->bars = static_cast<int64_t>(page.bars.size());
-  reply->fault = draw.fault;
-  switch (draw.fault) {
-    case Fault::kBadJson:
-      // A 200 whose JSON stops in the middle: valid length, invalid document.
-      Bump(stats_.badjson);
-      scratch.body.Truncate(scratch.body.size() / 2);
-      break;
-    case Fault::kReset: Bump(stats_.reset); break;
-    case Fault::kTruncate: Bump(stats_.truncate); break;
-    case Fault::kSlow: Bump(stats_.slow); break;
-    default: break;
-  }
+  ApplyBodyFault(draw, scratch, reply);
 }
 
 bool Server::Send(int fd, const HttpRequest& request, const Reply& reply, Scratch& scratch) {
@@ -807,6 +904,7 @@ Market MarketOf(const SimOptions& options) {
   market.seed = options.seed;
   market.liquidity = options.liquidity;
   market.activity = options.activity;
+  market.split_edits = options.split_edits;
   return market;
 }
 
