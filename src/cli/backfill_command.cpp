@@ -3,6 +3,7 @@
 #include "cli/backfill_run.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/fetch_flags.h"
 #include "engine/plan.h"
 
 namespace barfill::cli {
@@ -12,6 +13,8 @@ struct BackfillFlags {
   BackfillSettings settings;
   std::string plan_path;
   std::string adjusted;
+  std::string prefer = "none";
+  bool skip_actions = false;
 };
 
 }  // namespace
@@ -24,19 +27,14 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--timeframes", s.plan_flags.timeframes, "Comma-separated bar sizes: 1m,5m,15m,1h,4h,1d,1w,1mo");
   cmd->add_option("--from", s.plan_flags.from, "First day (YYYY-MM-DD, inclusive, in the market's zone)");
   cmd->add_option("--to", s.plan_flags.to, "Last day (YYYY-MM-DD, inclusive)");
-  cmd->add_option("--adjusted", flags->adjusted, "Split-adjusted bars: true (default) or false");
+  cmd->add_option("--adjusted", flags->adjusted,
+                  "Split-adjusted bars: true (default), false, or both (the raw series as well, for read-time adjustment)");
   cmd->add_option("--plan", flags->plan_path, "TOML plan file (flags override its values)");
-  cmd->add_option("--db", s.run.db_url, "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
-  cmd->add_option("--base-url", s.run.base_url, "API base URL (default https://api.polygon.io; https://api.massive.com works too)");
-  cmd->add_option("--api-key", s.run.api_key, "API key (default $POLYGON_API_KEY or $MASSIVE_API_KEY)");
-  cmd->add_flag("--api-key-in-query", s.run.api_key_in_query, "Send the key as ?apiKey= instead of an Authorization header");
-  cmd->add_option("--rate", s.run.rate, "Request rate: free (5/min), paid (100/s), N/min or N/s (default paid)");
-  cmd->add_option("--concurrency", s.run.concurrency, "Requests in flight, 1..256 (default 8)");
+  AddFetchFlags(cmd, s.run);
+  AddActionsFlags(cmd, s.run, flags->prefer);
+  cmd->add_flag("--skip-actions", flags->skip_actions, "Do not sync the splits and dividends of the plan's stocks first");
   cmd->add_option("--writers", s.run.writers, "Database connections writing at once (default 2 for PostgreSQL; SQLite takes 1)");
   cmd->add_option("--report-json", s.report_json, "Write the final report as JSON to this file");
-  cmd->add_option("--ca-file", s.run.ca_file, "Extra CA bundle for TLS (e.g. a self-signed test server)");
-  cmd->add_option("--compression", s.run.compression, "Ask for gzip: auto (default: on, off for a server on this machine), on, off");
-  cmd->add_option("--stall-timeout", s.run.stall_timeout_s, "Seconds a response may stall (under 1 KB/s) before it is retried (default 20, crypto 30)");
   cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
   cmd->add_flag("--dry-run", s.run.dry_run, "Print the plan (series, ranges, requests, time) and exit");
   cmd->add_flag("--fallback-daily", s.run.fallback_daily, "Intraday series that still fail get daily bars instead (reported as degraded)");
@@ -44,11 +42,17 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
     *run = [flags] {
       BackfillSettings settings = flags->settings;
       if (!flags->adjusted.empty()) {
-        if (flags->adjusted != "true" && flags->adjusted != "false") {
-          return ReportError(Error(ErrorCode::kUsage, "--adjusted must be true or false (got '" + flags->adjusted + "')"));
+        if (flags->adjusted != "true" && flags->adjusted != "false" && flags->adjusted != "both") {
+          return ReportError(
+              Error(ErrorCode::kUsage, "--adjusted must be true, false or both (got '" + flags->adjusted + "')"));
         }
-        settings.plan_flags.adjusted = flags->adjusted == "true";
+        settings.plan_flags.adjusted = flags->adjusted != "false";
+        settings.plan_flags.unadjusted_too = flags->adjusted == "both";
       }
+      auto prefer = ParsePreferRule(flags->prefer);
+      if (!prefer) return ReportError(prefer.error());
+      settings.run.actions.prefer = *prefer;
+      settings.run.actions.sync = !flags->skip_actions;
       if (!flags->plan_path.empty()) {
         auto plan = engine::LoadPlanFile(flags->plan_path);
         if (!plan) return ReportError(plan.error());

@@ -19,5 +19,6 @@ void AddExportCommand(CLI::App& app, CommandMain* run);
 void AddSimCommand(CLI::App& app, CommandMain* run);
 void AddDemoCommand(CLI::App& app, CommandMain* run);
 void AddMigrateCommand(CLI::App& app, CommandMain* run);
+void AddActionsCommand(CLI::App& app, CommandMain* run);
 
 }  // namespace barfill::cli

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "cli/actions_report.h"
 #include "cli/exit_codes.h"
 #include "core/json.h"
 
@@ -105,6 +106,7 @@ std::string FormatReport(const engine::RunReport& r) {
     }
     if (r.failures.size() > kShown) Line(out, "  ... and %zu more (see --report-json)\n", r.failures.size() - kShown);
   }
+  out += FormatActions(r);
   if (!r.stop_reason.empty()) Line(out, "\n  Stopped early: %s\n", r.stop_reason.c_str());
   return out;
 }
@@ -157,7 +159,8 @@ std::string ReportToJson(const engine::RunReport& r) {
   }
   j += "],\"degraded\":[";
   for (size_t i = 0; i < r.degraded.size(); ++i) j += (i > 0 ? "," : "") + JsonQuote(r.degraded[i]);
-  j += "],\"stop_reason\":" + JsonQuote(r.stop_reason);
+  j += "],\"actions\":" + ActionsToJson(r);
+  j += ",\"stop_reason\":" + JsonQuote(r.stop_reason);
   j += ",\"error\":" + JsonQuote(r.error);
   j += ",\"outcome\":" + JsonQuote(engine::RunOutcomeName(r.outcome));
   j += ",\"exit_code\":" + std::to_string(ExitCodeFor(r.outcome));

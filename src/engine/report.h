@@ -8,6 +8,7 @@
 #include "barfill/run.h"
 #include "core/series.h"
 #include "fetch/chunk_fetcher.h"
+#include "store/actions_store.h"
 
 namespace barfill::engine {
 
@@ -55,6 +56,12 @@ struct RunReport {
   double fetcher_thread_s = 0;  ///< concurrency x duration: what the breakdown divides
   double backpressure_s = 0;    ///< fetchers waiting for the writer's queue to have room
   fetch::FetchStats fetch_stats;             ///< requests, retries, 429s, and per-stage thread time
+
+  // The corporate-actions sync before the bars (stock plans) or on its own (`barfill actions sync`).
+  bool actions_synced = false;
+  ActionsSyncReport actions;                       ///< per ticker, and the adjusted ranges marked stale
+  std::vector<std::string> actions_v3_disagreements;  ///< where /v3/reference/splits differs from v1
+  std::string actions_error;                       ///< why the sync failed (the bars still ran), if it did
 
   int64_t peak_rss_bytes = 0;
   std::vector<FailureRecord> failures;

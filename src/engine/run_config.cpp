@@ -66,6 +66,7 @@ Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings) {
   wire.stall_timeout_ms = static_cast<int64_t>(settings.stall_timeout_s * 1000);
   config.fallback_daily = settings.fallback_daily;
   config.dry_run = settings.dry_run;
+  config.actions = settings.actions;
   config.plan = std::move(plan);
   return config;
 }

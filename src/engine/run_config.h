@@ -10,6 +10,7 @@
 #include "engine/plan.h"
 #include "fetch/chunk_fetcher.h"
 #include "fetch/rate_limiter.h"
+#include "store/actions_store.h"
 #include "store/bar_store.h"
 
 namespace barfill::engine {
@@ -22,6 +23,14 @@ inline constexpr const char* kDefaultBaseUrl = "https://api.polygon.io";
 inline constexpr int kDefaultPostgresWriters = 2;
 inline constexpr int kMaxWriters = 16;
 inline constexpr double kMaxStallTimeoutS = 3600;
+
+/// The corporate-actions sync a run of stock tickers does before its bars (docs/corporate-actions.md).
+struct ActionsOptions {
+  bool sync = true;                       ///< fetch splits and dividends of the plan's stocks first
+  PreferRule prefer = PreferRule::kNone;  ///< how conflicting split rows are resolved
+  bool compare_v3 = false;                ///< also read /v3/reference/splits and report where it disagrees
+  bool refresh_stale = false;             ///< fetch every stale range of the plan's tickers, not only the plan's
+};
 
 /// How a run should behave, as a caller gives it. Empty strings and unset values take the plan
 /// file's value (Plan::rate, ...) if it has one, else the default.
@@ -38,6 +47,7 @@ struct RunSettings {
   std::string ca_file;           ///< extra CA bundle for TLS
   bool fallback_daily = false;   ///< failing intraday series get daily bars (reported as degraded)
   bool dry_run = false;          ///< plan only: no API key needed, nothing fetched
+  ActionsOptions actions;        ///< the corporate-actions sync before the bars
 };
 
 /// A checked run: what the job needs and nothing else.
@@ -51,6 +61,7 @@ struct RunConfig {
   fetch::FetchConfig fetch_config;  ///< base URL, key, HTTP settings
   bool fallback_daily = false;
   bool dry_run = false;
+  ActionsOptions actions;
 };
 
 /// Checks `settings` against each other and `plan`, applies defaults, and returns the resolved

@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/market_time.h"
+#include "store/actions_schema.h"
 #include "store/copy_binary.h"
 #include "store/ledger.h"
 #include "store/pg_connection.h"
@@ -14,7 +15,7 @@
 namespace barfill::store {
 namespace {
 
-constexpr std::array<std::string_view, 3> kCreateTables = {
+constexpr std::array<std::string_view, 3> kBaseTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key text PRIMARY KEY, value text NOT NULL)",
     "CREATE TABLE IF NOT EXISTS bars (ticker text NOT NULL, timeframe text NOT NULL, "
     "adjusted boolean NOT NULL, ts timestamptz NOT NULL, open double precision NOT NULL, "
@@ -23,7 +24,7 @@ constexpr std::array<std::string_view, 3> kCreateTables = {
     "vwap double precision, trades bigint, PRIMARY KEY (ticker, timeframe, adjusted, ts))",
     "CREATE TABLE IF NOT EXISTS barfill_ledger (ticker text NOT NULL, timeframe text NOT NULL, "
     "adjusted boolean NOT NULL, from_ts timestamptz NOT NULL, to_ts timestamptz NOT NULL, "
-    "state text NOT NULL CHECK (state IN ('done', 'failed', 'empty')), rows bigint NOT NULL, "
+    "state text NOT NULL CHECK (state IN ('done', 'failed', 'empty', 'stale')), rows bigint NOT NULL, "
     "attempts bigint NOT NULL, last_error text, updated_at timestamptz NOT NULL, "
     "requests bigint NOT NULL DEFAULT 0, base_aggregates bigint, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))",
@@ -37,7 +38,10 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "ALTER TABLE barfill_ledger ADD COLUMN base_aggregates bigint",
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
-constexpr std::array<MigrationStep, 1> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages}}};
+constexpr auto kCreateTables = JoinStatements(kBaseTables, kPostgresActionsTables);
+// Schema 2 -> 3: corporate actions (store/actions_schema.h).
+constexpr auto kActions = JoinStatements(kPostgresLedgerStale, kPostgresActionsTables);
+constexpr std::array<MigrationStep, 2> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages}, {2, kActionsWhat, kActions}}};
 
 const DialectSql kPostgresSql{
     "SELECT to_regclass($1) IS NOT NULL",
@@ -175,6 +179,10 @@ class PostgresStore final : public BarStore {
   Status ReadBars(const Series& series, TimeRange range,
                   const std::function<Status(const BarBatch&)>& sink,
                   size_t batch_rows) override;
+
+  Status InTransaction(bool read_only, const std::function<Status(SqlSession&)>& body) override {
+    return RunTransaction(read_only ? "BEGIN READ ONLY" : "BEGIN", [&](PgConnection& c) { return body(c); });
+  }
 
   Result<std::vector<SeriesStatus>> ReadStatus() override {
     std::vector<SeriesStatus> status;

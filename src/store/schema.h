@@ -17,7 +17,8 @@ namespace barfill::store {
 /// a newer one refused.
 ///   1: bars, and a ledger of chunks on a fixed grid
 ///   2: the ledger records final ranges (pages merged as they commit), requests and base aggregates
-inline constexpr int kSchemaVersion = 2;
+///   3: corporate actions (splits, dividends, overrides, factors, adjusted views); stale ledger ranges
+inline constexpr int kSchemaVersion = 3;
 
 /// What step 1 -> 2 changes, in the user's terms.
 inline constexpr std::string_view kLedgerOfPagesWhat =
