@@ -28,7 +28,8 @@ std::string FormatActions(const engine::RunReport& r) {
   }
   out += "\n  Corporate actions: " + std::to_string(r.actions.tickers.size()) + " stock ticker(s) synced; splits " +
          std::to_string(fresh) + " new, " + std::to_string(changed) + " changed, " + std::to_string(removed) +
-         " removed since the last sync; " + std::to_string(flagged) + " row(s) flagged and not used\n";
+         " removed since the last sync; " + std::to_string(flagged) + " row(s) flagged and not used; " +
+         std::to_string(r.actions_fetch_stats.requests) + " request(s)\n";
   for (const TickerActionsReport& t : r.actions.tickers) {
     for (const ClassifiedSplit& c : t.flagged) {
       out += "  - flagged " + std::string(ActionStatusName(c.status)) + ": " + c.split.ticker + " split " + c.split.id +

@@ -113,7 +113,9 @@ std::string FormatReport(const engine::RunReport& r) {
 
 std::string ReportToJson(const engine::RunReport& r) {
   // The keys of docs/design.md §11 (records, duration_s, jobs, ranges, requests, failures) and more.
-  const fetch::FetchStats& f = r.fetch_stats;
+  // Request counts cover every request of the run (bars and corporate actions); made, minimum and
+  // efficiency are about the bars' pages.
+  const fetch::FetchStats f = r.AllFetchStats();
   std::string j = "{";
   j += "\"plan\":" + JsonQuote(r.plan_name);
   j += ",\"store\":" + JsonQuote(r.store);

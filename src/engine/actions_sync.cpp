@@ -52,13 +52,13 @@ Status SyncActions(const std::vector<std::string>& symbols, BarStore& store, con
   fetch::ActionsFetcher fetcher(fetch);
   fetch::FetchStats stats;
   auto fetched = fetcher.Fetch(symbols, stats);
-  report.fetch_stats.Add(stats);
+  report.actions_fetch_stats.Add(stats);
   if (!fetched) return Fail(fetched.error());
   if (options.compare_v3) {
     for (const std::string& symbol : symbols) {
       fetch::FetchStats v3_stats;
       auto v3 = fetcher.FetchV3Splits(symbol, v3_stats);
-      report.fetch_stats.Add(v3_stats);
+      report.actions_fetch_stats.Add(v3_stats);
       if (!v3) return Fail(v3.error());
       for (std::string& line : CompareV3(symbol, fetched->splits, *v3)) report.actions_v3_disagreements.push_back(std::move(line));
     }

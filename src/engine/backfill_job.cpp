@@ -71,7 +71,7 @@ void CarryActions(RunReport& from, RunReport& into) {
   into.actions = std::move(from.actions);
   into.actions_v3_disagreements = std::move(from.actions_v3_disagreements);
   into.actions_error = std::move(from.actions_error);
-  into.fetch_stats.Add(from.fetch_stats);
+  into.actions_fetch_stats.Add(from.actions_fetch_stats);
 }
 
 }  // namespace
@@ -87,7 +87,7 @@ RunReport RunActionsJob(const RunConfig& config, const StoreOptions& store_optio
   const std::vector<std::string> symbols = StockSymbols(config.plan.tickers);
   if (Status sync = SyncActions(symbols, **store, context.shared(), config.actions, TodayUtc(), synced); !sync) {
     RunReport stopped = Stopped(sync.error());
-    stopped.fetch_stats = synced.fetch_stats;
+    stopped.actions_fetch_stats = synced.actions_fetch_stats;
     return stopped;
   }
   WorkPlan stale;

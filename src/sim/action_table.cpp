@@ -76,7 +76,7 @@ std::vector<SplitRecord> ListedSplits(const Market& market, const Ticker& ticker
     s.execution_date = edit.execution_date;
     s.split_from = edit.split_from;
     s.split_to = edit.split_to;
-    s.id = edit.id;
+    s.id = edit.id.empty() ? EventId(s.ticker, "split", s.execution_date, s.split_from, s.split_to) : edit.id;
     splits.push_back(std::move(s));
   }
   Describe(splits);

@@ -161,8 +161,10 @@ Result<Value> FilterValue(const Value& like, std::string_view key, const std::st
   return Number(x);
 }
 
-/// Whether `row` passes every filter of `params`.
-Result<bool> Passes(const Row& row, ActionsEndpoint endpoint, const QueryParams& params) {
+/// Whether `row` passes every filter of `params`. With `check_all`, every filter is read (to find a
+/// bad one) even after one has failed.
+Result<bool> Passes(const Row& row, ActionsEndpoint endpoint, const QueryParams& params, bool check_all = false) {
+  bool passes = true;
   const std::vector<std::string_view> fields = FilterFields(endpoint);
   for (const auto& [key, text] : params) {
     const size_t dot = key.find('.');
@@ -171,6 +173,10 @@ Result<bool> Passes(const Row& row, ActionsEndpoint endpoint, const QueryParams&
     if (std::find(fields.begin(), fields.end(), field) == fields.end()) continue;
     const Value* value = row.Get(field);
     if (value == nullptr) return false;
+    const auto fail = [&]() -> Result<bool> {
+      passes = false;
+      return check_all;  // keep reading the other filters
+    };
     if (op == "any_of") {
       bool any = false;
       size_t start = 0;
@@ -181,27 +187,29 @@ Result<bool> Passes(const Row& row, ActionsEndpoint endpoint, const QueryParams&
         any = any || Compare(*value, *wanted) == 0;
         start = comma + 1;
       }
-      if (!any) return false;
+      if (!any && !*fail()) return false;
       continue;
     }
     auto wanted = FilterValue(*value, key, text);
     if (!wanted) return Fail(wanted.error());
     const int c = Compare(*value, *wanted);
+    bool match = true;
     if (op.empty()) {
-      if (c != 0) return false;
+      match = c == 0;
     } else if (op == "gt") {
-      if (c <= 0) return false;
+      match = c > 0;
     } else if (op == "gte") {
-      if (c < 0) return false;
+      match = c >= 0;
     } else if (op == "lt") {
-      if (c >= 0) return false;
+      match = c < 0;
     } else if (op == "lte") {
-      if (c > 0) return false;
+      match = c <= 0;
     } else {
-      return BadRequest("Unknown filter '" + key + "': use ." "any_of, .gt, .gte, .lt or .lte");
+      return BadRequest("Unknown filter '" + key + "': use .any_of, .gt, .gte, .lt or .lte");
     }
+    if (!match && !*fail()) return false;
   }
-  return true;
+  return passes;
 }
 
 std::string ParamOr(const QueryParams& params, std::string_view key, std::string fallback) {
@@ -354,7 +362,7 @@ Result<ActionsCall> ResolveActionsCall(ActionsEndpoint endpoint, const QueryPara
   BARFILL_TRY(SortKeys(endpoint, call.params));
   // Filters are checked here, against a row of the endpoint's shape, so a page never fails half way.
   const Row shape = IsSplits(endpoint) ? SplitRow(endpoint, SplitRecord{}, false) : DividendRow(endpoint, DividendRecord{});
-  BARFILL_TRY(Passes(shape, endpoint, call.params));
+  BARFILL_TRY(Passes(shape, endpoint, call.params, /*check_all=*/true));
   return call;
 }
 

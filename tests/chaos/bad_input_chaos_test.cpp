@@ -64,9 +64,9 @@ TEST_P(BadInputs, SchemaVersionMismatchIsRefusedByEveryCommand) {
     const char* version;
     std::string says;
   } cases[] = {
-      {"99", "schema version 99 found, but this barfill knows only 2; upgrade barfill"},
-      {"0", "unknown schema version '0' (barfill needs 2); use another database, or drop barfill's tables"},
-      {"banana", "unknown schema version 'banana' (barfill needs 2); use another database, or drop barfill's tables"},
+      {"99", "schema version 99 found, but this barfill knows only 3; upgrade barfill"},
+      {"0", "unknown schema version '0' (barfill needs 3); use another database, or drop barfill's tables"},
+      {"banana", "unknown schema version 'banana' (barfill needs 3); use another database, or drop barfill's tables"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.version);

@@ -111,8 +111,9 @@ TEST(CopyBinary, TimestampsRoundDownToMilliseconds) {
 TEST(Schema, VersionErrorsNameTheFix) {
   EXPECT_EQ(*CheckSchemaVersion("1", "db"), 1) << "older: upgraded by the caller";
   EXPECT_EQ(*CheckSchemaVersion("2", "db"), 2);
+  EXPECT_EQ(*CheckSchemaVersion("3", "db"), 3);
   EXPECT_EQ(CheckSchemaVersion("7", "db").error().message,
-            "db: schema version 7 found, but this barfill knows only 2; upgrade barfill");
+            "db: schema version 7 found, but this barfill knows only 3; upgrade barfill");
   EXPECT_THAT(CheckSchemaVersion("0", "db").error().message,
               ::testing::HasSubstr("unknown schema version '0'"));
   EXPECT_THAT(CheckSchemaVersion("1.5", "db").error().message,
