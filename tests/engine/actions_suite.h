@@ -512,9 +512,60 @@ TYPED_TEST_P(ActionsSuite, BadInputIsOneClearLine) {
   EXPECT_THAT(no_such.err, ::testing::HasSubstr("no split with id Enope"));
 }
 
+// A database schema 2 wrote (before corporate actions): `barfill migrate` upgrades it in one step,
+// keeps its bars and ledger, and the ledger then takes stale ranges and the views answer.
+TYPED_TEST_P(ActionsSuite, UpgradesASchema2Database) {
+  const bool pg = TypeParam::kIsPostgres;
+  const std::string ts = pg ? "timestamptz" : "INTEGER";
+  const std::string real = pg ? "double precision" : "REAL";
+  const std::string flag = pg ? "boolean" : "INTEGER";
+  const std::string text = pg ? "text" : "TEXT";
+  const std::string big = pg ? "bigint" : "INTEGER";
+  // Schema 2 as it was created, check of the ledger's states included.
+  this->env_->ExecSql("CREATE TABLE barfill_meta (key text PRIMARY KEY, value text NOT NULL)");
+  this->env_->ExecSql("CREATE TABLE bars (ticker " + text + " NOT NULL, timeframe " + text + " NOT NULL, adjusted " + flag +
+                      " NOT NULL, ts " + ts + " NOT NULL, open " + real + " NOT NULL, high " + real + " NOT NULL, low " +
+                      real + " NOT NULL, close " + real + " NOT NULL, volume " + real + " NOT NULL, vwap " + real +
+                      ", trades " + big + ", PRIMARY KEY (ticker, timeframe, adjusted, ts))");
+  this->env_->ExecSql("CREATE TABLE barfill_ledger (ticker text NOT NULL, timeframe text NOT NULL, adjusted " + flag +
+                      " NOT NULL, from_ts " + ts + " NOT NULL, to_ts " + ts +
+                      " NOT NULL, state text NOT NULL CHECK (state IN ('done', 'failed', 'empty')), rows bigint NOT "
+                      "NULL, attempts bigint NOT NULL, last_error text, updated_at " + ts +
+                      " NOT NULL, requests bigint NOT NULL DEFAULT 0, base_aggregates bigint, PRIMARY KEY (ticker, "
+                      "timeframe, adjusted, from_ts, to_ts))");
+  this->env_->ExecSql("INSERT INTO barfill_meta VALUES ('schema_version', '2')");
+  const std::string t0 = pg ? "'2025-01-02T05:00:00Z'" : std::to_string(NyDayStart(CalendarDay{2025, 1, 2}));
+  const std::string t1 = pg ? "'2025-01-03T05:00:00Z'" : std::to_string(NyDayStart(CalendarDay{2025, 1, 3}));
+  const std::string no = pg ? "false" : "0";
+  const std::string yes = pg ? "true" : "1";
+  this->env_->ExecSql("INSERT INTO bars VALUES ('AAPL', '1d', " + no + ", " + t0 + ", 10, 11, 9, 10.5, 100, 10.2, 7)");
+  this->env_->ExecSql("INSERT INTO barfill_ledger VALUES ('AAPL', '1d', " + yes + ", " + t0 + ", " + t1 +
+                      ", 'done', 1, 1, NULL, " + t1 + ", 1, 1)");
+  const std::string stale_row = "INSERT INTO barfill_ledger VALUES ('AAPL', '1h', " + yes + ", " + t0 + ", " + t1 +
+                                ", 'stale', 0, 1, 'test', " + t1 + ", 0, NULL)";
+  EXPECT_ANY_THROW(this->env_->ExecSql(stale_row)) << "schema 2 knows no stale ranges";
+
+  const CommandResult migrated = this->Barfill({"migrate"}, false);
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  EXPECT_THAT(migrated.out, ::testing::HasSubstr("from schema version 2 to 3: corporate actions"));
+  EXPECT_NO_THROW(this->env_->ExecSql(stale_row));
+  auto store = this->OpenDb();
+  ASSERT_TRUE(store);
+  const auto ledger = this->LedgerOf(*store, Series{*Ticker::Parse("AAPL"), Timeframe(1, Timespan::kDay), true});
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].state, ChunkState::kDone);
+  const TimeRange day{NyDayStart(CalendarDay{2025, 1, 2}), NyDayStart(CalendarDay{2025, 1, 3})};
+  const BarBatch view =
+      this->ReadRelation(*store, "bars_split_adjusted", Series{*Ticker::Parse("AAPL"), Timeframe(1, Timespan::kDay), false}, day);
+  ASSERT_EQ(view.size(), 1u);
+  EXPECT_EQ(view.close[0], 10.5) << "no actions stored yet: the raw bar";
+  const CommandResult again = this->Barfill({"migrate"}, false);
+  EXPECT_THAT(again.out, ::testing::HasSubstr("up to date"));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ActionsSuite, SplitAdjustedViewEqualsTheVendorsAdjustedBars,
                             AnInsertedSplitMakesExactlyTheAdjustedRangesBeforeItStale,
                             ConflictingSplitRowsAreFlaggedAndUnusedUntilResolved, V3DisagreeingWithV1IsReported,
-                            BadInputIsOneClearLine);
+                            BadInputIsOneClearLine, UpgradesASchema2Database);
 
 }  // namespace barfill::testing
