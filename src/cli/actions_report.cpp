@@ -81,7 +81,8 @@ std::string ActionsToJson(const engine::RunReport& r) {
   for (size_t i = 0; i < r.actions_v3_disagreements.size(); ++i) {
     j += (i > 0 ? "," : "") + JsonQuote(r.actions_v3_disagreements[i]);
   }
-  j += "],\"error\":" + JsonQuote(r.actions_error) + "}";
+  j += "],\"requests\":" + std::to_string(r.actions_fetch_stats.requests);
+  j += ",\"error\":" + JsonQuote(r.actions_error) + "}";
   return j;
 }
 

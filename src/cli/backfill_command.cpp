@@ -15,6 +15,7 @@ struct BackfillFlags {
   std::string adjusted;
   std::string prefer = "none";
   bool skip_actions = false;
+  double actions_max_age_h = 0;
 };
 
 }  // namespace
@@ -33,6 +34,9 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   AddFetchFlags(cmd, s.run);
   AddActionsFlags(cmd, s.run, flags->prefer);
   cmd->add_flag("--skip-actions", flags->skip_actions, "Do not sync the splits and dividends of the plan's stocks first");
+  cmd->add_option("--actions-max-age", flags->actions_max_age_h,
+                  "Sync a stock's splits and dividends only when its last sync is at least this many hours old (default 0: every run)")
+      ->check(CLI::Range(0.0, 24.0 * 365));
   cmd->add_option("--writers", s.run.writers, "Database connections writing at once (default 2 for PostgreSQL; SQLite takes 1)");
   cmd->add_option("--report-json", s.report_json, "Write the final report as JSON to this file");
   cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
@@ -53,6 +57,7 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
       if (!prefer) return ReportError(prefer.error());
       settings.run.actions.prefer = *prefer;
       settings.run.actions.sync = !flags->skip_actions;
+      settings.run.actions.max_age = std::chrono::milliseconds(static_cast<int64_t>(flags->actions_max_age_h * 3600 * 1000));
       if (!flags->plan_path.empty()) {
         auto plan = engine::LoadPlanFile(flags->plan_path);
         if (!plan) return ReportError(plan.error());

@@ -46,6 +46,21 @@ std::vector<std::string> StockSymbols(const std::vector<Ticker>& tickers) {
   return out;
 }
 
+Result<std::vector<std::string>> DueForSync(const std::vector<std::string>& symbols, BarStore& store,
+                                            std::chrono::milliseconds max_age) {
+  if (symbols.empty()) return symbols;
+  auto synced = ReadActionsStatus(store);
+  if (!synced) return Fail(synced.error());
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<std::string> due;
+  for (const std::string& symbol : symbols) {
+    const auto it = std::find_if(synced->begin(), synced->end(), [&](const ActionsStatus& a) { return a.ticker == symbol; });
+    if (it == synced->end() || now - it->synced_at_ms >= max_age.count()) due.push_back(symbol);
+  }
+  return due;
+}
+
 Status SyncActions(const std::vector<std::string>& symbols, BarStore& store, const fetch::FetchShared& fetch,
                    const ActionsOptions& options, CalendarDay today, RunReport& report) {
   if (symbols.empty()) return Ok();

@@ -16,6 +16,10 @@ namespace barfill::engine {
 /// The stock tickers among `tickers` (only stocks have corporate actions).
 std::vector<std::string> StockSymbols(const std::vector<Ticker>& tickers);
 
+/// The symbols among `symbols` whose last sync in `store` is older than `max_age` (or never was).
+Result<std::vector<std::string>> DueForSync(const std::vector<std::string>& symbols, BarStore& store,
+                                            std::chrono::milliseconds max_age);
+
 /// Fetches and stores the corporate actions of `symbols`, classifies them, marks stale ranges,
 /// and with options.compare_v3 lists where v3 disagrees, all into `report` (actions_*). An error
 /// means the sync did not happen; the ledger is then as it was.

@@ -112,8 +112,10 @@ RunReport BackfillJob::Run(const RunControl& control) {
   // Stocks: their corporate actions first, so that adjusted ranges a changed split made stale are
   // fetched again by this very run.
   RunReport synced;
-  const std::vector<std::string> symbols = config_.actions.sync ? StockSymbols(config_.plan.tickers) : std::vector<std::string>{};
-  if (Status sync = SyncActions(symbols, *stores_.front(), context.shared(), config_.actions, TodayUtc(), synced); !sync) {
+  auto due = DueForSync(config_.actions.sync ? StockSymbols(config_.plan.tickers) : std::vector<std::string>{},
+                        *stores_.front(), config_.actions.max_age);
+  if (!due) return Stopped(due.error());
+  if (Status sync = SyncActions(*due, *stores_.front(), context.shared(), config_.actions, TodayUtc(), synced); !sync) {
     if (sync.error().code == ErrorCode::kAuth || sync.error().code == ErrorCode::kInterrupted) {
       RunReport stopped = Stopped(sync.error());
       CarryActions(synced, stopped);

@@ -3,6 +3,7 @@
 // ResolveRunConfig is pure: it reads no environment, file, network or database.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,11 @@ struct ActionsOptions {
   PreferRule prefer = PreferRule::kNone;  ///< how conflicting split rows are resolved
   bool compare_v3 = false;                ///< also read /v3/reference/splits and report where it disagrees
   bool refresh_stale = false;             ///< fetch every stale range of the plan's tickers, not only the plan's
+  /// A backfill syncs the stocks whose last sync is at least this old: by default every run, so
+  /// that no run keeps adjusted bars the vendor's current split table contradicts; a longer age
+  /// (the vendor changes its table overnight) saves the requests of frequent runs.
+  /// `barfill actions sync` always syncs.
+  std::chrono::milliseconds max_age{0};
 };
 
 /// How a run should behave, as a caller gives it. Empty strings and unset values take the plan

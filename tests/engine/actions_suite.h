@@ -103,11 +103,13 @@ class ActionsSuite : public ::testing::Test {
     env_.emplace();
   }
 
-  void StartSim(sim::ActionFaults faults = {}) {
+  void StartSim(sim::ActionFaults faults = {}, const std::string& request_faults = "") {
     sim::SimOptions options;
     options.seed = kActionsSeed;
     options.api_key = kActionsKey;
     options.action_faults = std::move(faults);
+    options.fault_seed = 5;
+    if (!request_faults.empty()) options.faults = *sim::FaultRates::Parse(request_faults);
     auto server = sim::SimServer::Start(options);
     ASSERT_TRUE(server) << server.error().message;
     sim_ = std::move(*server);
@@ -563,9 +565,62 @@ TYPED_TEST_P(ActionsSuite, UpgradesASchema2Database) {
   EXPECT_THAT(again.out, ::testing::HasSubstr("up to date"));
 }
 
+// Corporate actions ride the same limiter and retries as bars: resets, 429s, 5xx and broken JSON
+// cost retries, and what is stored is exactly the vendor's table, whatever page failed.
+TYPED_TEST_P(ActionsSuite, SyncRidesOutRequestFaults) {
+  // About 40% of the requests fail (the dice are seeded, so the run is the same every time); v3 is
+  // compared too, for one more request per ticker.
+  this->StartSim({}, "reset=0.15,http429=0.1,http5xx=0.1,badjson=0.05");
+  const std::vector<std::string> tickers = TickersWithSplits();
+  CommandResult sync = this->Barfill({"actions", "sync", "--tickers", Join(tickers), "--rate", "1000/s", "--compare-v3"});
+  ASSERT_EQ(sync.exit_code, 0) << sync.err << sync.out;
+  const sim::SimStats stats = this->sim_->Stats();
+  EXPECT_GT(stats.reset + stats.http429 + stats.http5xx + stats.badjson, 0) << "faults were injected";
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.load(this->Report()).get(root), simdjson::SUCCESS);
+  int64_t retried = -1;
+  int64_t actions_requests = -1;
+  ASSERT_EQ(root["requests"]["retried"].get(retried), simdjson::SUCCESS);
+  ASSERT_EQ(root["actions"]["requests"].get(actions_requests), simdjson::SUCCESS);
+  EXPECT_GT(retried, 0);
+  EXPECT_EQ(actions_requests, stats.requests) << "every request the simulator saw is counted";
+  auto store = this->OpenDb();
+  ASSERT_TRUE(store);
+  for (const std::string& symbol : tickers) {
+    auto factors = ReadFactorRanges(*store, symbol);
+    ASSERT_TRUE(factors);
+    const sim::Market market{kActionsSeed};
+    const Ticker ticker = *Ticker::Parse(symbol);
+    const std::vector<FactorRange> truth = sim::ListedSplitFactors(market, ticker);
+    for (const FactorRange& r : truth) {
+      const FactorRange* stored = FactorFor(*factors, r.from_day);
+      ASSERT_NE(stored, nullptr) << symbol;
+      EXPECT_EQ(stored->split_price, r.split_price) << symbol << " " << r.from_day.ToString();
+    }
+  }
+}
+
+// `--actions-max-age` spares frequent runs the sync: a backfill repeated within it asks nothing and
+// changes nothing; without it every run syncs (and a split added since is seen).
+TYPED_TEST_P(ActionsSuite, ARunWithinTheMaxAgeAsksNothing) {
+  this->StartSim();
+  ASSERT_EQ(this->Backfill("AAPL,MSFT", "1d", "2025-01-02", "2025-03-31", "both").exit_code, 0);
+  this->ResetSimLog();
+  CommandResult again = this->Backfill("AAPL,MSFT", "1d", "2025-01-02", "2025-03-31", "both", {"--actions-max-age", "12"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(this->sim_->Stats().requests, 0);
+  this->ResetSimLog();
+  CommandResult every = this->Backfill("AAPL,MSFT", "1d", "2025-01-02", "2025-03-31", "both");
+  ASSERT_EQ(every.exit_code, 0) << every.err;
+  EXPECT_EQ(this->sim_->Stats().actions_requests, 2) << "splits and dividends of both tickers, one request each";
+  EXPECT_EQ(this->sim_->Stats().data_requests, 0) << "no bars to fetch";
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ActionsSuite, SplitAdjustedViewEqualsTheVendorsAdjustedBars,
                             AnInsertedSplitMakesExactlyTheAdjustedRangesBeforeItStale,
                             ConflictingSplitRowsAreFlaggedAndUnusedUntilResolved, V3DisagreeingWithV1IsReported,
-                            BadInputIsOneClearLine, UpgradesASchema2Database);
+                            BadInputIsOneClearLine, UpgradesASchema2Database, SyncRidesOutRequestFaults,
+                            ARunWithinTheMaxAgeAsksNothing);
 
 }  // namespace barfill::testing
