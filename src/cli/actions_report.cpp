@@ -49,6 +49,17 @@ std::string FormatActions(const engine::RunReport& r) {
   return out;
 }
 
+std::string FlaggedSplitsJson(const std::vector<ClassifiedSplit>& splits) {
+  std::string j = "[";
+  for (size_t k = 0; k < splits.size(); ++k) {
+    const ClassifiedSplit& c = splits[k];
+    j += (k > 0 ? ",{" : "{");
+    j += "\"id\":" + JsonQuote(c.split.id) + ",\"execution_date\":" + JsonQuote(c.split.execution_date.ToString()) +
+         ",\"status\":" + JsonQuote(ActionStatusName(c.status)) + ",\"reason\":" + JsonQuote(c.reason) + "}";
+  }
+  return j + "]";
+}
+
 std::string ActionsToJson(const engine::RunReport& r) {
   std::string j = "{\"synced\":" + std::string(r.actions_synced ? "true" : "false") + ",\"tickers\":[";
   for (size_t i = 0; i < r.actions.tickers.size(); ++i) {
@@ -58,14 +69,8 @@ std::string ActionsToJson(const engine::RunReport& r) {
          ",\"splits\":" + std::to_string(t.splits) + ",\"dividends\":" + std::to_string(t.dividends) +
          ",\"splits_new\":" + std::to_string(t.splits_new) + ",\"splits_changed\":" + std::to_string(t.splits_changed) +
          ",\"splits_removed\":" + std::to_string(t.splits_removed) +
-         ",\"dividends_flagged\":" + std::to_string(t.dividends_flagged) + ",\"flagged\":[";
-    for (size_t k = 0; k < t.flagged.size(); ++k) {
-      const ClassifiedSplit& c = t.flagged[k];
-      j += (k > 0 ? ",{" : "{");
-      j += "\"id\":" + JsonQuote(c.split.id) + ",\"execution_date\":" + JsonQuote(c.split.execution_date.ToString()) +
-           ",\"status\":" + JsonQuote(ActionStatusName(c.status)) + ",\"reason\":" + JsonQuote(c.reason) + "}";
-    }
-    j += "],\"decisions\":[";
+         ",\"dividends_flagged\":" + std::to_string(t.dividends_flagged) + ",\"flagged\":" +
+         FlaggedSplitsJson(t.flagged) + ",\"decisions\":[";
     for (size_t k = 0; k < t.decisions.size(); ++k) j += (k > 0 ? "," : "") + JsonQuote(t.decisions[k]);
     j += "]}";
   }

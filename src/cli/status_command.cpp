@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/actions_report.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -57,14 +58,7 @@ std::string ActionsJson(const std::vector<ActionsStatus>& actions) {
     if (i > 0) out += ",";
     out += "{\"ticker\":" + JsonQuote(a.ticker) + ",\"synced_at\":" + JsonQuote(FormatIsoUtc(a.synced_at_ms)) +
            ",\"splits\":" + std::to_string(a.splits) + ",\"dividends\":" + std::to_string(a.dividends) +
-           ",\"flagged\":" + std::to_string(a.flagged) + ",\"flagged_splits\":[";
-    for (size_t k = 0; k < a.flagged_splits.size(); ++k) {
-      const ClassifiedSplit& c = a.flagged_splits[k];
-      out += (k > 0 ? ",{" : "{");
-      out += "\"id\":" + JsonQuote(c.split.id) + ",\"execution_date\":" + JsonQuote(c.split.execution_date.ToString()) +
-             ",\"status\":" + JsonQuote(ActionStatusName(c.status)) + ",\"reason\":" + JsonQuote(c.reason) + "}";
-    }
-    out += "]}";
+           ",\"flagged\":" + std::to_string(a.flagged) + ",\"flagged_splits\":" + FlaggedSplitsJson(a.flagged_splits) + "}";
   }
   return out + "]";
 }

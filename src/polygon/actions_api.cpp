@@ -15,21 +15,6 @@ namespace od = simdjson::ondemand;
 constexpr std::string_view kV3SplitsPath = "/v3/reference/splits";
 constexpr int kMaxV3Limit = 1000;
 
-// The path of an absolute URL (without query or fragment).
-std::string_view PathOf(std::string_view url) {
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return {};
-  const size_t path_start = url.find('/', scheme_end + 3);
-  if (path_start == std::string_view::npos) return {};
-  const size_t path_end = url.find_first_of("?#", path_start);
-  return url.substr(path_start, path_end == std::string_view::npos ? std::string_view::npos : path_end - path_start);
-}
-
-std::string QueryEscape(std::string_view text) {
-  std::string out = EscapePathSegment(text);
-  return out;
-}
-
 /// A number field, kept as sent: null is NaN; exponent form is marked.
 simdjson::error_code ReadNumber(od::value value, double& out, bool& exponent) {
   std::string_view raw = value.raw_json_token();
@@ -152,7 +137,7 @@ Result<std::string> BuildActionsUrl(std::string_view base_url, ActionsKind kind,
   url += "?ticker.any_of=";
   for (size_t i = 0; i < tickers.size(); ++i) {
     if (i > 0) url += ',';
-    url += QueryEscape(tickers[i]);
+    url += EscapePathSegment(tickers[i]);
   }
   url += "&limit=" + std::to_string(kMaxActionsLimit);
   url += kind == ActionsKind::kSplits ? "&sort=ticker.asc,execution_date.asc" : "&sort=ticker.asc,ex_dividend_date.asc";
@@ -161,7 +146,7 @@ Result<std::string> BuildActionsUrl(std::string_view base_url, ActionsKind kind,
 
 Result<std::string> BuildV3SplitsUrl(std::string_view base_url, std::string_view ticker) {
   if (ticker.empty()) return Fail(ErrorCode::kInternal, "a v3 splits request needs a ticker");
-  return std::string(base_url) + std::string(kV3SplitsPath) + "?ticker=" + QueryEscape(ticker) +
+  return std::string(base_url) + std::string(kV3SplitsPath) + "?ticker=" + EscapePathSegment(ticker) +
          "&limit=" + std::to_string(kMaxV3Limit) + "&order=asc&sort=execution_date";
 }
 
@@ -174,9 +159,9 @@ Status CheckActionsNextUrl(std::string_view next_url, const Origin& base_origin,
                                              "://" + base_origin.host + ":" + std::to_string(base_origin.port) +
                                              "; refusing to follow it");
   }
-  if (PathOf(next_url) != PathOf(previous_url)) {
-    return Fail(ErrorCode::kBadResponse, "next_url leaves " + std::string(PathOf(previous_url)) + " for " +
-                                             std::string(PathOf(next_url)) + "; refusing to follow it");
+  if (UrlPath(next_url) != UrlPath(previous_url)) {
+    return Fail(ErrorCode::kBadResponse, "next_url leaves " + std::string(UrlPath(previous_url)) + " for " +
+                                             std::string(UrlPath(next_url)) + "; refusing to follow it");
   }
   if (next_url == previous_url) return Fail(ErrorCode::kBadResponse, "next_url repeats the page just read; stopping a loop");
   return Ok();
