@@ -62,27 +62,6 @@ void Describe(std::vector<SplitRecord>& splits) {
   }
 }
 
-std::vector<SplitRecord> ListedSplits(const Market& market, const Ticker& ticker) {
-  std::vector<SplitRecord> splits = TrueSplits(market.seed, ticker);
-  Describe(splits);
-  for (const SplitEdit& edit : market.split_edits) {
-    if (edit.ticker != ticker.symbol()) continue;
-    if (edit.remove) {
-      std::erase_if(splits, [&](const SplitRecord& s) { return s.id == edit.id; });
-      continue;
-    }
-    SplitRecord s;
-    s.ticker = edit.ticker;
-    s.execution_date = edit.execution_date;
-    s.split_from = edit.split_from;
-    s.split_to = edit.split_to;
-    s.id = edit.id.empty() ? EventId(s.ticker, "split", s.execution_date, s.split_from, s.split_to) : edit.id;
-    splits.push_back(std::move(s));
-  }
-  Describe(splits);
-  return splits;
-}
-
 /// The raw close of the last session before `day`, or `fallback` when there is none.
 double CloseBefore(const Market& market, const Ticker& ticker, CalendarDay day, double fallback) {
   const MarketZone ny = MarketZone::NewYork();
@@ -106,6 +85,27 @@ std::string EventId(std::string_view ticker, std::string_view kind, CalendarDay 
     for (int i = 0; i < 16; ++i) id.push_back(kHex[(h >> (60 - 4 * i)) & 15]);
   }
   return id;
+}
+
+std::vector<SplitRecord> ListedSplits(const Market& market, const Ticker& ticker) {
+  std::vector<SplitRecord> splits = TrueSplits(market.seed, ticker);
+  Describe(splits);
+  for (const SplitEdit& edit : market.split_edits) {
+    if (edit.ticker != ticker.symbol()) continue;
+    if (edit.remove) {
+      std::erase_if(splits, [&](const SplitRecord& s) { return s.id == edit.id; });
+      continue;
+    }
+    SplitRecord s;
+    s.ticker = edit.ticker;
+    s.execution_date = edit.execution_date;
+    s.split_from = edit.split_from;
+    s.split_to = edit.split_to;
+    s.id = edit.id.empty() ? EventId(s.ticker, "split", s.execution_date, s.split_from, s.split_to) : edit.id;
+    splits.push_back(std::move(s));
+  }
+  Describe(splits);
+  return splits;
 }
 
 std::vector<FactorRange> TrueSplitFactors(uint64_t seed, const Ticker& ticker) {

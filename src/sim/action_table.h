@@ -27,6 +27,9 @@ ActionTable TrueActions(uint64_t seed, const Ticker& ticker);
 /// inserted or removed after bars were served). Dividend factors are computed from the raw closes.
 ActionTable ListedActions(const Market& market, const Ticker& ticker);
 
+/// The vendor's current splits only (what ListedActions lists, without the cost of the dividends).
+std::vector<SplitRecord> ListedSplits(const Market& market, const Ticker& ticker);
+
 /// The listed splits that adjust prices (the whole listed table: the simulator's aggregates, like
 /// the vendor's, apply what it lists) as factor ranges.
 std::vector<FactorRange> ListedSplitFactors(const Market& market, const Ticker& ticker);

@@ -127,7 +127,7 @@ std::vector<Row> RowsOf(const ActionsCall& call, const Market& market, const Act
       for (const DividendRecord& d : ListedActions(market, *ticker).dividends) rows.push_back(DividendRow(call.endpoint, d));
       continue;
     }
-    std::vector<SplitRecord> splits = ListedActions(market, *ticker).splits;
+    std::vector<SplitRecord> splits = ListedSplits(market, *ticker);
     if (Named(faults.conflicting, symbol) && !splits.empty()) {
       SplitRecord twin = splits.back();
       twin.split_to += 1;

@@ -698,8 +698,8 @@ Result<std::string> Server::EditSplits(SplitEdit edit) {
   std::lock_guard<std::mutex> lock(listed_mu_);
   auto next = std::make_shared<Market>(*listed_);
   if (edit.remove) {
-    const ActionTable table = ListedActions(*next, *ticker);
-    const bool listed = std::any_of(table.splits.begin(), table.splits.end(), [&](const SplitRecord& s) { return s.id == edit.id; });
+    const std::vector<SplitRecord> splits = ListedSplits(*next, *ticker);
+    const bool listed = std::any_of(splits.begin(), splits.end(), [&](const SplitRecord& s) { return s.id == edit.id; });
     if (!listed) return Fail(ErrorCode::kNotFound, edit.ticker + " has no split " + edit.id);
   } else {
     if (!(edit.split_from > 0 && edit.split_to > 0)) return Fail(ErrorCode::kUsage, "a split needs positive split_from and split_to");
