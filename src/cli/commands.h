@@ -21,6 +21,7 @@ void AddDemoCommand(CLI::App& app, CommandMain* run);
 void AddMigrateCommand(CLI::App& app, CommandMain* run);
 void AddGapsCommand(CLI::App& app, CommandMain* run);
 void AddRepairCommand(CLI::App& app, CommandMain* run);
+void AddActionsCommand(CLI::App& app, CommandMain* run);
 void AddEnqueueCommand(CLI::App& app, CommandMain* run);
 void AddWorkerCommand(CLI::App& app, CommandMain* run);
 

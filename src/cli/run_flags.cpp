@@ -17,13 +17,14 @@ void AddPlanFlags(CLI::App* cmd, RunFlags& flags) {
   cmd->add_option("--timeframes", p.timeframes, "Comma-separated bar sizes: 1m,5m,15m,1h,4h,1d,1w,1mo");
   cmd->add_option("--from", p.from, "First day (YYYY-MM-DD, inclusive, in the market's zone)");
   cmd->add_option("--to", p.to, "Last day (YYYY-MM-DD, inclusive)");
-  cmd->add_option("--adjusted", flags.adjusted, "Split-adjusted bars: true (default) or false");
+  cmd->add_option("--adjusted", flags.adjusted,
+                  "Split-adjusted bars: true (default), false, or both (the raw series as well, for read-time adjustment)");
   cmd->add_option("--plan", flags.plan_path, "TOML plan file (flags override its values)");
 }
 
 void AddFetchFlags(CLI::App* cmd, RunFlags& flags) {
   BackfillSettings& s = flags.settings;
-  cmd->add_option("--db", s.run.db_url, "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
+  AddDbFlag(cmd, &s.run.db_url);
   AddApiFlags(cmd, &s.run);
   cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
 }
@@ -31,10 +32,11 @@ void AddFetchFlags(CLI::App* cmd, RunFlags& flags) {
 Result<BackfillSettings> SettingsFromFlags(const RunFlags& flags) {
   BackfillSettings settings = flags.settings;
   if (!flags.adjusted.empty()) {
-    if (flags.adjusted != "true" && flags.adjusted != "false") {
-      return Fail(ErrorCode::kUsage, "--adjusted must be true or false (got '" + flags.adjusted + "')");
+    if (flags.adjusted != "true" && flags.adjusted != "false" && flags.adjusted != "both") {
+      return Fail(ErrorCode::kUsage, "--adjusted must be true, false or both (got '" + flags.adjusted + "')");
     }
-    settings.plan_flags.adjusted = flags.adjusted == "true";
+    settings.plan_flags.adjusted = flags.adjusted != "false";
+    settings.plan_flags.unadjusted_too = flags.adjusted == "both";
   }
   if (!flags.plan_path.empty()) {
     auto plan = engine::LoadPlanFile(flags.plan_path);

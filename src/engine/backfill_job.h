@@ -16,6 +16,7 @@
 #include "engine/file_plan.h"
 #include "engine/planner.h"
 #include "engine/run_config.h"
+#include "fetch/rate_limiter.h"
 #include "fetch/retry_policy.h"
 #include "store/bar_store.h"
 
@@ -27,6 +28,28 @@ struct RunControl {
   std::chrono::milliseconds progress_interval{500};
   const std::atomic<bool>* cancel = nullptr;  ///< set to stop (outcome kInterrupted); may be null
 };
+
+/// What one run fetches through: one rate limiter and one retry budget shared by every request
+/// (bars and corporate actions alike), on the real clock.
+class FetchContext {
+ public:
+  FetchContext(const RunConfig& config, const RunControl& control);
+  const fetch::FetchShared& shared() const { return shared_; }
+  /// The run's retry budget refused a retry: the API looks dead.
+  bool BudgetSpent() const { return budget_.refused() > 0; }
+  fetch::RetryBudget& budget() { return budget_; }
+
+ private:
+  fetch::RateLimiter limiter_;
+  fetch::RetryBudget budget_;
+  fetch::FetchShared shared_;
+};
+
+/// `barfill actions sync`: opens and migrates the store, syncs the corporate actions of the
+/// plan's stocks and, with config.actions.refresh_stale, fetches their stale ranges at once.
+/// Never throws; how it ended is the report's outcome.
+RunReport RunActionsJob(const RunConfig& config, const StoreOptions& store_options, const RunControl& control,
+                        std::vector<std::string>* notices = nullptr);
 
 class BackfillJob {
  public:

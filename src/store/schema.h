@@ -19,11 +19,12 @@ namespace barfill::store {
 ///   2: the ledger records final ranges (pages merged as they commit), requests and base aggregates
 ///   3: barfill_files: the flat files loaded, with their ETag, size and time
 ///   4: barfill_checks: when a repair or a refresh last verified a range, and when to look again
-///   5: the work queue (barfill_queue, barfill_workers) and the shared rate limit (barfill_rate)
+///   5: corporate actions (splits, dividends, overrides, factors, adjusted views); stale ledger ranges
+///   6: the work queue (barfill_queue, barfill_workers) and the shared rate limit (barfill_rate)
 ///
 /// The work queue's step is numbered in this one place (kWorkQueueFromVersion): when other steps
 /// land before it, move it after the last of them and kSchemaVersion follows.
-inline constexpr int kWorkQueueFromVersion = 4;
+inline constexpr int kWorkQueueFromVersion = 5;
 inline constexpr int kSchemaVersion = kWorkQueueFromVersion + 1;
 
 /// What step 1 -> 2 changes, in the user's terms.
