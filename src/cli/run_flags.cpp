@@ -29,15 +29,19 @@ void AddFetchFlags(CLI::App* cmd, RunFlags& flags) {
   cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
 }
 
+Status ApplyAdjustedFlag(const std::string& text, PlanFlags& plan_flags) {
+  if (text.empty()) return Ok();
+  if (text != "true" && text != "false" && text != "both") {
+    return Fail(ErrorCode::kUsage, "--adjusted must be true, false or both (got '" + text + "')");
+  }
+  plan_flags.adjusted = text != "false";
+  plan_flags.unadjusted_too = text == "both";
+  return Ok();
+}
+
 Result<BackfillSettings> SettingsFromFlags(const RunFlags& flags) {
   BackfillSettings settings = flags.settings;
-  if (!flags.adjusted.empty()) {
-    if (flags.adjusted != "true" && flags.adjusted != "false" && flags.adjusted != "both") {
-      return Fail(ErrorCode::kUsage, "--adjusted must be true, false or both (got '" + flags.adjusted + "')");
-    }
-    settings.plan_flags.adjusted = flags.adjusted != "false";
-    settings.plan_flags.unadjusted_too = flags.adjusted == "both";
-  }
+  BARFILL_TRY(ApplyAdjustedFlag(flags.adjusted, settings.plan_flags));
   if (!flags.plan_path.empty()) {
     auto plan = engine::LoadPlanFile(flags.plan_path);
     if (!plan) return Fail(plan.error());

@@ -29,6 +29,9 @@ void AddPlanFlags(CLI::App* cmd, RunFlags& flags);
 /// --compression, --stall-timeout, --no-progress.
 void AddFetchFlags(CLI::App* cmd, RunFlags& flags);
 
+/// --adjusted true, false or both into the plan flags (empty: the plan's or the default).
+Status ApplyAdjustedFlag(const std::string& text, PlanFlags& plan_flags);
+
 /// Checks --adjusted and reads --plan into the settings; the first bad input is the error.
 Result<BackfillSettings> SettingsFromFlags(const RunFlags& flags);
 
