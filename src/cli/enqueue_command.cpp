@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/run_flags.h"
+#include "engine/plan.h"
 #include "engine/worker.h"
 
 namespace barfill::cli {
@@ -19,6 +20,10 @@ int RunEnqueue(const RunFlags& flags) {
   // REST ranges; flat files stay with barfill backfill.
   settings->run.dry_run = true;
   settings->run.source = "rest";
+  if (engine::ParseAllTickers(settings->plan_flags.tickers)) {
+    return ReportError(Error(ErrorCode::kUsage, "--tickers all takes the flat files' tickers, which only barfill "
+                                                "backfill loads: give barfill enqueue a list of tickers (or @FILE)"));
+  }
   auto config = ResolveSettings(*settings);
   if (!config) return ReportError(config.error());
   config->dry_run = false;

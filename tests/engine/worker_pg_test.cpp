@@ -359,6 +359,11 @@ TEST_F(WorkersEndToEnd, SqliteIsRefusedWithOneLineAndExit2) {
   EXPECT_EQ(enqueued.exit_code, 2);
   EXPECT_THAT(enqueued.err, ::testing::StartsWith("error: barfill enqueue needs PostgreSQL"));
   EXPECT_FALSE(std::filesystem::exists(dir.File("bars.db"))) << "nothing created";
+  std::vector<std::string> all = PlanArgs("enqueue");
+  all[3] = "all";
+  const CommandResult all_tickers = testing::RunCommand(all, Env());
+  EXPECT_EQ(all_tickers.exit_code, 2);
+  EXPECT_THAT(all_tickers.err, ::testing::StartsWith("error: --tickers all takes the flat files' tickers"));
   const CommandResult bad_lease = testing::RunCommand(
       {testing::BarfillExe(), "worker", "--db", DbUrl(), "--lease", "0"}, Env());
   EXPECT_EQ(bad_lease.exit_code, 2);
