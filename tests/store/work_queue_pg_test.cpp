@@ -166,9 +166,12 @@ TEST_F(WorkQueuePg, TwoWorkersShareOneRateAndOne429PausesBoth) {
       offsets.push_back(asked_us + slots->SlotUs(0));
     }
   }
+  // Offsets are the database's, placed on this test's clock when the answer came: a round trip of
+  // jitter (tens of ms on a loaded machine) blurs each step, not the span.
   for (size_t i = 1; i < offsets.size(); ++i) {
-    EXPECT_GE(offsets[i] - offsets[i - 1], 90'000) << "slot " << i << " comes an interval after the one before";
+    EXPECT_GE(offsets[i] - offsets[i - 1], 60'000) << "slot " << i << " comes an interval after the one before";
   }
+  EXPECT_GE(offsets.back() - offsets.front(), 7 * 100'000 - 40'000) << "8 slots span 7 intervals";
   // a sees a 429 and pauses for 1 s: b's next slot comes after the pause.
   ASSERT_TRUE((*a)->Pause(1'000'000));
   auto after = (*b)->Reserve(1, 0);
