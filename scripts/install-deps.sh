@@ -8,7 +8,7 @@ packages=(
   libcurl4-openssl-dev libsimdjson-dev libpq-dev libsqlite3-dev libcli11-dev
   libtomlplusplus-dev libhowardhinnant-date-dev tzdata zlib1g-dev
   libquantlib0-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libpugixml-dev libssl-dev
+  libpugixml-dev libssl-dev prometheus-cpp-dev
 )
 if [[ ${1:-} == --test ]]; then
   # PostgreSQL for the pg tests; sqlite3 and postgresql-client for checks from the shell;

@@ -30,6 +30,7 @@ enum class ErrorCode {
   kNetworkGaveUp,    ///< retry budget or attempts exhausted on a retryable failure (exit 5)
   kNotFound,         ///< a requested local thing does not exist (file, series)
   kInternal,         ///< a bug
+  kLeaseLost,        ///< a worker's lease on a queue item was taken over: its commit is refused
 };
 
 /// Short stable name of a code, for reports and logs ("rate_limited", ...).

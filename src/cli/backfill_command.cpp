@@ -4,6 +4,7 @@
 #include "cli/backfill_run.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/run_flags.h"
 #include "engine/plan.h"
 
 namespace barfill::cli {
@@ -58,13 +59,8 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   cmd->callback([flags, run] {
     *run = [flags] {
       BackfillSettings settings = flags->settings;
-      if (!flags->adjusted.empty()) {
-        if (flags->adjusted != "true" && flags->adjusted != "false" && flags->adjusted != "both") {
-          return ReportError(
-              Error(ErrorCode::kUsage, "--adjusted must be true, false or both (got '" + flags->adjusted + "')"));
-        }
-        settings.plan_flags.adjusted = flags->adjusted != "false";
-        settings.plan_flags.unadjusted_too = flags->adjusted == "both";
+      if (auto adjusted = ApplyAdjustedFlag(flags->adjusted, settings.plan_flags); !adjusted) {
+        return ReportError(adjusted.error());
       }
       auto prefer = ParsePreferRule(flags->prefer);
       if (!prefer) return ReportError(prefer.error());

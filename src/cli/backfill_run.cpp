@@ -9,6 +9,7 @@
 #include "cli/console_observer.h"
 #include "cli/exit_codes.h"
 #include "cli/report_format.h"
+#include "cli/run_flags.h"
 #include "cli/stop_signals.h"
 #include "cli/test_hooks.h"
 #include "engine/backfill_job.h"
@@ -17,15 +18,8 @@ namespace barfill::cli {
 
 int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport* report_out) {
   // 1. Everything the user typed, checked before the database or the network is touched.
-  auto plan = ApplyPlanFlags(settings.plan_file, settings.plan_flags);
-  if (!plan) return ReportError(plan.error());
-  engine::RunSettings run = settings.run;
-  run.db_url = ResolveDbUrl(!run.db_url.empty() ? run.db_url : plan->db.value_or(""));
-  run.api_key = ResolveApiKey(run.api_key).value_or("");
-  if (run.files_access_key.empty()) run.files_access_key = ResolveS3AccessKey().value_or("");
-  if (run.files_secret_key.empty()) run.files_secret_key = ResolveS3SecretKey().value_or("");
-  auto config = engine::ResolveRunConfig(std::move(*plan), run);
-  if (!config) return ReportError(InFlagTerms(config.error()));
+  auto config = ResolveSettings(settings);
+  if (!config) return ReportError(config.error());
 
   // 2. The store and the plan against its ledger: an unreachable or wrong database stops here.
   const CrashHooks hooks = CrashHooksFromEnvironment();

@@ -22,5 +22,7 @@ void AddMigrateCommand(CLI::App& app, CommandMain* run);
 void AddGapsCommand(CLI::App& app, CommandMain* run);
 void AddRepairCommand(CLI::App& app, CommandMain* run);
 void AddActionsCommand(CLI::App& app, CommandMain* run);
+void AddEnqueueCommand(CLI::App& app, CommandMain* run);
+void AddWorkerCommand(CLI::App& app, CommandMain* run);
 
 }  // namespace barfill::cli

@@ -27,6 +27,7 @@ int ExitCodeFor(const Error& error) {
     case ErrorCode::kBadResponse:
     case ErrorCode::kInvalidData:
     case ErrorCode::kInternal:
+    case ErrorCode::kLeaseLost:
       return kExitChunksFailed;
   }
   return kExitChunksFailed;

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   barfill::cli::AddGapsCommand(app, &run);
   barfill::cli::AddRepairCommand(app, &run);
   barfill::cli::AddActionsCommand(app, &run);
+  barfill::cli::AddEnqueueCommand(app, &run);
+  barfill::cli::AddWorkerCommand(app, &run);
 
   // CLI11 says only "A subcommand is required" for a misspelt command; name it instead.
   const auto known = [&](const char* name) {
@@ -41,7 +43,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc >= 2 && argv[1][0] != '-' && !known(argv[1])) {
-    std::fprintf(stderr, "error: unknown command '%s': use backfill, status, gaps, repair, export, actions, migrate, sim or demo (see barfill --help)\n",
+    std::fprintf(stderr, "error: unknown command '%s': use backfill, enqueue, worker, status, gaps, repair, export, actions, migrate, sim or demo (see barfill --help)\n",
                  argv[1]);
     return barfill::cli::kExitUsage;
   }

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "core/json.h"
 #include "store/actions_store.h"
 #include "store/bar_store.h"
+#include "store/work_queue.h"
 
 namespace barfill::cli {
 namespace {
@@ -66,7 +69,8 @@ std::string ActionsJson(const std::vector<ActionsStatus>& actions) {
   return out + "]";
 }
 
-void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all, const std::vector<ActionsStatus>& actions) {
+void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all, const std::vector<ActionsStatus>& actions,
+               const std::string& queue_json) {
   std::string out = "{\"database\":" + JsonQuote(store.Describe()) + ",\"series\":[";
   for (size_t i = 0; i < all.size(); ++i) {
     const SeriesStatus& s = all[i];
@@ -82,7 +86,9 @@ void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all, cons
            ",\"last_bar\":" + JsonBarTime(s, s.last_bar_ms) + ",\"failed\":" + JsonRanges(s.failed) +
            ",\"stale\":" + JsonRanges(s.stale) + "}";
   }
-  out += "],\"corporate_actions\":" + ActionsJson(actions) + "}\n";
+  out += "],\"corporate_actions\":" + ActionsJson(actions);
+  if (!queue_json.empty()) out += ",\"queue\":" + queue_json;  // once anything was enqueued
+  out += "}\n";
   std::fputs(out.c_str(), stdout);
 }
 
@@ -149,6 +155,56 @@ void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all, con
   }
 }
 
+std::string Ago(int64_t ms, int64_t now_ms) {
+  const int64_t s = std::max<int64_t>(0, (now_ms - ms) / 1000);
+  return s < 120 ? std::to_string(s) + " s ago" : std::to_string(s / 60) + " min ago";
+}
+
+/// The work queue and its workers (PostgreSQL, once anything was enqueued).
+void PrintQueueTable(const store::QueueStatus& q) {
+  const int64_t now = NowMs();
+  std::printf("\nwork queue: %lld pending, %lld leased (%lld expired, reclaimable), %lld done, %lld failed",
+              static_cast<long long>(q.pending), static_cast<long long>(q.leased), static_cast<long long>(q.expired),
+              static_cast<long long>(q.done), static_cast<long long>(q.failed));
+  if (q.oldest_lease_ms) std::printf("; oldest lease claimed %s", Ago(*q.oldest_lease_ms, now).c_str());
+  std::printf("\n");
+  for (const auto& [key, rate] : q.rates) {
+    std::printf("shared rate limit %s: %.1f requests/s now, %lld 429s, %lld cuts%s\n", key.c_str(), rate.rate_per_s,
+                static_cast<long long>(rate.rate_limited), static_cast<long long>(rate.decreases),
+                rate.paused_for_ms > 0 ? (", paused for " + std::to_string(rate.paused_for_ms) + " ms").c_str() : "");
+  }
+  if (!q.workers.empty()) {
+    std::printf("workers:\n  %-4s %-8s %-20s %-7s %-24s %-14s %6s %6s %5s %10s  %s\n", "id", "state", "host", "pid",
+                "started", "heartbeat", "done", "failed", "lost", "rows", "current item");
+  }
+  for (const store::WorkerRow& w : q.workers) {
+    std::printf("  %-4lld %-8s %-20s %-7lld %-24s %-14s %6lld %6lld %5lld %10lld  %s\n", static_cast<long long>(w.id),
+                w.state.c_str(), w.host.c_str(), static_cast<long long>(w.pid), FormatIsoUtc(w.started_ms).c_str(),
+                Ago(w.heartbeat_ms, now).c_str(), static_cast<long long>(w.items_done),
+                static_cast<long long>(w.items_failed), static_cast<long long>(w.lease_losses),
+                static_cast<long long>(w.rows), w.current.empty() ? "-" : w.current.c_str());
+  }
+  for (const std::string& f : q.failures) std::printf("failed item: %s\n", f.c_str());
+}
+
+std::string QueueJson(const store::QueueStatus& q) {
+  std::string out = "{\"pending\":" + std::to_string(q.pending) + ",\"leased\":" + std::to_string(q.leased) +
+                    ",\"expired\":" + std::to_string(q.expired) + ",\"done\":" + std::to_string(q.done) +
+                    ",\"failed\":" + std::to_string(q.failed) + ",\"oldest_lease\":" +
+                    (q.oldest_lease_ms ? JsonQuote(FormatIsoUtc(*q.oldest_lease_ms)) : "null") + ",\"workers\":[";
+  for (size_t i = 0; i < q.workers.size(); ++i) {
+    const store::WorkerRow& w = q.workers[i];
+    if (i > 0) out += ",";
+    out += "{\"id\":" + std::to_string(w.id) + ",\"host\":" + JsonQuote(w.host) + ",\"pid\":" + std::to_string(w.pid) +
+           ",\"state\":" + JsonQuote(w.state) + ",\"started\":" + JsonQuote(FormatIsoUtc(w.started_ms)) +
+           ",\"heartbeat\":" + JsonQuote(FormatIsoUtc(w.heartbeat_ms)) + ",\"items_done\":" +
+           std::to_string(w.items_done) + ",\"items_failed\":" + std::to_string(w.items_failed) +
+           ",\"lease_losses\":" + std::to_string(w.lease_losses) + ",\"rows\":" + std::to_string(w.rows) +
+           ",\"current_item\":" + (w.current.empty() ? "null" : JsonQuote(w.current)) + "}";
+  }
+  return out + "]}";
+}
+
 /// The coverage page instead of the table (`--html FILE`).
 int RunCoveragePage(const StatusFlags& flags, BarStore& store) {
   auto selection = ParseGapSelection(flags.selection, TodayUtc());
@@ -174,7 +230,8 @@ int RunStatus(const StatusFlags& flags) {
     if (auto ok = ParseGapSelection(flags.selection, TodayUtc()); !ok) return ReportError(ok.error());
   }
   // Status never creates or changes a database.
-  auto store = OpenStore(ResolveDbUrl(flags.db), StoreOptions::ForReading());
+  const std::string url = ResolveDbUrl(flags.db);
+  auto store = OpenStore(url, StoreOptions::ForReading());
   if (!store) return ReportError(store.error());
   if (auto checked = (*store)->Migrate(); !checked) return ReportError(checked.error());
   if (!flags.html.empty()) return RunCoveragePage(flags, **store);
@@ -182,10 +239,19 @@ int RunStatus(const StatusFlags& flags) {
   if (!status) return ReportError(status.error());
   auto actions = ReadActionsStatus(**store);
   if (!actions) return ReportError(actions.error());
+  std::optional<store::QueueStatus> queue;
+  if ((*store)->Kind() == "postgresql") {
+    auto opened = store::WorkQueue::Open(url, "barfill status", StoreOptions::ForReading());
+    if (!opened) return ReportError(opened.error());
+    auto read = (*opened)->ReadStatus();
+    if (!read) return ReportError(read.error());
+    if (read->total() > 0 || !read->workers.empty()) queue = std::move(*read);
+  }
   if (flags.json) {
-    PrintJson(**store, *status, *actions);
+    PrintJson(**store, *status, *actions, queue ? QueueJson(*queue) : "");
   } else {
     PrintTable(**store, *status, *actions);
+    if (queue) PrintQueueTable(*queue);
   }
   return std::fflush(stdout) == 0 ? kExitOk : kExitUsage;
 }

@@ -20,6 +20,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kNetworkGaveUp: return "network_gave_up";
     case ErrorCode::kNotFound: return "not_found";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kLeaseLost: return "lease_lost";
   }
   return "unknown";
 }

@@ -43,15 +43,6 @@ RunOutcome OutcomeOf(StopKind kind) {
   return RunOutcome::kDone;
 }
 
-/// What the ledger may record as final of a page: all of it, unless its range reached into the
-/// present when it was asked for; then only up to its last bar, which may still grow (the next
-/// run fetches from there on).
-TimeRange FinalPart(const fetch::FetchedPage& page, const BarBatch& bars) {
-  if (page.range.to_ms <= page.requested_at_ms) return page.range;
-  const int64_t end = bars.empty() ? page.range.from_ms : std::max(page.range.from_ms, bars.t.back());
-  return TimeRange{page.range.from_ms, end};
-}
-
 /// One pass over a WorkPlan: the fetchers, the writers, the progress.
 class Pass {
  public:
@@ -447,6 +438,12 @@ class Pass {
 };
 
 }  // namespace
+
+TimeRange FinalPart(const fetch::FetchedPage& page, const BarBatch& bars) {
+  if (page.range.to_ms <= page.requested_at_ms) return page.range;
+  const int64_t end = bars.empty() ? page.range.from_ms : std::max(page.range.from_ms, bars.t.back());
+  return TimeRange{page.range.from_ms, end};
+}
 
 void SettleFailures(RunReport& report) {
   if (report.outcome != RunOutcome::kDone || report.failures.empty()) return;

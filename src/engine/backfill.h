@@ -44,6 +44,11 @@ struct RunOptions {
 RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& options,
                       const fetch::FetchShared& fetch, BarStore& store, std::span<BarStore* const> extra_writers = {});
 
+/// What the ledger may record as final of a page: all of it, unless its range reached into the
+/// present when it was asked for; then only up to its last bar, which may still grow (the next
+/// run fetches from there on).
+TimeRange FinalPart(const fetch::FetchedPage& page, const BarBatch& bars);
+
 /// A run that ended normally but with failed ranges or files gets its outcome: kNetwork when
 /// the network gave up on any (resumable, exit 5), else kRangesFailed; and its error line.
 void SettleFailures(RunReport& report);

@@ -141,6 +141,14 @@ std::vector<TimeRange> Subtract(TimeRange range, std::vector<TimeRange> covered)
   return left;
 }
 
+std::vector<TimeRange> StillToFetch(TimeRange range, const std::vector<LedgerEntry>& ledger) {
+  std::vector<TimeRange> covered;
+  for (const LedgerEntry& entry : ledger) {
+    if (Covers(entry)) covered.push_back(entry.range);
+  }
+  return Subtract(range, std::move(covered));
+}
+
 Result<WorkPlan> BuildWorkPlan(const Plan& plan, BarStore& store, CalendarDay today, int fetchers, int64_t page_limit,
                                const CoveredElsewhere& elsewhere) {
   WorkPlan work;

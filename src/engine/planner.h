@@ -63,6 +63,9 @@ int64_t BaseCapacity(const Series& series, TimeRange range);
 /// `range` minus the union of `covered` (any order, may overlap).
 std::vector<TimeRange> Subtract(TimeRange range, std::vector<TimeRange> covered);
 
+/// `range` minus the final (done or empty) ranges of `ledger`: what is still to fetch of it.
+std::vector<TimeRange> StillToFetch(TimeRange range, const std::vector<LedgerEntry>& ledger);
+
 /// Expands `plan` against the ledger in `store`. `today` (UTC day) clamps a future last day.
 /// `fetchers` is how many ranges the run fetches at once: fewer ranges than that are cut.
 /// `page_limit` is the base aggregates one request may read (the API's 50,000). `elsewhere`, if

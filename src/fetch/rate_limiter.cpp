@@ -73,6 +73,7 @@ Clock::Duration RateLimiter::Interval() const {
 }
 
 Status RateLimiter::Acquire(const std::atomic<bool>* cancel, Clock::Duration* waited) {
+  if (options_.shared != nullptr) return AcquireShared(cancel, waited);
   const Clock::TimePoint start = clock_.Now();
   for (;;) {
     Clock::TimePoint wake;
@@ -96,7 +97,51 @@ Status RateLimiter::Acquire(const std::atomic<bool>* cancel, Clock::Duration* wa
   }
 }
 
+int RateLimiter::SharedBatch() const {
+  // About 50 ms of the rate, at least one slot, at most a burst's worth.
+  return std::clamp(static_cast<int>(std::floor(max_rate_ * 0.05)), 1, kMaxAutoBurst);
+}
+
+Status RateLimiter::AcquireShared(const std::atomic<bool>* cancel, Clock::Duration* waited) {
+  const Clock::TimePoint start = clock_.Now();
+  const auto interrupted = [&] {
+    if (waited != nullptr) *waited = clock_.Now() - start;
+    return Fail(ErrorCode::kInterrupted, "interrupted while waiting for the rate limiter");
+  };
+  for (;;) {
+    Clock::TimePoint slot;
+    {
+      std::unique_lock lock(shared_mutex_);
+      const Clock::TimePoint now = clock_.Now();
+      // A slot left unused for longer than an interval is dropped: sent now, it would bunch up
+      // with the fleet's next ones.
+      while (!slots_.empty() && slots_.front() + shared_interval_ < now) slots_.pop_front();
+      if (slots_.empty()) {
+        auto grant = options_.shared->Reserve(SharedBatch(), successes_.exchange(0));
+        if (!grant) {
+          // The database is away (restarting?): no slot, no request; ask again shortly.
+          lock.unlock();
+          if (!clock_.SleepFor(std::chrono::milliseconds(500), cancel)) return interrupted();
+          continue;
+        }
+        const Clock::TimePoint granted = clock_.Now();
+        shared_interval_ = grant->interval;
+        for (const Clock::Duration offset : grant->slots) slots_.push_back(granted + offset);
+        if (slots_.empty()) continue;
+      }
+      slot = slots_.front();
+      slots_.pop_front();
+      std::lock_guard local(mutex_);
+      slot = std::max(slot, paused_until_);  // a 429 this process saw since the reservation
+    }
+    if (!clock_.SleepUntil(slot, cancel)) return interrupted();
+    if (waited != nullptr) *waited = clock_.Now() - start;
+    return Ok();
+  }
+}
+
 void RateLimiter::OnSuccess() {
+  if (options_.shared != nullptr) successes_.fetch_add(1);
   std::lock_guard lock(mutex_);
   if (rate_ >= max_rate_) return;
   if (++success_run_ < options_.recover_after) return;
@@ -104,20 +149,36 @@ void RateLimiter::OnSuccess() {
   rate_ = std::min(max_rate_, rate_ + max_rate_ * options_.recover_step);
 }
 
+Clock::Duration RateLimiter::PauseFor(std::optional<std::chrono::milliseconds> retry_after) const {
+  if (retry_after) {
+    return std::min<Clock::Duration>(*retry_after, std::chrono::milliseconds(options_.retry_after_cap_ms));
+  }
+  // Without advice, wait a couple of request slots (at least min_pause), so that a sliding
+  // window on the server gets room.
+  const Clock::Duration pause = std::max<Clock::Duration>(std::chrono::milliseconds(options_.min_pause_ms),
+                                                          std::isinf(rate_) ? Clock::Duration::zero() : Interval() * 2);
+  return std::min<Clock::Duration>(pause, std::chrono::milliseconds(options_.retry_after_cap_ms));
+}
+
 void RateLimiter::OnRateLimited(std::optional<std::chrono::milliseconds> retry_after) {
+  if (options_.shared != nullptr) {
+    // Everyone sharing the limit pauses: the row's arrival time moves past the pause, so the
+    // slots this process holds would fall into it; they go.
+    Clock::Duration pause;
+    {
+      std::lock_guard lock(mutex_);
+      pause = PauseFor(retry_after);
+    }
+    {
+      std::lock_guard shared(shared_mutex_);
+      slots_.clear();
+      (void)options_.shared->Pause(pause);  // the local pause below holds even if this fails
+    }
+  }
   std::lock_guard lock(mutex_);
   const Clock::TimePoint now = clock_.Now();
   success_run_ = 0;
-  Clock::Duration pause;
-  if (retry_after) {
-    pause = std::min<Clock::Duration>(*retry_after, std::chrono::milliseconds(options_.retry_after_cap_ms));
-  } else {
-    // Without advice, wait a couple of request slots (at least min_pause), so that a sliding
-    // window on the server gets room.
-    pause = std::max<Clock::Duration>(std::chrono::milliseconds(options_.min_pause_ms),
-                                      std::isinf(rate_) ? Clock::Duration::zero() : Interval() * 2);
-    pause = std::min<Clock::Duration>(pause, std::chrono::milliseconds(options_.retry_after_cap_ms));
-  }
+  const Clock::Duration pause = PauseFor(retry_after);
   const bool new_episode = !decreased_once_ || now >= paused_until_;
   paused_until_ = std::max(paused_until_, now + pause);
   if (new_episode) {

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
+#include <vector>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -29,6 +31,22 @@ struct RateSpec {
 /// Parses `free`, `paid`, `N/min` or `N/s` (N > 0, may be fractional).
 Result<RateSpec> ParseRate(std::string_view text);
 
+/// Request slots from a rate limit shared with other processes (barfill workers: a row in
+/// PostgreSQL, store/shared_rate.h). Called by one thread at a time.
+class SharedRateSource {
+ public:
+  struct Grant {
+    std::vector<Clock::Duration> slots;  ///< when each slot may go, from now, in order
+    Clock::Duration interval{};          ///< between slots at the rate enforced now
+  };
+  virtual ~SharedRateSource() = default;
+  /// Reserves `n` consecutive slots; `successes` are answers without a 429 since the last call.
+  virtual Result<Grant> Reserve(int n, int successes) = 0;
+  /// A 429: everyone sharing the limit pauses for `pause` (the first report of an episode also
+  /// cuts the rate).
+  virtual Status Pause(Clock::Duration pause) = 0;
+};
+
 struct RateLimiterOptions {
   /// Requests that may go back to back after an idle spell. 0 picks the largest burst (at most
   /// kMaxAutoBurst) that keeps every sliding 60 s window within the configured rate.
@@ -42,6 +60,9 @@ struct RateLimiterOptions {
   double recover_step = 0.1;        ///< share of the configured rate added per step
   int64_t retry_after_cap_ms = 120'000;
   int64_t min_pause_ms = 1'000;     ///< pause for everyone on a 429 without Retry-After
+  /// When set, slots come from this limit shared with other processes instead of the local
+  /// GCRA (a 429 still pauses this process at once and is reported to the others).
+  SharedRateSource* shared = nullptr;
 };
 
 class RateLimiter {
@@ -67,9 +88,14 @@ class RateLimiter {
   int burst() const { return burst_; }
   const RateSpec& spec() const { return spec_; }
   int64_t decreases() const;
+  /// Slots reserved at once from a shared limit: a few, so that one round trip serves several
+  /// requests without holding much of the fleet's rate.
+  int SharedBatch() const;
 
  private:
   Clock::Duration Interval() const;  // at the current rate; mutex held
+  Clock::Duration PauseFor(std::optional<std::chrono::milliseconds> retry_after) const;  // mutex held
+  Status AcquireShared(const std::atomic<bool>* cancel, Clock::Duration* waited);
 
   const RateSpec spec_;
   Clock& clock_;
@@ -84,6 +110,12 @@ class RateLimiter {
   bool decreased_once_ = false;
   int success_run_ = 0;
   int64_t decreases_ = 0;
+
+  // The shared path: slots reserved but not used yet, and answers to report.
+  std::mutex shared_mutex_;  // one reservation at a time; taken before mutex_, never after
+  std::deque<Clock::TimePoint> slots_;
+  Clock::Duration shared_interval_{};
+  std::atomic<int> successes_{0};
 };
 
 }  // namespace barfill::fetch

@@ -25,6 +25,10 @@ int64_t ChunkWrite::FinalRows() const {
   return rows;
 }
 
+Status BarStore::CommitFenced(std::span<const ChunkWrite>, const LeaseFence&) {
+  return Fail(ErrorCode::kUsage, "the work queue needs PostgreSQL: " + Describe() + " cannot hold leases");
+}
+
 Result<std::vector<WindowCount>> BarStore::CountBarsIn(const Series&, std::span<const TimeRange>) {
   return Fail(ErrorCode::kInternal, std::string(Kind()) + " store cannot count bars per window");
 }

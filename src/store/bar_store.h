@@ -82,6 +82,14 @@ struct FileRecord {
   int64_t updated_at_ms = 0;
 };
 
+/// What a barfill worker proves when it commits: it still holds its lease on queue item `item`,
+/// with the generation it claimed it at (every claim of an item raises its generation).
+struct LeaseFence {
+  int64_t item = 0;
+  int64_t worker = 0;
+  int64_t generation = 0;
+};
+
 /// Receives the writes of a file, in as many calls as its producer likes.
 using ChunkSink = std::function<Status(std::span<const ChunkWrite> writes)>;
 
@@ -141,6 +149,12 @@ class BarStore {
   /// re-run leaves exactly one copy of each bar, with the newer values. Several chunks may share
   /// one transaction when that is faster; if the call fails, none of them is marked done.
   virtual Status CommitChunks(std::span<const ChunkWrite> writes) = 0;
+
+  /// CommitChunks for a barfill worker: the same transaction first checks that `fence` still
+  /// holds (the item leased to this worker, at this generation, not expired) and locks the item
+  /// until COMMIT, so that no other worker can take it over meanwhile. A lease taken over or
+  /// expired refuses the whole commit (kLeaseLost): nothing of it is stored. PostgreSQL only.
+  virtual Status CommitFenced(std::span<const ChunkWrite> writes, const LeaseFence& fence);
 
   /// Stores a whole day file in one transaction: `produce` hands every write of the file to the
   /// sink, in as many calls as it likes (so memory stays bounded whatever the file's size); then
@@ -221,6 +235,10 @@ struct StoreOptions {
   std::chrono::seconds connect_timeout{10};
   /// SQLite: how long a writer waits for another process's lock.
   std::chrono::milliseconds busy_timeout{10000};
+  /// PostgreSQL: when > 0, the server cancels a statement (a COPY waiting for rows included)
+  /// and ends a session idle inside a transaction after this long: a worker paused mid-commit
+  /// must not hold its item's locks past its lease.
+  std::chrono::milliseconds stalled_session_timeout{0};
   /// Waits between transaction attempts; null: the real clock (tests pass a FakeClock).
   Clock* clock = nullptr;
   /// Test seam: called at each WriteStep of CommitChunks; an error aborts the transaction.

@@ -175,11 +175,12 @@ std::string DescribeConnection(const PGconn* conn) {
 }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conninfo,
-                                                         std::chrono::seconds connect_timeout) {
+                                                         std::chrono::seconds connect_timeout,
+                                                         const std::string& session_options) {
   // Later keywords override earlier ones, so a connect_timeout in the URL still wins.
   const std::string timeout = std::to_string(connect_timeout.count());
-  const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
-  const char* values[] = {timeout.c_str(), "barfill", conninfo.c_str(), nullptr};
+  const char* keywords[] = {"connect_timeout", "fallback_application_name", "options", "dbname", nullptr};
+  const char* values[] = {timeout.c_str(), "barfill", session_options.c_str(), conninfo.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Fail(ErrorCode::kDatabase, "cannot allocate a PostgreSQL connection");
   std::unique_ptr<PgConnection> connection(new PgConnection(conn));
@@ -206,10 +207,13 @@ Error PgConnection::ErrorFrom(const PGresult* result, std::string_view doing) co
   std::string reason = OneLine(primary != nullptr ? primary : PQerrorMessage(conn_.get()));
   if (reason.empty()) reason = "unknown error";
   // 23505 is retryable too: barfill's own writes never duplicate a key, so a unique violation
-  // means a concurrent writer committed the same chunk first, and redoing replaces it.
+  // means a concurrent writer committed the same chunk first, and redoing replaces it. 25P03:
+  // the server ended a session left idle in a transaction, 57014: it cancelled a statement
+  // (statement_timeout; a worker paused mid-COPY); the redo meets the lease's fence.
   const bool retryable = IsBroken() || sqlstate.starts_with("08") || sqlstate == "40001" ||
                          sqlstate == "40P01" || sqlstate == "57P01" || sqlstate == "57P02" ||
-                         sqlstate == "57P03" || sqlstate == "23505";
+                         sqlstate == "57P03" || sqlstate == "23505" || sqlstate == "25P03" ||
+                         sqlstate == "57014";
   std::string message = describe_ + ": " + std::string(doing) + " failed: " + reason;
   if (!sqlstate.empty()) message += " (SQLSTATE " + sqlstate + ")";
   message += HintFor(sqlstate);
@@ -317,6 +321,69 @@ Status PgConnection::QueryValues(std::string_view sql, std::span<const SqlValue>
   const int rows = PQntuples(result->get());
   for (int i = 0; i < rows; ++i) BARFILL_TRY(row(PgRow(result->get(), i)));
   return Ok();
+}
+
+Result<std::unique_ptr<PgLink>> PgLink::Open(const std::string& conninfo, const Settings& settings) {
+  auto conn = PgConnection::Open(conninfo, settings.connect_timeout, settings.session_options);
+  if (!conn) return Fail(std::move(conn).error());
+  return std::make_unique<PgLink>(conninfo, settings, std::move(*conn));
+}
+
+PgLink::PgLink(std::string conninfo, Settings settings, std::unique_ptr<PgConnection> conn)
+    : conninfo_(std::move(conninfo)),
+      settings_(settings),
+      conn_(std::move(conn)),
+      describe_(conn_->Describe()),
+      random_(std::random_device{}()) {}
+
+Status PgLink::EnsureConnected() {
+  if (connected()) return Ok();
+  conn_.reset();
+  auto reopened = PgConnection::Open(conninfo_, settings_.connect_timeout, settings_.session_options);
+  if (!reopened) {
+    Error error = std::move(reopened).error();
+    error.code = ErrorCode::kDatabaseRetryable;
+    return Fail(std::move(error));
+  }
+  conn_ = std::move(*reopened);
+  if (on_connect_) {
+    if (Status set_up = on_connect_(*conn_); !set_up) {
+      conn_.reset();
+      return set_up;
+    }
+  }
+  return Ok();
+}
+
+Status PgLink::WithRetries(const std::function<Status()>& attempt) {
+  Clock& clock = settings_.clock != nullptr ? *settings_.clock : RealClock();
+  std::chrono::milliseconds delay = settings_.first_delay;
+  for (int tries = 1;; ++tries) {
+    Status status = attempt();
+    if (status) return Ok();
+    Error error = std::move(status).error();
+    if (connected()) (void)conn_->Run("ROLLBACK", "rolling back");
+    // Only the database's own retryable errors: an error a file's producer returned (a gzip
+    // stream cut short) is the producer's to handle, not this transaction's to repeat.
+    if (!IsRetryable(error) || error.code != ErrorCode::kDatabaseRetryable) return Fail(std::move(error));
+    if (tries >= settings_.max_attempts) {
+      error.code = ErrorCode::kDatabase;
+      error.message += " (gave up after " + std::to_string(tries) + " attempts)";
+      return Fail(std::move(error));
+    }
+    std::uniform_int_distribution<int64_t> jitter(delay.count() / 2, delay.count());
+    (void)clock.SleepFor(std::chrono::milliseconds(jitter(random_)), nullptr);
+    delay = std::min(delay * 2, settings_.max_delay);
+  }
+}
+
+Status PgLink::Transaction(std::string_view begin, const std::function<Status(PgConnection&)>& body) {
+  return WithRetries([&]() -> Status {
+    BARFILL_TRY(EnsureConnected());
+    BARFILL_TRY(conn_->Run(begin, "BEGIN"));
+    BARFILL_TRY(body(*conn_));
+    return conn_->Run("COMMIT", "COMMIT");
+  });
 }
 
 }  // namespace barfill::store

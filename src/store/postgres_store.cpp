@@ -11,6 +11,7 @@
 #include "store/ledger.h"
 #include "store/pg_connection.h"
 #include "store/schema.h"
+#include "store/work_queue.h"
 #include "store/verification.h"
 
 namespace barfill::store {
@@ -27,6 +28,30 @@ constexpr std::string_view kCreateChecks =
     "adjusted boolean NOT NULL, from_ts timestamptz NOT NULL, to_ts timestamptz NOT NULL, "
     "verified_at timestamptz NOT NULL, checks bigint NOT NULL, bars bigint NOT NULL, retry_at timestamptz, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))";
+
+
+// The work queue (barfill enqueue / barfill worker): one row per range to fetch, held by a worker
+// under a lease; `generation` grows with every claim and fences a commit (docs/workers.md).
+constexpr std::string_view kCreateQueue =
+    "CREATE TABLE IF NOT EXISTS barfill_queue (id bigserial PRIMARY KEY, ticker text NOT NULL, timeframe text NOT NULL, "
+    "adjusted boolean NOT NULL, from_ts timestamptz NOT NULL, to_ts timestamptz NOT NULL, "
+    "state text NOT NULL CHECK (state IN ('pending', 'leased', 'done', 'failed')), worker bigint, "
+    "generation bigint NOT NULL DEFAULT 0, lease_expires timestamptz, claims bigint NOT NULL DEFAULT 0, "
+    "last_error text, enqueued_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, "
+    "UNIQUE (ticker, timeframe, adjusted, from_ts, to_ts))";
+// Claims scan only the open items, whatever the number of finished ones.
+constexpr std::string_view kCreateQueueIndex =
+    "CREATE INDEX IF NOT EXISTS barfill_queue_open ON barfill_queue (id) WHERE state IN ('pending', 'leased')";
+constexpr std::string_view kCreateWorkers =
+    "CREATE TABLE IF NOT EXISTS barfill_workers (id bigserial PRIMARY KEY, host text NOT NULL, pid bigint NOT NULL, "
+    "started_at timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL, state text NOT NULL, "
+    "items_done bigint NOT NULL DEFAULT 0, items_failed bigint NOT NULL DEFAULT 0, rows bigint NOT NULL DEFAULT 0, "
+    "lease_losses bigint NOT NULL DEFAULT 0, current_item bigint)";
+// The rate limit every worker with one API key shares (GCRA), keyed by a hash of the key.
+constexpr std::string_view kCreateRate =
+    "CREATE TABLE IF NOT EXISTS barfill_rate (key_hash text PRIMARY KEY, tat timestamptz NOT NULL, "
+    "paused_until timestamptz NOT NULL, interval_us bigint NOT NULL, success_run bigint NOT NULL DEFAULT 0, "
+    "decreases bigint NOT NULL DEFAULT 0, rate_limited bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL)";
 
 constexpr std::array<std::string_view, 5> kBaseTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key text PRIMARY KEY, value text NOT NULL)",
@@ -53,15 +78,17 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "ALTER TABLE barfill_ledger ADD COLUMN base_aggregates bigint",
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
-constexpr auto kCreateTables = JoinStatements(kBaseTables, kPostgresActionsTables);
+constexpr std::array<std::string_view, 4> kWorkQueue = {kCreateQueue, kCreateQueueIndex, kCreateWorkers, kCreateRate};
+constexpr auto kCreateTables = JoinStatements(JoinStatements(kBaseTables, kPostgresActionsTables), kWorkQueue);
 constexpr std::array<std::string_view, 1> kFilesLedger = {kCreateFiles};
 constexpr std::array<std::string_view, 1> kChecksStep = {kCreateChecks};
 // Schema 4 -> 5: corporate actions (store/actions_schema.h).
 constexpr auto kActions = JoinStatements(kPostgresLedgerStale, kPostgresActionsTables);
-constexpr std::array<MigrationStep, 4> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+constexpr std::array<MigrationStep, 5> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
                                                        {2, kFilesLedgerWhat, kFilesLedger},
                                                        {3, kChecksTableWhat, kChecksStep},
-                                                       {4, kActionsWhat, kActions}}};
+                                                       {4, kActionsWhat, kActions},
+                                                       {kWorkQueueFromVersion, kWorkQueueWhat, kWorkQueue}}};
 
 const DialectSql kPostgresSql{
     "SELECT to_regclass($1) IS NOT NULL",
@@ -111,6 +138,23 @@ constexpr std::string_view kMergeStage =
 constexpr int64_t kMinLiteralMs = -62135596800000;
 constexpr int64_t kMaxLiteralMs = 253402300799999;
 
+std::string SessionOptions(const StoreOptions& options) {
+  if (options.stalled_session_timeout.count() <= 0) return "";
+  const std::string ms = std::to_string(options.stalled_session_timeout.count());
+  return "-c statement_timeout=" + ms + " -c idle_in_transaction_session_timeout=" + ms;
+}
+
+PgLink::Settings LinkSettings(const StoreOptions& options) {
+  PgLink::Settings settings;
+  settings.connect_timeout = options.connect_timeout;
+  settings.max_attempts = options.max_transaction_attempts;
+  settings.first_delay = options.first_retry_delay;
+  settings.max_delay = options.max_retry_delay;
+  settings.clock = options.clock;
+  settings.session_options = SessionOptions(options);
+  return settings;
+}
+
 /// Calls the test hook, if any.
 Status Hook(const StoreOptions& options, WriteStep step) {
   return options.write_hook ? options.write_hook(step) : Ok();
@@ -119,12 +163,9 @@ Status Hook(const StoreOptions& options, WriteStep step) {
 class PostgresStore final : public BarStore {
  public:
   PostgresStore(std::string conninfo, StoreOptions options, std::unique_ptr<PgConnection> conn)
-      : conninfo_(std::move(conninfo)),
-        options_(std::move(options)),
-        conn_(std::move(conn)),
-        describe_(conn_->Describe()),
-        clock_(options_.clock != nullptr ? *options_.clock : RealClock()),
-        random_(std::random_device{}()) {}
+      : options_(std::move(options)),
+        link_(std::move(conninfo), LinkSettings(options_), std::move(conn)),
+        describe_(link_.Describe()) {}
 
   std::string_view Kind() const override { return "postgresql"; }
   std::string Describe() const override { return describe_; }
@@ -142,7 +183,7 @@ class PostgresStore final : public BarStore {
 
   std::vector<std::string> Warnings() override {
     std::vector<std::string> warnings;
-    const Status read = conn_->Query("SELECT current_setting('synchronous_commit')", {}, [&](const SqlRow& row) -> Status {
+    const Status read = link_.conn().Query("SELECT current_setting('synchronous_commit')", {}, [&](const SqlRow& row) -> Status {
       if (row.Text(0) == "off") {
         warnings.push_back("warning: " + describe_ +
                            " runs with synchronous_commit=off: a database crash may lose the last commits (bars and "
@@ -154,12 +195,20 @@ class PostgresStore final : public BarStore {
     return warnings;
   }
 
-  Status CommitChunks(std::span<const ChunkWrite> writes) override {
-    if (writes.empty()) return Ok();
+  Status CommitChunks(std::span<const ChunkWrite> writes) override { return Commit(writes, nullptr); }
+
+  Status CommitFenced(std::span<const ChunkWrite> writes, const LeaseFence& fence) override {
+    return Commit(writes, &fence);
+  }
+
+  Status Commit(std::span<const ChunkWrite> writes, const LeaseFence* fence) {
+    if (writes.empty() && fence == nullptr) return Ok();
     BARFILL_TRY(ValidateWrites(writes));
     const auto rounds = SplitIntoRounds(writes);
     const size_t total = TotalBars(writes);
     return RunTransaction("BEGIN", [&](PgConnection& c) -> Status {
+      // The fence first: it locks the item, so no claim can take it over until COMMIT.
+      if (fence != nullptr) BARFILL_TRY(CheckLease(c, *fence));
       BARFILL_TRY(Hook(options_, WriteStep::kBegun));
       CopyProgress progress{total / 2, 0, total == 0};
       for (const auto round : rounds) BARFILL_TRY(WriteBars(c, round, progress));
@@ -408,49 +457,8 @@ class PostgresStore final : public BarStore {
     return out;
   }
 
-  /// Runs `body` inside a transaction opened with `begin`, redoing all of it on a lost
-  /// connection, serialization failure or deadlock: every body here is idempotent, so a COMMIT
-  /// whose outcome is unknown can simply be done again.
   Status RunTransaction(std::string_view begin, const std::function<Status(PgConnection&)>& body) {
-    return WithRetries([&] { return TryTransaction(begin, body); });
-  }
-
-  /// Calls `attempt` until it succeeds, fails for good, or runs out of attempts; between
-  /// retryable failures it rolls back and waits a jittered, doubling delay.
-  Status WithRetries(const std::function<Status()>& attempt) {
-    std::chrono::milliseconds delay = options_.first_retry_delay;
-    for (int tries = 1;; ++tries) {
-      Status status = attempt();
-      if (status) return Ok();
-      Error error = std::move(status).error();
-      if (conn_ && !conn_->IsBroken()) (void)conn_->Run("ROLLBACK", "rolling back");
-      // Only the database's own retryable errors: an error a file's producer returned (a gzip
-      // stream cut short) is the producer's to handle, not this transaction's to repeat.
-      if (!IsRetryable(error) || error.code != ErrorCode::kDatabaseRetryable) return Fail(std::move(error));
-      if (tries >= options_.max_transaction_attempts) {
-        error.code = ErrorCode::kDatabase;
-        error.message += " (gave up after " + std::to_string(tries) + " attempts)";
-        return Fail(std::move(error));
-      }
-      std::uniform_int_distribution<int64_t> jitter(delay.count() / 2, delay.count());
-      (void)clock_.SleepFor(std::chrono::milliseconds(jitter(random_)), nullptr);
-      delay = std::min(delay * 2, options_.max_retry_delay);
-    }
-  }
-
-  /// Reopens the connection when it is gone; a failure then is retryable (the server may be
-  /// restarting).
-  Status EnsureConnected() {
-    if (conn_ && !conn_->IsBroken()) return Ok();
-    conn_.reset();
-    auto reopened = PgConnection::Open(conninfo_, options_.connect_timeout);
-    if (!reopened) {
-      Error error = std::move(reopened).error();
-      error.code = ErrorCode::kDatabaseRetryable;
-      return Fail(std::move(error));
-    }
-    conn_ = std::move(*reopened);
-    return Ok();
+    return link_.Transaction(begin, body);
   }
 
   /// One COPY TO of the bars from `range`, handing batches to `sink`; `delivered_to` is set to
@@ -459,28 +467,18 @@ class PostgresStore final : public BarStore {
                       const std::function<Status(const BarBatch&)>& sink, size_t batch_rows,
                       int64_t& delivered_to);
 
-  Status TryTransaction(std::string_view begin, const std::function<Status(PgConnection&)>& body) {
-    BARFILL_TRY(EnsureConnected());
-    BARFILL_TRY(conn_->Run(begin, "BEGIN"));
-    BARFILL_TRY(body(*conn_));
-    return conn_->Run("COMMIT", "COMMIT");
-  }
-
   /// A quoted SQL literal (COPY takes no parameters).
   Result<std::string> Literal(std::string_view text) {
-    char* quoted = PQescapeLiteral(conn_->get(), text.data(), text.size());
-    if (quoted == nullptr) return Fail(conn_->ErrorFrom(nullptr, "quoting a literal"));
+    char* quoted = PQescapeLiteral(link_.conn().get(), text.data(), text.size());
+    if (quoted == nullptr) return Fail(link_.conn().ErrorFrom(nullptr, "quoting a literal"));
     std::string out(quoted);
     PQfreemem(quoted);
     return out;
   }
 
-  std::string conninfo_;
   StoreOptions options_;
-  std::unique_ptr<PgConnection> conn_;
+  PgLink link_;  // reconnects and redoes a transaction after a lost connection
   std::string describe_;
-  Clock& clock_;  // waits between transaction attempts
-  std::minstd_rand random_;
 };
 
 std::string TimestampLiteral(int64_t ms) {
@@ -493,10 +491,10 @@ Status PostgresStore::ReadBars(const Series& series, TimeRange range,
   // Bars come in ascending t, so after a lost connection the read resumes after the last bar
   // the sink received: nothing is repeated, nothing skipped.
   int64_t delivered_to = range.from_ms;
-  return WithRetries([&]() -> Status {
+  return link_.WithRetries([&]() -> Status {
     const TimeRange rest{delivered_to, range.to_ms};
     if (rest.empty()) return Ok();
-    BARFILL_TRY(EnsureConnected());
+    BARFILL_TRY(link_.EnsureConnected());
     return ReadBarsOnce(series, rest, sink, batch_rows, delivered_to);
   });
 }
@@ -514,10 +512,10 @@ Status PostgresStore::ReadBarsOnce(const Series& series, TimeRange range,
       *ticker + " AND timeframe = " + *timeframe + " AND adjusted = " +
       (series.adjusted ? "true" : "false") + " AND ts >= " + TimestampLiteral(range.from_ms) +
       " AND ts < " + TimestampLiteral(range.to_ms) + " ORDER BY ts) TO STDOUT (FORMAT binary)";
-  PGconn* conn = conn_->get();
+  PGconn* conn = link_.conn().get();
   PgResult start(PQexec(conn, sql.c_str()));
   if (!start || PQresultStatus(start.get()) != PGRES_COPY_OUT) {
-    return Fail(conn_->ErrorFrom(start.get(), "reading bars"));
+    return Fail(link_.conn().ErrorFrom(start.get(), "reading bars"));
   }
   CopyBinaryBarDecoder decoder;
   BarBatch batch;
@@ -549,7 +547,7 @@ Status PostgresStore::ReadBarsOnce(const Series& series, TimeRange range,
   Status server = Ok();
   while (PgResult result{PQgetResult(conn)}) {
     if (PQresultStatus(result.get()) != PGRES_COMMAND_OK && server) {
-      server = Fail(conn_->ErrorFrom(result.get(), "reading bars"));
+      server = Fail(link_.conn().ErrorFrom(result.get(), "reading bars"));
     }
   }
   if (!status) return status;
@@ -562,9 +560,17 @@ Status PostgresStore::ReadBarsOnce(const Series& series, TimeRange range,
 
 }  // namespace
 
+Result<std::unique_ptr<PgLink>> OpenPgLink(const std::string& db_url, std::string_view command,
+                                           const StoreOptions& options) {
+  auto url = ParseStoreUrl(db_url);
+  if (!url) return Fail(url.error());
+  if (url->kind != StoreKind::kPostgres) return Fail(NeedsPostgresError(command));
+  return PgLink::Open(url->conninfo, LinkSettings(options));
+}
+
 Result<std::unique_ptr<BarStore>> OpenPostgresStore(const std::string& conninfo,
                                                     const StoreOptions& options) {
-  auto conn = PgConnection::Open(conninfo, options.connect_timeout);
+  auto conn = PgConnection::Open(conninfo, options.connect_timeout, SessionOptions(options));
   if (!conn) return Fail(std::move(conn).error());
   if (options.create) {
     bool read_only = false;

@@ -20,7 +20,12 @@ namespace barfill::store {
 ///   3: barfill_files: the flat files loaded, with their ETag, size and time
 ///   4: barfill_checks: when a repair or a refresh last verified a range, and when to look again
 ///   5: corporate actions (splits, dividends, overrides, factors, adjusted views); stale ledger ranges
-inline constexpr int kSchemaVersion = 5;
+///   6: the work queue (barfill_queue, barfill_workers) and the shared rate limit (barfill_rate)
+///
+/// The work queue's step is numbered in this one place (kWorkQueueFromVersion): when other steps
+/// land before it, move it after the last of them and kSchemaVersion follows.
+inline constexpr int kWorkQueueFromVersion = 5;
+inline constexpr int kSchemaVersion = kWorkQueueFromVersion + 1;
 
 /// What step 1 -> 2 changes, in the user's terms.
 inline constexpr std::string_view kLedgerOfPagesWhat =
@@ -35,6 +40,11 @@ inline constexpr std::string_view kFilesLedgerWhat =
 inline constexpr std::string_view kChecksTableWhat =
     "a new table barfill_checks remembers when `barfill repair` and recent-session refreshes last verified a range "
     "and when to look again; nothing stored changes";
+
+/// What the work-queue step changes.
+inline constexpr std::string_view kWorkQueueWhat =
+    "tables for barfill enqueue and barfill worker (barfill_queue, barfill_workers) and the rate limit workers share "
+    "(barfill_rate); a plain backfill does not use them";
 
 inline constexpr std::string_view kBarsTable = "bars";
 inline constexpr std::string_view kLedgerTable = "barfill_ledger";

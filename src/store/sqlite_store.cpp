@@ -31,6 +31,26 @@ constexpr std::string_view kCreateChecks =
     "checks INTEGER NOT NULL, bars INTEGER NOT NULL, retry_at INTEGER, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts)) WITHOUT ROWID";
 
+
+// The work queue's tables exist here too so that both stores keep one migration sequence; only
+// PostgreSQL uses them (barfill enqueue and worker refuse SQLite).
+constexpr std::string_view kCreateQueue =
+    "CREATE TABLE IF NOT EXISTS barfill_queue (id INTEGER PRIMARY KEY, ticker TEXT NOT NULL, timeframe TEXT NOT NULL, "
+    "adjusted INTEGER NOT NULL, from_ts INTEGER NOT NULL, to_ts INTEGER NOT NULL, "
+    "state TEXT NOT NULL CHECK (state IN ('pending', 'leased', 'done', 'failed')), worker INTEGER, "
+    "generation INTEGER NOT NULL DEFAULT 0, lease_expires INTEGER, claims INTEGER NOT NULL DEFAULT 0, "
+    "last_error TEXT, enqueued_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, "
+    "UNIQUE (ticker, timeframe, adjusted, from_ts, to_ts))";
+constexpr std::string_view kCreateWorkers =
+    "CREATE TABLE IF NOT EXISTS barfill_workers (id INTEGER PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, "
+    "started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL, state TEXT NOT NULL, "
+    "items_done INTEGER NOT NULL DEFAULT 0, items_failed INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0, "
+    "lease_losses INTEGER NOT NULL DEFAULT 0, current_item INTEGER)";
+constexpr std::string_view kCreateRate =
+    "CREATE TABLE IF NOT EXISTS barfill_rate (key_hash TEXT PRIMARY KEY, tat INTEGER NOT NULL, "
+    "paused_until INTEGER NOT NULL, interval_us INTEGER NOT NULL, success_run INTEGER NOT NULL DEFAULT 0, "
+    "decreases INTEGER NOT NULL DEFAULT 0, rate_limited INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL)";
+
 constexpr std::array<std::string_view, 5> kBaseTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) "
     "WITHOUT ROWID",
@@ -54,15 +74,17 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "ALTER TABLE barfill_ledger ADD COLUMN base_aggregates INTEGER",
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
-constexpr auto kCreateTables = JoinStatements(kBaseTables, kSqliteActionsTables);
+constexpr std::array<std::string_view, 3> kWorkQueue = {kCreateQueue, kCreateWorkers, kCreateRate};
+constexpr auto kCreateTables = JoinStatements(JoinStatements(kBaseTables, kSqliteActionsTables), kWorkQueue);
 constexpr std::array<std::string_view, 1> kFilesLedger = {kCreateFiles};
 constexpr std::array<std::string_view, 1> kChecksStep = {kCreateChecks};
 // Schema 4 -> 5: corporate actions (store/actions_schema.h).
 constexpr auto kActions = JoinStatements(kSqliteLedgerStale, kSqliteActionsTables);
-constexpr std::array<MigrationStep, 4> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+constexpr std::array<MigrationStep, 5> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
                                                        {2, kFilesLedgerWhat, kFilesLedger},
                                                        {3, kChecksTableWhat, kChecksStep},
-                                                       {4, kActionsWhat, kActions}}};
+                                                       {4, kActionsWhat, kActions},
+                                                       {kWorkQueueFromVersion, kWorkQueueWhat, kWorkQueue}}};
 
 const DialectSql kSqliteSql{
     "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",

@@ -1,10 +1,17 @@
 #include "store_env.h"
 
 #include <libpq-fe.h>
+#include <pwd.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <random>
 #include <stdexcept>
 
@@ -127,6 +134,70 @@ std::string PostgresEnv::IntegerVolumeBarsDdl() {
          "open double precision, high double precision, low double precision, close double "
          "precision, volume bigint, vwap double precision, trades bigint, PRIMARY KEY (ticker, "
          "timeframe, adjusted, ts))";
+}
+
+PrivateCluster::PrivateCluster() {
+  const char* pg_ctl = std::getenv("BARFILL_PG_CTL");
+  if (pg_ctl == nullptr) {
+    error_ = "BARFILL_PG_CTL is not set: run through scripts/with-postgres.sh";
+    return;
+  }
+  std::istringstream words(pg_ctl);
+  for (std::string word; words >> word;) runas_.push_back(word);
+  pg_bin_ = runas_.back().substr(0, runas_.back().rfind('/'));
+  runas_.pop_back();  // what is left runs a command as the cluster's owner ("runuser -u postgres --")
+  if (!runas_.empty()) runas_[0] = OnPath(runas_[0]);  // the test runs programs with execv
+  char pattern[] = "/tmp/barfill-pgchaos.XXXXXX";
+  dir_ = mkdtemp(pattern);
+  ::chmod(dir_.c_str(), 0755);
+  if (!runas_.empty()) {
+    if (const passwd* owner = getpwnam("postgres")) {
+      if (::chown(dir_.c_str(), owner->pw_uid, owner->pw_gid) != 0) error_ = "cannot chown " + dir_;
+    }
+  }
+  static std::atomic<int> made{0};  // two clusters of one process get two ports
+  port_ = 40000 + static_cast<int>((::getpid() * 7 + made.fetch_add(1)) % 20000);
+  const CommandResult init = As({pg_bin_ + "/initdb", "--no-sync", "-D", dir_ + "/data", "-E", "UTF8",
+                                 "--locale=C.UTF-8", "--auth=trust", "-U", "postgres"});
+  if (init.exit_code != 0) {
+    error_ = "initdb failed (exit " + std::to_string(init.exit_code) + "): " + init.err + init.out;
+    return;
+  }
+  std::ofstream(dir_ + "/data/postgresql.conf", std::ios::app)
+      << "listen_addresses = ''\nunix_socket_directories = '" << dir_ << "'\nport = " << port_ << "\nmax_connections = 100\n";
+  const CommandResult start = PgCtl({"-w", "start"});
+  if (start.exit_code != 0) error_ = "cannot start the private cluster: " + start.err + start.out;
+}
+
+PrivateCluster::~PrivateCluster() {
+  if (!dir_.empty()) {
+    PgCtl({"-m", "immediate", "-w", "stop"});
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+}
+
+CommandResult PrivateCluster::Restart() { return PgCtl({"-m", "fast", "-w", "restart"}); }
+
+std::string PrivateCluster::OnPath(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  std::istringstream path(std::getenv("PATH") != nullptr ? std::getenv("PATH") : "/usr/sbin:/usr/bin:/sbin:/bin");
+  for (std::string dir; std::getline(path, dir, ':');) {
+    if (::access((dir + "/" + program).c_str(), X_OK) == 0) return dir + "/" + program;
+  }
+  return program;
+}
+
+CommandResult PrivateCluster::As(std::vector<std::string> args) const {
+  std::vector<std::string> full = runas_;
+  full.insert(full.end(), args.begin(), args.end());
+  return RunCommand(full);
+}
+
+CommandResult PrivateCluster::PgCtl(std::vector<std::string> args) const {
+  std::vector<std::string> full = {pg_bin_ + "/pg_ctl", "-D", dir_ + "/data", "-l", dir_ + "/server.log"};
+  full.insert(full.end(), args.begin(), args.end());
+  return As(full);
 }
 
 }  // namespace barfill::testing

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "testing/subprocess.h"
 
@@ -55,6 +56,34 @@ class PostgresEnv {
 
  private:
   std::string database_;
+};
+
+/// A PostgreSQL cluster of the test's own, for scenarios that restart the server: the shared
+/// cluster of scripts/with-postgres.sh serves other tests at the same time (ctest -j). It is made
+/// with the same binaries and user as that cluster (BARFILL_PG_CTL).
+class PrivateCluster {
+ public:
+  PrivateCluster();
+  ~PrivateCluster();
+  PrivateCluster(const PrivateCluster&) = delete;
+  PrivateCluster& operator=(const PrivateCluster&) = delete;
+  /// Why the cluster could not be made; empty when it runs.
+  const std::string& error() const { return error_; }
+  std::string Conninfo() const {
+    return "host=" + dir_ + " port=" + std::to_string(port_) + " user=postgres dbname=postgres";
+  }
+  CommandResult Restart();
+
+ private:
+  static std::string OnPath(const std::string& program);
+  CommandResult As(std::vector<std::string> args) const;
+  CommandResult PgCtl(std::vector<std::string> args) const;
+
+  std::vector<std::string> runas_;
+  std::string pg_bin_;
+  std::string dir_;
+  int port_ = 0;
+  std::string error_;
 };
 
 /// True when the test must fail instead of skip for a missing service (CI=true).
