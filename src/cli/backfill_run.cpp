@@ -29,7 +29,7 @@ Error InFlagTerms(Error error) {
   static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
       {"concurrency ", "--concurrency "}, {"rate ", "--rate "}, {"base URL ", "--base-url "},
       {"compression ", "--compression "}, {"stall timeout ", "--stall-timeout "}, {"writers ", "--writers "},
-      {"source ", "--source "}, {"files URL ", "--files-url "}};
+      {"source ", "--source "}, {"files URL ", "--files-url "}, {"grouped ", "--grouped "}};
   if (error.message.starts_with("no API key given")) {
     error.message = "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key (flat files alone: --source files)";
     return error;
@@ -92,6 +92,11 @@ int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport*
     std::fprintf(stderr, "barfill: flat files first: %zu day files to load (%lld listed, %lld unchanged since loaded, %zu missing) from %s\n",
                  files->files.size(), static_cast<long long>(files->listed), static_cast<long long>(files->unchanged),
                  files->missing.size(), resolved.files->endpoint.c_str());
+  }
+  if (const engine::GroupedPlan& grouped = (*job)->grouped(); !grouped.days.empty()) {
+    std::fprintf(stderr, "barfill: grouped daily first: %lld market days, one request each for %zu 1d series, instead of %lld per-ticker requests\n",
+                 static_cast<long long>(grouped.Requests()), grouped.series.size(),
+                 static_cast<long long>(grouped.PerTickerRequests()));
   }
   const engine::RunReport report = (*job)->Run(control);
   std::fputs(FormatReport(report).c_str(), stdout);

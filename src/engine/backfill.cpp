@@ -29,20 +29,6 @@ struct WriteItem {
   std::optional<Error> failure;
 };
 
-/// Why the run stops early; the first reason wins.
-enum class StopKind { kNone, kAuth, kDatabase, kNetwork, kInterrupted };
-
-RunOutcome OutcomeOf(StopKind kind) {
-  switch (kind) {
-    case StopKind::kAuth: return RunOutcome::kRefused;
-    case StopKind::kDatabase: return RunOutcome::kDatabase;
-    case StopKind::kNetwork: return RunOutcome::kNetwork;
-    case StopKind::kInterrupted: return RunOutcome::kInterrupted;
-    case StopKind::kNone: return RunOutcome::kDone;
-  }
-  return RunOutcome::kDone;
-}
-
 /// What the ledger may record as final of a page: all of it, unless its range reached into the
 /// present when it was asked for; then only up to its last bar, which may still grow (the next
 /// run fetches from there on).
@@ -87,7 +73,7 @@ class Pass {
     progress.Start();
     // Wait for the fetchers, passing a stop request from outside (a signal) on to them.
     while (finished_fetchers_.load() < options_.concurrency) {
-      if (external_stop_ != nullptr && external_stop_->load() && !stop_.load()) Stop(StopKind::kInterrupted, "interrupted by signal");
+      if (external_stop_ != nullptr && external_stop_->load() && !stop_.load()) Stop(RunOutcome::kInterrupted, "interrupted by signal");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     for (std::thread& t : fetchers) t.join();
@@ -126,9 +112,9 @@ class Pass {
 
   /// Records why this pass stopped early, unless `report` already has a reason.
   void AddStopTo(RunReport& report) const {
-    if (stop_kind_ != StopKind::kNone && report.stop_reason.empty()) {
+    if (stop_kind_ != RunOutcome::kDone && report.stop_reason.empty()) {
       report.stop_reason = stop_reason_;
-      report.outcome = OutcomeOf(stop_kind_);
+      report.outcome = stop_kind_;
     }
   }
 
@@ -151,10 +137,10 @@ class Pass {
     bool failed = false;
   };
 
-  void Stop(StopKind kind, const std::string& reason) {
+  void Stop(RunOutcome kind, const std::string& reason) {
     {
       std::lock_guard lock(stop_mutex_);
-      if (stop_kind_ == StopKind::kNone) {
+      if (stop_kind_ == RunOutcome::kDone) {
         stop_kind_ = kind;
         stop_reason_ = reason;
       }
@@ -201,19 +187,9 @@ class Pass {
       } else {
         const Error& error = page.error();
         if (error.code == ErrorCode::kInterrupted || stop_.load()) return false;  // the rest stays to do
-        if (error.code == ErrorCode::kAuth) {
-          Stop(StopKind::kAuth, error.ToString());
-          return false;
-        }
-        if (error.code == ErrorCode::kTransportFatal) {
-          // A bad URL or a TLS certificate that does not verify fails every range alike.
-          Stop(StopKind::kNetwork, "cannot reach the API: " + error.ToString());
-          return false;
-        }
-        if (options_.retry_budget_exhausted && options_.retry_budget_exhausted()) {
-          Stop(StopKind::kNetwork, "the API kept failing and the run's retry budget is spent (last: " +
-                                       error.ToString() + "); run again later to resume");
-        }
+        const FetchFailure failure = OnFetchFailure(error, options_);
+        if (failure.stop) Stop(*failure.stop, failure.reason);
+        if (!failure.item_fails) return false;
         out.page = TimeRange{page_from, range.to_ms};
         out.failure = error;
         out.bars.clear();
@@ -286,7 +262,7 @@ class Pass {
     db_busy_.Leave();
     if (!status) {
       db_failed_ = true;
-      Stop(StopKind::kDatabase, "database error while writing " + writes.front().chunk.Describe() + ": " +
+      Stop(RunOutcome::kDatabase, "database error while writing " + writes.front().chunk.Describe() + ": " +
                                     status.error().ToString() + "; the run is resumable once the database is fixed");
       return;
     }
@@ -313,7 +289,7 @@ class Pass {
     db_busy_.Leave();
     if (!status) {
       db_failed_ = true;
-      Stop(StopKind::kDatabase, "database error while recording a failed range: " + status.error().ToString());
+      Stop(RunOutcome::kDatabase, "database error while recording a failed range: " + status.error().ToString());
     }
   }
 
@@ -372,7 +348,7 @@ class Pass {
 
   std::atomic<bool> stop_{false};
   std::mutex stop_mutex_;
-  StopKind stop_kind_ = StopKind::kNone;
+  RunOutcome stop_kind_ = RunOutcome::kDone;
   std::string stop_reason_;
   std::atomic<int> finished_fetchers_{0};
   Stopwatch::time_point start_;
@@ -397,6 +373,21 @@ class Pass {
 };
 
 }  // namespace
+
+FetchFailure OnFetchFailure(const Error& error, const RunOptions& options) {
+  if (error.code == ErrorCode::kAuth) return {RunOutcome::kRefused, error.ToString(), false};
+  if (error.code == ErrorCode::kTransportFatal) {
+    // A bad URL or a TLS certificate that does not verify fails every range alike.
+    return {RunOutcome::kNetwork, "cannot reach the API: " + error.ToString(), false};
+  }
+  if (options.retry_budget_exhausted && options.retry_budget_exhausted()) {
+    return {RunOutcome::kNetwork,
+            "the API kept failing and the run's retry budget is spent (last: " + error.ToString() +
+                "); run again later to resume",
+            true};
+  }
+  return {};
+}
 
 void SettleFailures(RunReport& report) {
   if (report.outcome != RunOutcome::kDone || report.failures.empty()) return;

@@ -4,6 +4,7 @@
 
 #include "core/clock.h"
 #include "engine/file_pass.h"
+#include "engine/grouped_pass.h"
 #include "fetch/rate_limiter.h"
 
 namespace barfill::engine {
@@ -29,31 +30,65 @@ Result<std::unique_ptr<BackfillJob>> BackfillJob::Prepare(RunConfig config, Stor
     if (!files) return Fail(files.error());
     job->files_ = std::move(*files);
   }
-  auto work = job->PlanRest(false);
-  if (!work) return Fail(work.error());
-  job->work_ = std::move(*work);
+  BARFILL_TRY(job->Replan());
   return job;
 }
 
-Result<WorkPlan> BackfillJob::PlanRest(bool after_files) {
+Result<WorkPlan> BackfillJob::PlanRest() {
   Plan plan = config_.plan;
+  const bool files_pending = files_ && !files_ran_;
   // Files only: nothing for REST before the files (dates still checked and clamped); after
   // them, the series that still have days to do are counted.
-  if (!config_.UsesRest() && !after_files) plan.tickers.clear();
+  if (!config_.UsesRest() && !files_ran_) plan.tickers.clear();
+  const bool grouped_pending = !grouped_.days.empty() && !grouped_ran_;
   CoveredElsewhere elsewhere;
-  if (files_ && !after_files) {
-    elsewhere = [this](const Series& series) {
+  if (files_pending || grouped_pending) {
+    elsewhere = [this, files_pending, grouped_pending](const Series& series) {
       std::vector<TimeRange> days;
-      if (!FilesServe(series)) return days;
-      for (const flatfiles::Dataset& d : files_->datasets) {
-        if (d.asset == series.ticker.asset_class() && flatfiles::TimeframeOf(d.timeframe) == series.timeframe) {
-          days = FileDays(*files_, d);
+      if (files_pending && FilesServe(series)) {
+        for (const flatfiles::Dataset& d : files_->datasets) {
+          if (d.asset == series.ticker.asset_class() && flatfiles::TimeframeOf(d.timeframe) == series.timeframe) {
+            days = FileDays(*files_, d);
+          }
         }
+      }
+      if (grouped_pending) {
+        for (const TimeRange& r : GroupedCoverage(grouped_, series)) days.push_back(r);
       }
       return days;
     };
   }
   return BuildWorkPlan(plan, *stores_.front(), TodayUtc(), config_.concurrency, kMaxBaseAggregatesPerRequest, elsewhere);
+}
+
+Status BackfillJob::Replan() {
+  if (!grouped_ran_) grouped_ = GroupedPlan{};
+  auto work = PlanRest();
+  if (!work) return Fail(work.error());
+  if (!grouped_ran_ && config_.grouped && config_.UsesRest()) {
+    grouped_ = PlanGrouped(*work, config_.plan.adjusted, WallNowMs());
+    if (!grouped_.days.empty()) {
+      work = PlanRest();  // the grouped days left out
+      if (!work) return Fail(work.error());
+    }
+  }
+  work_ = std::move(*work);
+  return Ok();
+}
+
+bool BackfillJob::AfterPrePass(RunReport& report, std::vector<std::string>& notes) {
+  if (config_.UsesRest() && report.outcome == RunOutcome::kDone) {
+    // REST fetches the days of what failed: they are notes, not failures, now.
+    for (const FailureRecord& f : report.failures) notes.push_back(f.error + " (REST fetches its days)");
+    report.failures.clear();
+  }
+  // The ledger now holds what the pass loaded: REST (or the count of what is left) plans
+  // against it. The days of what failed, was refused or is missing are still to do.
+  const Status planned = Replan();
+  if (planned) return true;
+  report.outcome = RunOutcome::kDatabase;
+  report.error = planned.error().ToString();
+  return false;
 }
 
 std::string BackfillJob::DescribePlan() const {
@@ -69,6 +104,7 @@ std::string BackfillJob::DescribePlan() const {
     out += line;
     for (const std::string& m : files_->missing) out += "  missing: " + m + "\n";
   }
+  out += DescribeGroupedPlan(grouped_);
   if (config_.plan.all_tickers) {
     out += "tickers: every ticker of the flat files (REST is not asked)\n";
     return out;
@@ -109,6 +145,8 @@ RunReport BackfillJob::Run(const RunControl& control) {
     }
     stores_.push_back(std::move(*extra));
   }
+  std::vector<BarStore*> writers;
+  for (const auto& store : stores_) writers.push_back(store.get());
   Clock& clock = RealClock();
   fetch::FetchShared shared;
   shared.config = config_.fetch_config;
@@ -117,27 +155,6 @@ RunReport BackfillJob::Run(const RunControl& control) {
   limiter_options.retry_after_cap_ms = shared.config.retry.retry_after_cap_ms;
   fetch::RateLimiter limiter(config_.rate, clock, limiter_options);
   fetch::RetryBudget budget(shared.config.retry);
-
-  RunReport files_report;
-  if (files_) {
-    RunFiles(control, budget, clock, files_report);
-    // The ledger now holds what the files loaded: REST (or the count of what is left) plans
-    // against it. The days of failed, refused or missing files are still to do.
-    auto after = PlanRest(true);
-    if (!after) {
-      files_report.outcome = RunOutcome::kDatabase;
-      files_report.error = after.error().ToString();
-      return files_report;
-    }
-    work_ = std::move(*after);
-  }
-  const bool rest = config_.UsesRest() && files_report.outcome == RunOutcome::kDone;
-  if (rest && files_report.files.failed > 0) {
-    // REST fetches the days of the files that failed: they are notes, not failures, now.
-    for (const FailureRecord& f : files_report.failures) files_report.files.notes.push_back(f.error + " (REST fetches its days)");
-    files_report.failures.clear();
-  }
-
   shared.limiter = &limiter;
   shared.budget = &budget;
   shared.clock = &clock;
@@ -154,29 +171,47 @@ RunReport BackfillJob::Run(const RunControl& control) {
   options.cancel = control.cancel;
   options.retry_budget_exhausted = [&budget] { return budget.refused() > 0; };
 
-  std::vector<BarStore*> extra_writers;
-  for (size_t i = 1; i < stores_.size(); ++i) extra_writers.push_back(stores_[i].get());
-  WorkPlan nothing;  // files only, or the file pass stopped the run: REST has no work
-  RunReport report = RunBackfill(config_.plan, rest ? work_ : nothing, options, shared, *stores_.front(), extra_writers);
-  if (!files_) return report;
+  // The passes before REST, each followed by a new plan against the ledger it wrote.
+  RunReport pre;
+  if (files_) {
+    RunFiles(control, budget, clock, pre);
+    files_ran_ = true;
+    if (!AfterPrePass(pre, pre.files.notes)) return pre;
+  }
+  if (!grouped_.days.empty() && pre.outcome == RunOutcome::kDone) {
+    RunGroupedPass(grouped_, options, shared, writers, pre);
+    grouped_ran_ = true;
+    if (!AfterPrePass(pre, pre.grouped.notes)) return pre;
+  }
+  const bool rest = config_.UsesRest() && pre.outcome == RunOutcome::kDone;
 
-  // One report: the files' counts, time and failures with REST's.
-  report.files = std::move(files_report.files);
-  report.records += files_report.records;
-  report.duration_s += files_report.duration_s;
-  report.db_s += files_report.db_s;
-  report.failures.insert(report.failures.begin(), files_report.failures.begin(), files_report.failures.end());
+  WorkPlan nothing;  // files only, or a pass before stopped the run: REST has no work
+  RunReport report = RunBackfill(config_.plan, rest ? work_ : nothing, options, shared, *stores_.front(),
+                                 std::span<BarStore* const>(writers).subspan(1));
+  if (!files_ran_ && !grouped_ran_) return report;
+
+  // One report: the passes' counts, time, requests and failures with REST's.
+  report.files = std::move(pre.files);
+  report.grouped = std::move(pre.grouped);
+  report.records += pre.records;
+  report.duration_s += pre.duration_s;
+  report.api_s += pre.api_s;
+  report.fetcher_thread_s += pre.fetcher_thread_s;
+  report.db_s += pre.db_s;
+  report.fetch_stats.Add(pre.fetch_stats);
+  report.requests_minimum += pre.requests_minimum;
+  report.failures.insert(report.failures.begin(), pre.failures.begin(), pre.failures.end());
   if (!rest) {
-    // What is left of the plan after the files: series complete, and series with days to do.
+    // What is left of the plan after the passes: series complete, and series with days to do.
     report.jobs_total = static_cast<int64_t>(work_.series.size());
     report.series_up_to_date = work_.series_up_to_date;
     report.jobs_succeeded = work_.series_up_to_date;
     report.jobs_incomplete = report.jobs_total - report.jobs_succeeded;
   }
-  if (files_report.outcome != RunOutcome::kDone) {
-    report.outcome = files_report.outcome;
-    report.stop_reason = files_report.stop_reason;
-    report.error = files_report.stop_reason;
+  if (pre.outcome != RunOutcome::kDone) {
+    report.outcome = pre.outcome;
+    report.stop_reason = pre.stop_reason;
+    report.error = pre.stop_reason;
   }
   SettleFailures(report);
   return report;
