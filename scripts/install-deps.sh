@@ -11,8 +11,9 @@ packages=(
   libpugixml-dev libssl-dev
 )
 if [[ ${1:-} == --test ]]; then
-  # PostgreSQL for the pg tests; sqlite3 and postgresql-client for checks from the shell.
-  packages+=(postgresql-15 postgresql-client-15 sqlite3 procps iproute2 python3)
+  # PostgreSQL for the pg tests; sqlite3 and postgresql-client for checks from the shell;
+  # chromium loads the coverage page (barfill status --html) headless in its browser test.
+  packages+=(postgresql-15 postgresql-client-15 sqlite3 procps iproute2 python3 chromium)
 fi
 
 missing=()

@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 
+#include "cli/api_flags.h"
 #include "cli/backfill_run.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -39,19 +40,15 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--adjusted", flags->adjusted, "Split-adjusted bars: true (default) or false");
   cmd->add_option("--plan", flags->plan_path, "TOML plan file (flags override its values)");
   cmd->add_option("--db", s.run.db_url, "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
-  cmd->add_option("--base-url", s.run.base_url, "API base URL (default https://api.polygon.io; https://api.massive.com works too)");
-  cmd->add_option("--api-key", s.run.api_key, "API key (default $POLYGON_API_KEY or $MASSIVE_API_KEY)");
-  cmd->add_flag("--api-key-in-query", s.run.api_key_in_query, "Send the key as ?apiKey= instead of an Authorization header");
-  cmd->add_option("--rate", s.run.rate, "Request rate: free (5/min), paid (100/s), N/min or N/s (default paid)");
-  cmd->add_option("--concurrency", s.run.concurrency, "Requests in flight, 1..256 (default 8)");
+  AddApiFlags(cmd, &s.run);
   cmd->add_option("--writers", s.run.writers, "Database connections writing at once (default 2 for PostgreSQL; SQLite takes 1)");
   cmd->add_option("--report-json", s.report_json, "Write the final report as JSON to this file");
-  cmd->add_option("--ca-file", s.run.ca_file, "Extra CA bundle for TLS (e.g. a self-signed test server)");
-  cmd->add_option("--compression", s.run.compression, "Ask for gzip: auto (default: on, off for a server on this machine), on, off");
-  cmd->add_option("--stall-timeout", s.run.stall_timeout_s, "Seconds a response may stall (under 1 KB/s) before it is retried (default 20, crypto 30)");
   cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
   cmd->add_flag("--dry-run", s.run.dry_run, "Print the plan (series, ranges, requests, time) and exit");
   cmd->add_flag("--fallback-daily", s.run.fallback_daily, "Intraday series that still fail get daily bars instead (reported as degraded)");
+  cmd->add_option("--refresh-sessions", s.run.refresh_sessions,
+                  "When --to is within the last 7 days, fetch each series' last N sessions again and report vendor revisions "
+                  "(default 2; 0: off)");
   cmd->callback([flags, run] {
     *run = [flags] {
       BackfillSettings settings = flags->settings;

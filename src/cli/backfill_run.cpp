@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 
+#include "cli/api_flags.h"
 #include "cli/cli_common.h"
 #include "cli/console_observer.h"
 #include "cli/exit_codes.h"
@@ -14,36 +14,6 @@
 #include "engine/backfill_job.h"
 
 namespace barfill::cli {
-namespace {
-
-Status WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return Fail(ErrorCode::kUsage, "cannot write the report to " + path);
-  return Ok();
-}
-
-// The library names settings as an embedding program knows them; the command line names flags.
-Error InFlagTerms(Error error) {
-  static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
-      {"concurrency ", "--concurrency "}, {"rate ", "--rate "}, {"base URL ", "--base-url "},
-      {"compression ", "--compression "}, {"stall timeout ", "--stall-timeout "}, {"writers ", "--writers "},
-      {"source ", "--source "}, {"files URL ", "--files-url "}, {"grouped ", "--grouped "}};
-  if (error.message.starts_with("no API key given")) {
-    error.message = "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key (flat files alone: --source files)";
-    return error;
-  }
-  for (const auto& [setting, flag] : kFlags) {
-    if (error.message.starts_with(setting)) {
-      error.message = std::string(flag) + error.message.substr(setting.size());
-      break;
-    }
-  }
-  return error;
-}
-
-}  // namespace
 
 int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport* report_out) {
   // 1. Everything the user typed, checked before the database or the network is touched.
@@ -83,8 +53,9 @@ int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport*
   control.observer = &observer;
   control.progress_interval = observer.ProgressInterval();
   control.cancel = &InstallStopSignals();
-  std::fprintf(stderr, "barfill: %zu series (%lld complete already), %lld ranges to fetch in %lld-%lld requests, %s at %s, %d concurrent, into %s (%d writer%s)\n",
+  std::fprintf(stderr, "barfill: %zu series (%lld complete already), %lld ranges to fetch%s in %lld-%lld requests, %s at %s, %d concurrent, into %s (%d writer%s)\n",
                work.series.size(), static_cast<long long>(work.series_up_to_date), static_cast<long long>(work.ranges_todo),
+               work.ranges_to_verify > 0 ? (" (" + std::to_string(work.ranges_to_verify) + " of recent sessions, to verify)").c_str() : "",
                static_cast<long long>(work.requests.low), static_cast<long long>(work.requests.high),
                resolved.fetch_config.base_url.c_str(), resolved.rate.text.c_str(),
                resolved.concurrency, (*job)->DescribeStore().c_str(), resolved.writers, resolved.writers == 1 ? "" : "s");
@@ -102,7 +73,7 @@ int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport*
   std::fputs(FormatReport(report).c_str(), stdout);
   std::fflush(stdout);
   if (!settings.report_json.empty()) {
-    if (auto written = WriteFile(settings.report_json, ReportToJson(report)); !written) {
+    if (auto written = WriteTextFile(settings.report_json, ReportToJson(report)); !written) {
       ReportError(written.error());
     }
   }

@@ -1,6 +1,7 @@
 #include "cli/cli_common.h"
 
 #include <cstdlib>
+#include <fstream>
 
 namespace barfill::cli {
 namespace {
@@ -32,6 +33,14 @@ std::optional<std::string> ResolveS3AccessKey() {
 std::optional<std::string> ResolveS3SecretKey() {
   if (auto key = Env("MASSIVE_S3_SECRET_ACCESS_KEY")) return key;
   return Env("AWS_SECRET_ACCESS_KEY");
+}
+
+Status WriteTextFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Fail(ErrorCode::kUsage, "cannot write the report to " + path);
+  return Ok();
 }
 
 }  // namespace barfill::cli

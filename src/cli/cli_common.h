@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "core/result.h"
+
 namespace barfill::cli {
 
 /// The store used when neither --db nor BARFILL_DB says otherwise.
@@ -19,5 +21,8 @@ std::optional<std::string> ResolveApiKey(const std::string& flag_value);
 /// $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY; nullopt when none is set.
 std::optional<std::string> ResolveS3AccessKey();
 std::optional<std::string> ResolveS3SecretKey();
+
+/// Writes `text` to `path` (a report); a kUsage error naming the file when it cannot.
+Status WriteTextFile(const std::string& path, const std::string& text);
 
 }  // namespace barfill::cli

@@ -19,5 +19,7 @@ void AddExportCommand(CLI::App& app, CommandMain* run);
 void AddSimCommand(CLI::App& app, CommandMain* run);
 void AddDemoCommand(CLI::App& app, CommandMain* run);
 void AddMigrateCommand(CLI::App& app, CommandMain* run);
+void AddGapsCommand(CLI::App& app, CommandMain* run);
+void AddRepairCommand(CLI::App& app, CommandMain* run);
 
 }  // namespace barfill::cli

@@ -142,6 +142,12 @@ std::string FormatReport(const engine::RunReport& r) {
        static_cast<long long>(f.duplicates_dropped), static_cast<long long>(f.reordered));
   if (r.peak_rss_bytes > 0) Line(out, "  Peak memory:     %s\n", Bytes(r.peak_rss_bytes).c_str());
   for (const std::string& d : r.degraded) Line(out, "  Degraded:        %s (daily bars stored instead)\n", d.c_str());
+  if (!r.verified.empty()) {
+    const auto done = std::count_if(r.verified.begin(), r.verified.end(), [](const engine::VerifiedRange& v) { return v.done; });
+    Line(out, "  Verified:        %lld of %zu ranges fetched again: %lld bars revised, %lld added, %lld removed\n",
+         static_cast<long long>(done), r.verified.size(), static_cast<long long>(r.changes.revised),
+         static_cast<long long>(r.changes.added), static_cast<long long>(r.changes.removed));
+  }
   if (!r.failures.empty()) {
     Line(out, "\n  Failures (%zu ranges or files; a re-run retries them from where they stopped):\n", r.failures.size());
     constexpr size_t kShown = 20;
@@ -218,6 +224,18 @@ std::string ReportToJson(const engine::RunReport& r) {
          ",\"attempts\":" + std::to_string(fr.attempts) + ",\"error\":" + JsonQuote(fr.error) + "}";
   }
   j += "],\"degraded\":" + JsonStrings(r.degraded);
+  j += ",\"verified\":{\"revised\":" + std::to_string(r.changes.revised) + ",\"added\":" + std::to_string(r.changes.added) +
+       ",\"removed\":" + std::to_string(r.changes.removed) + ",\"ranges\":[";
+  for (size_t i = 0; i < r.verified.size(); ++i) {
+    const engine::VerifiedRange& v = r.verified[i];
+    j += std::string(i > 0 ? "," : "") + "{\"ticker\":" + JsonQuote(v.series.ticker.symbol()) +
+         ",\"timeframe\":" + JsonQuote(v.series.timeframe.ToString()) + ",\"adjusted\":" + (v.series.adjusted ? "true" : "false") +
+         ",\"from\":" + JsonQuote(FormatIsoUtc(v.range.from_ms)) + ",\"to\":" + JsonQuote(FormatIsoUtc(v.range.to_ms)) +
+         ",\"done\":" + (v.done ? "true" : "false") + ",\"bars\":" + std::to_string(v.bars) +
+         ",\"revised\":" + std::to_string(v.changes.revised) + ",\"added\":" + std::to_string(v.changes.added) +
+         ",\"removed\":" + std::to_string(v.changes.removed) + "}";
+  }
+  j += "]}";
   j += ",\"stop_reason\":" + JsonQuote(r.stop_reason);
   j += ",\"error\":" + JsonQuote(r.error);
   j += ",\"outcome\":" + JsonQuote(engine::RunOutcomeName(r.outcome));

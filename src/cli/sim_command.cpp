@@ -30,6 +30,11 @@ struct SimFlags {
   std::string liquidity = "dense";
   std::string thin;
   bool no_gzip = false;
+  // Data events (--faults hole=..,halt=..,revise=..).
+  std::vector<std::string> event_tickers;
+  int hole_fill_visits = 1;
+  double hole_fill_after_s = 0;
+  int revise_sessions = 2;
   // The flat-file bucket (S3).
   std::string s3_access_key;
   std::string s3_secret_key;
@@ -107,6 +112,10 @@ int RunSim(const SimFlags& flags) {
   options.fault_seed = flags.fault_seed;
   options.forbidden_tickers = flags.forbid;
   options.gzip = !flags.no_gzip;
+  options.event_tickers = flags.event_tickers;
+  options.hole_fill_visits = flags.hole_fill_visits;
+  options.hole_fill_after_ms = static_cast<int64_t>(flags.hole_fill_after_s * 1000);
+  options.revise_sessions = flags.revise_sessions;
   if (!flags.rate_limit.empty()) {
     const auto limit = ParseRateLimit(flags.rate_limit);
     if (!limit) return ReportError(limit.error());
@@ -163,7 +172,8 @@ void AddSimCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--rate-limit", flags->rate_limit, "Requests per minute per key, e.g. 5/min (sliding window)");
   cmd->add_option("--faults", flags->faults,
                   "Fault probabilities, e.g. reset=0.05,http429=0.02 "
-                  "(http429, http5xx, reset, truncate, badjson, slow, delayed, expvol)");
+                  "(per request: http429, http5xx, reset, truncate, badjson, slow, delayed, expvol; "
+                  "per ticker and session: hole, halt, revise)");
   cmd->add_option("--fault-seed", flags->fault_seed, "Seed of the fault dice")->capture_default_str();
   cmd->add_option("--forbid", flags->forbid, "Tickers answered with 403 NOT_AUTHORIZED")->delimiter(',');
   cmd->add_option("--liquidity", flags->liquidity,
@@ -171,6 +181,20 @@ void AddSimCommand(CLI::App& app, CommandMain* run) {
       ->capture_default_str();
   cmd->add_option("--thin", flags->thin, "Tickers that trade in only a share of the minutes, e.g. XYZ=0.01,ABC=0.2");
   cmd->add_flag("--no-gzip", flags->no_gzip, "Serve identity bodies even to clients that accept gzip");
+  cmd->add_option("--event-tickers", flags->event_tickers,
+                  "Only these tickers get holes, halts and revisions (default: every ticker)")
+      ->delimiter(',');
+  cmd->add_option("--hole-fill-visits", flags->hole_fill_visits,
+                  "A hole is served empty on each series' first N visits to its day, then filled (0: never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--hole-fill-after", flags->hole_fill_after_s,
+                  "Seconds after which every hole is filled (0: never by time)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--revise-sessions", flags->revise_sessions,
+                  "Revisions touch the last N sessions that had ended when the simulator started")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--s3-access-key", flags->s3_access_key, "Flat files: the only S3 access key id accepted");
   cmd->add_option("--s3-secret-key", flags->s3_secret_key, "Flat files: its secret (signatures are checked)");
   cmd->add_option("--s3-tickers", flags->s3_tickers, "Flat files and grouped daily: the universe every day file and grouped day holds (REST spelling)")

@@ -9,6 +9,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/coverage_page.h"
 #include "cli/exit_codes.h"
 #include "core/market_time.h"
 #include "core/json.h"
@@ -20,6 +21,8 @@ namespace {
 struct StatusFlags {
   std::string db;
   bool json = false;
+  std::string html;              ///< the coverage page's file
+  GapSelectionFlags selection;   ///< what the page covers
 };
 
 /// The ISO time of a bar, or `none` when the series has no bars.
@@ -110,11 +113,35 @@ void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all) {
   }
 }
 
+/// The coverage page instead of the table (`--html FILE`).
+int RunCoveragePage(const StatusFlags& flags, BarStore& store) {
+  auto selection = ParseGapSelection(flags.selection, TodayUtc());
+  if (!selection) return ReportError(selection.error());
+  auto series = SelectSeries(store, *selection);
+  if (!series) return ReportError(series.error());
+  if (auto written = WriteCoveragePage(store, *series, *selection, NowMs(), flags.html); !written) {
+    return ReportError(written.error());
+  }
+  std::printf("wrote %s: %zu series\n", flags.html.c_str(), series->selected.size());
+  return std::fflush(stdout) == 0 ? kExitOk : kExitUsage;
+}
+
 int RunStatus(const StatusFlags& flags) {
+  const GapSelectionFlags& s = flags.selection;
+  if (flags.html.empty() && !(s.tickers.empty() && s.timeframes.empty() && s.from.empty() && s.to.empty())) {
+    return ReportError(Error(ErrorCode::kUsage, "--tickers, --timeframes, --from and --to choose what --html draws; add "
+                                                "--html FILE, or use barfill gaps for a report in the terminal"));
+  }
+  if (!flags.html.empty()) {
+    // Bad page flags stop before the database is opened.
+    if (auto ok = CheckPagePath(flags.html); !ok) return ReportError(ok.error());
+    if (auto ok = ParseGapSelection(flags.selection, TodayUtc()); !ok) return ReportError(ok.error());
+  }
   // Status never creates or changes a database.
   auto store = OpenStore(ResolveDbUrl(flags.db), StoreOptions::ForReading());
   if (!store) return ReportError(store.error());
   if (auto checked = (*store)->Migrate(); !checked) return ReportError(checked.error());
+  if (!flags.html.empty()) return RunCoveragePage(flags, **store);
   auto status = (*store)->ReadStatus();
   if (!status) return ReportError(status.error());
   if (flags.json) {
@@ -134,6 +161,9 @@ void AddStatusCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--db", flags->db,
                   "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
   cmd->add_flag("--json", flags->json, "Machine-readable JSON instead of a table");
+  cmd->add_option("--html", flags->html,
+                  "Write the coverage picture to this file instead: one self-contained HTML page, series x week or month");
+  AddGapSelectionFlags(cmd, &flags->selection, /*with_db=*/false);
   cmd->callback([flags, run] { *run = [flags] { return RunStatus(*flags); }; });
 }
 

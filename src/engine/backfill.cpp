@@ -108,6 +108,7 @@ class Pass {
     report.ranges_pending += work_.ranges_todo - ranges_done_ - ranges_failed_;
     for (FailureRecord& f : failures_) report.failures.push_back(std::move(f));
     failures_.clear();
+    AddVerifiedTo(report);
   }
 
   /// Records why this pass stopped early, unless `report` already has a reason.
@@ -129,6 +130,9 @@ class Pass {
     int committed = 0;
     int expected = -1;
     bool settled = false;
+    bool failed = false;
+    BarChanges changes;  // a range fetched to verify it: what its pages changed
+    int64_t bars = 0;
   };
   struct SeriesProgress {
     std::vector<RangeProgress> ranges;
@@ -248,6 +252,20 @@ class Pass {
       if (xt != yt) return xt < yt;
       return a.page.from_ms < b.page.from_ms;
     });
+    // Pages of ranges fetched to verify them are compared with what they replace, first.
+    std::vector<BarChanges> changes(group.size());
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (!IsVerify(group[i])) continue;
+      db_busy_.Enter();
+      auto stored = StoredBars(store, SeriesOf(group[i]), group[i].page);
+      db_busy_.Leave();
+      if (!stored) {
+        db_failed_ = true;
+        Stop(RunOutcome::kDatabase, "database error while reading bars to compare: " + stored.error().ToString());
+        return;
+      }
+      changes[i] = CompareBars(*stored, group[i].bars);
+    }
     std::vector<ChunkWrite> writes;
     writes.reserve(group.size());
     for (const WriteItem& item : group) {
@@ -266,10 +284,11 @@ class Pass {
                                     status.error().ToString() + "; the run is resumable once the database is fixed");
       return;
     }
-    for (const WriteItem& item : group) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      const WriteItem& item = group[i];
       rows_ += static_cast<int64_t>(item.bars.size());
       ++pages_;
-      PageCommitted(item);
+      PageCommitted(item, changes[i]);
     }
     if (options_.observer != nullptr) options_.observer->OnCommitted(group.size());
   }
@@ -295,12 +314,14 @@ class Pass {
 
   /// Counts a committed page; its range is done once all its pages are in (two writers may
   /// commit them in any order).
-  void PageCommitted(const WriteItem& item) {
+  void PageCommitted(const WriteItem& item, const BarChanges& changes) {
     std::lock_guard lock(settle_mutex_);
     SeriesProgress& sp = series_[item.where.series_index];
     const size_t part = work_.series[item.where.series_index].ranges[item.where.range_index].part;
     sp.part_base[part] = std::max<int64_t>(sp.part_base[part], 0) + item.base_aggregates;
     RangeProgress& rp = sp.ranges[item.where.range_index];
+    rp.changes.Add(changes);
+    rp.bars += static_cast<int64_t>(item.bars.size());
     ++rp.committed;
     if (item.last) rp.expected = item.page_index + 1;
     if (rp.committed == rp.expected) SettleLocked(item.where, /*failed=*/false);
@@ -316,8 +337,37 @@ class Pass {
     RangeProgress& rp = sp.ranges[where.range_index];
     if (rp.settled) return;
     rp.settled = true;
+    rp.failed = failed;
     (failed ? ranges_failed_ : ranges_done_).fetch_add(1);
     if (--sp.ranges_left == 0) series_finished_.fetch_add(1);
+  }
+
+  bool IsVerify(const WriteItem& item) const {
+    return work_.series[item.where.series_index].ranges[item.where.range_index].verify;
+  }
+
+  /// The bars `store` holds for `series` in `range`, to compare a page with.
+  static Result<BarBatch> StoredBars(BarStore& store, const Series& series, TimeRange range) {
+    BarBatch stored;
+    BARFILL_TRY(store.ReadBars(series, range, [&](const BarBatch& batch) {
+      stored.Append(batch);
+      return Ok();
+    }));
+    return stored;
+  }
+
+  /// Every range fetched to verify it, with what its committed pages changed.
+  void AddVerifiedTo(RunReport& report) {
+    std::lock_guard lock(settle_mutex_);
+    for (size_t i = 0; i < work_.series.size(); ++i) {
+      const SeriesWork& sw = work_.series[i];
+      for (size_t r = 0; r < sw.ranges.size(); ++r) {
+        if (!sw.ranges[r].verify) continue;
+        const RangeProgress& rp = series_[i].ranges[r];
+        report.verified.push_back(VerifiedRange{sw.series, sw.ranges[r].range, rp.changes, rp.bars, rp.settled && !rp.failed});
+        report.changes.Add(rp.changes);
+      }
+    }
   }
 
   ProgressSnapshot Snapshot(const std::string& phase) {

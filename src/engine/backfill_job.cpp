@@ -5,7 +5,10 @@
 #include "core/clock.h"
 #include "engine/file_pass.h"
 #include "engine/grouped_pass.h"
+#include "engine/refresh.h"
 #include "fetch/rate_limiter.h"
+#include "fetch/retry_policy.h"
+#include "store/ledger.h"
 
 namespace barfill::engine {
 namespace {
@@ -17,11 +20,22 @@ int64_t WallNowMs() {
 }  // namespace
 
 Result<std::unique_ptr<BackfillJob>> BackfillJob::Prepare(RunConfig config, StoreOptions store_options) {
+  return PrepareWork(std::move(config), std::move(store_options), nullptr);
+}
+
+Result<std::unique_ptr<BackfillJob>> BackfillJob::PrepareWork(RunConfig config, StoreOptions store_options,
+                                                              const WorkPlanner& planner) {
   std::unique_ptr<BackfillJob> job(new BackfillJob(std::move(config), std::move(store_options)));
   auto store = OpenStore(job->config_.db_url, job->store_options_);
   if (!store) return Fail(store.error());
   BARFILL_TRY((*store)->Migrate());
   job->stores_.push_back(std::move(*store));
+  if (planner) {
+    auto work = planner(*job->stores_.front());
+    if (!work) return Fail(work.error());
+    job->work_ = std::move(*work);
+    return job;
+  }
   if (job->config_.files && !DatasetsOf(job->config_.plan).empty()) {
     // Listing the plan's months checks the S3 keys too: a refusal stops here, before any bar.
     auto client = flatfiles::S3Client::Create(*job->config_.files);
@@ -58,7 +72,15 @@ Result<WorkPlan> BackfillJob::PlanRest() {
       return days;
     };
   }
-  return BuildWorkPlan(plan, *stores_.front(), TodayUtc(), config_.concurrency, kMaxBaseAggregatesPerRequest, elsewhere);
+  const CalendarDay today = TodayUtc();
+  auto work = BuildWorkPlan(plan, *stores_.front(), today, config_.concurrency, kMaxBaseAggregatesPerRequest, elsewhere);
+  if (!work) return work;
+  // Vendors revise recent bars: a plan reaching into the last days verifies its last sessions
+  // (through REST; the newest days are not in files yet), unless this run's grouped days fetch them.
+  CoveredElsewhere grouped_days;
+  if (!grouped_.days.empty()) grouped_days = [this](const Series& series) { return GroupedCoverage(grouped_, series); };
+  if (config_.UsesRest()) AddRefreshRanges(*work, plan, today, store::NowMs(), config_.refresh_sessions, grouped_days);
+  return work;
 }
 
 Status BackfillJob::Replan() {
@@ -109,7 +131,13 @@ std::string BackfillJob::DescribePlan() const {
     out += "tickers: every ticker of the flat files (REST is not asked)\n";
     return out;
   }
-  return out + DescribeWorkPlan(config_.plan, work_, config_.rate.per_second, config_.concurrency);
+  out += DescribeWorkPlan(config_.plan, work_, config_.rate.per_second, config_.concurrency);
+  if (work_.ranges_to_verify > 0) {
+    out += "refresh: " + std::to_string(work_.ranges_to_verify) + " of the ranges are the last " +
+           std::to_string(config_.refresh_sessions) +
+           " sessions of their series, fetched again to pick up vendor revisions (--refresh-sessions)\n";
+  }
+  return out;
 }
 
 void BackfillJob::RunFiles(const RunControl& control, fetch::RetryBudget& budget, Clock& clock, RunReport& report) {
@@ -188,6 +216,13 @@ RunReport BackfillJob::Run(const RunControl& control) {
   WorkPlan nothing;  // files only, or a pass before stopped the run: REST has no work
   RunReport report = RunBackfill(config_.plan, rest ? work_ : nothing, options, shared, *stores_.front(),
                                  std::span<BarStore* const>(writers).subspan(1));
+  if (const Status recorded = RecordVerified(*stores_.front(), report.verified, store::NowMs()); !recorded) {
+    // The bars are in; only the note of when they were verified is missing.
+    if (report.outcome == RunOutcome::kDone) {
+      report.outcome = RunOutcome::kDatabase;
+      report.error = "database error while recording verified ranges: " + recorded.error().ToString();
+    }
+  }
   if (!files_ran_ && !grouped_ran_) return report;
 
   // One report: the passes' counts, time, requests and failures with REST's.

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,13 @@ class BackfillJob {
   /// test seams (see StoreOptions::write_hook).
   static Result<std::unique_ptr<BackfillJob>> Prepare(RunConfig config, StoreOptions store_options = {});
 
+  /// Makes the WorkPlan of a job from its opened, migrated store.
+  using WorkPlanner = std::function<Result<WorkPlan>(BarStore& store)>;
+  /// The same with a WorkPlan of the caller's (`barfill repair`; no flat files); `config.plan` names the
+  /// run. A null `planner` plans as Prepare does.
+  static Result<std::unique_ptr<BackfillJob>> PrepareWork(RunConfig config, StoreOptions store_options,
+                                                          const WorkPlanner& planner);
+
   const RunConfig& config() const { return config_; }
   /// What REST fetches (the days flat files and grouped daily load first left out).
   const WorkPlan& work() const { return work_; }
@@ -51,8 +59,12 @@ class BackfillJob {
   /// The plan in lines, for a dry run: series, chunks, requests, time at the configured rate.
   std::string DescribePlan() const;
 
-  /// Runs the plan. Never throws; how it ended is the report's outcome.
+  /// Runs the plan. Never throws; how it ended is the report's outcome. Ranges fetched to verify
+  /// them are recorded as verified (barfill_checks) once done.
   RunReport Run(const RunControl& control);
+
+  /// The store the job plans and reads with (its first connection).
+  BarStore& store() { return *stores_.front(); }
 
  private:
   BackfillJob(RunConfig config, StoreOptions store_options) : config_(std::move(config)), store_options_(std::move(store_options)) {}

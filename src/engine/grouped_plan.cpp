@@ -13,19 +13,20 @@ namespace {
 constexpr polygon::GroupedMarket kMarkets[] = {polygon::GroupedMarket::kStocks, polygon::GroupedMarket::kCrypto,
                                                polygon::GroupedMarket::kFx};
 
-/// Whether a market day of `asset` is worth a request: every day but a stock weekend. Holidays
-/// are asked for too (an empty answer costs one request): no ticker is left to a calendar that
-/// might be wrong, and a day a ticker has a bar on is stored as the range endpoint has it.
-bool Requested(AssetClass asset, CalendarDay day) {
-  const unsigned weekday = day.Weekday();
-  return asset != AssetClass::kStock || (weekday != 0 && weekday != 6);
-}
-
 /// Whether the exchange calendar has a session on `day`: an answer without bars is then a
 /// fault to retry (polygon-io/issues#2), not an empty day.
 bool Trades(AssetClass asset, CalendarDay day) {
   auto session = calendar::ExchangeCalendar::For(asset).SessionOn(day);
   return session && session->is_open();
+}
+
+/// Whether a market day of `asset` is worth a request: for stocks the NYSE sessions (no
+/// weekend, no holiday; a day outside the calendar's years is asked for), for crypto and forex
+/// every day (their bars do not follow a calendar closely enough to leave a day out).
+bool Requested(AssetClass asset, CalendarDay day) {
+  if (asset != AssetClass::kStock) return true;
+  auto session = calendar::ExchangeCalendar::For(asset).SessionOn(day);
+  return !session || session->is_open();
 }
 
 /// The parts of `range` inside the union of `todo` (sorted, disjoint).
@@ -38,15 +39,27 @@ std::vector<TimeRange> Intersect(TimeRange range, const std::vector<TimeRange>& 
   return out;
 }
 
-/// The market days of `candidates`' todo parts that have ended by `now_ms`, stock weekends
-/// folded into the day requested right after them (or, after the last one, into that one).
+/// The todo parts of `sw` that are not stored yet: those of ranges fetched again to verify
+/// them (a recent-session refresh, a repair) stay with REST, whose writers compare them.
+std::vector<TimeRange> Missing(const SeriesWork& sw) {
+  std::vector<TimeRange> out;
+  for (size_t part = 0; part < sw.todo.size(); ++part) {
+    const bool verified = std::any_of(sw.ranges.begin(), sw.ranges.end(),
+                                      [&](const CoarseRange& r) { return r.verify && r.part == part; });
+    if (!verified) out.push_back(sw.todo[part]);
+  }
+  return out;
+}
+
+/// The market days of `candidates`' missing parts that have ended by `now_ms`, the days the NYSE
+/// is closed folded into the session right after them (or, after the last one, into that one).
 std::vector<GroupedDayWork> MarketDays(polygon::GroupedMarket market, const std::vector<const SeriesWork*>& candidates,
                                        int64_t now_ms) {
   const AssetClass asset = polygon::AssetClassOf(market);
   const MarketZone zone = ZoneFor(asset);
   std::map<int64_t, CalendarDay> days;  // by days since the epoch
   for (const SeriesWork* sw : candidates) {
-    for (const TimeRange& t : sw->todo) {
+    for (const TimeRange& t : Missing(*sw)) {
       for (CalendarDay d = zone.DayOf(t.from_ms); zone.DayStartMs(d) < t.to_ms; d = d.AddDays(1)) {
         if (zone.DayStartMs(d.AddDays(1)) > now_ms) break;  // not over yet: REST's
         days.emplace(d.DaysSinceEpoch(), d);
@@ -121,8 +134,10 @@ GroupedPlan PlanGrouped(const WorkPlan& work, bool adjusted, int64_t now_ms) {
     for (const SeriesWork* sw : candidates) {
       choice.per_ticker_requests += sw->requests.low;
       // What REST still asks this series for afterwards: a request per part left (a 1d part
-      // holds far fewer than 50,000 days).
-      for (const TimeRange& t : sw->todo) choice.rest_after += static_cast<int64_t>(Subtract(t, covered).size());
+      // holds far fewer than 50,000 days), and its ranges to verify.
+      const std::vector<TimeRange> missing = Missing(*sw);
+      for (const TimeRange& t : missing) choice.rest_after += static_cast<int64_t>(Subtract(t, covered).size());
+      choice.rest_after += static_cast<int64_t>(sw->todo.size() - missing.size());
     }
     choice.days = static_cast<int64_t>(days.size());
     choice.chosen = choice.days > 0 && choice.days + choice.rest_after < choice.per_ticker_requests;
@@ -131,7 +146,7 @@ GroupedPlan PlanGrouped(const WorkPlan& work, bool adjusted, int64_t now_ms) {
     const size_t first = out.series.size();
     for (const SeriesWork* sw : candidates) {
       out.series.push_back(sw->series);
-      out.todo.push_back(sw->todo);
+      out.todo.push_back(Missing(*sw));
     }
     for (GroupedDayWork& d : days) {
       for (size_t i = first; i < out.series.size(); ++i) {

@@ -44,7 +44,7 @@ struct GroupedMarketChoice {
 struct GroupedPlan {
   bool adjusted = true;
   std::vector<Series> series;              ///< the series the chosen days serve
-  std::vector<std::vector<TimeRange>> todo;  ///< per series: what it has to do (from the work plan)
+  std::vector<std::vector<TimeRange>> todo;  ///< per series: what it misses (the work plan's todo, not its ranges to verify)
   std::vector<GroupedDayWork> days;        ///< to request, by market and date
   std::vector<GroupedMarketChoice> markets;  ///< every market considered, chosen or not
 
@@ -55,7 +55,8 @@ struct GroupedPlan {
 
 /// Decides per market from `work` (what REST would fetch) which days to request grouped:
 /// the days of the todo parts of its 1d series that have ended by `now_ms`, stock weekends
-/// folded into the next (or last) market day. `adjusted` is the plan's.
+/// folded into the next (or last) market day; ranges to verify (a refresh, a repair) stay with
+/// REST and count against grouped daily. `adjusted` is the plan's.
 GroupedPlan PlanGrouped(const WorkPlan& work, bool adjusted, int64_t now_ms);
 
 /// The ranges of `series` the plan's days account for, so the REST planner leaves them out.

@@ -24,6 +24,9 @@ namespace barfill::engine {
 struct CoarseRange {
   TimeRange range;
   size_t part = 0;
+  /// A range stored before and fetched again to verify it (a recent-session refresh, a repair):
+  /// the writers compare what it held with what arrived (RunReport::verified).
+  bool verify = false;
 };
 
 /// A number of requests known only within bounds.
@@ -36,7 +39,7 @@ struct RequestEstimate {
 struct SeriesWork {
   Series series;
   TimeRange range;                   ///< the plan's days, snapped to whole bars
-  std::vector<TimeRange> todo;       ///< parts of `range` the ledger does not hold as final
+  std::vector<TimeRange> todo;       ///< parts of `range` the ledger does not hold as final, then any fetched again to verify them
   std::vector<CoarseRange> ranges;   ///< what the fetchers take: the todo parts, maybe cut
   int64_t failed_before = 0;         ///< failed ledger rows overlapping the todo parts
   double density = -1;               ///< base aggregates per ms seen in the ledger; -1 unknown
@@ -48,6 +51,7 @@ struct WorkPlan {
   std::vector<SeriesWork> series;
   int64_t ranges_todo = 0;        ///< coarse ranges to fetch
   int64_t series_up_to_date = 0;  ///< series with nothing to fetch (no API call)
+  int64_t ranges_to_verify = 0;   ///< of ranges_todo, those fetched again to verify them
   RequestEstimate requests;
   std::optional<CalendarDay> clamped_to;  ///< the plan's last day was in the future; clamped to this day
 };

@@ -7,6 +7,7 @@
 
 #include "barfill/run.h"
 #include "core/series.h"
+#include "engine/revision.h"
 #include "fetch/chunk_fetcher.h"
 
 namespace barfill::engine {
@@ -98,6 +99,9 @@ struct RunReport {
   int64_t peak_rss_bytes = 0;
   std::vector<FailureRecord> failures;
   std::vector<std::string> degraded;  ///< series that fell back to daily bars
+  /// Ranges fetched again to verify them (CoarseRange::verify), in plan order, and what changed.
+  std::vector<VerifiedRange> verified;
+  BarChanges changes;                 ///< summed over `verified`
   std::string stop_reason;            ///< why the run ended early, empty if it did not
   std::string error;                  ///< the one "error:" line for a failed run, if any
   RunOutcome outcome = RunOutcome::kDone;

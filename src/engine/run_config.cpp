@@ -1,5 +1,6 @@
 #include "engine/run_config.h"
 
+#include "engine/refresh.h"
 #include "polygon/aggs_request.h"
 
 namespace barfill::engine {
@@ -113,6 +114,11 @@ Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings) {
   wire.stall_timeout_ms = static_cast<int64_t>(settings.stall_timeout_s * 1000);
   config.fallback_daily = settings.fallback_daily;
   config.dry_run = settings.dry_run;
+  config.refresh_sessions = settings.refresh_sessions.value_or(kDefaultRefreshSessions);
+  if (config.refresh_sessions < 0 || config.refresh_sessions > kMaxRefreshSessions) {
+    return Fail(ErrorCode::kUsage, "refresh sessions must be 0.." + std::to_string(kMaxRefreshSessions) + " (got " +
+                                       std::to_string(config.refresh_sessions) + "); 0 turns the refresh off");
+  }
   config.plan = std::move(plan);
   return config;
 }

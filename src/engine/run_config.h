@@ -50,6 +50,9 @@ struct RunSettings {
   std::string files_access_key;  ///< the S3 keys (not the REST key); never printed
   std::string files_secret_key;
   std::string files_ca_file;     ///< default: ca_file
+  /// A plan reaching into the last days fetches each series' last N sessions again and reports
+  /// vendor revisions (engine/refresh.h); default 2, 0 turns it off.
+  std::optional<int> refresh_sessions;
 };
 
 /// Where a run's bars come from.
@@ -74,6 +77,7 @@ struct RunConfig {
   /// Whether REST serves the series the files do not (or cannot).
   /// ("tickers all" has no list of tickers to ask REST for.)
   bool UsesRest() const { return source != Source::kFiles && !plan.all_tickers; }
+  int refresh_sessions = 2;  ///< see RunSettings::refresh_sessions
 };
 
 /// Checks `settings` against each other and `plan`, applies defaults, and returns the resolved

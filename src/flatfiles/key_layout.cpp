@@ -3,6 +3,8 @@
 #include <array>
 #include <cstdio>
 
+#include "calendar/exchange_calendar.h"
+
 namespace barfill::flatfiles {
 namespace {
 
@@ -116,10 +118,13 @@ bool PublishesFileOn(AssetClass asset, CalendarDay day) {
   switch (asset) {
     case AssetClass::kCrypto: return true;
     case AssetClass::kFx: return weekday != 6;
-    case AssetClass::kIndex:
+    case AssetClass::kIndex: return !weekend;
     case AssetClass::kStock:
-    case AssetClass::kOption:
-      return !weekend;
+    case AssetClass::kOption: {
+      // Exchange sessions only; a day outside the calendar's years falls back to weekdays.
+      const auto session = calendar::ExchangeCalendar::For(asset).SessionOn(day);
+      return session ? session->is_open() : !weekend;
+    }
   }
   return !weekend;
 }

@@ -50,9 +50,9 @@ struct DayFileKey {
 Result<DayFileKey> ParseKey(std::string_view key);
 
 /// Whether the vendor publishes a file of `asset` for session date `day`: stocks and options on
-/// trading days (for now every weekday: holidays come with the exchange calendar), indices on
-/// every weekday including holidays, crypto every day, forex Sunday to Friday. The one place
-/// that decides it, for the simulator and for planning alike.
+/// the exchange calendar's trading days (no holidays or special closings; docs/calendar.md),
+/// indices on every weekday including holidays, crypto every day, forex Sunday to Friday. The
+/// one place that decides it, for the simulator and for planning alike.
 bool PublishesFileOn(AssetClass asset, CalendarDay day);
 
 /// The symbol as the files spell it: crypto and forex pairs get a hyphen between base and quote

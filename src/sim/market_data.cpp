@@ -8,6 +8,7 @@
 #include <numbers>
 #include <string_view>
 
+#include "calendar/exchange_calendar.h"
 #include "sim/hash.h"
 
 // Every random quantity is a hash of (ticker key, minute), never a step of a sequential RNG, so
@@ -41,7 +42,8 @@ constexpr int kSplitRatio = 2;  // a power of two keeps unadjusted prices exact 
 
 struct TickerModel {
   uint64_t key = 0;
-  bool stock_session = true;  // 04:00-20:00 New York on weekdays; otherwise 24/7
+  AssetClass asset = AssetClass::kStock;
+  bool stock_session = true;  // the NYSE calendar's sessions (New York days); otherwise 24/7
   double base_price = 100;
   double volatility = 1;      // scales every price move
   double price_scale = 100;   // prices are multiples of 1/price_scale
@@ -57,6 +59,7 @@ TickerModel ModelOf(uint64_t seed, const Ticker& ticker, double activity) {
   TickerModel m;
   m.trade_threshold = static_cast<uint32_t>(std::clamp(activity, 0.0, 1.0) * 65536);
   m.key = SplitMix64(SplitMix64(seed) ^ HashText(ticker.symbol()));
+  m.asset = ticker.asset_class();
   const uint64_t r = SplitMix64(m.key ^ 0x6D6F64656CULL);
   const double u_price = Unit16(r, 0);
   const double u_volume = Unit16(r, 16);
@@ -161,6 +164,163 @@ int64_t SessionOpenMs(const MarketZone& ny, CalendarDay day) {
   return local_midnight + kSessionOpenMs - ny.UtcOffsetMs(noon);
 }
 
+/// The minutes of one New York day that may trade, counted from 04:00 New York: [first, end),
+/// with the regular session [regular_begin, regular_end). Empty on a closed day.
+struct DayMinutes {
+  int first = 0;
+  int end = 0;
+  int regular_begin = kPreMarketMinutes;
+  int regular_end = kPreMarketMinutes + kRegularMinutes;
+
+  /// The slot of minute k: the usual day's table, with a shortened regular session keeping its
+  /// opening minute, U-shape start and closing cross, and the extended hours around it alike.
+  int SlotIndex(int k) const {
+    if (k < regular_begin) return std::min(k, kPreMarketMinutes - 1);
+    if (k < regular_end) return std::min(kPreMarketMinutes + (k - regular_begin), kPreMarketMinutes + kRegularMinutes - 1);
+    return std::min(kPreMarketMinutes + kRegularMinutes + (k - regular_end), kStockSessionMinutes - 1);
+  }
+};
+
+/// What the exchange calendar says `asset` trades on New York day `day` (docs/calendar.md): no
+/// minute on a holiday or special closing, 13:00 closes with extended hours to 17:00, delayed
+/// openings; indices and options only in the regular session. Days outside the calendar's
+/// years trade the usual weekday hours.
+DayMinutes MinutesOf(AssetClass asset, CalendarDay day, int64_t open_ms) {
+  DayMinutes minutes;
+  const auto session = calendar::ExchangeCalendar::For(asset).SessionOn(day);
+  if (!session) {
+    const unsigned weekday = day.Weekday();
+    if (weekday != 0 && weekday != 6) minutes.end = kStockSessionMinutes;
+    return minutes;
+  }
+  if (!session->is_open()) return minutes;
+  const auto minute_of = [open_ms](int64_t ms) { return static_cast<int>(FloorDiv(ms - open_ms, kMsPerMinute)); };
+  minutes.first = minute_of(session->extended.from_ms);
+  minutes.end = minute_of(session->extended.to_ms);
+  minutes.regular_begin = minute_of(session->regular.from_ms);
+  minutes.regular_end = minute_of(session->regular.to_ms);
+  return minutes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data events (MarketEvents): holes, halts and revisions, drawn per (ticker, day).
+
+constexpr double kRevisedShare = 0.05;  // of a revised day's traded minutes: more volume, one more trade
+constexpr double kRemovedShare = 0.01;  // of its traded minutes: the bar vanishes
+constexpr double kAddedShare = 0.03;    // of its quiet minutes: a late-reported bar
+constexpr int kHaltFirstStartMinutes = 30;  // a halt starts 30..120 minutes after the open...
+constexpr int kHaltStartSpreadMinutes = 91;
+constexpr int kHaltShortestMinutes = 210;   // ...and lasts 210..330 minutes, clipped to the close
+constexpr int kHaltLengthSpreadMinutes = 121;
+constexpr int kRevisionLookbackDays = 40;   // how far back the recent sessions are looked for
+
+constexpr uint64_t kHoleSalt = 0x686F6C65ULL;
+constexpr uint64_t kHaltSalt = 0x68616C74ULL;
+constexpr uint64_t kReviseSalt = 0x726576697365ULL;
+
+/// What one day of one ticker holds beyond its usual minutes.
+struct DayEvents {
+  bool empty = false;    // a hole not filled yet: no bar at all
+  TimeRange halt;        // no bar in these minutes
+  bool revised = false;  // the vendor's corrected values
+};
+
+/// The events of one ticker (MarketEvents), day by day; without events it costs nothing.
+class TickerEvents {
+ public:
+  TickerEvents(const MarketEvents* events, const Ticker& ticker, const ServingOf* serving = nullptr)
+      : events_(events != nullptr && events->any() && Eligible(*events, ticker) ? events : nullptr),
+        ticker_(ticker),
+        serving_(serving),
+        calendar_(calendar::ExchangeCalendar::For(ticker.asset_class())) {
+    if (events_ != nullptr && events_->revise > 0) FindRecentSessions();
+  }
+
+  bool active() const { return events_ != nullptr; }
+
+  /// The events of `day` as the data is served now (`serving`; without it: the final data).
+  DayEvents On(CalendarDay day) const {
+    DayEvents out;
+    if (events_ == nullptr) return out;
+    const auto session = calendar_.SessionOn(day);
+    if (!session || !session->is_open()) return out;
+    const bool hole = Hole(*session);
+    const bool revision = Revision(*session);
+    if (hole || revision) {
+      const DayServing now = serving_ != nullptr && *serving_ ? (*serving_)(day) : DayServing{};
+      out.empty = hole && now.hole_open;
+      out.revised = revision && !now.original;
+    }
+    if (const auto halt = Halt(*session)) out.halt = *halt;
+    return out;
+  }
+
+  /// Every event on the days from..to, in day order.
+  std::vector<InjectedEvent> List(CalendarDay from, CalendarDay to) const {
+    std::vector<InjectedEvent> out;
+    if (events_ == nullptr) return out;
+    auto sessions = calendar_.Sessions(std::max(from, calendar::ExchangeCalendar::kFirstDay),
+                                       std::min(to, calendar::ExchangeCalendar::kLastDay));
+    if (!sessions) return out;
+    for (const calendar::Session& session : *sessions) {
+      if (!session.is_open()) continue;
+      if (Hole(session)) out.push_back({EventKind::kHole, ticker_, session.day, session.extended});
+      if (const auto halt = Halt(session)) out.push_back({EventKind::kHalt, ticker_, session.day, *halt});
+      if (Revision(session)) out.push_back({EventKind::kRevision, ticker_, session.day, session.extended});
+    }
+    return out;
+  }
+
+ private:
+  static bool Eligible(const MarketEvents& events, const Ticker& ticker) {
+    return events.tickers.empty() ||
+           std::find(events.tickers.begin(), events.tickers.end(), ticker.symbol()) != events.tickers.end();
+  }
+
+  uint64_t Draw(CalendarDay day, uint64_t salt) const {
+    return SplitMix64(SplitMix64(events_->seed ^ salt) ^ HashText(ticker_.symbol()) ^
+                      (static_cast<uint64_t>(day.DaysSinceEpoch()) * 0x9E3779B97F4A7C15ULL));
+  }
+
+  bool Hole(const calendar::Session& session) const {
+    return events_->hole > 0 && Unit53(Draw(session.day, kHoleSalt)) < events_->hole;
+  }
+
+  bool Revision(const calendar::Session& session) const {
+    return events_->revise > 0 && std::find(recent_.begin(), recent_.end(), session.day) != recent_.end() &&
+           Unit53(Draw(session.day, kReviseSalt)) < events_->revise;
+  }
+
+  std::optional<TimeRange> Halt(const calendar::Session& session) const {
+    if (events_->halt <= 0 || session.kind != calendar::SessionKind::kRegular) return std::nullopt;
+    const uint64_t h = Draw(session.day, kHaltSalt);
+    if (Unit53(h) >= events_->halt) return std::nullopt;
+    const int64_t start = session.regular.from_ms +
+                          (kHaltFirstStartMinutes + static_cast<int64_t>(h % kHaltStartSpreadMinutes)) * kMsPerMinute;
+    const int64_t length = kHaltShortestMinutes + static_cast<int64_t>((h >> 20) % kHaltLengthSpreadMinutes);
+    const TimeRange halt{start, std::min(start + length * kMsPerMinute, session.regular.to_ms)};
+    if (halt.empty()) return std::nullopt;
+    return halt;
+  }
+
+  /// The last `revise_sessions` sessions that had ended by `as_of_ms`.
+  void FindRecentSessions() {
+    const MarketZone zone = calendar_.zone();
+    CalendarDay day = zone.DayOf(events_->as_of_ms);
+    for (int back = 0; back < kRevisionLookbackDays && static_cast<int>(recent_.size()) < events_->revise_sessions;
+         ++back, day = day.AddDays(-1)) {
+      const auto session = calendar_.SessionOn(day);
+      if (session && session->is_open() && session->extended.to_ms <= events_->as_of_ms) recent_.push_back(day);
+    }
+  }
+
+  const MarketEvents* events_;
+  Ticker ticker_;
+  const ServingOf* serving_;
+  const calendar::ExchangeCalendar& calendar_;
+  std::vector<CalendarDay> recent_;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Minute bars.
 
@@ -176,15 +336,19 @@ class MinuteGenerator {
   }
 
   /// The bar of minute `m` (t = m minutes since the epoch); false when it had no trades.
-  bool Make(int64_t m, const MinuteSlot& slot, bool adjusted, Bar* out) {
+  /// `revised`: the vendor's corrected data of the minute's day (see MarketEvents::revise).
+  bool Make(int64_t m, const MinuteSlot& slot, bool adjusted, bool revised, Bar* out) {
     const uint64_t h0 = SplitMix64(model_.key ^ (static_cast<uint64_t>(m) * 0xD1B54A32D192ED03ULL));
-    if ((h0 & 0xFFFF) < slot.quiet_below) return false;
+    const uint64_t revision = revised ? SplitMix64(h0 ^ 0x7265766973696F6EULL) : 0;
+    const bool quiet = (h0 & 0xFFFF) < slot.quiet_below;
+    if (quiet && !(revised && Unit16(revision, 0) < kAddedShare)) return false;
     // A thin ticker trades in only a share of the minutes its session allows; 16 bits of
     // another hash decide, so a dense ticker's bars stay exactly what they were.
     if (model_.trade_threshold < 65536 &&
         (SplitMix64(h0 ^ 0x7468696E6E657373ULL) & 0xFFFF) >= model_.trade_threshold) {
       return false;
     }
+    if (revised && !quiet && Unit16(revision, 0) < kRemovedShare) return false;
     const uint64_t h1 = SplitMix64(h0 ^ 0xA0761D6478BD642FULL);
     const uint64_t h2 = SplitMix64(h1 ^ 0xE7037ED1A0B428DBULL);
 
@@ -213,16 +377,26 @@ class MinuteGenerator {
     const double volume_raw = model_.base_volume * slot.volume_factor * std::exp(0.6 * z);
     const double trade_share = 0.7 + 0.6 * Unit53(h1);
     const bool pre_split = bar.t < model_.split_ms;
+    // A revised bar reports one more trade and a little more volume: same t, other values.
+    const bool corrected = revised && !quiet && Unit16(revision, 16) < kRevisedShare;
     if (model_.volume_scale == 0) {
       // Before a split, volumes are multiples of the ratio so that unadjusted ones stay whole.
       const int64_t unit = pre_split ? kSplitRatio : 1;
-      const int64_t shares = unit * std::max<int64_t>(1, std::llround(volume_raw / unit));
+      int64_t shares = unit * std::max<int64_t>(1, std::llround(volume_raw / unit));
+      int64_t trades = std::clamp<int64_t>(std::llround(volume_raw / model_.trade_size * trade_share), 1, shares / unit);
+      if (corrected) {
+        shares += unit;
+        ++trades;
+      }
       bar.volume = static_cast<double>(shares);
-      bar.trades = std::clamp<int64_t>(std::llround(volume_raw / model_.trade_size * trade_share), 1,
-                                       shares / unit);
+      bar.trades = trades;
     } else {
       bar.volume = std::max(1 / model_.volume_scale, RoundTo(volume_raw, model_.volume_scale));
       bar.trades = std::max<int64_t>(1, std::llround(volume_raw / model_.trade_size * trade_share));
+      if (corrected) {
+        bar.volume = RoundTo(bar.volume * 1.01 + 1 / model_.volume_scale, model_.volume_scale);
+        ++bar.trades;
+      }
     }
     if (pre_split && !adjusted) {
       bar.open *= kSplitRatio;
@@ -304,26 +478,31 @@ class MinuteGenerator {
 /// Calls fn(bar) for every minute bar with t in [from, to), ascending, until fn returns false.
 /// Returns false when fn stopped the walk.
 template <typename Fn>
-bool ForEachMinute(const TickerModel& model, MinuteGenerator& gen, bool adjusted, int64_t from,
-                   int64_t to, Fn&& fn) {
+bool ForEachMinute(const TickerModel& model, MinuteGenerator& gen, const TickerEvents& events, bool adjusted,
+                   int64_t from, int64_t to, Fn&& fn) {
   const SessionTables& tables = Tables();
+  const MarketZone zone = model.stock_session ? MarketZone::NewYork() : MarketZone::Utc();
   Bar bar;
-  if (!model.stock_session) {
-    for (int64_t m = CeilDiv(from, kMsPerMinute); m * kMsPerMinute < to; ++m) {
-      const MinuteSlot& slot = tables.around_clock[m - FloorDiv(m, kMinutesPerDay) * kMinutesPerDay];
-      if (gen.Make(m, slot, adjusted, &bar) && !fn(bar)) return false;
+  for (CalendarDay day = zone.DayOf(from); zone.DayStartMs(day) < to; day = day.AddDays(1)) {
+    const DayEvents today = events.On(day);
+    if (today.empty) continue;
+    if (!model.stock_session) {
+      const int64_t first_minute = day.DaysSinceEpoch() * kMinutesPerDay;
+      for (int64_t m = std::max(first_minute, CeilDiv(from, kMsPerMinute)); m < first_minute + kMinutesPerDay; ++m) {
+        if (m * kMsPerMinute >= to) return true;
+        if (today.halt.Contains(m * kMsPerMinute)) continue;
+        if (gen.Make(m, tables.around_clock[m - first_minute], adjusted, today.revised, &bar) && !fn(bar)) return false;
+      }
+      continue;
     }
-    return true;
-  }
-  const MarketZone ny = MarketZone::NewYork();
-  for (CalendarDay day = ny.DayOf(from); ny.DayStartMs(day) < to; day = day.AddDays(1)) {
-    const unsigned weekday = day.Weekday();
-    if (weekday == 0 || weekday == 6) continue;
-    const int64_t open = SessionOpenMs(ny, day);
-    for (int64_t k = std::max<int64_t>(0, CeilDiv(from - open, kMsPerMinute)); k < kStockSessionMinutes; ++k) {
+    const int64_t open = SessionOpenMs(zone, day);
+    const DayMinutes minutes = MinutesOf(model.asset, day, open);
+    for (int64_t k = std::max<int64_t>(minutes.first, CeilDiv(from - open, kMsPerMinute)); k < minutes.end; ++k) {
       const int64_t t = open + k * kMsPerMinute;
       if (t >= to) return true;
-      if (gen.Make(t / kMsPerMinute, tables.stock[k], adjusted, &bar) && !fn(bar)) return false;
+      if (today.halt.Contains(t)) continue;
+      const MinuteSlot& slot = tables.stock[minutes.SlotIndex(static_cast<int>(k))];
+      if (gen.Make(t / kMsPerMinute, slot, adjusted, today.revised, &bar) && !fn(bar)) return false;
     }
   }
   return true;
@@ -418,18 +597,19 @@ class PageBuilder {
 
 /// Calls fn(day_bar) for each market day starting in [from, to) that has minute bars.
 template <typename Fn>
-void ForEachDay(const TickerModel& model, MinuteGenerator& gen, bool adjusted, const MarketZone& zone,
-                int64_t from, int64_t to, Fn&& fn) {
+void ForEachDay(const TickerModel& model, MinuteGenerator& gen, const TickerEvents& events, bool adjusted,
+                const MarketZone& zone, int64_t from, int64_t to, Fn&& fn) {
   CalendarDay day = zone.DayOf(from);
   int64_t start = zone.DayStartMs(day);
   while (start < to) {
     const CalendarDay next_day = day.AddDays(1);
     const int64_t next = zone.DayStartMs(next_day);
+    // A closed day yields no minute; only the weekend skip is worth doing early.
     const unsigned weekday = day.Weekday();
     const bool trades = !model.stock_session || (weekday != 0 && weekday != 6);
     if (start >= from && trades) {
       BarAccumulator acc;
-      ForEachMinute(model, gen, adjusted, start, next, [&](const Bar& b) {
+      ForEachMinute(model, gen, events, adjusted, start, next, [&](const Bar& b) {
         acc.Add(b, start);
         return true;
       });
@@ -466,21 +646,35 @@ void ReadPage(const PageQuery& query, Page* page) {
 
   const TickerModel model = ModelOf(query.seed, query.ticker, query.activity);
   MinuteGenerator gen(model);
+  const TickerEvents events(query.events, query.ticker, &query.serving);
   PageBuilder builder(query.limit, model.vwap_scale, page);
   const Timeframe& tf = query.timeframe;
   if (tf.IsIntraday()) {
     const int64_t length = tf.NominalMs();
-    ForEachMinute(model, gen, query.adjusted, query.range.from_ms, query.range.to_ms,
+    ForEachMinute(model, gen, events, query.adjusted, query.range.from_ms, query.range.to_ms,
                   [&](const Bar& b) { return builder.Add(b, FloorDiv(b.t, length) * length); });
   } else {
     const MarketZone zone = query.ticker.zone();
     const bool one_day = tf == Timeframe(1, Timespan::kDay);
-    ForEachDay(model, gen, query.adjusted, zone, query.range.from_ms, query.range.to_ms,
+    ForEachDay(model, gen, events, query.adjusted, zone, query.range.from_ms, query.range.to_ms,
                [&](const Bar& day_bar) {
                  return builder.Add(day_bar, one_day ? day_bar.t : BucketStart(tf, zone, day_bar.t));
                });
   }
   builder.Finish();
+}
+
+std::string_view EventKindName(EventKind kind) {
+  switch (kind) {
+    case EventKind::kHole: return "hole";
+    case EventKind::kHalt: return "halt";
+    case EventKind::kRevision: return "revision";
+  }
+  return "?";
+}
+
+std::vector<InjectedEvent> EventsOf(const Market& market, const Ticker& ticker, CalendarDay from, CalendarDay to) {
+  return TickerEvents(&market.events, ticker).List(from, to);
 }
 
 double Market::ActivityOf(const Ticker& ticker) const {
@@ -526,8 +720,15 @@ BarBatch GroundTruth(uint64_t seed, const Ticker& ticker, const Timeframe& timef
 
 BarBatch GroundTruth(const Market& market, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
                      TimeRange range) {
+  return GroundTruth(market, ticker, timeframe, adjusted, range, DataVersion::kFinal);
+}
+
+BarBatch GroundTruth(const Market& market, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
+                     TimeRange range, DataVersion version) {
   if (range.empty() || timeframe.timespan() == Timespan::kSecond) return {};
   PageQuery query;
+  query.events = &market.events;
+  if (version == DataVersion::kFirstServed) query.serving = [](CalendarDay) { return DayServing{true, true}; };
   query.seed = market.seed;
   query.activity = market.ActivityOf(ticker);
   query.ticker = ticker;

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/bar.h"
 #include "core/result.h"
@@ -19,6 +21,46 @@ namespace barfill::sim {
 enum class Liquidity {
   kDense,   ///< every ticker trades in nearly every minute of its session (the seed's baseline)
   kSkewed,  ///< like the real market: a few liquid tickers, most trading in a small share of minutes
+};
+
+/// What the vendor gets wrong at first and corrects later, and what really happened: the data
+/// events a gap report and a repair must find. Each is drawn per (ticker, session) from `seed`,
+/// so the same options give the same events in every run (docs/data-quality.md).
+struct MarketEvents {
+  uint64_t seed = 1;  ///< the simulator's fault seed
+  /// Share (0..1) of (ticker, trading session) pairs the vendor first serves empty and fills
+  /// later (a hole): every bar of the session is missing until then.
+  double hole = 0;
+  /// Share of (ticker, regular-hours session) pairs with a trading halt: no bar for 210 to 330
+  /// minutes from between 30 and 120 minutes after the open (clipped to the close). It is real:
+  /// the final data has it too. Early closes and late openings have no halts.
+  double halt = 0;
+  /// Share of the recent (ticker, session) pairs whose bars the vendor revises after first
+  /// serving them: about 5% of the minute bars get another volume and trade count, 1% vanish,
+  /// and 3% of the quiet minutes gain a late-reported bar.
+  double revise = 0;
+  /// Revisions touch only the last this many sessions that had ended by `as_of_ms`.
+  int revise_sessions = 2;
+  /// "Now" for revisions, in Unix ms (the simulator's start).
+  int64_t as_of_ms = 0;
+  /// Only these tickers get events; empty: every ticker.
+  std::vector<std::string> tickers;
+
+  bool any() const { return hole > 0 || halt > 0 || revise > 0; }
+};
+
+/// The kinds of MarketEvents.
+enum class EventKind { kHole, kHalt, kRevision };
+
+/// "hole", "halt", "revision".
+std::string_view EventKindName(EventKind kind);
+
+/// One event of one ticker on one day.
+struct InjectedEvent {
+  EventKind kind = EventKind::kHole;
+  Ticker ticker;
+  CalendarDay day;    ///< in the ticker's zone
+  TimeRange window;   ///< a hole or a revision: the day's session (extended hours); a halt: the halted minutes
 };
 
 /// The synthetic market: its seed and who trades how often. Bars are a pure function of it.
@@ -36,9 +78,30 @@ struct Market {
   /// of tickers are liquid (0.7-1), 25% middling (0.1-0.7), 65% thin (0.002-0.1, log-uniform).
   double ActivityOf(const Ticker& ticker) const;
 
+  /// Holes, halts and revisions; none by default.
+  MarketEvents events;
+
   /// Parses "AAPL=0.01,XYZ=0.2" into `activity`; shares outside (0, 1] are errors.
   static Result<std::map<std::string, double, std::less<>>> ParseActivity(std::string_view text);
 };
+
+/// Every event `market` injects for `ticker` on the days from..to (inclusive, in the ticker's
+/// zone), ordered by day then kind.
+std::vector<InjectedEvent> EventsOf(const Market& market, const Ticker& ticker, CalendarDay from, CalendarDay to);
+
+/// Which data a ground truth describes.
+enum class DataVersion {
+  kFinal,        ///< holes filled, revisions made (halts are real: they stay)
+  kFirstServed,  ///< as the vendor serves a day the first time: holes empty, no revision yet
+};
+
+/// How a day with a hole or a revision is served right now.
+struct DayServing {
+  bool hole_open = false;  ///< the hole is not filled yet: no bars
+  bool original = false;   ///< the revision is not made yet: the bars as first served
+};
+/// Asked, while a page is read, for each day of the ticker that has a hole or a revision.
+using ServingOf = std::function<DayServing(CalendarDay day)>;
 
 /// The bars the simulator serves for (ticker, timeframe, adjusted) with t in `range`, sorted by
 /// t. Every bar is a pure function of (seed, ticker, bar start), so any page of any range, in any
@@ -53,6 +116,9 @@ struct Market {
 /// timeframes are not simulated and give an empty batch.
 BarBatch GroundTruth(const Market& market, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
                      TimeRange range);
+/// The same for another DataVersion (GroundTruth above is the kFinal one).
+BarBatch GroundTruth(const Market& market, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
+                     TimeRange range, DataVersion version);
 /// The same for the dense market of `seed`.
 BarBatch GroundTruth(uint64_t seed, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
                      TimeRange range);
@@ -77,6 +143,8 @@ struct PageQuery {
   bool adjusted = true;
   TimeRange range;    ///< whole buckets (see SnapToBuckets)
   int64_t limit = 0;  ///< base aggregates to read at most (minute bars for s/m/h, day bars above); 0 = all
+  const MarketEvents* events = nullptr;  ///< holes, halts and revisions; null: none
+  ServingOf serving;  ///< how days with a hole or revision are served now; empty: the final data
 };
 
 /// One page of the aggregates endpoint: what was read.

@@ -21,11 +21,15 @@
 #include <cstring>
 #include <deque>
 #include <list>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "calendar/exchange_calendar.h"
 #include "sim/aggs_api.h"
 #include "sim/hash.h"
 #include "sim/http_wire.h"
@@ -157,6 +161,81 @@ class RequestLog {
   std::deque<std::string> targets_;
 };
 
+/// How often each series has visited each day that has a hole or a revision (SimOptions::
+/// hole_fill_visits), and so how the day is served to it now.
+class VisitLog {
+ public:
+  explicit VisitLog(const SimOptions& options)
+      : fill_visits_(options.hole_fill_visits),
+        fill_after_(options.hole_fill_after_ms),
+        started_(std::chrono::steady_clock::now()) {}
+
+  /// How the request `call` sees each event day.
+  ServingOf ServingFor(const AggsCall& call) {
+    // One answer per day and request, however often the page reader asks.
+    auto seen = std::make_shared<std::map<int64_t, DayServing>>();
+    return [this, call, seen](CalendarDay day) {
+      const int64_t key_day = day.DaysSinceEpoch();
+      if (const auto it = seen->find(key_day); it != seen->end()) return it->second;
+      const DayServing serving = Visit(call, day);
+      seen->emplace(key_day, serving);
+      return serving;
+    };
+  }
+
+  /// Each series' visits to `ticker`'s `day`, as JSON objects.
+  void WriteVisitsJson(const Ticker& ticker, CalendarDay day, ByteBuffer* out) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    out->Append('[');
+    bool first = true;
+    for (const auto& [key, visits] : visits_) {
+      if (std::get<0>(key) != ticker.symbol() || std::get<3>(key) != day.DaysSinceEpoch()) continue;
+      out->Append(first ? "{\"timeframe\":\"" : ",{\"timeframe\":\"");
+      AppendJsonEscaped(out, std::get<1>(key));
+      out->Append("\",\"adjusted\":");
+      out->Append(std::get<2>(key) ? "true" : "false");
+      out->Append(",\"visits\":");
+      out->Append(std::to_string(visits));
+      out->Append('}');
+      first = false;
+    }
+    out->Append(']');
+  }
+
+ private:
+  using Key = std::tuple<std::string, std::string, bool, int64_t>;  // ticker, timeframe, adjusted, day
+
+  DayServing Visit(const AggsCall& call, CalendarDay day) {
+    // A request whose range begins at or before the day's session starts a visit (a first page,
+    // or a next_url page whose predecessor ended before the day); one beginning inside the day
+    // continues the visit a page before it started.
+    const auto session = calendar::ExchangeCalendar::For(call.ticker->asset_class()).SessionOn(day);
+    const MarketZone zone = call.ticker->zone();
+    const int64_t day_begins =
+        session && session->is_open() ? BucketStart(call.timeframe, zone, session->extended.from_ms) : zone.DayStartMs(day);
+    const bool visit = call.range.from_ms <= day_begins;
+    int visits = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      int& count = visits_[Key{call.ticker->symbol(), call.timeframe.ToString(), call.adjusted, day.DaysSinceEpoch()}];
+      if (visit) ++count;
+      visits = std::max(count, 1);  // a page inside a visit not yet logged belongs to the first
+    }
+    const bool filled_by_time =
+        fill_after_ > 0 && std::chrono::steady_clock::now() - started_ >= std::chrono::milliseconds(fill_after_);
+    DayServing serving;
+    serving.hole_open = !filled_by_time && (fill_visits_ == 0 || visits <= fill_visits_);
+    serving.original = visits <= 1;
+    return serving;
+  }
+
+  const int fill_visits_;
+  const int64_t fill_after_;
+  const std::chrono::steady_clock::time_point started_;
+  mutable std::mutex mu_;
+  std::map<Key, int> visits_;
+};
+
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kHtml = "text/html";
 constexpr int kListenBacklog = 512;
@@ -228,6 +307,7 @@ class Server final : public SimServer {
         limiter_(options_.rate_limit_per_min, options_.rate_limit_window_ms),
         forbidden_(options_.forbidden_tickers.begin(), options_.forbidden_tickers.end()),
         id_salt_(SplitMix64(options_.seed ^ 0x726571756573ULL)),
+        visits_(options_),
         s3_(options_.s3, market_, options_.fault_seed),
         universe_(options_.s3.universe.empty() ? DefaultUniverse() : options_.s3.universe),
         odd_symbols_(options_.s3.test_symbols ? std::vector<std::string>(std::begin(kTestSymbols), std::end(kTestSymbols))
@@ -240,6 +320,7 @@ class Server final : public SimServer {
   int Port() const override { return port_; }
   SimStats Stats() const override { return stats_.Snapshot(); }
   S3Stats FlatFileStats() const override { return s3_.Stats(); }
+  const Market& TheMarket() const override { return market_; }
   void Stop() override;
 
  private:
@@ -249,7 +330,8 @@ class Server final : public SimServer {
   void Reap();
   void ServeConnection(Connection* conn);
   void Handle(const HttpRequest& request, Scratch& scratch, Reply* reply);
-  void HandleAdmin(std::string_view path, Scratch& scratch, Reply* reply);
+  void HandleAdmin(const HttpRequest& request, Scratch& scratch, Reply* reply);
+  void WriteInjected(const HttpRequest& request, Scratch& scratch, Reply* reply);
   void HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, Scratch& scratch, Reply* reply);
   void HandleGrouped(const HttpRequest& request, const GroupedPath& grouped_path, Scratch& scratch, Reply* reply);
   /// The request's API key, or nullopt after answering 401.
@@ -279,6 +361,7 @@ class Server final : public SimServer {
   const uint64_t id_salt_;
   AtomicStats stats_;
   RequestLog log_;
+  VisitLog visits_;
   std::atomic<uint64_t> request_counter_{0};
   std::atomic<uint64_t> data_counter_{0};  // the fault dice index; /__reset keeps it going
   S3Api s3_;
@@ -536,7 +619,7 @@ void Server::Handle(const HttpRequest& request, Scratch& scratch, Reply* reply) 
   reply->request_id = NewRequestId();
   const std::string_view path = request.path();
   if (path.substr(0, 3) == "/__") {
-    HandleAdmin(path, scratch, reply);
+    HandleAdmin(request, scratch, reply);
     return;
   }
   Bump(stats_.requests);
@@ -567,9 +650,12 @@ void Server::Handle(const HttpRequest& request, Scratch& scratch, Reply* reply) 
   HandleAggs(request, *aggs_path, scratch, reply);
 }
 
-void Server::HandleAdmin(std::string_view path, Scratch& scratch, Reply* reply) {
+void Server::HandleAdmin(const HttpRequest& request, Scratch& scratch, Reply* reply) {
   reply->admin = true;
-  if (path == "/__stats") {
+  const std::string_view path = request.path();
+  if (path == "/__injected") {
+    WriteInjected(request, scratch, reply);
+  } else if (path == "/__stats") {
     scratch.body.Append(stats_.Snapshot().ToJson());
   } else if (path == "/__requests") {
     log_.WriteJson(&scratch.body);
@@ -583,6 +669,59 @@ void Server::HandleAdmin(std::string_view path, Scratch& scratch, Reply* reply) 
     ErrorReply(404, "NOT_FOUND", "message", kTextNotFound, scratch, reply);
   }
 }
+
+void Server::WriteInjected(const HttpRequest& request, Scratch& scratch, Reply* reply) {
+  std::vector<std::string> tickers = options_.event_tickers;
+  std::optional<CalendarDay> from;
+  std::optional<CalendarDay> to;
+  for (const auto& [name, value] : ParseQuery(request.query())) {
+    if (name == "tickers") {
+      tickers.clear();
+      size_t start = 0;
+      while (start <= value.size()) {
+        const size_t comma = std::min(value.find(',', start), value.size());
+        if (comma > start) tickers.push_back(value.substr(start, comma - start));
+        start = comma + 1;
+      }
+    } else if (name == "from" || name == "to") {
+      const auto day = CalendarDay::Parse(value);
+      if (!day) {
+        ErrorReply(400, "ERROR", "error", name + " must be a YYYY-MM-DD day", scratch, reply);
+        return;
+      }
+      (name == "from" ? from : to) = *day;
+    }
+  }
+  if (!from || !to || tickers.empty()) {
+    ErrorReply(400, "ERROR", "error", "use /__injected?from=YYYY-MM-DD&to=YYYY-MM-DD&tickers=A,B", scratch, reply);
+    return;
+  }
+  ByteBuffer& out = scratch.body;
+  out.Append("{\"as_of\":\"");
+  out.Append(FormatIsoUtc(market_.events.as_of_ms));
+  out.Append("\",\"hole_fill_visits\":" + std::to_string(options_.hole_fill_visits) +
+             ",\"hole_fill_after_ms\":" + std::to_string(options_.hole_fill_after_ms) +
+             ",\"revise_sessions\":" + std::to_string(options_.revise_sessions) + ",\"events\":[");
+  bool first = true;
+  for (const std::string& symbol : tickers) {
+    const auto ticker = Ticker::Parse(symbol);
+    if (!ticker) continue;
+    for (const InjectedEvent& e : EventsOf(market_, *ticker, *from, *to)) {
+      out.Append(first ? "{\"kind\":\"" : ",{\"kind\":\"");
+      first = false;
+      out.Append(EventKindName(e.kind));
+      out.Append("\",\"ticker\":\"");
+      AppendJsonEscaped(&out, e.ticker.symbol());
+      out.Append("\",\"day\":\"" + e.day.ToString() + "\",\"from\":\"" + FormatIsoUtc(e.window.from_ms) +
+                 "\",\"to\":\"" + FormatIsoUtc(e.window.to_ms) + "\",\"from_ms\":" + std::to_string(e.window.from_ms) +
+                 ",\"to_ms\":" + std::to_string(e.window.to_ms) + ",\"visits\":");
+      visits_.WriteVisitsJson(e.ticker, e.day, &out);
+      out.Append('}');
+    }
+  }
+  out.Append("]}");
+}
+
 
 std::optional<std::string> Server::Authorize(const HttpRequest& request, const QueryParams& query, Scratch& scratch,
                                              Reply* reply) {
@@ -692,6 +831,10 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
     page_query.adjusted = call->adjusted;
     page_query.range = call->range;
     page_query.limit = std::min(call->limit, options_.max_page_limit);
+    if (market_.events.any()) {
+      page_query.events = &market_.events;
+      page_query.serving = visits_.ServingFor(*call);
+    }
     ReadPage(page_query, &scratch.page);
   } else {
     scratch.page.bars.clear();
@@ -800,7 +943,9 @@ Result<FaultRates> FaultRates::Parse(std::string_view text) {
       {"http429", &FaultRates::http429}, {"http5xx", &FaultRates::http5xx},
       {"reset", &FaultRates::reset},     {"truncate", &FaultRates::truncate},
       {"badjson", &FaultRates::badjson}, {"slow", &FaultRates::slow},
-      {"delayed", &FaultRates::delayed}, {"expvol", &FaultRates::expvol}};
+      {"delayed", &FaultRates::delayed}, {"expvol", &FaultRates::expvol},
+      {"hole", &FaultRates::hole},       {"halt", &FaultRates::halt},
+      {"revise", &FaultRates::revise}};
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find(',', pos);
@@ -822,7 +967,8 @@ Result<FaultRates> FaultRates::Parse(std::string_view text) {
     }
     if (field == nullptr) {
       return Fail(ErrorCode::kUsage, "--faults: unknown fault '" + std::string(name) +
-                                         "': use http429, http5xx, reset, truncate, badjson, slow, delayed or expvol");
+                                         "': use http429, http5xx, reset, truncate, badjson, slow, delayed, expvol, "
+                                         "hole, halt or revise");
     }
     double p = -1;
     const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), p);
@@ -859,7 +1005,15 @@ Result<std::unique_ptr<SimServer>> SimServer::Start(const SimOptions& options) {
   if (options.retry_after_s < 0) return Fail(ErrorCode::kUsage, "Retry-After cannot be negative");
   if (options.max_page_limit < 1) return Fail(ErrorCode::kUsage, "max_page_limit must be at least 1");
   if (options.max_connections < 1) return Fail(ErrorCode::kUsage, "max_connections must be at least 1");
-  auto server = std::make_unique<Server>(options);
+  if (options.hole_fill_visits < 0) return Fail(ErrorCode::kUsage, "hole_fill_visits cannot be negative");
+  if (options.hole_fill_after_ms < 0) return Fail(ErrorCode::kUsage, "hole_fill_after_ms cannot be negative");
+  if (options.revise_sessions < 0) return Fail(ErrorCode::kUsage, "revise_sessions cannot be negative");
+  SimOptions resolved = options;
+  if (resolved.as_of_ms == 0) {
+    resolved.as_of_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+  auto server = std::make_unique<Server>(std::move(resolved));
   BARFILL_TRY(server->Listen());
   return std::unique_ptr<SimServer>(std::move(server));
 }
@@ -869,6 +1023,13 @@ Market MarketOf(const SimOptions& options) {
   market.seed = options.seed;
   market.liquidity = options.liquidity;
   market.activity = options.activity;
+  market.events.seed = options.fault_seed;
+  market.events.hole = options.faults.hole;
+  market.events.halt = options.faults.halt;
+  market.events.revise = options.faults.revise;
+  market.events.revise_sessions = options.revise_sessions;
+  market.events.as_of_ms = options.as_of_ms;
+  market.events.tickers = options.event_tickers;
   return market;
 }
 

@@ -24,6 +24,10 @@ struct FaultRates {
   double slow = 0;      ///< the answer trickles out slowly
   double delayed = 0;   ///< status "DELAYED" instead of "OK" (not a fault)
   double expvol = 0;    ///< exponent-form volumes, integer-literal prices (not a fault)
+  // Data events, drawn per (ticker, session) rather than per request (see sim::MarketEvents):
+  double hole = 0;      ///< a session served empty at first and filled later
+  double halt = 0;      ///< a halt of 210-330 minutes inside the regular session (real: stays)
+  double revise = 0;    ///< a recent session whose bars change after they were first served
 
   /// Parses "reset=0.05,http429=0.02"; unknown names, values outside 0..1 and faults (the first
   /// six, which exclude each other) adding up to more than 1 are errors.
@@ -57,6 +61,22 @@ struct SimOptions {
   /// The flat-file bucket served at /<s3.bucket>/... (S3, SigV4). Its universe and test symbols
   /// are also the tickers grouped daily answers for.
   S3SimOptions s3;
+  // Data events (faults.hole, faults.halt, faults.revise), drawn from fault_seed:
+  /// Only these tickers get holes, halts and revisions; empty: every ticker.
+  std::vector<std::string> event_tickers;
+  /// A hole is served empty on the first this many visits of each series to its day, filled
+  /// after; 0: never filled by visits. A visit is a request whose range starts at or before the
+  /// day's session (a first page, or a next_url page whose predecessor ended before the day);
+  /// a request starting inside the day sees the state of the visit under way. Retries count:
+  /// each is a request.
+  int hole_fill_visits = 1;
+  /// A hole is also filled once the simulator has run this long; 0: never by time.
+  int64_t hole_fill_after_ms = 0;
+  /// Revisions touch the last this many sessions that had ended when the simulator started; a
+  /// series sees the first-served values on its first visit to a day and the revised ones after.
+  int revise_sessions = 2;
+  /// "Now" for revisions (Unix ms); 0: the moment the simulator starts.
+  int64_t as_of_ms = 0;
 };
 
 /// Counters served at GET /__stats. Data requests are aggregates requests (ranges and grouped
@@ -82,7 +102,10 @@ struct SimStats {
 /// does (docs/api-contract.md §10) and GET /v2/aggs/grouped/locale/{us|global}/market/
 /// {stocks|crypto|fx}/{date} (the appendix: stocks stamped 16:00 New York like the real API), plus the unauthenticated test endpoints GET /__stats (SimStats as
 /// JSON), GET /__requests (a JSON array of the last 100000 data-request targets, path and query
-/// without apiKey, in arrival order) and GET /__reset (zeroes the stats and that log).
+/// without apiKey, in arrival order), GET /__reset (zeroes the stats and that log) and
+/// GET /__injected?from=D&to=D[&tickers=A,B] (the holes, halts and revisions of those days, with
+/// each series' visits so far: the simulator's ground truth of what it injected; tickers default
+/// to SimOptions::event_tickers).
 /// Requests under /<s3.bucket> go to the flat-file bucket (S3Api).
 class SimServer {
  public:
@@ -96,11 +119,15 @@ class SimServer {
   virtual SimStats Stats() const = 0;
   /// Counters of the S3 side (also at GET /__s3stats).
   virtual S3Stats FlatFileStats() const = 0;
+  /// The market served, its events' "now" included: GroundTruth(Market(), ...) reproduces every
+  /// bar the final data holds (DataVersion::kFirstServed: as first served).
+  virtual const Market& TheMarket() const = 0;
   /// Stops accepting, closes connections and joins its threads. Idempotent.
   virtual void Stop() = 0;
 };
 
 /// The market `options` describe: what GroundTruth needs to reproduce every bar the server sends.
+/// With revisions on and as_of_ms 0, prefer SimServer::TheMarket(), which knows the start time.
 Market MarketOf(const SimOptions& options);
 
 }  // namespace barfill::sim

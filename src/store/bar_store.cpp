@@ -25,6 +25,18 @@ int64_t ChunkWrite::FinalRows() const {
   return rows;
 }
 
+Result<std::vector<WindowCount>> BarStore::CountBarsIn(const Series&, std::span<const TimeRange>) {
+  return Fail(ErrorCode::kInternal, std::string(Kind()) + " store cannot count bars per window");
+}
+
+Result<std::vector<RangeCheck>> BarStore::ReadChecks(const Series&) {
+  return Fail(ErrorCode::kInternal, std::string(Kind()) + " store keeps no verifications");
+}
+
+Status BarStore::RecordChecks(std::span<const RangeCheck>) {
+  return Fail(ErrorCode::kInternal, std::string(Kind()) + " store keeps no verifications");
+}
+
 std::string_view ChunkStateName(ChunkState state) {
   switch (state) {
     case ChunkState::kPending: return "pending";

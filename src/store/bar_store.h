@@ -92,6 +92,24 @@ struct SeriesStatus {
   std::vector<LedgerEntry> failed;  ///< failed ranges with their last error
 };
 
+/// The bars a store holds in one time window of a series (a session), for the gap report.
+struct WindowCount {
+  int64_t bars = 0;
+};
+
+/// When a repair or a recent-session refresh last fetched a range of a series again to verify
+/// it, what it found, and when a repair may look again (barfill_checks, schema 3).
+struct RangeCheck {
+  Series series;
+  TimeRange range;
+  int64_t verified_at_ms = 0;  ///< the last verification (Unix ms)
+  int checks = 0;              ///< verifications so far
+  int64_t bars = 0;            ///< bars the range held after it
+  /// While the range still looks suspicious: when a repair may fetch it again (Unix ms); 0 when
+  /// it looked complete and needs no retry.
+  int64_t retry_at_ms = 0;
+};
+
 /// A store is used by one thread at a time (each thread opens its own).
 class BarStore {
  public:
@@ -145,6 +163,16 @@ class BarStore {
   /// Settings a user should hear about before a run (e.g. PostgreSQL synchronous_commit=off),
   /// one line each; empty when all is as it should be.
   virtual std::vector<std::string> Warnings() { return {}; }
+
+  /// The bars of `series` in each of `windows` (in the same order), counted by the database in
+  /// one query per call. Both stores implement it; the default says a store cannot.
+  virtual Result<std::vector<WindowCount>> CountBarsIn(const Series& series, std::span<const TimeRange> windows);
+
+  /// The verifications recorded for `series`, ordered by range start.
+  virtual Result<std::vector<RangeCheck>> ReadChecks(const Series& series);
+
+  /// Records verifications in one transaction, each replacing the one of its exact range.
+  virtual Status RecordChecks(std::span<const RangeCheck> checks);
 
  protected:
   std::vector<std::string> notices_;

@@ -10,6 +10,7 @@
 #include "store/ledger.h"
 #include "store/pg_connection.h"
 #include "store/schema.h"
+#include "store/verification.h"
 
 namespace barfill::store {
 namespace {
@@ -19,7 +20,14 @@ constexpr std::string_view kCreateFiles =
     "last_modified timestamptz NOT NULL, rows bigint NOT NULL, tickers bigint NOT NULL, bad_rows bigint NOT NULL, "
     "all_tickers boolean NOT NULL, updated_at timestamptz NOT NULL)";
 
-constexpr std::array<std::string_view, 4> kCreateTables = {
+// barfill_checks: what repairs and refreshes verified (schema 4; store/verification.h).
+constexpr std::string_view kCreateChecks =
+    "CREATE TABLE IF NOT EXISTS barfill_checks (ticker text NOT NULL, timeframe text NOT NULL, "
+    "adjusted boolean NOT NULL, from_ts timestamptz NOT NULL, to_ts timestamptz NOT NULL, "
+    "verified_at timestamptz NOT NULL, checks bigint NOT NULL, bars bigint NOT NULL, retry_at timestamptz, "
+    "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))";
+
+constexpr std::array<std::string_view, 5> kCreateTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key text PRIMARY KEY, value text NOT NULL)",
     "CREATE TABLE IF NOT EXISTS bars (ticker text NOT NULL, timeframe text NOT NULL, "
     "adjusted boolean NOT NULL, ts timestamptz NOT NULL, open double precision NOT NULL, "
@@ -33,6 +41,7 @@ constexpr std::array<std::string_view, 4> kCreateTables = {
     "requests bigint NOT NULL DEFAULT 0, base_aggregates bigint, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))",
     kCreateFiles,
+    kCreateChecks,
 };
 
 // Schema 1 -> 2: the ledger records final ranges. A schema-1 chunk written before its range
@@ -44,8 +53,10 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
 constexpr std::array<std::string_view, 1> kFilesLedger = {kCreateFiles};
-constexpr std::array<MigrationStep, 2> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
-                                                       {2, kFilesLedgerWhat, kFilesLedger}}};
+constexpr std::array<std::string_view, 1> kChecksStep = {kCreateChecks};
+constexpr std::array<MigrationStep, 3> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+                                                       {2, kFilesLedgerWhat, kFilesLedger},
+                                                       {3, kChecksTableWhat, kChecksStep}}};
 
 const DialectSql kPostgresSql{
     "SELECT to_regclass($1) IS NOT NULL",
@@ -209,6 +220,19 @@ class PostgresStore final : public BarStore {
                   const std::function<Status(const BarBatch&)>& sink,
                   size_t batch_rows) override;
 
+  Result<std::vector<WindowCount>> CountBarsIn(const Series& series, std::span<const TimeRange> windows) override {
+    return ReadOnly<std::vector<WindowCount>>(
+        [&](PgConnection& c) { return SelectWindowCounts(c, Dialect::kPostgres, series, windows); });
+  }
+
+  Result<std::vector<RangeCheck>> ReadChecks(const Series& series) override {
+    return ReadOnly<std::vector<RangeCheck>>([&](PgConnection& c) { return SelectChecks(c, series); });
+  }
+
+  Status RecordChecks(std::span<const RangeCheck> checks) override {
+    return RunTransaction("BEGIN", [&](PgConnection& c) { return UpsertChecks(c, checks); });
+  }
+
   Result<std::vector<SeriesStatus>> ReadStatus() override {
     std::vector<SeriesStatus> status;
     BARFILL_TRY(RunTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -360,6 +384,19 @@ class PostgresStore final : public BarStore {
     }
     if (!sent) return sent;
     return server;
+  }
+
+  /// The result of `query` run in a read-only transaction (redone like any other).
+  template <typename T>
+  Result<T> ReadOnly(const std::function<Result<T>(PgConnection&)>& query) {
+    T out;
+    BARFILL_TRY(RunTransaction("BEGIN READ ONLY", [&](PgConnection& c) -> Status {
+      auto rows = query(c);
+      if (!rows) return Fail(std::move(rows).error());
+      out = std::move(*rows);
+      return Ok();
+    }));
+    return out;
   }
 
   /// Runs `body` inside a transaction opened with `begin`, redoing all of it on a lost

@@ -18,7 +18,8 @@ namespace barfill::store {
 ///   1: bars, and a ledger of chunks on a fixed grid
 ///   2: the ledger records final ranges (pages merged as they commit), requests and base aggregates
 ///   3: barfill_files: the flat files loaded, with their ETag, size and time
-inline constexpr int kSchemaVersion = 3;
+///   4: barfill_checks: when a repair or a refresh last verified a range, and when to look again
+inline constexpr int kSchemaVersion = 4;
 
 /// What step 1 -> 2 changes, in the user's terms.
 inline constexpr std::string_view kLedgerOfPagesWhat =
@@ -29,9 +30,15 @@ inline constexpr std::string_view kLedgerOfPagesWhat =
 inline constexpr std::string_view kFilesLedgerWhat =
     "a table of the flat files loaded (barfill_files), so that a re-run skips the files that did not change";
 
+/// What step 3 -> 4 changes, in the user's terms.
+inline constexpr std::string_view kChecksTableWhat =
+    "a new table barfill_checks remembers when `barfill repair` and recent-session refreshes last verified a range "
+    "and when to look again; nothing stored changes";
+
 inline constexpr std::string_view kBarsTable = "bars";
 inline constexpr std::string_view kLedgerTable = "barfill_ledger";
 inline constexpr std::string_view kMetaTable = "barfill_meta";
+inline constexpr std::string_view kChecksTable = "barfill_checks";
 
 /// The SQL spoken by a store, for the column types it expects.
 enum class Dialect { kPostgres, kSqlite };

@@ -11,6 +11,7 @@
 #include "store/ledger.h"
 #include "store/schema.h"
 #include "store/sql_session.h"
+#include "store/verification.h"
 
 namespace barfill::store {
 namespace {
@@ -20,7 +21,14 @@ constexpr std::string_view kCreateFiles =
     "last_modified INTEGER NOT NULL, rows INTEGER NOT NULL, tickers INTEGER NOT NULL, bad_rows INTEGER NOT NULL, "
     "all_tickers INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID";
 
-constexpr std::array<std::string_view, 4> kCreateTables = {
+// barfill_checks: what repairs and refreshes verified (schema 4; store/verification.h).
+constexpr std::string_view kCreateChecks =
+    "CREATE TABLE IF NOT EXISTS barfill_checks (ticker TEXT NOT NULL, timeframe TEXT NOT NULL, "
+    "adjusted INTEGER NOT NULL, from_ts INTEGER NOT NULL, to_ts INTEGER NOT NULL, verified_at INTEGER NOT NULL, "
+    "checks INTEGER NOT NULL, bars INTEGER NOT NULL, retry_at INTEGER, "
+    "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts)) WITHOUT ROWID";
+
+constexpr std::array<std::string_view, 5> kCreateTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) "
     "WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS bars (ticker TEXT NOT NULL, timeframe TEXT NOT NULL, "
@@ -34,6 +42,7 @@ constexpr std::array<std::string_view, 4> kCreateTables = {
     "requests INTEGER NOT NULL DEFAULT 0, base_aggregates INTEGER, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts)) WITHOUT ROWID",
     kCreateFiles,
+    kCreateChecks,
 };
 
 // Schema 1 -> 2 (see the PostgreSQL store for why live chunks leave the ledger).
@@ -43,8 +52,10 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
 constexpr std::array<std::string_view, 1> kFilesLedger = {kCreateFiles};
-constexpr std::array<MigrationStep, 2> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
-                                                       {2, kFilesLedgerWhat, kFilesLedger}}};
+constexpr std::array<std::string_view, 1> kChecksStep = {kCreateChecks};
+constexpr std::array<MigrationStep, 3> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+                                                       {2, kFilesLedgerWhat, kFilesLedger},
+                                                       {3, kChecksTableWhat, kChecksStep}}};
 
 const DialectSql kSqliteSql{
     "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",
@@ -329,6 +340,16 @@ class SqliteStore final : public BarStore {
     }
     if (!batch.empty()) return sink(batch);
     return Ok();
+  }
+
+  Result<std::vector<WindowCount>> CountBarsIn(const Series& series, std::span<const TimeRange> windows) override {
+    return SelectWindowCounts(*session_, Dialect::kSqlite, series, windows);
+  }
+
+  Result<std::vector<RangeCheck>> ReadChecks(const Series& series) override { return SelectChecks(*session_, series); }
+
+  Status RecordChecks(std::span<const RangeCheck> checks) override {
+    return InTransaction("BEGIN IMMEDIATE", [&] { return UpsertChecks(*session_, checks); });
   }
 
   Result<std::vector<SeriesStatus>> ReadStatus() override {

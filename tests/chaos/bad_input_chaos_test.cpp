@@ -4,9 +4,11 @@
 // exact one-line message and exit code, and the database is checked unchanged afterwards (the
 // bytes of a SQLite file; every table's rows for PostgreSQL).
 #include <chrono>
+#include <string>
 #include <cstdlib>
 #include <filesystem>
 
+#include "store/schema.h"
 #include "chaos/chaos_harness.h"
 #include "core/market_time.h"
 #include "store/store_env.h"
@@ -64,9 +66,9 @@ TEST_P(BadInputs, SchemaVersionMismatchIsRefusedByEveryCommand) {
     const char* version;
     std::string says;
   } cases[] = {
-      {"99", "schema version 99 found, but this barfill knows only 3; upgrade barfill"},
-      {"0", "unknown schema version '0' (barfill needs 3); use another database, or drop barfill's tables"},
-      {"banana", "unknown schema version 'banana' (barfill needs 3); use another database, or drop barfill's tables"},
+      {"99", "schema version 99 found, but this barfill knows only " + std::to_string(store::kSchemaVersion) + "; upgrade barfill"},
+      {"0", "unknown schema version '0' (barfill needs " + std::to_string(store::kSchemaVersion) + "); use another database, or drop barfill's tables"},
+      {"banana", "unknown schema version 'banana' (barfill needs " + std::to_string(store::kSchemaVersion) + "); use another database, or drop barfill's tables"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.version);
@@ -193,7 +195,7 @@ TEST_F(BadCommandLine, ServerCommandFlagErrorsExit2) {
   } cases[] = {
       {{"sim", "--rate-limit", "fast"}, "--rate-limit 'fast' must look like 5/min (requests per minute)"},
       {{"sim", "--faults", "bogus=1"},
-       "--faults: unknown fault 'bogus': use http429, http5xx, reset, truncate, badjson, slow, delayed or expvol"},
+       "--faults: unknown fault 'bogus': use http429, http5xx, reset, truncate, badjson, slow, delayed, expvol, hole, halt or revise"},
       {{"sim", "--faults", "reset=2"}, "--faults: reset needs a probability from 0 to 1, got '2'"},
       {{"sim", "--faults", "reset"}, "--faults: 'reset' must look like name=probability"},
       {{"sim", "--faults", "reset=0.6,http429=0.6"},

@@ -28,7 +28,7 @@ class GroupedEndToEnd : public ::testing::Test {
   static constexpr uint64_t kSeed = 31;
   static constexpr const char* kKey = "grouped-key";
 
-  /// `count` stock symbols: TAA, TAB, ... (valid tickers the simulator trades on every weekday).
+  /// `count` stock symbols: TAA, TAB, ... (valid tickers the simulator trades in every NYSE session).
   static std::vector<std::string> Stocks(int count, char first = 'T') {
     std::vector<std::string> out;
     for (int i = 0; i < count; ++i) out.push_back(std::string(1, first) + static_cast<char>('A' + i / 26) + static_cast<char>('A' + i % 26));
@@ -136,7 +136,7 @@ class GroupedEndToEnd : public ::testing::Test {
   }
 
   /// Runs the plan grouped into `grouped_db` and per ticker into `ranges_db`, then checks that
-  /// the grouped run made one request per weekday of the plan (`days`) and no range request, and
+  /// the grouped run made one request per market day of the plan (`days`) and no range request, and
   /// that both databases hold the same table bar for bar.
   void ExpectGroupedStoresWhatRangesStore(const std::string& grouped_db, const std::string& ranges_db, int64_t days) {
     const testing::CommandResult grouped = Run(grouped_db);
@@ -181,7 +181,7 @@ class GroupedEndToEnd : public ::testing::Test {
   std::string report_ = dir_.File("report.json");
   std::string tickers_;
   std::string from_ = "2025-01-01";
-  std::string to_ = "2025-03-31";  // 64 weekdays (the simulator trades on NYSE holidays too)
+  std::string to_ = "2025-03-31";  // 60 NYSE sessions: 64 weekdays less Jan 1, 9, 20 and Feb 17
   std::unique_ptr<sim::SimServer> sim_;
 };
 

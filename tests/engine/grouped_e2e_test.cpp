@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "calendar/exchange_calendar.h"
+
 #include "engine/grouped_e2e.h"
 
 namespace barfill::engine {
@@ -13,7 +15,7 @@ TEST_F(GroupedEndToEnd, ManyStocksTakeOneRequestPerMarketDayAndStoreWhatRangesSt
   const std::vector<std::string> stocks = Stocks(200);
   StartSim(stocks);
   tickers_ = Join(stocks);
-  ExpectGroupedStoresWhatRangesStore("sqlite:" + dir_.File("grouped.db"), "sqlite:" + dir_.File("ranges.db"), 64);
+  ExpectGroupedStoresWhatRangesStore("sqlite:" + dir_.File("grouped.db"), "sqlite:" + dir_.File("ranges.db"), 60);
 
   // Nothing left to do: the re-run asks for nothing.
   ResetLog();
@@ -63,7 +65,7 @@ TEST_F(GroupedEndToEnd, DryRunSaysHowManyGroupedRequests) {
   args.push_back("--dry-run");
   const testing::CommandResult run = testing::RunCommand(args, Env());
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_NE(run.out.find("grouped daily stocks: 64 requests (one per market day) for 200 1d series, instead of 200 "
+  EXPECT_NE(run.out.find("grouped daily stocks: 60 requests (one per market day) for 200 1d series, instead of 200 "
                          "per-ticker requests"),
             std::string::npos)
       << run.out;
@@ -81,10 +83,10 @@ TEST_F(GroupedEndToEnd, FaultsCostRetriesNotData) {
   const sim::SimStats stats = sim_->Stats();
   EXPECT_GT(stats.reset + stats.truncate + stats.http429 + stats.http5xx + stats.badjson, 0) << "faults were injected";
   EXPECT_GT(report.grouped_retried, 0);
-  EXPECT_EQ(report.grouped_stored, 64);
+  EXPECT_EQ(report.grouped_stored, 60);
   EXPECT_EQ(report.grouped_failed, 0);
   EXPECT_EQ(report.requests, stats.requests) << "every request the simulator saw is counted";
-  EXPECT_EQ(report.requests_made, 64) << "faults cost retries, never extra days";
+  EXPECT_EQ(report.requests_made, 60) << "faults cost retries, never extra days";
   ExpectEqualsGroundTruth(db);
 }
 
@@ -110,7 +112,7 @@ TEST_F(GroupedEndToEnd, Kill9InsideADayLosesOnlyThatDayAndTheRerunAsksNoCommitte
   const testing::CommandResult resumed = Run(db);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   const Requests asked = Logged();
-  EXPECT_EQ(asked.grouped_dates.size(), 60u) << "the 64 days less the 4 committed";
+  EXPECT_EQ(asked.grouped_dates.size(), 56u) << "the 60 sessions less the 4 committed";
   EXPECT_TRUE(asked.ranges.empty());
   const MarketZone ny = ZoneFor(AssetClass::kStock);
   for (const std::string& date : asked.grouped_dates) {
@@ -118,7 +120,29 @@ TEST_F(GroupedEndToEnd, Kill9InsideADayLosesOnlyThatDayAndTheRerunAsksNoCommitte
     for (const LedgerEntry& e : done) EXPECT_FALSE(e.range.Contains(start)) << "committed day asked again: " << date;
   }
   ExpectEqualsGroundTruth(db);
-  for (const auto& [series, bars] : WholeTable(db)) EXPECT_EQ(bars.size(), 64u) << series << ": every bar once";
+  for (const auto& [series, bars] : WholeTable(db)) EXPECT_EQ(bars.size(), 60u) << series << ": every bar once";
+}
+
+// A plan ending two days ago reaches into the sessions a run verifies again (refresh): the days
+// the grouped pass has just fetched are not fetched again per ticker to verify them.
+TEST_F(GroupedEndToEnd, RecentDaysFetchedGroupedAreNotVerifiedAgainPerTicker) {
+  const std::vector<std::string> stocks = Stocks(100);
+  StartSim(stocks);
+  tickers_ = Join(stocks);
+  const CalendarDay today = TodayUtc();
+  from_ = today.AddDays(-30).ToString();
+  to_ = today.AddDays(-2).ToString();
+  int64_t sessions = 0;
+  auto days = calendar::ExchangeCalendar::For(AssetClass::kStock).Sessions(today.AddDays(-30), today.AddDays(-2));
+  ASSERT_TRUE(days);
+  for (const calendar::Session& s : *days) sessions += s.is_open() ? 1 : 0;
+  const std::string db = "sqlite:" + dir_.File("bars.db");
+  const testing::CommandResult run = Run(db);
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  const Requests asked = Logged();
+  EXPECT_EQ(static_cast<int64_t>(asked.grouped_dates.size()), sessions);
+  EXPECT_TRUE(asked.ranges.empty()) << asked.ranges.size() << " per-ticker requests, the first " << asked.ranges.front();
+  ExpectEqualsGroundTruth(db);
 }
 
 TEST_F(GroupedEndToEnd, ABadGroupedValueIsOneErrorLineAndExit2) {

@@ -15,7 +15,7 @@ TEST_F(GroupedEndToEnd, PostgresManyStocksStoreWhatRangesStore) {
   tickers_ = Join(stocks);
   PostgresEnv grouped;
   PostgresEnv ranges;
-  ExpectGroupedStoresWhatRangesStore(grouped.Url(), ranges.Url(), 64);
+  ExpectGroupedStoresWhatRangesStore(grouped.Url(), ranges.Url(), 60);
   ResetLog();
   const testing::CommandResult again = Run(grouped.Url());
   ASSERT_EQ(again.exit_code, 0) << again.err;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,7 @@ WorkPlan Work(const std::vector<std::string>& tickers, const char* from, const c
 
 const int64_t kLongAgo = ZoneFor(AssetClass::kStock).DayStartMs(Day("2026-11-28"));
 
-TEST(GroupedPlan, ManyTickersTakeOneRequestPerWeekdayWeekendsFoldedIn) {
+TEST(GroupedPlan, ManyTickersTakeOneRequestPerSessionClosedDaysFoldedIn) {
   testing::LedgerFake ledger;
   // March 2025: 21 weekdays (no holiday), five weekends (1-2, 8-9, ..., 29-30) and Monday the 31st.
   const WorkPlan work = Work(ManyStocks(30), "2025-03-01", "2025-03-31", ledger, {"1d", "1h"});
@@ -41,6 +42,13 @@ TEST(GroupedPlan, ManyTickersTakeOneRequestPerWeekdayWeekendsFoldedIn) {
   EXPECT_EQ(plan.days.front().date, Day("2025-03-03"));
   EXPECT_EQ(plan.days.front().range, ny.DaysToRange(Day("2025-03-01"), Day("2025-03-03"))) << "the weekend before";
   EXPECT_EQ(plan.days.back().date, Day("2025-03-31"));
+  // February 2025: Presidents' Day (the 17th) is folded into the 18th with the weekend before.
+  const GroupedPlan february = PlanGrouped(Work(ManyStocks(30), "2025-02-01", "2025-02-28", ledger), true, kLongAgo);
+  EXPECT_EQ(february.Requests(), 19);
+  const auto tuesday = std::find_if(february.days.begin(), february.days.end(),
+                                    [](const GroupedDayWork& d) { return d.date == Day("2025-02-18"); });
+  ASSERT_NE(tuesday, february.days.end());
+  EXPECT_EQ(tuesday->range, ny.DaysToRange(Day("2025-02-15"), Day("2025-02-18")));
   for (const GroupedDayWork& d : plan.days) {
     EXPECT_EQ(d.series.size(), 30u);
     EXPECT_TRUE(d.expect_bars) << d.date.ToString();
@@ -59,7 +67,7 @@ TEST(GroupedPlan, FewTickersKeepPerTickerRanges) {
   EXPECT_TRUE(plan.days.empty());
   ASSERT_EQ(plan.markets.size(), 2u);
   EXPECT_FALSE(plan.markets[0].chosen);
-  EXPECT_EQ(plan.markets[0].days, 261) << "2025's weekdays, holidays included";
+  EXPECT_EQ(plan.markets[0].days, 250) << "2025's NYSE sessions";
   EXPECT_EQ(plan.markets[0].per_ticker_requests, 2);
   EXPECT_EQ(plan.markets[1].days, 365) << "crypto trades every day";
   EXPECT_NE(DescribeGroupedPlan(plan).find("not used"), std::string::npos);

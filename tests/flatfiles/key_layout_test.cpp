@@ -70,6 +70,20 @@ TEST(KeyLayoutTest, WhichDaysHaveFiles) {
   EXPECT_TRUE(PublishesFileOn(AssetClass::kIndex, labor_day));  // indices: holidays too
   EXPECT_FALSE(PublishesFileOn(AssetClass::kIndex, saturday));
   EXPECT_FALSE(PublishesFileOn(AssetClass::kOption, sunday));
+
+  // Stocks and options follow the NYSE calendar: no file on a holiday or a special closing,
+  // one on an early close.
+  const CalendarDay carter_mourning{2025, 1, 9};
+  const CalendarDay christmas_eve{2024, 12, 24};
+  for (const AssetClass asset : {AssetClass::kStock, AssetClass::kOption}) {
+    EXPECT_FALSE(PublishesFileOn(asset, labor_day));
+    EXPECT_FALSE(PublishesFileOn(asset, CalendarDay{2025, 1, 1}));
+    EXPECT_FALSE(PublishesFileOn(asset, carter_mourning));
+    EXPECT_TRUE(PublishesFileOn(asset, christmas_eve));
+    EXPECT_TRUE(PublishesFileOn(asset, monday));
+  }
+  EXPECT_TRUE(PublishesFileOn(AssetClass::kIndex, carter_mourning));
+  EXPECT_TRUE(PublishesFileOn(AssetClass::kCrypto, labor_day));
 }
 
 TEST(KeyLayoutTest, PairSpellings) {

@@ -60,12 +60,15 @@ TEST(S3ClientSimTest, ListsMoreThanAThousandKeysThroughContinuationTokens) {
   EXPECT_EQ(listing->objects.front().key, "global_crypto/day_aggs_v1/2023/01/2023-01-01.csv.gz");
   EXPECT_EQ(listing->objects.back().key, "global_crypto/day_aggs_v1/2025/12/2025-12-31.csv.gz");
 
-  // One month: the 23 weekdays of January 2024, no weekend (New Year's Day is still a weekday
-  // here: holidays come with the exchange calendar).
+  // One month: the 21 NYSE sessions of January 2024: its 23 weekdays less New Year's Day and
+  // Martin Luther King Jr. Day.
   listing = client->ListAll(MonthPrefix(kStockMinute, {2024, 1, 1}));
   ASSERT_TRUE(listing) << listing.error().message;
-  EXPECT_EQ(listing->objects.size(), 23u);
-  EXPECT_EQ(listing->objects.front().key, "us_stocks_sip/minute_aggs_v1/2024/01/2024-01-01.csv.gz");
+  EXPECT_EQ(listing->objects.size(), 21u);
+  EXPECT_EQ(listing->objects.front().key, "us_stocks_sip/minute_aggs_v1/2024/01/2024-01-02.csv.gz");
+  for (const ObjectInfo& o : listing->objects) {
+    EXPECT_EQ(o.key.find("2024-01-15"), std::string::npos) << "no file on Martin Luther King Jr. Day";
+  }
   EXPECT_EQ(listing->objects.back().key, "us_stocks_sip/minute_aggs_v1/2024/01/2024-01-31.csv.gz");
   // The listing's size and ETag are the object's.
   auto head = client->Head(listing->objects.front().key);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <map>
 
+#include "calendar/exchange_calendar.h"
+
 namespace barfill::sim {
 namespace {
 
@@ -159,6 +161,59 @@ TEST(GroundTruth, StocksTradeWeekdays0400To2000NewYorkWithQuietMinutes) {
     EXPECT_TRUE(GroundTruth(kSeed, T("MSFT"), Tf(tf), true, NyDays("2025-06-07", "2025-06-08")).empty()) << tf;
   }
   EXPECT_FALSE(GroundTruth(kSeed, T("X:ETHUSD"), Tf("1d"), true, UtcDays("2025-06-07", "2025-06-08")).empty());
+}
+
+TEST(GroundTruth, StocksFollowTheNyseCalendar) {
+  // Holidays and special closings have no bar at all, in any timeframe.
+  for (const char* closed : {"2025-01-01", "2025-01-09", "2025-04-18", "2024-07-04", "2024-11-28"}) {
+    for (const char* tf : {"1m", "1h", "1d"}) {
+      EXPECT_TRUE(GroundTruth(kSeed, T("AAPL"), Tf(tf), true, NyDays(closed, closed)).empty()) << closed << " " << tf;
+      EXPECT_TRUE(GroundTruth(kSeed, T("I:SPX"), Tf(tf), true, NyDays(closed, closed)).empty()) << closed << " " << tf;
+    }
+  }
+  // The week of 2025-01-09 has four day bars, not five.
+  EXPECT_EQ(GroundTruth(kSeed, T("AAPL"), Tf("1d"), true, NyDays("2025-01-06", "2025-01-10")).size(), 4u);
+
+  // Early closes: the regular session ends 13:00 with its closing cross, extended hours at 17:00.
+  for (const char* early : {"2024-12-24", "2024-11-29", "2025-07-03"}) {
+    const BarBatch day = GroundTruth(kSeed, T("MSFT"), Tf("1m"), true, NyDays(early, early));
+    ASSERT_FALSE(day.empty()) << early;
+    int64_t regular = 0;
+    bool closing_cross = false;
+    for (size_t i = 0; i < day.size(); ++i) {
+      const int64_t minute = NyMinuteOfDay(day.t[i]);
+      ASSERT_GE(minute, 4 * 60) << early;
+      ASSERT_LT(minute, 17 * 60) << early << " " << FormatIsoUtc(day.t[i]);
+      regular += minute >= 9 * 60 + 30 && minute < 13 * 60 ? 1 : 0;
+      closing_cross = closing_cross || minute == 13 * 60;
+    }
+    EXPECT_GT(regular, 210 * 95 / 100) << early;
+    EXPECT_TRUE(closing_cross) << early << ": the 13:00 closing cross always trades";
+    EXPECT_EQ(GroundTruth(kSeed, T("MSFT"), Tf("1h"), true, NyDays(early, early)).size(), 13u) << early;
+    EXPECT_EQ(GroundTruth(kSeed, T("MSFT"), Tf("1d"), true, NyDays(early, early)).size(), 1u) << early;
+  }
+
+  // Indices and options trade the regular session only: 09:30-16:00, 09:30-13:00 on an early close.
+  const BarBatch spx = GroundTruth(kSeed, T("I:SPX"), Tf("1m"), true, NyDays("2025-03-03", "2025-03-07"));
+  ASSERT_GT(spx.size(), 5u * 380);
+  for (size_t i = 0; i < spx.size(); ++i) {
+    const int64_t minute = NyMinuteOfDay(spx.t[i]);
+    ASSERT_GE(minute, 9 * 60 + 30) << FormatIsoUtc(spx.t[i]);
+    ASSERT_LT(minute, 16 * 60) << FormatIsoUtc(spx.t[i]);
+  }
+  const BarBatch spx_early = GroundTruth(kSeed, T("I:SPX"), Tf("1m"), true, NyDays("2024-12-24", "2024-12-24"));
+  ASSERT_FALSE(spx_early.empty());
+  EXPECT_LT(NyMinuteOfDay(spx_early.t.back()), 13 * 60);
+
+  // A delayed opening (2002-09-11, 12:00) keeps pre-market trading until the late open.
+  const BarBatch late = GroundTruth(kSeed, T("IBM"), Tf("1m"), true, NyDays("2002-09-11", "2002-09-11"));
+  int64_t before_noon = 0;
+  for (size_t i = 0; i < late.size(); ++i) before_noon += NyMinuteOfDay(late.t[i]) < 12 * 60 ? 1 : 0;
+  EXPECT_LT(static_cast<double>(before_noon), (12 * 60 - 4 * 60) * 0.9) << "pre-market minutes are quiet ones";
+  EXPECT_GT(before_noon, (12 * 60 - 4 * 60) * 0.7);
+
+  // Crypto is unchanged: every UTC day, holidays included.
+  EXPECT_EQ(GroundTruth(kSeed, T("X:BTCUSD"), Tf("1m"), true, UtcDays("2025-01-01", "2025-01-01")).size(), 1440u);
 }
 
 TEST(GroundTruth, SessionsFollowNewYorkAcrossDst) {
@@ -444,6 +499,157 @@ TEST(Liquidity, ThinTickerListsAreCheckedClearly) {
     const auto r = Market::ParseActivity(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kUsage);
+  }
+}
+
+/// Bars of `a` and `b` with the same t and other values, and bars only one of them has.
+struct BarDiff {
+  int64_t revised = 0;
+  int64_t added = 0;    ///< in b only
+  int64_t removed = 0;  ///< in a only
+};
+BarDiff DiffBars(const BarBatch& a, const BarBatch& b) {
+  BarDiff d;
+  size_t i = 0;
+  size_t j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (j == b.size() || (i < a.size() && a.t[i] < b.t[j])) {
+      ++d.removed;
+      ++i;
+    } else if (i == a.size() || b.t[j] < a.t[i]) {
+      ++d.added;
+      ++j;
+    } else {
+      d.revised += a[i] == b[j] ? 0 : 1;
+      ++i;
+      ++j;
+    }
+  }
+  return d;
+}
+
+Market WithEvents(double hole, double halt, double revise, int64_t as_of_ms = 0) {
+  Market market{kSeed};
+  market.events.seed = 5;
+  market.events.hole = hole;
+  market.events.halt = halt;
+  market.events.revise = revise;
+  market.events.as_of_ms = as_of_ms;
+  return market;
+}
+
+TEST(MarketEvents, HolesAreTradingSessionsServedEmptyFirstAndFullInTheEnd) {
+  const Market market = WithEvents(0.2, 0, 0);
+  const std::vector<InjectedEvent> events = EventsOf(market, T("AAPL"), Day("2025-01-01"), Day("2025-03-31"));
+  ASSERT_GT(events.size(), 5u);
+  EXPECT_LT(events.size(), 25u) << "about a fifth of 60 sessions";
+  const calendar::ExchangeCalendar& nyse = calendar::ExchangeCalendar::For(AssetClass::kStock);
+  const Market plain{kSeed};
+  for (const InjectedEvent& e : events) {
+    ASSERT_EQ(e.kind, EventKind::kHole);
+    const calendar::Session session = *nyse.SessionOn(e.day);
+    ASSERT_TRUE(session.is_open()) << e.day.ToString() << ": holes only on trading days";
+    EXPECT_EQ(e.window, session.extended);
+    const TimeRange day = NyDays(e.day.ToString().c_str(), e.day.ToString().c_str());
+    for (const char* tf : {"1m", "1h", "1d"}) {
+      EXPECT_TRUE(GroundTruth(market, T("AAPL"), Tf(tf), true, day, DataVersion::kFirstServed).empty()) << tf;
+      EXPECT_EQ(GroundTruth(market, T("AAPL"), Tf(tf), true, day), GroundTruth(plain, T("AAPL"), Tf(tf), true, day)) << tf;
+    }
+  }
+  // The same seed draws the same holes; another seed others; other tickers their own.
+  EXPECT_EQ(EventsOf(market, T("AAPL"), Day("2025-01-01"), Day("2025-03-31")).size(), events.size());
+  Market other = market;
+  other.events.seed = 6;
+  std::vector<std::string> days;
+  std::vector<std::string> other_days;
+  for (const auto& e : events) days.push_back(e.day.ToString());
+  for (const auto& e : EventsOf(other, T("AAPL"), Day("2025-01-01"), Day("2025-03-31"))) other_days.push_back(e.day.ToString());
+  EXPECT_NE(days, other_days);
+  // Only the event tickers get them.
+  Market only_msft = market;
+  only_msft.events.tickers = {"MSFT"};
+  EXPECT_TRUE(EventsOf(only_msft, T("AAPL"), Day("2025-01-01"), Day("2025-03-31")).empty());
+  EXPECT_FALSE(EventsOf(only_msft, T("MSFT"), Day("2025-01-01"), Day("2025-03-31")).empty());
+  EXPECT_EQ(GroundTruth(only_msft, T("AAPL"), Tf("1m"), true, NyDays("2025-01-01", "2025-03-31"), DataVersion::kFirstServed),
+            GroundTruth(plain, T("AAPL"), Tf("1m"), true, NyDays("2025-01-01", "2025-03-31")));
+}
+
+TEST(MarketEvents, HaltsTakeHoursOutOfRegularSessionsForGood) {
+  const Market market = WithEvents(0, 0.3, 0);
+  const Market plain{kSeed};
+  const std::vector<InjectedEvent> halts = EventsOf(market, T("MSFT"), Day("2024-11-01"), Day("2024-12-31"));
+  ASSERT_GT(halts.size(), 5u);
+  const calendar::ExchangeCalendar& nyse = calendar::ExchangeCalendar::For(AssetClass::kStock);
+  for (const InjectedEvent& e : halts) {
+    ASSERT_EQ(e.kind, EventKind::kHalt);
+    const calendar::Session session = *nyse.SessionOn(e.day);
+    EXPECT_EQ(session.kind, calendar::SessionKind::kRegular) << e.day.ToString() << ": no halt on an early close";
+    EXPECT_GE(e.window.from_ms, session.regular.from_ms + 30 * kMsPerMinute);
+    EXPECT_LE(e.window.from_ms, session.regular.from_ms + 120 * kMsPerMinute);
+    EXPECT_LE(e.window.to_ms, session.regular.to_ms);
+    EXPECT_GE(e.window.DurationMs(), 210 * kMsPerMinute) << "even a late halt ends at the close after 270 minutes";
+    EXPECT_LE(e.window.DurationMs(), 330 * kMsPerMinute);
+    const TimeRange day = NyDays(e.day.ToString().c_str(), e.day.ToString().c_str());
+    const BarBatch halted = GroundTruth(market, T("MSFT"), Tf("1m"), true, day);
+    const BarBatch usual = GroundTruth(plain, T("MSFT"), Tf("1m"), true, day);
+    // Exactly the minutes of the halt are gone, first served and final alike.
+    BarBatch expected;
+    for (size_t i = 0; i < usual.size(); ++i) {
+      if (!e.window.Contains(usual.t[i])) expected.push_back(usual[i]);
+    }
+    EXPECT_EQ(halted, expected) << e.day.ToString();
+    EXPECT_LT(halted.size() + 200, usual.size()) << e.day.ToString();
+    EXPECT_EQ(GroundTruth(market, T("MSFT"), Tf("1m"), true, day, DataVersion::kFirstServed), halted);
+  }
+}
+
+TEST(MarketEvents, RevisionsChangeTheLastSessionsAfterTheyWereFirstServed) {
+  // As of Wednesday 2025-03-12 15:00 New York: the last two sessions that had ended are Monday
+  // and Tuesday (Wednesday's is still running).
+  const int64_t as_of = MarketZone::NewYork().DayStartMs(Day("2025-03-12")) + 15 * kMsPerHour;
+  const Market market = WithEvents(0, 0, 1, as_of);
+  const std::vector<InjectedEvent> revisions = EventsOf(market, T("NVDA"), Day("2025-03-01"), Day("2025-03-31"));
+  ASSERT_EQ(revisions.size(), 2u);
+  EXPECT_EQ(revisions[0].day.ToString(), "2025-03-10");
+  EXPECT_EQ(revisions[1].day.ToString(), "2025-03-11");
+  const Market plain{kSeed};
+  for (const InjectedEvent& e : revisions) {
+    const TimeRange day = NyDays(e.day.ToString().c_str(), e.day.ToString().c_str());
+    const BarBatch first = GroundTruth(market, T("NVDA"), Tf("1m"), true, day, DataVersion::kFirstServed);
+    const BarBatch revised = GroundTruth(market, T("NVDA"), Tf("1m"), true, day);
+    EXPECT_EQ(first, GroundTruth(plain, T("NVDA"), Tf("1m"), true, day));
+    const BarDiff d = DiffBars(first, revised);
+    EXPECT_NEAR(static_cast<double>(d.revised), 0.05 * first.size(), 20) << e.day.ToString();
+    EXPECT_GT(d.removed, 0);
+    EXPECT_GT(d.added, 0);
+    ExpectInvariants(revised, true, 100, "revised NVDA");
+    // Coarser bars are aggregates of the revised minutes.
+    EXPECT_NE(GroundTruth(market, T("NVDA"), Tf("1d"), true, day), GroundTruth(plain, T("NVDA"), Tf("1d"), true, day));
+  }
+  // Older sessions and other days are untouched.
+  EXPECT_EQ(GroundTruth(market, T("NVDA"), Tf("1m"), true, NyDays("2025-03-03", "2025-03-07")),
+            GroundTruth(plain, T("NVDA"), Tf("1m"), true, NyDays("2025-03-03", "2025-03-07")));
+  // Crypto sessions are UTC days: the last two that ended are 03-10 and 03-11 UTC too.
+  const auto crypto = EventsOf(market, T("X:BTCUSD"), Day("2025-03-01"), Day("2025-03-31"));
+  ASSERT_EQ(crypto.size(), 2u);
+  EXPECT_EQ(crypto[1].day.ToString(), "2025-03-11");
+}
+
+TEST(MarketEvents, PagesAskHowEachEventDayIsServedNow) {
+  const Market market = WithEvents(1, 0, 0);
+  PageQuery q = Query("AAPL", "1d", NyDays("2025-03-03", "2025-03-07"), 0);
+  q.events = &market.events;
+  std::vector<std::string> asked;
+  q.serving = [&](CalendarDay day) {
+    asked.push_back(day.ToString());
+    return DayServing{day.ToString() == "2025-03-05", false};
+  };
+  Page page;
+  ReadPage(q, &page);
+  EXPECT_EQ(asked, (std::vector<std::string>{"2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06", "2025-03-07"}));
+  ASSERT_EQ(page.bars.size(), 4u) << "only the open hole is empty";
+  for (size_t i = 0; i < page.bars.size(); ++i) {
+    EXPECT_NE(MarketZone::NewYork().DayOf(page.bars.t[i]).ToString(), "2025-03-05");
   }
 }
 

@@ -118,10 +118,33 @@ TEST(SimCommand, PrintsItsUrlServesAndStopsOnSignals) {
   }
 }
 
+TEST(SimCommand, DataEventFlagsInjectHolesForTheNamedTickers) {
+  Child child({"sim", "--port", "0", "--faults", "hole=1", "--event-tickers", "AAPL,NVDA", "--hole-fill-visits", "2"});
+  const std::string line = child.ReadLine(10000);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(line, m, std::regex(R"(listening on (http://127\.0\.0\.1:\d+))"))) << line;
+  const std::string base = m[1].str();
+  testing::TestClient client;
+  const std::string aapl = base + "/v2/aggs/ticker/AAPL/range/1/day/2025-01-02/2025-01-03?apiKey=k";
+  for (int visit = 1; visit <= 3; ++visit) {
+    const testing::HttpAnswer a = client.Get(aapl);
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body.find("\"results\"") != std::string::npos, visit == 3) << "visit " << visit << ": " << a.body;
+  }
+  EXPECT_NE(client.Get(base + "/v2/aggs/ticker/MSFT/range/1/day/2025-01-02/2025-01-03?apiKey=k").body.find("\"results\""),
+            std::string::npos);
+  const testing::HttpAnswer injected = client.Get(base + "/__injected?from=2025-01-02&to=2025-01-03");
+  EXPECT_NE(injected.body.find("\"ticker\":\"NVDA\""), std::string::npos) << injected.body;
+  EXPECT_NE(injected.body.find("\"hole_fill_visits\":2"), std::string::npos) << injected.body;
+  child.Signal(SIGTERM);
+  EXPECT_EQ(child.WaitExit(10000), 0);
+}
+
 TEST(SimCommand, BadFlagsAreOneErrorLineAndExit2) {
   const std::vector<std::vector<std::string>> cases = {
       {"sim", "--faults", "nope=0.1"},    {"sim", "--faults", "reset=1.5"}, {"sim", "--rate-limit", "fast"},
-      {"sim", "--port", "70000"},         {"sim", "--bogus"},               {"sim", "--host", "no-such-host.invalid"}};
+      {"sim", "--port", "70000"},         {"sim", "--bogus"},               {"sim", "--host", "no-such-host.invalid"},
+      {"sim", "--faults", "hole=2"},      {"sim", "--hole-fill-visits", "-1"}};
   for (const auto& args : cases) {
     Child child(args);
     EXPECT_EQ(child.WaitExit(10000), 2) << args.back();

@@ -3,9 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
+#include "calendar/exchange_calendar.h"
 #include "sim/aggs_api.h"
 #include "sim/http_wire.h"
 #include "sim/market_data.h"
@@ -209,6 +212,119 @@ INSTANTIATE_TEST_SUITE_P(
                       PagingCase{"NVDA", "1mo", "2024-01-01", "2025-12-31", 30, false, Auth::kBearer},
                       PagingCase{"SPY", "15m", "2025-03-07", "2025-03-10", 100, true, Auth::kQuery},
                       PagingCase{"C:EURUSD", "4h", "2025-02-01", "2025-02-10", 500, true, Auth::kBearer}));
+
+// Data events over HTTP: each series' visits decide how a hole or a revised day is served.
+TEST(SimEvents, AHoleIsEmptyOnEachSeriesFirstVisitAndFilledOnTheNext) {
+  SimOptions options;
+  options.faults.hole = 1;  // every session of the event tickers
+  options.event_tickers = {"AAPL"};
+  auto server = StartSim(options);
+  ASSERT_TRUE(server);
+  TestClient client;
+  const Ticker aapl = *Ticker::Parse("AAPL");
+  const TimeRange week = MarketZone::NewYork().DaysToRange(*CalendarDay::Parse("2025-03-03"), *CalendarDay::Parse("2025-03-07"));
+  const std::string day_path = "/v2/aggs/ticker/AAPL/range/1/day/2025-03-03/2025-03-07";
+  EXPECT_TRUE(FollowAll(client, *server, day_path, Auth::kQuery).bars.empty()) << "first visit: the vendor has nothing yet";
+  const BarBatch filled = FollowAll(client, *server, day_path, Auth::kQuery).bars;
+  EXPECT_EQ(filled.size(), 5u);
+  EXPECT_EQ(filled, GroundTruth(server->TheMarket(), aapl, *Timeframe::Parse("1d"), true, week));
+  // Another series of the ticker has visits of its own; another ticker has no holes.
+  EXPECT_TRUE(FollowAll(client, *server, "/v2/aggs/ticker/AAPL/range/1/hour/2025-03-03/2025-03-07", Auth::kQuery).bars.empty());
+  EXPECT_EQ(FollowAll(client, *server, "/v2/aggs/ticker/MSFT/range/1/day/2025-03-03/2025-03-07", Auth::kQuery).bars.size(), 5u);
+
+  // The simulator's own account: a hole on each session, with each series' visits.
+  const HttpAnswer injected = client.Get(server->BaseUrl() + "/__injected?from=2025-03-03&to=2025-03-07");
+  ASSERT_EQ(injected.status, 200) << injected.body;
+  const auto json = ParseJson(injected.body);
+  ASSERT_TRUE(json->ok) << injected.body;
+  simdjson::dom::array events;
+  ASSERT_EQ(json->root["events"].get(events), simdjson::SUCCESS);
+  ASSERT_EQ(events.size(), 5u);
+  for (simdjson::dom::element e : events) {
+    EXPECT_EQ(Str(e, "kind"), "hole");
+    EXPECT_EQ(Str(e, "ticker"), "AAPL");
+    const CalendarDay day = *CalendarDay::Parse(Str(e, "day"));
+    EXPECT_EQ(Int(e, "from_ms"), calendar::ExchangeCalendar::For(AssetClass::kStock).SessionOn(day)->extended.from_ms);
+    std::map<std::string, int64_t> visits;
+    for (simdjson::dom::element v : e["visits"].get_array()) visits[Str(v, "timeframe")] = Int(v, "visits");
+    EXPECT_EQ(visits, (std::map<std::string, int64_t>{{"1d", 2}, {"1h", 1}}));
+  }
+  EXPECT_EQ(client.Get(server->BaseUrl() + "/__injected?from=2025-03-03").status, 400);
+}
+
+TEST(SimEvents, ANextUrlPageThatBeginsBeforeADayStartsItsVisit) {
+  SimOptions options;
+  options.faults.hole = 0.4;
+  options.event_tickers = {"AAPL"};
+  auto server = StartSim(options);
+  ASSERT_TRUE(server);
+  const Ticker aapl = *Ticker::Parse("AAPL");
+  const auto events = EventsOf(server->TheMarket(), aapl, *CalendarDay::Parse("2025-03-04"), *CalendarDay::Parse("2025-03-14"));
+  ASSERT_FALSE(events.empty()) << "holes after the first day, reached by next_url pages";
+  TestClient client;
+  const TimeRange days = MarketZone::NewYork().DaysToRange(*CalendarDay::Parse("2025-03-03"), *CalendarDay::Parse("2025-03-14"));
+  const Timeframe minute = *Timeframe::Parse("1m");
+  const std::string path = "/v2/aggs/ticker/AAPL/range/1/minute/2025-03-03/2025-03-14?limit=1500";
+  const Followed first = FollowAll(client, *server, path, Auth::kQuery);
+  EXPECT_GT(first.pages, 3);
+  EXPECT_EQ(first.bars, GroundTruth(server->TheMarket(), aapl, minute, true, days, DataVersion::kFirstServed));
+  const Followed second = FollowAll(client, *server, path, Auth::kQuery);
+  EXPECT_EQ(second.bars, GroundTruth(server->TheMarket(), aapl, minute, true, days));
+  EXPECT_GT(second.bars.size(), first.bars.size());
+}
+
+TEST(SimEvents, NextUrlPagesBelongToTheirVisitAndRevisionsComeOnTheNext) {
+  SimOptions options;
+  options.faults.revise = 1;
+  options.event_tickers = {"NVDA"};
+  // As of Wednesday 2025-03-12 15:00 New York: Monday and Tuesday are the last ended sessions.
+  options.as_of_ms = MarketZone::NewYork().DayStartMs(*CalendarDay::Parse("2025-03-12")) + 15 * kMsPerHour;
+  auto server = StartSim(options);
+  ASSERT_TRUE(server);
+  TestClient client;
+  const Ticker nvda = *Ticker::Parse("NVDA");
+  const Timeframe minute = *Timeframe::Parse("1m");
+  const TimeRange monday = MarketZone::NewYork().DaysToRange(*CalendarDay::Parse("2025-03-10"), *CalendarDay::Parse("2025-03-10"));
+  const std::string path = "/v2/aggs/ticker/NVDA/range/1/minute/2025-03-10/2025-03-10?limit=300";
+  const Followed first = FollowAll(client, *server, path, Auth::kBearer);
+  EXPECT_GT(first.pages, 2);
+  EXPECT_EQ(first.bars, GroundTruth(server->TheMarket(), nvda, minute, true, monday, DataVersion::kFirstServed));
+  const Followed second = FollowAll(client, *server, path, Auth::kBearer);
+  EXPECT_EQ(second.bars, GroundTruth(server->TheMarket(), nvda, minute, true, monday));
+  EXPECT_NE(second.bars, first.bars);
+  // A first page starting inside the day is no new visit: it sees what the current one sees.
+  const std::string inside = "/v2/aggs/ticker/NVDA/range/1/minute/" +
+                             std::to_string(monday.from_ms + 12 * kMsPerHour) + "/2025-03-10?limit=50000";
+  const BarBatch afternoon = FollowAll(client, *server, inside, Auth::kBearer).bars;
+  EXPECT_EQ(afternoon, GroundTruth(server->TheMarket(), nvda, minute, true, {monday.from_ms + 12 * kMsPerHour, monday.to_ms}));
+
+  const HttpAnswer injected = client.Get(server->BaseUrl() + "/__injected?from=2025-03-01&to=2025-03-31&tickers=NVDA,AAPL");
+  const auto json = ParseJson(injected.body);
+  ASSERT_TRUE(json->ok) << injected.body;
+  EXPECT_EQ(Str(json->root, "as_of"), FormatIsoUtc(options.as_of_ms));
+  std::vector<std::string> days;
+  for (simdjson::dom::element e : json->root["events"].get_array()) {
+    EXPECT_EQ(Str(e, "kind"), "revision");
+    days.push_back(Str(e, "ticker") + " " + Str(e, "day"));
+  }
+  EXPECT_EQ(days, (std::vector<std::string>{"NVDA 2025-03-10", "NVDA 2025-03-11"}));
+}
+
+TEST(SimEvents, HolesCanFillByTime) {
+  SimOptions options;
+  options.faults.hole = 1;
+  options.event_tickers = {"AAPL"};
+  options.hole_fill_visits = 0;      // never by visits...
+  options.hole_fill_after_ms = 400;  // ...but 400 ms after the start
+  auto server = StartSim(options);
+  ASSERT_TRUE(server);
+  TestClient client;
+  const std::string path = "/v2/aggs/ticker/AAPL/range/1/day/2025-03-03/2025-03-07";
+  EXPECT_TRUE(FollowAll(client, *server, path, Auth::kQuery).bars.empty());
+  EXPECT_TRUE(FollowAll(client, *server, path, Auth::kQuery).bars.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(FollowAll(client, *server, path, Auth::kQuery).bars.size(), 5u);
+}
 
 TEST(SimServer, UnadjustedPagesDifferFromAdjustedOnes) {
   auto server = StartSim();

@@ -8,11 +8,13 @@
 #include "store/pg_connection.h"
 #include "store_env.h"
 #include "store_suite.h"
+#include "verification_suite.h"
 
 namespace barfill::testing {
 namespace {
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreSuite, PostgresEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, VerificationSuite, PostgresEnv);
 
 class PostgresOnly : public StoreSuite<PostgresEnv> {};
 

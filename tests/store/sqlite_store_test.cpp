@@ -3,11 +3,13 @@
 
 #include "store_env.h"
 #include "store_suite.h"
+#include "verification_suite.h"
 
 namespace barfill::testing {
 namespace {
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreSuite, SqliteEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, VerificationSuite, SqliteEnv);
 
 TEST(SqlitePaths, AMissingDirectoryIsAClearError) {
   auto store = OpenStore("sqlite:/nonexistent-barfill-dir/sub/bars.db");

@@ -112,8 +112,10 @@ TEST(Schema, VersionErrorsNameTheFix) {
   EXPECT_EQ(*CheckSchemaVersion("1", "db"), 1) << "older: upgraded by the caller";
   EXPECT_EQ(*CheckSchemaVersion("2", "db"), 2);
   EXPECT_EQ(*CheckSchemaVersion("3", "db"), 3);
-  EXPECT_EQ(CheckSchemaVersion("7", "db").error().message,
-            "db: schema version 7 found, but this barfill knows only 3; upgrade barfill");
+  EXPECT_EQ(*CheckSchemaVersion(std::to_string(kSchemaVersion), "db"), kSchemaVersion);
+  EXPECT_EQ(CheckSchemaVersion("77", "db").error().message,
+            "db: schema version 77 found, but this barfill knows only " + std::to_string(kSchemaVersion) +
+                "; upgrade barfill");
   EXPECT_THAT(CheckSchemaVersion("0", "db").error().message,
               ::testing::HasSubstr("unknown schema version '0'"));
   EXPECT_THAT(CheckSchemaVersion("1.5", "db").error().message,
