@@ -12,6 +12,7 @@
 
 #include "engine/bounded_queue.h"
 #include "engine/busy_clock.h"
+#include "engine/run_stop.h"
 
 namespace barfill::engine {
 namespace {
@@ -51,7 +52,7 @@ class Pass {
                options.queue_rows, [](const WriteItem& item) { return item.bars.size(); }),
         series_(work.series.size()) {
     fetch_ = fetch;
-    fetch_.cancel = &stop_;
+    fetch_.cancel = stop_.flag();
     for (size_t i = 0; i < work.series.size(); ++i) {
       SeriesProgress& sp = series_[i];
       sp.ranges.resize(work.series[i].ranges.size());
@@ -73,7 +74,7 @@ class Pass {
     progress.Start();
     // Wait for the fetchers, passing a stop request from outside (a signal) on to them.
     while (finished_fetchers_.load() < options_.concurrency) {
-      if (external_stop_ != nullptr && external_stop_->load() && !stop_.load()) Stop(RunOutcome::kInterrupted, "interrupted by signal");
+      stop_.PassOn(external_stop_);
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     for (std::thread& t : fetchers) t.join();
@@ -113,10 +114,7 @@ class Pass {
 
   /// Records why this pass stopped early, unless `report` already has a reason.
   void AddStopTo(RunReport& report) const {
-    if (stop_kind_ != RunOutcome::kDone && report.stop_reason.empty()) {
-      report.stop_reason = stop_reason_;
-      report.outcome = stop_kind_;
-    }
+    stop_.AddTo(report);
   }
 
   /// Series of this pass that had a range fail.
@@ -141,20 +139,11 @@ class Pass {
     bool failed = false;
   };
 
-  void Stop(RunOutcome kind, const std::string& reason) {
-    {
-      std::lock_guard lock(stop_mutex_);
-      if (stop_kind_ == RunOutcome::kDone) {
-        stop_kind_ = kind;
-        stop_reason_ = reason;
-      }
-    }
-    stop_.store(true);
-  }
+  void Stop(RunOutcome kind, const std::string& reason) { stop_.Stop(kind, reason); }
 
   void FetcherLoop() {
     fetch::ChunkFetcher fetcher(fetch_);
-    while (!stop_.load()) {
+    while (!stop_.stopped()) {
       std::optional<RangeItem> item = cursor_.Next();
       if (!item) break;
       if (!FetchRange(fetcher, *item)) break;
@@ -190,7 +179,7 @@ class Pass {
         page_from = page->range.to_ms;
       } else {
         const Error& error = page.error();
-        if (error.code == ErrorCode::kInterrupted || stop_.load()) return false;  // the rest stays to do
+        if (error.code == ErrorCode::kInterrupted || stop_.stopped()) return false;  // the rest stays to do
         const FetchFailure failure = OnFetchFailure(error, options_);
         if (failure.stop) Stop(*failure.stop, failure.reason);
         if (!failure.item_fails) return false;
@@ -207,7 +196,7 @@ class Pass {
       }
       if (!queued) return false;
       if (!more) return true;
-      if (stop_.load()) return false;  // pages already queued commit; the rest stays to do
+      if (stop_.stopped()) return false;  // pages already queued commit; the rest stays to do
     }
   }
 
@@ -396,10 +385,7 @@ class Pass {
   RangeCursor cursor_;
   BoundedQueue<WriteItem> queue_;
 
-  std::atomic<bool> stop_{false};
-  std::mutex stop_mutex_;
-  RunOutcome stop_kind_ = RunOutcome::kDone;
-  std::string stop_reason_;
+  RunStop stop_;
   std::atomic<int> finished_fetchers_{0};
   Stopwatch::time_point start_;
   double duration_s_ = 0;

@@ -11,6 +11,7 @@
 
 #include "engine/bounded_queue.h"
 #include "engine/busy_clock.h"
+#include "engine/run_stop.h"
 #include "fetch/grouped_fetcher.h"
 
 namespace barfill::engine {
@@ -31,7 +32,7 @@ class GroupedPass {
         fetch_(fetch),
         writers_(writers.begin(), writers.end()),
         queue_(std::max<size_t>(2, 2 * static_cast<size_t>(options.concurrency))) {
-    fetch_.cancel = &stop_flag_;
+    fetch_.cancel = stop_.flag();
   }
 
   void Run(RunReport& report) {
@@ -48,9 +49,7 @@ class GroupedPass {
     progress.Start();
     // Wait for the fetchers, passing a stop request from outside (a signal) on to them.
     while (finished_fetchers_.load() < fetchers_) {
-      if (options_.cancel != nullptr && options_.cancel->load() && !stop_flag_.load()) {
-        Stop(RunOutcome::kInterrupted, "interrupted by signal");
-      }
+      stop_.PassOn(options_.cancel);
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     for (std::thread& t : fetcher_threads) t.join();
@@ -80,27 +79,15 @@ class GroupedPass {
     report.records += rows_;
     report.requests_minimum += days_stored_;  // one request per market day is the least possible
     for (FailureRecord& f : failures_) report.failures.push_back(std::move(f));
-    if (stop_outcome_ != RunOutcome::kDone && report.outcome == RunOutcome::kDone) {
-      report.outcome = stop_outcome_;
-      report.stop_reason = stop_reason_;
-    }
+    stop_.AddTo(report);
   }
 
  private:
-  void Stop(RunOutcome outcome, const std::string& reason) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stop_outcome_ == RunOutcome::kDone) {
-        stop_outcome_ = outcome;
-        stop_reason_ = reason;
-      }
-    }
-    stop_flag_.store(true);
-  }
+  void Stop(RunOutcome outcome, const std::string& reason) { stop_.Stop(outcome, reason); }
 
   void FetcherLoop() {
     fetch::GroupedFetcher fetcher(fetch_);
-    while (!stop_flag_.load()) {
+    while (!stop_.stopped()) {
       const size_t index = next_day_.fetch_add(1);
       if (index >= plan_.days.size()) break;
       const GroupedDayWork& work = plan_.days[index];
@@ -124,7 +111,7 @@ class GroupedPass {
 
   /// Handles a day the API did not answer; false when the pass stops.
   bool DayFailed(const GroupedDayWork& work, const Error& error, int attempts) {
-    if (error.code == ErrorCode::kInterrupted || stop_flag_.load()) return false;  // the day stays to do
+    if (error.code == ErrorCode::kInterrupted || stop_.stopped()) return false;  // the day stays to do
     const FetchFailure failure = OnFetchFailure(error, options_);
     if (failure.stop) Stop(*failure.stop, failure.reason);
     if (!failure.item_fails) return false;
@@ -203,15 +190,13 @@ class GroupedPass {
   BoundedQueue<FetchedDayItem> queue_;
   int fetchers_ = 1;
   std::atomic<size_t> next_day_{0};
-  std::atomic<bool> stop_flag_{false};
+  RunStop stop_;
   std::atomic<int> finished_fetchers_{0};
   std::atomic<bool> db_failed_{false};
   BusyClock api_busy_;
   BusyClock db_busy_;
 
   std::mutex mutex_;  // guards everything below
-  RunOutcome stop_outcome_ = RunOutcome::kDone;
-  std::string stop_reason_;
   fetch::FetchStats stats_;
   int64_t days_stored_ = 0;
   int64_t days_failed_ = 0;
