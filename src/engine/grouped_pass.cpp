@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "engine/bounded_queue.h"
@@ -16,6 +17,9 @@
 
 namespace barfill::engine {
 namespace {
+
+/// Fetched days a writer commits together at most, when that many are waiting.
+constexpr size_t kDaysPerTransaction = 16;
 
 /// A fetched day on its way to a writer.
 struct FetchedDayItem {
@@ -123,29 +127,50 @@ class GroupedPass {
   }
 
   void WriterLoop(BarStore& store) {
-    while (std::optional<FetchedDayItem> item = queue_.Pop()) {
+    std::vector<FetchedDayItem> group;
+    while (std::optional<FetchedDayItem> first = queue_.Pop()) {
       if (db_failed_.load()) continue;  // after a fatal database error nothing more is written
-      Store(store, *item);
+      group.clear();
+      group.push_back(std::move(*first));
+      // Days already waiting commit together: fewer transactions (each one syncs to disk).
+      while (group.size() < kDaysPerTransaction) {
+        std::optional<FetchedDayItem> more = queue_.TryPop();
+        if (!more) break;
+        group.push_back(std::move(*more));
+      }
+      Store(store, group);
     }
   }
 
-  void Store(BarStore& store, const FetchedDayItem& item) {
-    const GroupedDayWrites day = WritesForDay(plan_, *item.work, item.fetched);
-    if (!day.writes.empty()) {
+  /// Commits the days of `group` in one transaction, then records their rejected tickers.
+  void Store(BarStore& store, std::vector<FetchedDayItem>& group) {
+    std::sort(group.begin(), group.end(), [](const FetchedDayItem& a, const FetchedDayItem& b) {
+      return std::tie(a.work->market, a.work->date) < std::tie(b.work->market, b.work->date);
+    });
+    std::vector<GroupedDayWrites> each;
+    int64_t skipped = 0;
+    for (const FetchedDayItem& item : group) {
+      each.push_back(WritesForDay(plan_, *item.work, item.fetched));
+      skipped += item.fetched.day.skipped;
+    }
+    const GroupedDayWrites days = MergeDays(std::move(each));
+    if (!days.writes.empty()) {
       db_busy_.Enter();
-      const Status status = store.CommitChunks(day.writes);
+      const Status status = store.CommitChunks(days.writes);
       db_busy_.Leave();
       if (!status) {
         db_failed_ = true;
+        const GroupedDayWork& work = *group.front().work;
         Stop(RunOutcome::kDatabase, "database error while writing " +
-                                        polygon::GroupedDailyRequest{item.work->market, item.work->date, plan_.adjusted}.Describe() +
+                                        polygon::GroupedDailyRequest{work.market, work.date, plan_.adjusted}.Describe() +
+                                        (group.size() > 1 ? " and " + std::to_string(group.size() - 1) + " more days" : "") +
                                         ": " + status.error().ToString() + "; the run is resumable once the database is fixed");
         return;
       }
-      if (options_.observer != nullptr) options_.observer->OnCommitted(1);
+      if (options_.observer != nullptr) options_.observer->OnCommitted(group.size());
     }
     // A ticker whose bar failed validation: its day fails for its series, as a rejected range page does.
-    for (const GroupedDayWrites::Rejected& r : day.rejected) {
+    for (const GroupedDayWrites::Rejected& r : days.rejected) {
       db_busy_.Enter();
       const Status recorded = store.RecordFailure(r.chunk, r.error, 1);
       db_busy_.Leave();
@@ -156,12 +181,12 @@ class GroupedPass {
       }
     }
     std::lock_guard lock(mutex_);
-    ++days_stored_;
-    rows_ += day.rows;
-    skipped_ += item.fetched.day.skipped;
-    rejected_ += static_cast<int64_t>(day.rejected.size());
-    for (const ChunkWrite& w : day.writes) served_.insert(w.chunk.series.ticker.symbol());
-    for (const GroupedDayWrites::Rejected& r : day.rejected) {
+    days_stored_ += static_cast<int64_t>(group.size());
+    rows_ += days.rows;
+    skipped_ += skipped;
+    rejected_ += static_cast<int64_t>(days.rejected.size());
+    for (const ChunkWrite& w : days.writes) served_.insert(w.chunk.series.ticker.symbol());
+    for (const GroupedDayWrites::Rejected& r : days.rejected) {
       failures_.push_back(FailureRecord{r.chunk.series, r.chunk.range, r.error.ToString(), r.error.code, 1});
     }
   }

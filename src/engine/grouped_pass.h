@@ -1,7 +1,8 @@
 // The grouped-daily part of a run: N fetchers request the plan's market days (one request
 // each, under the run's rate limiter, retry policy and budget), and the store's writers commit
-// each day in one transaction: every series' bar of that day (or an empty write when the
-// ticker did not trade) with its ledger progress. A kill -9 loses at most the days in flight.
+// each day whole in one transaction (several days together when they are waiting): every
+// series' bar of that day (or an empty write when the ticker did not trade) with its ledger
+// progress. A kill -9 loses at most the days in flight.
 #pragma once
 
 #include <span>

@@ -226,4 +226,32 @@ GroupedDayWrites WritesForDay(const GroupedPlan& plan, const GroupedDayWork& day
   return out;
 }
 
+GroupedDayWrites MergeDays(std::vector<GroupedDayWrites> days) {
+  if (days.size() == 1) return std::move(days.front());
+  GroupedDayWrites out;
+  std::map<std::string, size_t> last;  // by series: its latest write in out
+  for (GroupedDayWrites& day : days) {
+    out.rows += day.rows;
+    out.series += day.series;
+    for (GroupedDayWrites::Rejected& r : day.rejected) out.rejected.push_back(std::move(r));
+    for (size_t i = 0; i < day.writes.size(); ++i) {
+      const ChunkWrite& w = day.writes[i];
+      const std::string key = w.chunk.series.Describe();
+      const auto found = last.find(key);
+      if (found != last.end() && out.writes[found->second].chunk.range.to_ms == w.chunk.range.from_ms) {
+        ChunkWrite& into = out.writes[found->second];
+        into.chunk.range.to_ms = w.chunk.range.to_ms;
+        into.base_aggregates += w.base_aggregates;
+        out.bars[found->second].Append(day.bars[i]);
+        continue;
+      }
+      last[key] = out.writes.size();
+      out.writes.push_back(w);
+      out.bars.push_back(std::move(day.bars[i]));
+    }
+  }
+  for (size_t i = 0; i < out.writes.size(); ++i) out.writes[i].bars = &out.bars[i];
+  return out;
+}
+
 }  // namespace barfill::engine

@@ -82,4 +82,9 @@ struct GroupedDayWrites {
 };
 GroupedDayWrites WritesForDay(const GroupedPlan& plan, const GroupedDayWork& day, const fetch::FetchedDay& fetched);
 
+/// The writes of several days (in date order) for one transaction: a series' writes that meet
+/// (one ends where the next begins) become one, so the ledger records one range instead of one
+/// per day.
+GroupedDayWrites MergeDays(std::vector<GroupedDayWrites> days);
+
 }  // namespace barfill::engine

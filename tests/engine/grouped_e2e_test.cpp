@@ -90,29 +90,31 @@ TEST_F(GroupedEndToEnd, FaultsCostRetriesNotData) {
   ExpectEqualsGroundTruth(db);
 }
 
-TEST_F(GroupedEndToEnd, Kill9InsideADayLosesOnlyThatDayAndTheRerunAsksNoCommittedDay) {
+TEST_F(GroupedEndToEnd, Kill9InsideAWriteLosesOnlyItsDaysAndTheRerunAsksNoCommittedDay) {
   const std::vector<std::string> stocks = Stocks(100);
   StartSim(stocks);
   tickers_ = Join(stocks);
   const std::string db = "sqlite:" + dir_.File("bars.db");
   testing::ChildEnv env = Env();
-  env.set["BARFILL_CRASH_AT"] = "bars_half_written:5";  // the fifth day's transaction, half way
+  env.set["BARFILL_CRASH_AT"] = "bars_half_written:3";  // the third transaction, half way
   const testing::CommandResult crashed = testing::RunCommand(Args(db), env);
   ASSERT_EQ(crashed.exit_code, 128 + SIGKILL) << crashed.err;
-  // Four days are committed for every series, nothing of the fifth.
+  // The days of the first two transactions are committed for every series, nothing of the third.
   const Series first{*Ticker::Parse("TAA"), Timeframe(1, Timespan::kDay), true};
   const std::vector<LedgerEntry> done = Final(db, first);
-  int64_t days_done = 0;
-  for (const LedgerEntry& e : done) days_done += e.rows;
-  EXPECT_EQ(days_done, 4);
+  size_t days_done = 0;
+  for (const LedgerEntry& e : done) days_done += static_cast<size_t>(e.rows);
+  EXPECT_GE(days_done, 2u);
+  EXPECT_LT(days_done, 60u);
   const auto table = WholeTable(db);
-  for (const auto& [series, bars] : table) EXPECT_EQ(bars.size(), 4u) << series;
+  EXPECT_EQ(table.size(), 100u);
+  for (const auto& [series, bars] : table) EXPECT_EQ(bars.size(), days_done) << series;
 
   ResetLog();
   const testing::CommandResult resumed = Run(db);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   const Requests asked = Logged();
-  EXPECT_EQ(asked.grouped_dates.size(), 56u) << "the 60 sessions less the 4 committed";
+  EXPECT_EQ(asked.grouped_dates.size(), 60u - days_done) << "the 60 sessions less the committed ones";
   EXPECT_TRUE(asked.ranges.empty());
   const MarketZone ny = ZoneFor(AssetClass::kStock);
   for (const std::string& date : asked.grouped_dates) {

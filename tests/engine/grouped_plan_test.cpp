@@ -158,5 +158,29 @@ TEST(GroupedPlan, WritesForADayGiveEverySeriesItsBarAnEmptyWriteOrAFailure) {
   EXPECT_EQ((*entries)[0].state, ChunkState::kEmpty);
 }
 
+TEST(GroupedPlan, DaysCommittedTogetherMergeIntoOneWritePerSeries) {
+  testing::LedgerFake ledger;
+  const WorkPlan work = Work(ManyStocks(12), "2025-03-03", "2025-03-07", ledger);
+  const GroupedPlan plan = PlanGrouped(work, true, kLongAgo);
+  ASSERT_EQ(plan.Requests(), 5);
+  std::vector<GroupedDayWrites> days;
+  for (const size_t d : {size_t{0}, size_t{1}, size_t{3}}) {  // Monday, Tuesday and Thursday
+    fetch::FetchedDay fetched;
+    fetched.range = plan.days[d].range;
+    fetched.day.tickers.push_back(*Ticker::Parse("TAA"));
+    fetched.day.bars.push_back(Bar{fetched.range.from_ms, 1, 2, 0.5, 1.5, 100, 1.2, 7});
+    days.push_back(WritesForDay(plan, plan.days[d], fetched));
+  }
+  const GroupedDayWrites merged = MergeDays(std::move(days));
+  ASSERT_EQ(merged.writes.size(), 24u) << "per series Monday-Tuesday, and Thursday apart";
+  EXPECT_EQ(merged.rows, 3);
+  const ChunkWrite& first = merged.writes[0];
+  EXPECT_EQ(first.chunk.series.ticker.symbol(), "TAA");
+  EXPECT_EQ(first.chunk.range, TimeRange(plan.days[0].range.from_ms, plan.days[1].range.to_ms));
+  EXPECT_EQ(first.bars->size(), 2u);
+  EXPECT_EQ(first.base_aggregates, 2);
+  ASSERT_TRUE(ledger.CommitChunks(merged.writes));
+}
+
 }  // namespace
 }  // namespace barfill::engine
