@@ -131,6 +131,7 @@ std::string BackfillJob::DescribePlan() const {
     out += "tickers: every ticker of the flat files (REST is not asked)\n";
     return out;
   }
+  if (!grouped_.days.empty()) out += "then REST, for what grouped daily does not cover (series it completes show as complete):\n";
   out += DescribeWorkPlan(config_.plan, work_, config_.rate.per_second, config_.concurrency);
   if (work_.ranges_to_verify > 0) {
     out += "refresh: " + std::to_string(work_.ranges_to_verify) + " of the ranges are the last " +
