@@ -2,7 +2,10 @@
 // comparison against PostgreSQL.
 #include <signal.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "calendar/exchange_calendar.h"
 
@@ -123,6 +126,29 @@ TEST_F(GroupedEndToEnd, Kill9InsideAWriteLosesOnlyItsDaysAndTheRerunAsksNoCommit
   }
   ExpectEqualsGroundTruth(db);
   for (const auto& [series, bars] : WholeTable(db)) EXPECT_EQ(bars.size(), 60u) << series << ": every bar once";
+}
+
+TEST_F(GroupedEndToEnd, SigtermDuringTheGroupedPassExits130AndTheRunResumes) {
+  const std::vector<std::string> stocks = Stocks(100);
+  StartSim(stocks);
+  tickers_ = Join(stocks);
+  const std::string db = "sqlite:" + dir_.File("bars.db");
+  std::vector<std::string> args = Args(db);
+  *(std::find(args.begin(), args.end(), "--rate") + 1) = "15/s";  // 60 days: about 4 s
+  testing::BackgroundCommand run(args, Env());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  run.Kill(SIGTERM);
+  const testing::CommandResult stopped = run.Wait();
+  ASSERT_EQ(stopped.exit_code, 130) << stopped.err << stopped.out;
+  EXPECT_NE(stopped.err.find("interrupted"), std::string::npos) << stopped.err;
+  const int64_t stored = Report().grouped_stored;
+  EXPECT_GE(stored, 0) << "the report is written on the way out";
+  EXPECT_LT(stored, 60);
+  ResetLog();
+  const testing::CommandResult resumed = Run(db);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(static_cast<int64_t>(Logged().grouped_dates.size()), 60 - stored) << "the days stored are not asked again";
+  ExpectEqualsGroundTruth(db);
 }
 
 // A plan ending two days ago reaches into the sessions a run verifies again (refresh): the days
