@@ -4,6 +4,10 @@
 
 namespace barfill::cli {
 
+void AddDbFlag(CLI::App* cmd, std::string* db_url) {
+  cmd->add_option("--db", *db_url, "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
+}
+
 void AddApiFlags(CLI::App* cmd, engine::RunSettings* run) {
   cmd->add_option("--base-url", run->base_url, "API base URL (default https://api.polygon.io; https://api.massive.com works too)");
   cmd->add_option("--api-key", run->api_key, "API key (default $POLYGON_API_KEY or $MASSIVE_API_KEY)");
@@ -13,6 +17,16 @@ void AddApiFlags(CLI::App* cmd, engine::RunSettings* run) {
   cmd->add_option("--ca-file", run->ca_file, "Extra CA bundle for TLS (e.g. a self-signed test server)");
   cmd->add_option("--compression", run->compression, "Ask for gzip: auto (default: on, off for a server on this machine), on, off");
   cmd->add_option("--stall-timeout", run->stall_timeout_s, "Seconds a response may stall (under 1 KB/s) before it is retried (default 20, crypto 30)");
+}
+
+void AddActionsFlags(CLI::App* cmd, engine::RunSettings& s, std::string& prefer) {
+  cmd->add_option("--prefer", prefer,
+                  "Conflicting split rows of one day: none (default: unused until `barfill actions resolve`) or "
+                  "price-jump (the row whose ratio the raw prices across the day show)");
+  cmd->add_flag("--compare-v3", s.actions.compare_v3,
+                "Also read the deprecated /v3/reference/splits and report where it disagrees with v1 (v1 is used)");
+  cmd->add_flag("--refresh-stale", s.actions.refresh_stale,
+                "Fetch again every stale adjusted range of these tickers now, not only the plan's");
 }
 
 Error InFlagTerms(Error error) {

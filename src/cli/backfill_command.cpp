@@ -13,6 +13,9 @@ struct BackfillFlags {
   BackfillSettings settings;
   std::string plan_path;
   std::string adjusted;
+  std::string prefer = "none";
+  bool skip_actions = false;
+  double actions_max_age_h = 0;
 };
 
 }  // namespace
@@ -37,10 +40,16 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--timeframes", s.plan_flags.timeframes, "Comma-separated bar sizes: 1m,5m,15m,1h,4h,1d,1w,1mo");
   cmd->add_option("--from", s.plan_flags.from, "First day (YYYY-MM-DD, inclusive, in the market's zone)");
   cmd->add_option("--to", s.plan_flags.to, "Last day (YYYY-MM-DD, inclusive)");
-  cmd->add_option("--adjusted", flags->adjusted, "Split-adjusted bars: true (default) or false");
+  cmd->add_option("--adjusted", flags->adjusted,
+                  "Split-adjusted bars: true (default), false, or both (the raw series as well, for read-time adjustment)");
   cmd->add_option("--plan", flags->plan_path, "TOML plan file (flags override its values)");
-  cmd->add_option("--db", s.run.db_url, "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
+  AddDbFlag(cmd, &s.run.db_url);
   AddApiFlags(cmd, &s.run);
+  AddActionsFlags(cmd, s.run, flags->prefer);
+  cmd->add_flag("--skip-actions", flags->skip_actions, "Do not sync the splits and dividends of the plan's stocks first");
+  cmd->add_option("--actions-max-age", flags->actions_max_age_h,
+                  "Sync a stock's splits and dividends only when its last sync is at least this many hours old (default 0: every run)")
+      ->check(CLI::Range(0.0, 24.0 * 365));
   cmd->add_option("--writers", s.run.writers, "Database connections writing at once (default 2 for PostgreSQL; SQLite takes 1)");
   cmd->add_option("--report-json", s.report_json, "Write the final report as JSON to this file");
   cmd->add_flag("--no-progress", s.no_progress, "No progress output while running");
@@ -53,11 +62,18 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
     *run = [flags] {
       BackfillSettings settings = flags->settings;
       if (!flags->adjusted.empty()) {
-        if (flags->adjusted != "true" && flags->adjusted != "false") {
-          return ReportError(Error(ErrorCode::kUsage, "--adjusted must be true or false (got '" + flags->adjusted + "')"));
+        if (flags->adjusted != "true" && flags->adjusted != "false" && flags->adjusted != "both") {
+          return ReportError(
+              Error(ErrorCode::kUsage, "--adjusted must be true, false or both (got '" + flags->adjusted + "')"));
         }
-        settings.plan_flags.adjusted = flags->adjusted == "true";
+        settings.plan_flags.adjusted = flags->adjusted != "false";
+        settings.plan_flags.unadjusted_too = flags->adjusted == "both";
       }
+      auto prefer = ParsePreferRule(flags->prefer);
+      if (!prefer) return ReportError(prefer.error());
+      settings.run.actions.prefer = *prefer;
+      settings.run.actions.sync = !flags->skip_actions;
+      settings.run.actions.max_age = std::chrono::milliseconds(static_cast<int64_t>(flags->actions_max_age_h * 3600 * 1000));
       if (!flags->plan_path.empty()) {
         auto plan = engine::LoadPlanFile(flags->plan_path);
         if (!plan) return ReportError(plan.error());

@@ -21,5 +21,6 @@ void AddDemoCommand(CLI::App& app, CommandMain* run);
 void AddMigrateCommand(CLI::App& app, CommandMain* run);
 void AddGapsCommand(CLI::App& app, CommandMain* run);
 void AddRepairCommand(CLI::App& app, CommandMain* run);
+void AddActionsCommand(CLI::App& app, CommandMain* run);
 
 }  // namespace barfill::cli

@@ -1,8 +1,10 @@
 // barfill export: one series' bars, ascending, as CSV or JSON Lines, streamed with constant
 // memory. Numbers are printed in their shortest exact form, so a value read back is the value
-// stored.
+// stored. With --adjust, the raw (unadjusted) series is read and adjusted by the stored corporate
+// actions exactly as the views bars_split_adjusted and bars_total_return do.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -15,6 +17,8 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "core/market_time.h"
+#include "core/corporate_actions.h"
+#include "store/actions_store.h"
 #include "store/bar_store.h"
 
 namespace barfill::cli {
@@ -26,7 +30,8 @@ struct ExportFlags {
   std::string timeframe;
   std::string from;
   std::string to;
-  std::string adjusted = "true";
+  std::string adjusted;  ///< empty: true
+  std::string adjust;    ///< empty: read the series as stored
   std::string format = "csv";
   std::string timestamps = "iso";
   std::string output;
@@ -143,8 +148,21 @@ Result<std::pair<Series, TimeRange>> ParseSelection(const ExportFlags& flags) {
   if (!ticker) return Fail(ErrorCode::kUsage, "--ticker: " + ticker.error().message);
   auto timeframe = Timeframe::Parse(flags.timeframe);
   if (!timeframe) return Fail(ErrorCode::kUsage, "--timeframe: " + timeframe.error().message);
-  if (flags.adjusted != "true" && flags.adjusted != "false") {
+  if (!flags.adjusted.empty() && flags.adjusted != "true" && flags.adjusted != "false") {
     return Fail(ErrorCode::kUsage, "--adjusted must be true or false (got '" + flags.adjusted + "')");
+  }
+  bool adjusted = flags.adjusted != "false";
+  if (!flags.adjust.empty()) {
+    auto adjustment = ParseAdjustment(flags.adjust);
+    if (!adjustment) return Fail(ErrorCode::kUsage, "--adjust: " + adjustment.error().message);
+    if (!flags.adjusted.empty()) {
+      return Fail(ErrorCode::kUsage, "--adjust reads the unadjusted series and adjusts it itself: drop --adjusted");
+    }
+    if (*adjustment != Adjustment::kNone && ticker->asset_class() != AssetClass::kStock) {
+      return Fail(ErrorCode::kUsage, ticker->symbol() + " is a " + std::string(AssetClassName(ticker->asset_class())) +
+                                         " ticker and has no corporate actions: drop --adjust");
+    }
+    adjusted = false;
   }
   std::optional<CalendarDay> from;
   std::optional<CalendarDay> to;
@@ -159,7 +177,7 @@ Result<std::pair<Series, TimeRange>> ParseSelection(const ExportFlags& flags) {
     to = *day;
   }
   if (from && to && *from > *to) return Fail(ErrorCode::kUsage, "--from must not be after --to");
-  return std::make_pair(Series{*ticker, *timeframe, flags.adjusted == "true"}, ticker->zone().DaysToRange(from, to));
+  return std::make_pair(Series{*ticker, *timeframe, adjusted}, ticker->zone().DaysToRange(from, to));
 }
 
 int RunExport(const ExportFlags& flags) {
@@ -171,6 +189,22 @@ int RunExport(const ExportFlags& flags) {
   auto store = OpenStore(ResolveDbUrl(flags.db), StoreOptions::ForReading());
   if (!store) return ReportError(store.error());
   if (auto checked = (*store)->Migrate(); !checked) return ReportError(checked.error());
+  const Adjustment adjustment = flags.adjust.empty() ? Adjustment::kNone : *ParseAdjustment(flags.adjust);
+  std::vector<FactorRange> factors;
+  if (adjustment != Adjustment::kNone) {
+    auto synced = ReadActionsStatus(**store);
+    if (!synced) return ReportError(synced.error());
+    const bool known = std::any_of(synced->begin(), synced->end(),
+                                   [&](const ActionsStatus& a) { return a.ticker == series.ticker.symbol(); });
+    if (!known) {
+      return ReportError(Error(ErrorCode::kUsage, "the corporate actions of " + series.ticker.symbol() +
+                                                      " were never synced into this database: run `barfill actions "
+                                                      "sync --tickers " + series.ticker.symbol() + "` first"));
+    }
+    auto ranges = ReadFactorRanges(**store, series.ticker.symbol());
+    if (!ranges) return ReportError(ranges.error());
+    factors = std::move(*ranges);
+  }
 
   // A file is written beside its final name and renamed when complete, so a failed export never
   // leaves a truncated file that looks finished.
@@ -184,8 +218,13 @@ int RunExport(const ExportFlags& flags) {
     }
   }
   BarWriter writer(out, flags.format == "jsonl", flags.timestamps == "ms");
-  Status status = (*store)->ReadBars(series, range,
-                                     [&](const BarBatch& bars) { return writer.Write(bars); });
+  BarBatch adjusted_bars;
+  Status status = (*store)->ReadBars(series, range, [&](const BarBatch& bars) {
+    if (adjustment == Adjustment::kNone) return writer.Write(bars);
+    adjusted_bars = bars;
+    AdjustBars(adjusted_bars, factors, adjustment);
+    return writer.Write(adjusted_bars);
+  });
   if (status) status = writer.Flush();
   if (out != stdout) {
     if (std::fclose(out) != 0 && status) {
@@ -218,6 +257,11 @@ void AddExportCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--from", flags->from, "First day (YYYY-MM-DD, inclusive, in the market's zone)");
   cmd->add_option("--to", flags->to, "Last day (YYYY-MM-DD, inclusive)");
   cmd->add_option("--adjusted", flags->adjusted, "Split-adjusted series: true (default) or false");
+  cmd->add_option("--adjust", flags->adjust,
+                  "Read the unadjusted series and adjust it by the stored corporate actions: none, splits (prices "
+                  "x factor rounded half up to 4 decimals, as the vendor; volume / factor) or total-return "
+                  "(splits and cash dividends, not rounded)")
+      ->check(CLI::IsMember({"none", "splits", "total-return"}));
   cmd->add_option("--format", flags->format, "csv (default) or jsonl")
       ->check(CLI::IsMember({"csv", "jsonl"}));
   cmd->add_option("--timestamps", flags->timestamps, "iso (ISO-8601 UTC, default) or ms (Unix ms)")

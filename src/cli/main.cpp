@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   barfill::cli::AddMigrateCommand(app, &run);
   barfill::cli::AddGapsCommand(app, &run);
   barfill::cli::AddRepairCommand(app, &run);
+  barfill::cli::AddActionsCommand(app, &run);
 
   // CLI11 says only "A subcommand is required" for a misspelt command; name it instead.
   const auto known = [&](const char* name) {
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc >= 2 && argv[1][0] != '-' && !known(argv[1])) {
-    std::fprintf(stderr, "error: unknown command '%s': use backfill, status, gaps, repair, export, migrate, sim or demo (see barfill --help)\n",
+    std::fprintf(stderr, "error: unknown command '%s': use backfill, status, gaps, repair, export, actions, migrate, sim or demo (see barfill --help)\n",
                  argv[1]);
     return barfill::cli::kExitUsage;
   }

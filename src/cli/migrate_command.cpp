@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "cli/api_flags.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -29,7 +30,7 @@ int RunMigrate(const std::string& db) {
 void AddMigrateCommand(CLI::App& app, CommandMain* run) {
   auto db = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("migrate", "Upgrade a database written by an older barfill (a backfill does this too)");
-  cmd->add_option("--db", *db, "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
+  AddDbFlag(cmd, db.get());
   cmd->callback([db, run] { *run = [db] { return RunMigrate(*db); }; });
 }
 

@@ -83,7 +83,10 @@ Result<engine::Plan> ApplyPlanFlags(std::optional<engine::Plan> base, const Plan
   if (plan.to < plan.from) {
     return Fail(ErrorCode::kUsage, "--from " + plan.from.ToString() + " must not be after --to " + plan.to.ToString());
   }
-  if (flags.adjusted) plan.adjusted = *flags.adjusted;
+  if (flags.adjusted) {
+    plan.adjusted = *flags.adjusted;
+    plan.unadjusted_too = flags.unadjusted_too;
+  }
   return plan;
 }
 

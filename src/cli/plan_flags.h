@@ -17,6 +17,7 @@ struct PlanFlags {
   std::string from;        ///< "2025-01-01", or "today" / "yesterday" (UTC)
   std::string to;
   std::optional<bool> adjusted;
+  bool unadjusted_too = false;  ///< --adjusted both
   std::optional<CalendarDay> today;  ///< what "today" means; the system's UTC day if unset
   std::string ticker_prefixes;  ///< with "all": only tickers starting with one of these ("A,B")
   std::string exclude;          ///< with "all": tickers left out ("TEST,ZVZZT")

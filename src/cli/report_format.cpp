@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "cli/actions_report.h"
 #include "cli/exit_codes.h"
 #include "core/json.h"
 
@@ -157,13 +158,16 @@ std::string FormatReport(const engine::RunReport& r) {
     }
     if (r.failures.size() > kShown) Line(out, "  ... and %zu more (see --report-json)\n", r.failures.size() - kShown);
   }
+  out += FormatActions(r);
   if (!r.stop_reason.empty()) Line(out, "\n  Stopped early: %s\n", r.stop_reason.c_str());
   return out;
 }
 
 std::string ReportToJson(const engine::RunReport& r) {
   // The keys of docs/design.md §11 (records, duration_s, jobs, ranges, requests, failures) and more.
-  const fetch::FetchStats& f = r.fetch_stats;
+  // Request counts cover every request of the run (bars and corporate actions); made, minimum and
+  // efficiency are about the bars' pages.
+  const fetch::FetchStats f = r.AllFetchStats();
   std::string j = "{";
   j += "\"plan\":" + JsonQuote(r.plan_name);
   j += ",\"store\":" + JsonQuote(r.store);
@@ -236,6 +240,7 @@ std::string ReportToJson(const engine::RunReport& r) {
          ",\"removed\":" + std::to_string(v.changes.removed) + "}";
   }
   j += "]}";
+  j += ",\"actions\":" + ActionsToJson(r);
   j += ",\"stop_reason\":" + JsonQuote(r.stop_reason);
   j += ",\"error\":" + JsonQuote(r.error);
   j += ",\"outcome\":" + JsonQuote(engine::RunOutcomeName(r.outcome));

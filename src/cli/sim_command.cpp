@@ -25,6 +25,7 @@ struct SimFlags {
   std::string api_key;
   std::string rate_limit;
   std::string faults;
+  std::string action_faults;
   uint64_t fault_seed = 1;
   std::vector<std::string> forbid;
   std::string liquidity = "dense";
@@ -124,6 +125,9 @@ int RunSim(const SimFlags& flags) {
   const auto faults = sim::FaultRates::Parse(flags.faults);
   if (!faults) return ReportError(faults.error());
   options.faults = *faults;
+  const auto action_faults = sim::ActionFaults::Parse(flags.action_faults);
+  if (!action_faults) return ReportError(action_faults.error());
+  options.action_faults = *action_faults;
   if (flags.liquidity != "dense" && flags.liquidity != "skewed") {
     return ReportError(Error(ErrorCode::kUsage, "--liquidity must be dense or skewed (got '" + flags.liquidity + "')"));
   }
@@ -174,6 +178,9 @@ void AddSimCommand(CLI::App& app, CommandMain* run) {
                   "Fault probabilities, e.g. reset=0.05,http429=0.02 "
                   "(per request: http429, http5xx, reset, truncate, badjson, slow, delayed, expvol; "
                   "per ticker and session: hole, halt, revise)");
+  cmd->add_option("--action-faults", flags->action_faults,
+                  "Corporate-actions data faults: conflict=T1+T2 (a second split row with another ratio), "
+                  "exponent=T1+T2 (ratios in exponent form), v3disagree (v3 leaves out each latest split)");
   cmd->add_option("--fault-seed", flags->fault_seed, "Seed of the fault dice")->capture_default_str();
   cmd->add_option("--forbid", flags->forbid, "Tickers answered with 403 NOT_AUTHORIZED")->delimiter(',');
   cmd->add_option("--liquidity", flags->liquidity,

@@ -7,12 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "cli/actions_report.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/coverage_page.h"
 #include "cli/exit_codes.h"
 #include "core/market_time.h"
 #include "core/json.h"
+#include "store/actions_store.h"
 #include "store/bar_store.h"
 
 namespace barfill::cli {
@@ -39,7 +41,32 @@ std::string RangeText(const TimeRange& range) {
   return FormatIsoUtc(range.from_ms) + ".." + FormatIsoUtc(range.to_ms);
 }
 
-void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all) {
+/// A list of ledger ranges as a JSON array.
+std::string JsonRanges(const std::vector<LedgerEntry>& entries) {
+  std::string out = "[";
+  for (size_t j = 0; j < entries.size(); ++j) {
+    const LedgerEntry& f = entries[j];
+    if (j > 0) out += ",";
+    out += "{\"from\":" + JsonQuote(FormatIsoUtc(f.range.from_ms)) + ",\"to\":" + JsonQuote(FormatIsoUtc(f.range.to_ms)) +
+           ",\"attempts\":" + std::to_string(f.attempts) + ",\"error\":" + JsonQuote(f.last_error) +
+           ",\"updated_at\":" + JsonQuote(FormatIsoUtc(f.updated_at_ms)) + "}";
+  }
+  return out + "]";
+}
+
+std::string ActionsJson(const std::vector<ActionsStatus>& actions) {
+  std::string out = "[";
+  for (size_t i = 0; i < actions.size(); ++i) {
+    const ActionsStatus& a = actions[i];
+    if (i > 0) out += ",";
+    out += "{\"ticker\":" + JsonQuote(a.ticker) + ",\"synced_at\":" + JsonQuote(FormatIsoUtc(a.synced_at_ms)) +
+           ",\"splits\":" + std::to_string(a.splits) + ",\"dividends\":" + std::to_string(a.dividends) +
+           ",\"flagged\":" + std::to_string(a.flagged) + ",\"flagged_splits\":" + FlaggedSplitsJson(a.flagged_splits) + "}";
+  }
+  return out + "]";
+}
+
+void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all, const std::vector<ActionsStatus>& actions) {
   std::string out = "{\"database\":" + JsonQuote(store.Describe()) + ",\"series\":[";
   for (size_t i = 0; i < all.size(); ++i) {
     const SeriesStatus& s = all[i];
@@ -49,37 +76,28 @@ void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all) {
            ",\"adjusted\":" + (s.series.adjusted ? "true" : "false") +
            ",\"ranges\":{\"done\":" + std::to_string(s.ranges_done) +
            ",\"failed\":" + std::to_string(s.ranges_failed) +
-           ",\"empty\":" + std::to_string(s.ranges_empty) + "}" +
+           ",\"empty\":" + std::to_string(s.ranges_empty) + ",\"stale\":" + std::to_string(s.ranges_stale) + "}" +
            ",\"rows\":" + std::to_string(s.rows) +
            ",\"first_bar\":" + JsonBarTime(s, s.first_bar_ms) +
-           ",\"last_bar\":" + JsonBarTime(s, s.last_bar_ms) + ",\"failed\":[";
-    for (size_t j = 0; j < s.failed.size(); ++j) {
-      const LedgerEntry& f = s.failed[j];
-      if (j > 0) out += ",";
-      out += "{\"from\":" + JsonQuote(FormatIsoUtc(f.range.from_ms)) +
-             ",\"to\":" + JsonQuote(FormatIsoUtc(f.range.to_ms)) +
-             ",\"attempts\":" + std::to_string(f.attempts) +
-             ",\"error\":" + JsonQuote(f.last_error) +
-             ",\"updated_at\":" + JsonQuote(FormatIsoUtc(f.updated_at_ms)) + "}";
-    }
-    out += "]}";
+           ",\"last_bar\":" + JsonBarTime(s, s.last_bar_ms) + ",\"failed\":" + JsonRanges(s.failed) +
+           ",\"stale\":" + JsonRanges(s.stale) + "}";
   }
-  out += "]}\n";
+  out += "],\"corporate_actions\":" + ActionsJson(actions) + "}\n";
   std::fputs(out.c_str(), stdout);
 }
 
-void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all) {
+void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all, const std::vector<ActionsStatus>& actions) {
   std::printf("%s\n", store.Describe().c_str());
   if (all.empty()) {
     std::printf("no series yet\n");
     return;
   }
-  const std::vector<std::string> header = {"series", "done", "failed", "empty",
+  const std::vector<std::string> header = {"series", "done", "failed", "empty", "stale",
                                            "rows",   "first bar", "last bar"};
   std::vector<std::vector<std::string>> rows;
   for (const SeriesStatus& s : all) {
     rows.push_back({s.series.Describe(), std::to_string(s.ranges_done),
-                    std::to_string(s.ranges_failed), std::to_string(s.ranges_empty),
+                    std::to_string(s.ranges_failed), std::to_string(s.ranges_empty), std::to_string(s.ranges_stale),
                     std::to_string(s.rows), BarTime(s, s.first_bar_ms, "-"),
                     BarTime(s, s.last_bar_ms, "-")});
   }
@@ -93,7 +111,7 @@ void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all) {
     std::string line;
     for (size_t c = 0; c < row.size(); ++c) {
       const std::string pad(width[c] - row[c].size(), ' ');
-      const bool left = c == 0 || c >= 5;
+      const bool left = c == 0 || c >= 6;
       if (c > 0) line += "  ";
       line += left ? row[c] + (c + 1 < row.size() ? pad : "") : pad + row[c];
     }
@@ -109,6 +127,24 @@ void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all) {
       any_failed = true;
       std::printf("  %s %s (%d attempts): %s\n", s.series.Describe().c_str(),
                   RangeText(f.range).c_str(), f.attempts, f.last_error.c_str());
+    }
+  }
+  bool any_stale = false;
+  for (const SeriesStatus& s : all) {
+    for (const LedgerEntry& f : s.stale) {
+      if (!any_stale) std::printf("\nstale ranges (a split changed since they were fetched; the next backfill fetches them again):\n");
+      any_stale = true;
+      std::printf("  %s %s: %s\n", s.series.Describe().c_str(), RangeText(f.range).c_str(), f.last_error.c_str());
+    }
+  }
+  if (actions.empty()) return;
+  std::printf("\ncorporate actions (last sync per ticker):\n");
+  for (const ActionsStatus& a : actions) {
+    std::printf("  %-8s synced %s: %lld splits, %lld dividends, %lld flagged\n", a.ticker.c_str(),
+                FormatIsoUtc(a.synced_at_ms).c_str(), static_cast<long long>(a.splits),
+                static_cast<long long>(a.dividends), static_cast<long long>(a.flagged));
+    for (const ClassifiedSplit& c : a.flagged_splits) {
+      std::printf("    %s %s: %s\n", std::string(ActionStatusName(c.status)).c_str(), c.split.id.c_str(), c.reason.c_str());
     }
   }
 }
@@ -144,10 +180,12 @@ int RunStatus(const StatusFlags& flags) {
   if (!flags.html.empty()) return RunCoveragePage(flags, **store);
   auto status = (*store)->ReadStatus();
   if (!status) return ReportError(status.error());
+  auto actions = ReadActionsStatus(**store);
+  if (!actions) return ReportError(actions.error());
   if (flags.json) {
-    PrintJson(**store, *status);
+    PrintJson(**store, *status, *actions);
   } else {
-    PrintTable(**store, *status);
+    PrintTable(**store, *status, *actions);
   }
   return std::fflush(stdout) == 0 ? kExitOk : kExitUsage;
 }

@@ -9,6 +9,7 @@
 #include "fetch/rate_limiter.h"
 #include "fetch/retry_policy.h"
 #include "store/ledger.h"
+#include "engine/actions_sync.h"
 
 namespace barfill::engine {
 namespace {
@@ -83,12 +84,12 @@ Result<WorkPlan> BackfillJob::PlanRest() {
   return work;
 }
 
-Status BackfillJob::Replan() {
+Status BackfillJob::Replan(bool with_grouped) {
   if (!grouped_ran_) grouped_ = GroupedPlan{};
   auto work = PlanRest();
   if (!work) return Fail(work.error());
-  if (!grouped_ran_ && config_.grouped && config_.UsesRest()) {
-    grouped_ = PlanGrouped(*work, config_.plan.adjusted, WallNowMs());
+  if (!grouped_ran_ && with_grouped && config_.grouped && config_.UsesRest()) {
+    grouped_ = PlanGrouped(*work, WallNowMs());
     if (!grouped_.days.empty()) {
       work = PlanRest();  // the grouped days left out
       if (!work) return Fail(work.error());
@@ -98,19 +99,10 @@ Status BackfillJob::Replan() {
   return Ok();
 }
 
-bool BackfillJob::AfterPrePass(RunReport& report, std::vector<std::string>& notes) {
-  if (config_.UsesRest() && report.outcome == RunOutcome::kDone) {
-    // REST fetches the days of what failed: they are notes, not failures, now.
-    for (const FailureRecord& f : report.failures) notes.push_back(f.error + " (REST fetches its days)");
-    report.failures.clear();
-  }
-  // The ledger now holds what the pass loaded: REST (or the count of what is left) plans
-  // against it. The days of what failed, was refused or is missing are still to do.
-  const Status planned = Replan();
-  if (planned) return true;
-  report.outcome = RunOutcome::kDatabase;
-  report.error = planned.error().ToString();
-  return false;
+void BackfillJob::FailuresToNotes(RunReport& report, std::vector<std::string>& notes) {
+  // REST fetches the days of what failed: they are notes, not failures, now.
+  for (const FailureRecord& f : report.failures) notes.push_back(f.error + " (REST fetches its days)");
+  report.failures.clear();
 }
 
 std::string BackfillJob::DescribePlan() const {
@@ -162,61 +154,152 @@ void BackfillJob::RunFiles(const RunControl& control, fetch::RetryBudget& budget
   report.db_s += r.db_s;
 }
 
+FetchContext::FetchContext(const RunConfig& config, const RunControl& control)
+    : limiter_(config.rate, RealClock(), [&] {
+        // One cap on Retry-After for the limiter's pause and the retry policy's wait.
+        fetch::RateLimiterOptions options;
+        options.retry_after_cap_ms = config.fetch_config.retry.retry_after_cap_ms;
+        return options;
+      }()),
+      budget_(config.fetch_config.retry) {
+  shared_.config = config.fetch_config;
+  shared_.limiter = &limiter_;
+  shared_.budget = &budget_;
+  shared_.clock = &RealClock();
+  shared_.cancel = control.cancel;
+  if (control.observer != nullptr) {
+    shared_.warn = [observer = control.observer](const std::string& line) { observer->OnWarning(line); };
+  }
+}
+
+namespace {
+
+/// A report that ended before any bar: `error` decides the outcome.
+RunReport Stopped(const Error& error) {
+  RunReport report;
+  report.outcome = error.code == ErrorCode::kAuth            ? RunOutcome::kRefused
+                   : error.code == ErrorCode::kInterrupted   ? RunOutcome::kInterrupted
+                   : error.code == ErrorCode::kDatabase      ? RunOutcome::kDatabase
+                   : error.code == ErrorCode::kNetworkGaveUp ? RunOutcome::kNetwork
+                                                             : RunOutcome::kRangesFailed;
+  report.error = error.ToString();
+  return report;
+}
+
+RunOptions OptionsFor(const RunConfig& config, const RunControl& control, const FetchContext& context) {
+  RunOptions options;
+  options.concurrency = config.concurrency;
+  options.fallback_daily = config.fallback_daily;
+  options.rate_per_s = config.rate.per_second;
+  options.observer = control.observer;
+  options.progress_interval = control.progress_interval;
+  options.cancel = control.cancel;
+  options.retry_budget_exhausted = [&context] { return context.BudgetSpent(); };
+  return options;
+}
+
+/// The actions part of `from` (a sync before the bars) carried into the bars' report.
+void CarryActions(RunReport& from, RunReport& into) {
+  into.actions_synced = from.actions_synced;
+  into.actions = std::move(from.actions);
+  into.actions_v3_disagreements = std::move(from.actions_v3_disagreements);
+  into.actions_error = std::move(from.actions_error);
+  into.actions_fetch_stats.Add(from.actions_fetch_stats);
+}
+
+}  // namespace
+
+RunReport RunActionsJob(const RunConfig& config, const StoreOptions& store_options, const RunControl& control,
+                        std::vector<std::string>* notices) {
+  auto store = OpenStore(config.db_url, store_options);
+  if (!store) return Stopped(store.error());
+  if (Status migrated = (*store)->Migrate(); !migrated) return Stopped(migrated.error());
+  if (notices != nullptr) *notices = (*store)->Notices();
+  FetchContext context(config, control);
+  RunReport synced;
+  const std::vector<std::string> symbols = StockSymbols(config.plan.tickers);
+  if (Status sync = SyncActions(symbols, **store, context.shared(), config.actions, TodayUtc(), synced); !sync) {
+    RunReport stopped = Stopped(sync.error());
+    stopped.actions_fetch_stats = synced.actions_fetch_stats;
+    return stopped;
+  }
+  WorkPlan stale;
+  if (config.actions.refresh_stale) {
+    auto work = StaleWork(config.plan.tickers, **store);
+    if (!work) return Stopped(work.error());
+    stale = std::move(*work);
+  }
+  RunReport report = RunBackfill(config.plan, stale, OptionsFor(config, control, context), context.shared(), **store);
+  CarryActions(synced, report);
+  return report;
+}
+
 RunReport BackfillJob::Run(const RunControl& control) {
   // Further writers are further connections to the same database, opened only for a real run.
   while (static_cast<int>(stores_.size()) < config_.writers) {
     auto extra = OpenStore(config_.db_url, store_options_);
-    if (!extra) {
-      RunReport failed;
-      failed.outcome = RunOutcome::kDatabase;
-      failed.error = extra.error().ToString();
-      return failed;
-    }
+    if (!extra) return Stopped(extra.error());
     stores_.push_back(std::move(*extra));
   }
   std::vector<BarStore*> writers;
   for (const auto& store : stores_) writers.push_back(store.get());
-  Clock& clock = RealClock();
-  fetch::FetchShared shared;
-  shared.config = config_.fetch_config;
-  // One cap on Retry-After for the limiter's pause and the retry policy's wait.
-  fetch::RateLimiterOptions limiter_options;
-  limiter_options.retry_after_cap_ms = shared.config.retry.retry_after_cap_ms;
-  fetch::RateLimiter limiter(config_.rate, clock, limiter_options);
-  fetch::RetryBudget budget(shared.config.retry);
-  shared.limiter = &limiter;
-  shared.budget = &budget;
-  shared.clock = &clock;
-  shared.cancel = control.cancel;
-  if (control.observer != nullptr) {
-    shared.warn = [observer = control.observer](const std::string& line) { observer->OnWarning(line); };
-  }
-  RunOptions options;
-  options.concurrency = config_.concurrency;
-  options.fallback_daily = config_.fallback_daily;
-  options.rate_per_s = config_.rate.per_second;
-  options.observer = control.observer;
-  options.progress_interval = control.progress_interval;
-  options.cancel = control.cancel;
-  options.retry_budget_exhausted = [&budget] { return budget.refused() > 0; };
-
-  // The passes before REST, each followed by a new plan against the ledger it wrote.
+  FetchContext context(config_, control);
+  const RunOptions options = OptionsFor(config_, control, context);
+  // The passes before REST: flat files first, then grouped daily planned against what they loaded.
   RunReport pre;
   if (files_) {
-    RunFiles(control, budget, clock, pre);
+    RunFiles(control, context.budget(), RealClock(), pre);
     files_ran_ = true;
-    if (!AfterPrePass(pre, pre.files.notes)) return pre;
   }
-  if (!grouped_.days.empty() && pre.outcome == RunOutcome::kDone) {
-    RunGroupedPass(grouped_, options, shared, writers, pre);
+  bool rest = config_.UsesRest() && pre.outcome == RunOutcome::kDone;
+
+  // Stocks: their corporate actions before their REST bars, so that adjusted ranges a changed
+  // split made stale are fetched again by this very run.
+  RunReport synced;
+  const bool sync_actions = config_.actions.sync && rest;
+  auto due = DueForSync(sync_actions ? StockSymbols(config_.plan.tickers) : std::vector<std::string>{},
+                        *stores_.front(), config_.actions.max_age);
+  if (!due) return Stopped(due.error());
+  if (Status sync = SyncActions(*due, *stores_.front(), context.shared(), config_.actions, TodayUtc(), synced); !sync) {
+    if (sync.error().code == ErrorCode::kAuth || sync.error().code == ErrorCode::kInterrupted) {
+      RunReport stopped = Stopped(sync.error());
+      CarryActions(synced, stopped);
+      return stopped;
+    }
+    synced.actions_error = sync.error().ToString();  // the bars still run; the next run syncs again
+  }
+  // The ledger now holds what the files loaded (the days of failed, refused or missing files
+  // are still to do) and the stale marks of changed splits: plan grouped days and REST again.
+  if (rest) FailuresToNotes(pre, pre.files.notes);
+  if (files_ || !synced.actions.stale.empty() || config_.actions.refresh_stale) {
+    if (Status planned = Replan(rest); !planned) {
+      RunReport stopped = Stopped(planned.error());
+      CarryActions(synced, stopped);
+      return stopped;
+    }
+  }
+  if (!grouped_.days.empty() && rest) {
+    RunGroupedPass(grouped_, options, context.shared(), writers, pre);
     grouped_ran_ = true;
-    if (!AfterPrePass(pre, pre.grouped.notes)) return pre;
+    rest = pre.outcome == RunOutcome::kDone;
+    if (rest) FailuresToNotes(pre, pre.grouped.notes);
+    // REST plans against what the grouped days stored.
+    if (Status planned = Replan(); !planned) {
+      RunReport stopped = Stopped(planned.error());
+      CarryActions(synced, stopped);
+      return stopped;
+    }
   }
-  const bool rest = config_.UsesRest() && pre.outcome == RunOutcome::kDone;
+  if (config_.actions.refresh_stale && rest) {
+    auto stale = StaleWork(config_.plan.tickers, *stores_.front());
+    if (!stale) return Stopped(stale.error());
+    AddWork(work_, *stale);
+  }
 
   WorkPlan nothing;  // files only, or a pass before stopped the run: REST has no work
-  RunReport report = RunBackfill(config_.plan, rest ? work_ : nothing, options, shared, *stores_.front(),
+  RunReport report = RunBackfill(config_.plan, rest ? work_ : nothing, options, context.shared(), *stores_.front(),
                                  std::span<BarStore* const>(writers).subspan(1));
+  CarryActions(synced, report);
   if (const Status recorded = RecordVerified(*stores_.front(), report.verified, store::NowMs()); !recorded) {
     // The bars are in; only the note of when they were verified is missing.
     if (report.outcome == RunOutcome::kDone) {

@@ -17,6 +17,7 @@
 #include "engine/grouped_plan.h"
 #include "engine/planner.h"
 #include "engine/run_config.h"
+#include "fetch/rate_limiter.h"
 #include "fetch/retry_policy.h"
 #include "store/bar_store.h"
 
@@ -28,6 +29,28 @@ struct RunControl {
   std::chrono::milliseconds progress_interval{500};
   const std::atomic<bool>* cancel = nullptr;  ///< set to stop (outcome kInterrupted); may be null
 };
+
+/// What one run fetches through: one rate limiter and one retry budget shared by every request
+/// (bars and corporate actions alike), on the real clock.
+class FetchContext {
+ public:
+  FetchContext(const RunConfig& config, const RunControl& control);
+  const fetch::FetchShared& shared() const { return shared_; }
+  /// The run's retry budget refused a retry: the API looks dead.
+  bool BudgetSpent() const { return budget_.refused() > 0; }
+  fetch::RetryBudget& budget() { return budget_; }
+
+ private:
+  fetch::RateLimiter limiter_;
+  fetch::RetryBudget budget_;
+  fetch::FetchShared shared_;
+};
+
+/// `barfill actions sync`: opens and migrates the store, syncs the corporate actions of the
+/// plan's stocks and, with config.actions.refresh_stale, fetches their stale ranges at once.
+/// Never throws; how it ended is the report's outcome.
+RunReport RunActionsJob(const RunConfig& config, const StoreOptions& store_options, const RunControl& control,
+                        std::vector<std::string>* notices = nullptr);
 
 class BackfillJob {
  public:
@@ -72,16 +95,16 @@ class BackfillJob {
   /// Plans what REST fetches against the ledger, leaving out the days of the passes before it
   /// that have not run yet (flat files, grouped daily).
   Result<WorkPlan> PlanRest();
-  /// Plans the grouped days (unless they ran) from what REST would fetch without them, and
-  /// then work_: what REST fetches after the passes before it. Prepare and every pass before
-  /// REST end with it, so REST fetches only what they did not cover.
-  Status Replan();
+  /// Plans the grouped days (unless they ran, or not `with_grouped`: the run stopped) from what
+  /// REST would fetch without them, and then work_: what REST fetches after the passes before
+  /// it. Prepare and every pass before REST end with it, so REST fetches only what they did not
+  /// cover.
+  Status Replan(bool with_grouped = true);
   /// The flat-file pass; its counts, failures and outcome go into `report`.
   void RunFiles(const RunControl& control, fetch::RetryBudget& budget, Clock& clock, RunReport& report);
-  /// After a pass before REST: its failures become notes when REST fetches their days, and
-  /// work_ is planned again against the ledger the pass wrote. False (report.outcome set) when
-  /// the ledger cannot be read.
-  bool AfterPrePass(RunReport& report, std::vector<std::string>& notes);
+  /// After a pass before REST, when REST fetches the days of what failed in it: its failures
+  /// become `notes` of its section of the report.
+  static void FailuresToNotes(RunReport& report, std::vector<std::string>& notes);
 
   RunConfig config_;
   StoreOptions store_options_;

@@ -95,7 +95,7 @@ class GroupedPass {
       const size_t index = next_day_.fetch_add(1);
       if (index >= plan_.days.size()) break;
       const GroupedDayWork& work = plan_.days[index];
-      fetch::GroupedDayQuery query{polygon::GroupedDailyRequest{work.market, work.date, plan_.adjusted}, work.expect_bars};
+      fetch::GroupedDayQuery query{polygon::GroupedDailyRequest{work.market, work.date, work.adjusted}, work.expect_bars};
       fetch::FetchStats stats;
       api_busy_.Enter();
       auto fetched = fetcher.FetchDay(query, stats);
@@ -121,7 +121,7 @@ class GroupedPass {
     if (!failure.item_fails) return false;
     std::lock_guard lock(mutex_);
     ++days_failed_;
-    failures_.push_back(FailureRecord{Series{Ticker(), Timeframe(1, Timespan::kDay), plan_.adjusted}, work.range,
+    failures_.push_back(FailureRecord{Series{Ticker(), Timeframe(1, Timespan::kDay), work.adjusted}, work.range,
                                       error.ToString(), error.code, attempts});
     return true;
   }
@@ -145,7 +145,7 @@ class GroupedPass {
   /// Commits the days of `group` in one transaction, then records their rejected tickers.
   void Store(BarStore& store, std::vector<FetchedDayItem>& group) {
     std::sort(group.begin(), group.end(), [](const FetchedDayItem& a, const FetchedDayItem& b) {
-      return std::tie(a.work->market, a.work->date) < std::tie(b.work->market, b.work->date);
+      return std::tie(a.work->market, a.work->adjusted, a.work->date) < std::tie(b.work->market, b.work->adjusted, b.work->date);
     });
     std::vector<GroupedDayWrites> each;
     int64_t skipped = 0;
@@ -162,7 +162,7 @@ class GroupedPass {
         db_failed_ = true;
         const GroupedDayWork& work = *group.front().work;
         Stop(RunOutcome::kDatabase, "database error while writing " +
-                                        polygon::GroupedDailyRequest{work.market, work.date, plan_.adjusted}.Describe() +
+                                        polygon::GroupedDailyRequest{work.market, work.date, work.adjusted}.Describe() +
                                         (group.size() > 1 ? " and " + std::to_string(group.size() - 1) + " more days" : "") +
                                         ": " + status.error().ToString() + "; the run is resumable once the database is fixed");
         return;

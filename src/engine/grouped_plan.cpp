@@ -80,7 +80,8 @@ std::vector<GroupedDayWork> MarketDays(polygon::GroupedMarket market, const std:
     if (!Requested(asset, day)) {
       if (!closed_from) {
         closed_from = day;
-        after_last_trading_day = next_to_previous && !out.empty() && zone.DayOf(out.back().range.to_ms - 1) == day.AddDays(-1);
+        after_last_trading_day =
+            next_to_previous && !out.empty() && zone.DayOf(out.back().range.to_ms - 1) == day.AddDays(-1);
       }
       continue;
     }
@@ -99,6 +100,53 @@ std::vector<GroupedDayWork> MarketDays(polygon::GroupedMarket market, const std:
   return out;
 }
 
+/// Decides for the 1d series of one market and adjusted flag, adding to `out`.
+void PlanMarket(const WorkPlan& work, polygon::GroupedMarket market, bool adjusted, int64_t now_ms, GroupedPlan& out) {
+  const Timeframe daily(1, Timespan::kDay);
+  std::vector<const SeriesWork*> candidates;
+  for (const SeriesWork& sw : work.series) {
+    if (sw.series.timeframe == daily && sw.series.adjusted == adjusted && !sw.todo.empty() &&
+        polygon::GroupedMarketOf(sw.series.ticker.asset_class()) == market) {
+      candidates.push_back(&sw);
+    }
+  }
+  if (candidates.empty()) return;
+  std::sort(candidates.begin(), candidates.end(), [](const SeriesWork* a, const SeriesWork* b) {
+    return a->series.ticker.symbol() < b->series.ticker.symbol();
+  });
+  GroupedMarketChoice choice;
+  choice.market = market;
+  choice.adjusted = adjusted;
+  choice.series = static_cast<int64_t>(candidates.size());
+  std::vector<GroupedDayWork> days = MarketDays(market, candidates, now_ms);
+  for (GroupedDayWork& d : days) d.adjusted = adjusted;
+  std::vector<TimeRange> covered;
+  for (const GroupedDayWork& d : days) covered.push_back(d.range);
+  for (const SeriesWork* sw : candidates) {
+    choice.per_ticker_requests += sw->requests.low;
+    // What REST still asks this series for afterwards: a request per part left (a 1d part
+    // holds far fewer than 50,000 days), and its ranges to verify.
+    const std::vector<TimeRange> missing = Missing(*sw);
+    for (const TimeRange& t : missing) choice.rest_after += static_cast<int64_t>(Subtract(t, covered).size());
+    choice.rest_after += static_cast<int64_t>(sw->todo.size() - missing.size());
+  }
+  choice.days = static_cast<int64_t>(days.size());
+  choice.chosen = choice.days > 0 && choice.days + choice.rest_after < choice.per_ticker_requests;
+  out.markets.push_back(choice);
+  if (!choice.chosen) return;
+  const size_t first = out.series.size();
+  for (const SeriesWork* sw : candidates) {
+    out.series.push_back(sw->series);
+    out.todo.push_back(Missing(*sw));
+  }
+  for (GroupedDayWork& d : days) {
+    for (size_t i = first; i < out.series.size(); ++i) {
+      if (!Intersect(d.range, out.todo[i]).empty()) d.series.push_back(i);
+    }
+    out.days.push_back(std::move(d));
+  }
+}
+
 }  // namespace
 
 int64_t GroupedPlan::PerTickerRequests() const {
@@ -109,51 +157,10 @@ int64_t GroupedPlan::PerTickerRequests() const {
   return n;
 }
 
-GroupedPlan PlanGrouped(const WorkPlan& work, bool adjusted, int64_t now_ms) {
+GroupedPlan PlanGrouped(const WorkPlan& work, int64_t now_ms) {
   GroupedPlan out;
-  out.adjusted = adjusted;
-  const Timeframe daily(1, Timespan::kDay);
   for (const polygon::GroupedMarket market : kMarkets) {
-    std::vector<const SeriesWork*> candidates;
-    for (const SeriesWork& sw : work.series) {
-      if (sw.series.timeframe == daily && !sw.todo.empty() &&
-          polygon::GroupedMarketOf(sw.series.ticker.asset_class()) == market) {
-        candidates.push_back(&sw);
-      }
-    }
-    if (candidates.empty()) continue;
-    std::sort(candidates.begin(), candidates.end(), [](const SeriesWork* a, const SeriesWork* b) {
-      return a->series.ticker.symbol() < b->series.ticker.symbol();
-    });
-    GroupedMarketChoice choice;
-    choice.market = market;
-    choice.series = static_cast<int64_t>(candidates.size());
-    std::vector<GroupedDayWork> days = MarketDays(market, candidates, now_ms);
-    std::vector<TimeRange> covered;
-    for (const GroupedDayWork& d : days) covered.push_back(d.range);
-    for (const SeriesWork* sw : candidates) {
-      choice.per_ticker_requests += sw->requests.low;
-      // What REST still asks this series for afterwards: a request per part left (a 1d part
-      // holds far fewer than 50,000 days), and its ranges to verify.
-      const std::vector<TimeRange> missing = Missing(*sw);
-      for (const TimeRange& t : missing) choice.rest_after += static_cast<int64_t>(Subtract(t, covered).size());
-      choice.rest_after += static_cast<int64_t>(sw->todo.size() - missing.size());
-    }
-    choice.days = static_cast<int64_t>(days.size());
-    choice.chosen = choice.days > 0 && choice.days + choice.rest_after < choice.per_ticker_requests;
-    out.markets.push_back(choice);
-    if (!choice.chosen) continue;
-    const size_t first = out.series.size();
-    for (const SeriesWork* sw : candidates) {
-      out.series.push_back(sw->series);
-      out.todo.push_back(Missing(*sw));
-    }
-    for (GroupedDayWork& d : days) {
-      for (size_t i = first; i < out.series.size(); ++i) {
-        if (!Intersect(d.range, out.todo[i]).empty()) d.series.push_back(i);
-      }
-      out.days.push_back(std::move(d));
-    }
+    for (const bool adjusted : {true, false}) PlanMarket(work, market, adjusted, now_ms, out);
   }
   return out;
 }
@@ -163,7 +170,7 @@ std::vector<TimeRange> GroupedCoverage(const GroupedPlan& plan, const Series& se
   if (std::find(plan.series.begin(), plan.series.end(), series) == plan.series.end()) return ranges;
   const auto market = polygon::GroupedMarketOf(series.ticker.asset_class());
   for (const GroupedDayWork& d : plan.days) {
-    if (d.market == market) ranges.push_back(d.range);
+    if (d.market == market && d.adjusted == series.adjusted) ranges.push_back(d.range);
   }
   return ranges;
 }
@@ -172,20 +179,23 @@ std::string DescribeGroupedPlan(const GroupedPlan& plan) {
   std::string out;
   char line[512];
   for (const GroupedMarketChoice& m : plan.markets) {
-    const std::string market(polygon::GroupedMarketName(m.market));
+    const std::string market = std::string(polygon::GroupedMarketName(m.market)) + (m.adjusted ? "" : " unadjusted");
     if (m.chosen) {
       std::snprintf(line, sizeof line,
                     "grouped daily %s: %lld requests (one per market day) for %lld 1d series, instead of %lld "
                     "per-ticker requests%s\n",
                     market.c_str(), static_cast<long long>(m.days), static_cast<long long>(m.series),
                     static_cast<long long>(m.per_ticker_requests),
-                    m.rest_after > 0 ? (" (REST still asks " + std::to_string(m.rest_after) + " for days after them)").c_str() : "");
+                    m.rest_after > 0
+                        ? (" (REST still asks " + std::to_string(m.rest_after) + " for days after them)").c_str()
+                        : "");
     } else {
-      std::snprintf(line, sizeof line,
-                    "grouped daily %s: not used: %lld per-ticker requests for %lld 1d series are fewer than %lld market "
-                    "days (+%lld per-ticker requests left)\n",
-                    market.c_str(), static_cast<long long>(m.per_ticker_requests), static_cast<long long>(m.series),
-                    static_cast<long long>(m.days), static_cast<long long>(m.rest_after));
+      std::snprintf(
+          line, sizeof line,
+          "grouped daily %s: not used: %lld per-ticker requests for %lld 1d series are fewer than %lld market "
+          "days (+%lld per-ticker requests left)\n",
+          market.c_str(), static_cast<long long>(m.per_ticker_requests), static_cast<long long>(m.series),
+          static_cast<long long>(m.days), static_cast<long long>(m.rest_after));
     }
     out += line;
   }

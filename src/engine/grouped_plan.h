@@ -22,6 +22,7 @@ namespace barfill::engine {
 /// One market day to request.
 struct GroupedDayWork {
   polygon::GroupedMarket market = polygon::GroupedMarket::kStocks;
+  bool adjusted = true;  ///< the series' (a plan with adjusted "both" asks each day twice)
   CalendarDay date;  ///< in the market's zone
   /// What the answer accounts for in the market's zone: its day, and for stocks the weekend days
   /// just before it (or after the market's last requested day) that the series still have to
@@ -34,6 +35,7 @@ struct GroupedDayWork {
 /// The decision for one market.
 struct GroupedMarketChoice {
   polygon::GroupedMarket market = polygon::GroupedMarket::kStocks;
+  bool adjusted = true;
   int64_t series = 0;               ///< the plan's 1d series of the market with days to do
   int64_t days = 0;                 ///< market days grouped daily would request
   int64_t rest_after = 0;           ///< per-ticker requests REST would still make after them
@@ -42,22 +44,21 @@ struct GroupedMarketChoice {
 };
 
 struct GroupedPlan {
-  bool adjusted = true;
   std::vector<Series> series;              ///< the series the chosen days serve
   std::vector<std::vector<TimeRange>> todo;  ///< per series: what it misses (the work plan's todo, not its ranges to verify)
-  std::vector<GroupedDayWork> days;        ///< to request, by market and date
-  std::vector<GroupedMarketChoice> markets;  ///< every market considered, chosen or not
+  std::vector<GroupedDayWork> days;        ///< to request, by market, adjusted and date
+  std::vector<GroupedMarketChoice> markets;  ///< every market (and adjusted) considered, chosen or not
 
   int64_t Requests() const { return static_cast<int64_t>(days.size()); }
   /// The per-ticker requests of the chosen markets' series that the days replace.
   int64_t PerTickerRequests() const;
 };
 
-/// Decides per market from `work` (what REST would fetch) which days to request grouped:
+/// Decides per market and adjusted flag from `work` (what REST would fetch) which days to request grouped:
 /// the days of the todo parts of its 1d series that have ended by `now_ms`, stock weekends
 /// folded into the next (or last) market day; ranges to verify (a refresh, a repair) stay with
-/// REST and count against grouped daily. `adjusted` is the plan's.
-GroupedPlan PlanGrouped(const WorkPlan& work, bool adjusted, int64_t now_ms);
+/// REST and count against grouped daily.
+GroupedPlan PlanGrouped(const WorkPlan& work, int64_t now_ms);
 
 /// The ranges of `series` the plan's days account for, so the REST planner leaves them out.
 std::vector<TimeRange> GroupedCoverage(const GroupedPlan& plan, const Series& series);

@@ -155,8 +155,15 @@ Result<Plan> ParsePlanToml(std::string_view text, const std::string& source) {
       (k == "tickers" ? tickers : timeframes) = std::move(*list);
     } else if (k == "adjusted") {
       const auto* flag = node.as_boolean();
-      if (flag == nullptr) return ConfigError(where, "adjusted must be true or false");
-      plan.adjusted = flag->get();
+      const auto* word = node.as_string();
+      if (word != nullptr && word->get() == "both") {
+        plan.adjusted = true;
+        plan.unadjusted_too = true;
+      } else if (flag == nullptr) {
+        return ConfigError(where, "adjusted must be true, false or \"both\"");
+      } else {
+        plan.adjusted = flag->get();
+      }
     } else if (k == "concurrency") {
       const auto* n = node.as_integer();
       if (n == nullptr || n->get() < 1 || n->get() > kMaxConcurrency) {
@@ -232,7 +239,8 @@ Result<Plan> ParsePlan(const PlanText& text, CalendarDay today) {
   plan.timeframes = std::move(*timeframes);
   plan.from = *from;
   plan.to = *to;
-  plan.adjusted = text.adjusted;
+  plan.adjusted = text.adjusted || text.unadjusted_too;
+  plan.unadjusted_too = text.unadjusted_too;
   return plan;
 }
 

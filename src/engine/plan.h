@@ -26,6 +26,9 @@ struct Plan {
   CalendarDay from;
   CalendarDay to;  ///< inclusive
   bool adjusted = true;
+  /// adjusted = "both": the unadjusted series too (adjusted stays true). Raw bars are what
+  /// read-time adjustment starts from; adjusted ones are what the vendor serves.
+  bool unadjusted_too = false;
 
   // Run settings a plan file may carry; flags win over them.
   std::optional<std::string> rate;
@@ -33,8 +36,18 @@ struct Plan {
   std::optional<std::string> db;
   std::optional<std::string> base_url;
 
-  /// Series count: tickers x timeframes.
-  size_t SeriesCount() const { return tickers.size() * timeframes.size(); }
+  /// The adjusted flags of the plan's series: {adjusted}, or {true, false} for "both".
+  std::vector<bool> AdjustedFlags() const {
+    if (unadjusted_too) return {true, false};
+    return {adjusted};
+  }
+  /// "adjusted", "unadjusted" or "adjusted and unadjusted".
+  std::string_view AdjustedText() const {
+    return unadjusted_too ? "adjusted and unadjusted" : adjusted ? "adjusted" : "unadjusted";
+  }
+
+  /// Series count: tickers x timeframes x adjusted flags.
+  size_t SeriesCount() const { return tickers.size() * timeframes.size() * AdjustedFlags().size(); }
 };
 
 /// The parts of a plan as text, as a command line, an embedding program or a test gives them.
@@ -45,6 +58,7 @@ struct PlanText {
   std::string from;                     ///< "2025-01-01", or "today" / "yesterday" (UTC)
   std::string to;
   bool adjusted = true;
+  bool unadjusted_too = false;  ///< "both": the unadjusted series as well
 };
 
 /// Parses and checks every part of `text`. Messages name the part ("from", "tickers") and never

@@ -16,6 +16,15 @@ bool Covers(const LedgerEntry& entry) {
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// Each timeframe with each adjusted flag of the plan ("both" gives two series per timeframe).
+std::vector<std::pair<Timeframe, bool>> TimeframesAndFlags(const Plan& plan) {
+  std::vector<std::pair<Timeframe, bool>> out;
+  for (const Timeframe& timeframe : plan.timeframes) {
+    for (const bool adjusted : plan.AdjustedFlags()) out.emplace_back(timeframe, adjusted);
+  }
+  return out;
+}
+
 /// Requests a range with `base` base aggregates costs: one per page of `limit`, at least one.
 int64_t PagesFor(int64_t base, int64_t limit) { return std::max<int64_t>(1, CeilDiv(base, limit)); }
 
@@ -146,9 +155,9 @@ Result<WorkPlan> BuildWorkPlan(const Plan& plan, BarStore& store, CalendarDay to
   }
   for (const Ticker& ticker : plan.tickers) {
     const MarketZone zone = ticker.zone();
-    for (const Timeframe& timeframe : plan.timeframes) {
+    for (const auto& [timeframe, adjusted] : TimeframesAndFlags(plan)) {
       SeriesWork sw;
-      sw.series = Series{ticker, timeframe, plan.adjusted};
+      sw.series = Series{ticker, timeframe, adjusted};
       sw.range = SnapToBuckets(timeframe, zone, zone.DaysToRange(plan.from, to));
       auto ledger = store.ReadLedger(sw.series);
       if (!ledger) return Fail(ledger.error());
@@ -199,7 +208,7 @@ std::string DescribeWorkPlan(const Plan& plan, const WorkPlan& work, double rate
   std::snprintf(line, sizeof line, "plan %s: %zu tickers x %zu timeframes = %zu series, %s..%s%s\n",
                 plan.name.c_str(), plan.tickers.size(), plan.timeframes.size(), work.series.size(),
                 plan.from.ToString().c_str(), (work.clamped_to ? *work.clamped_to : plan.to).ToString().c_str(),
-                plan.adjusted ? " (adjusted)" : " (unadjusted)");
+                (" (" + std::string(plan.AdjustedText()) + ")").c_str());
   out += line;
   if (work.clamped_to) {
     out += "note: the last day " + plan.to.ToString() + " is in the future; clamped to " + work.clamped_to->ToString() + "\n";

@@ -9,6 +9,7 @@
 #include "core/series.h"
 #include "engine/revision.h"
 #include "fetch/chunk_fetcher.h"
+#include "store/actions_store.h"
 
 namespace barfill::engine {
 
@@ -96,6 +97,13 @@ struct RunReport {
   FilesReport files;
   GroupedReport grouped;
 
+  // The corporate-actions sync before the bars (stock plans) or on its own (`barfill actions sync`).
+  bool actions_synced = false;
+  ActionsSyncReport actions;                       ///< per ticker, and the adjusted ranges marked stale
+  fetch::FetchStats actions_fetch_stats;           ///< its requests (not in fetch_stats: those are the bars')
+  std::vector<std::string> actions_v3_disagreements;  ///< where /v3/reference/splits differs from v1
+  std::string actions_error;                       ///< why the sync failed (the bars still ran), if it did
+
   int64_t peak_rss_bytes = 0;
   std::vector<FailureRecord> failures;
   std::vector<std::string> degraded;  ///< series that fell back to daily bars
@@ -107,7 +115,13 @@ struct RunReport {
   RunOutcome outcome = RunOutcome::kDone;
 
   double RecordsPerSecond() const { return duration_s > 0 ? static_cast<double>(records) / duration_s : 0; }
-  /// Requests sent for pages, retries not counted.
+  /// Every request of the run: bars and corporate actions.
+  fetch::FetchStats AllFetchStats() const {
+    fetch::FetchStats all = fetch_stats;
+    all.Add(actions_fetch_stats);
+    return all;
+  }
+  /// Requests sent for pages of bars, retries not counted.
   int64_t RequestsMade() const { return fetch_stats.requests - fetch_stats.retries; }
   /// requests_minimum / RequestsMade(): 1 when no client could have asked fewer (1 with none made).
   double RequestEfficiency() const {

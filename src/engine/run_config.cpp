@@ -119,6 +119,7 @@ Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings) {
     return Fail(ErrorCode::kUsage, "refresh sessions must be 0.." + std::to_string(kMaxRefreshSessions) + " (got " +
                                        std::to_string(config.refresh_sessions) + "); 0 turns the refresh off");
   }
+  config.actions = settings.actions;
   config.plan = std::move(plan);
   return config;
 }

@@ -3,6 +3,7 @@
 // ResolveRunConfig is pure: it reads no environment, file, network or database.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "fetch/chunk_fetcher.h"
 #include "fetch/rate_limiter.h"
 #include "flatfiles/s3_client.h"
+#include "store/actions_store.h"
 #include "store/bar_store.h"
 
 namespace barfill::engine {
@@ -23,6 +25,19 @@ inline constexpr const char* kDefaultBaseUrl = "https://api.polygon.io";
 inline constexpr int kDefaultPostgresWriters = 2;
 inline constexpr int kMaxWriters = 16;
 inline constexpr double kMaxStallTimeoutS = 3600;
+
+/// The corporate-actions sync a run of stock tickers does before its bars (docs/corporate-actions.md).
+struct ActionsOptions {
+  bool sync = true;                       ///< fetch splits and dividends of the plan's stocks first
+  PreferRule prefer = PreferRule::kNone;  ///< how conflicting split rows are resolved
+  bool compare_v3 = false;                ///< also read /v3/reference/splits and report where it disagrees
+  bool refresh_stale = false;             ///< fetch every stale range of the plan's tickers, not only the plan's
+  /// A backfill syncs the stocks whose last sync is at least this old: by default every run, so
+  /// that no run keeps adjusted bars the vendor's current split table contradicts; a longer age
+  /// (the vendor changes its table overnight) saves the requests of frequent runs.
+  /// `barfill actions sync` always syncs.
+  std::chrono::milliseconds max_age{0};
+};
 
 /// How a run should behave, as a caller gives it. Empty strings and unset values take the plan
 /// file's value (Plan::rate, ...) if it has one, else the default.
@@ -53,6 +68,7 @@ struct RunSettings {
   /// A plan reaching into the last days fetches each series' last N sessions again and reports
   /// vendor revisions (engine/refresh.h); default 2, 0 turns it off.
   std::optional<int> refresh_sessions;
+  ActionsOptions actions;        ///< the corporate-actions sync before the bars
 };
 
 /// Where a run's bars come from.
@@ -78,6 +94,7 @@ struct RunConfig {
   /// ("tickers all" has no list of tickers to ask REST for.)
   bool UsesRest() const { return source != Source::kFiles && !plan.all_tickers; }
   int refresh_sessions = 2;  ///< see RunSettings::refresh_sessions
+  ActionsOptions actions;
 };
 
 /// Checks `settings` against each other and `plan`, applies defaults, and returns the resolved

@@ -125,9 +125,11 @@ struct ApiSession::Impl {
                                      ? polygon::WithApiKey(url, config.api_key)
                                      : url;
     ++stats.requests;
-    *requested_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+    if (requested_at_ms != nullptr) {
+      *requested_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    }
     const auto net_start = std::chrono::steady_clock::now();
     auto got = http.Get(wire_url, headers, timeouts);
     stats.network_s += SecondsSince(net_start);

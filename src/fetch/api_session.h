@@ -52,7 +52,7 @@ class ApiSession {
   /// Every attempt at one request: rate limiter, GET, `read`, and retries with backoff while the
   /// policy and the run's retry budget allow. `what` names the request in errors ("AAPL 1d
   /// 2024-...", "grouped daily stocks 2025-03-10"); `url` is the URL without credentials.
-  /// `requested_at_ms` gets the wall clock (Unix ms) when the answering request was sent.
+  /// `requested_at_ms` (may be null) gets the wall clock (Unix ms) when the answering request was sent.
   /// Errors: as ChunkFetcher::Fetch.
   Status Request(std::string_view what, const std::string& url, const http::RequestTimeouts& timeouts,
                  const AnswerReader& read, FetchStats& stats, int64_t* requested_at_ms);

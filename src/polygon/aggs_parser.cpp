@@ -347,17 +347,27 @@ Result<AggsPage> ReadAggsResponse(AggsParser& parser, int http_status, const cha
                      "API answered status " + parsed->status_text + ": " + server_text());
     }
   }
+  out.resize(original_size);
+  return Fail(ErrorForHttpStatus(http_status, server_text()));
+}
+
+Error ErrorForHttpStatus(int http_status, const std::string& server_text) {
+  const auto error = [&](ErrorCode code, std::string message) {
+    Error e(code, std::move(message));
+    e.http_status = http_status;
+    return e;
+  };
   if (http_status == 401 || http_status == 403) {
-    return error(ErrorCode::kAuth, "API refused the key or plan: " + server_text());
+    return error(ErrorCode::kAuth, "API refused the key or plan: " + server_text);
   }
-  if (http_status == 429) return error(ErrorCode::kRateLimited, "rate limited: " + server_text());
+  if (http_status == 429) return error(ErrorCode::kRateLimited, "rate limited: " + server_text);
   if (http_status == 408 || (http_status >= 500 && http_status <= 599)) {
-    return error(ErrorCode::kServerError, "server error: " + server_text());
+    return error(ErrorCode::kServerError, "server error: " + server_text);
   }
   if (http_status >= 400 && http_status <= 499) {
-    return error(ErrorCode::kBadRequest, "API rejected the request: " + server_text());
+    return error(ErrorCode::kBadRequest, "API rejected the request: " + server_text);
   }
-  return error(ErrorCode::kBadResponse, "unexpected HTTP status: " + server_text());
+  return error(ErrorCode::kBadResponse, "unexpected HTTP status: " + server_text);
 }
 
 }  // namespace barfill::polygon

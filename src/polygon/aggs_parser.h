@@ -72,6 +72,11 @@ Result<AggsPage> ReadAggsResponse(AggsParser& parser, int http_status, const cha
                                   size_t size, size_t capacity, BarBatch& out,
                                   const ParseOptions& options = {});
 
+/// The error an HTTP status other than 200 means (the same for every endpoint): 401/403 ->
+/// kAuth; 429 -> kRateLimited; 408/5xx -> kServerError; other 4xx -> kBadRequest; else
+/// kBadResponse. `server_text` is the server's own words.
+Error ErrorForHttpStatus(int http_status, const std::string& server_text);
+
 /// A short printable excerpt of a body for error messages (control bytes escaped).
 std::string BodyExcerpt(std::string_view body, size_t max_chars = 160);
 

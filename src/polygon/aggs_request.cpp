@@ -59,17 +59,6 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return parts;
 }
 
-// The path of an absolute URL (without query or fragment).
-std::string_view PathOf(std::string_view url) {
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return {};
-  const size_t path_start = url.find('/', scheme_end + 3);
-  if (path_start == std::string_view::npos) return {};
-  const size_t path_end = url.find_first_of("?#", path_start);
-  return url.substr(path_start, path_end == std::string_view::npos ? url.size() - path_start
-                                                                   : path_end - path_start);
-}
-
 Result<int64_t> ParseMs(std::string_view text) {
   int64_t value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -89,6 +78,16 @@ AggsRequest AggsRequest::ForChunk(const Chunk& chunk, int limit) {
                      .adjusted = chunk.series.adjusted,
                      .sort = SortOrder::kAsc,
                      .limit = limit};
+}
+
+std::string_view UrlPath(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  const size_t path_start = url.find('/', scheme_end + 3);
+  if (path_start == std::string_view::npos) return {};
+  const size_t path_end = url.find_first_of("?#", path_start);
+  return url.substr(path_start, path_end == std::string_view::npos ? url.size() - path_start
+                                                                   : path_end - path_start);
 }
 
 Result<Origin> ParseOrigin(std::string_view url) {
@@ -199,7 +198,7 @@ std::string WithApiKey(std::string_view url, std::string_view api_key) {
 }
 
 Result<int64_t> FromOfAggsUrl(std::string_view url) {
-  const std::string_view path = PathOf(url);
+  const std::string_view path = UrlPath(url);
   if (path.substr(0, kAggsPrefix.size()) != kAggsPrefix) {
     return Fail(ErrorCode::kBadResponse, "not an aggregates URL");
   }
@@ -224,7 +223,7 @@ Result<int64_t> CheckNextUrl(std::string_view next_url, const Origin& base_origi
                     "://" + base_origin.host + ":" + std::to_string(base_origin.port) +
                     "; refusing to follow it");
   }
-  const std::string_view path = PathOf(next_url);
+  const std::string_view path = UrlPath(next_url);
   const std::vector<std::string_view> parts = SplitPath(path);
   if (path.substr(0, kAggsPrefix.size()) != kAggsPrefix || parts.size() != 10 || parts[5] != "range") {
     return Fail(ErrorCode::kBadResponse, "next_url is not an aggregates range URL");

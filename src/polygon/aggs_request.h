@@ -54,6 +54,9 @@ struct Origin {
   friend bool operator==(const Origin&, const Origin&) = default;
 };
 
+/// The path of an absolute URL, without query or fragment; empty when it has none.
+std::string_view UrlPath(std::string_view url);
+
 /// Splits "http(s)://host[:port][/path...]"; anything else is an error.
 Result<Origin> ParseOrigin(std::string_view url);
 

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "calendar/exchange_calendar.h"
+#include "sim/action_table.h"
 #include "sim/hash.h"
 
 // Every random quantity is a hash of (ticker key, minute), never a step of a sequential RNG, so
@@ -38,8 +39,6 @@ constexpr std::array<int64_t, kOctaves> kOctavePeriodMinutes = {17, 97, 1439, 7 
                                                                 29 * 1440 + 7, 181 * 1440 + 3};
 constexpr std::array<double, kOctaves> kOctaveAmplitude = {0.0015, 0.004, 0.012, 0.035, 0.08, 0.22};
 
-constexpr int kSplitRatio = 2;  // a power of two keeps unadjusted prices exact decimals
-
 struct TickerModel {
   uint64_t key = 0;
   AssetClass asset = AssetClass::kStock;
@@ -51,7 +50,6 @@ struct TickerModel {
   double volume_scale = 0;    // 0: integer volumes; else fractional, multiples of 1/volume_scale
   double base_volume = 1000;  // per minute at volume factor 1
   double trade_size = 100;    // average volume of one trade
-  int64_t split_ms = std::numeric_limits<int64_t>::min();  // adjusted=false differs before it
   uint32_t trade_threshold = 65536;  // a minute the session lets trade does so when 16 hash bits fall below this
 };
 
@@ -77,9 +75,6 @@ TickerModel ModelOf(uint64_t seed, const Ticker& ticker, double activity) {
       m.volume_scale = 0;
       m.base_volume = LogUniform(u_volume, 2e3, 2e5);
       m.trade_size = 40 + 120 * u_trade;
-      if (const auto split = SplitOf(ticker)) {
-        m.split_ms = MarketZone::NewYork().DayStartMs(split->day);
-      }
       break;
     case AssetClass::kCrypto: {
       m.stock_session = false;
@@ -335,9 +330,11 @@ class MinuteGenerator {
     }
   }
 
-  /// The bar of minute `m` (t = m minutes since the epoch); false when it had no trades.
+  /// The raw bar of minute `m` (t = m minutes since the epoch); false when it had no trades.
+  /// `raw_basis` is the share basis of its day against today's (the product of to/from of the
+  /// true splits after it): the path is in today's shares, raw prices and volumes in the day's.
   /// `revised`: the vendor's corrected data of the minute's day (see MarketEvents::revise).
-  bool Make(int64_t m, const MinuteSlot& slot, bool adjusted, bool revised, Bar* out) {
+  bool Make(int64_t m, const MinuteSlot& slot, double raw_basis, bool revised, Bar* out) {
     const uint64_t h0 = SplitMix64(model_.key ^ (static_cast<uint64_t>(m) * 0xD1B54A32D192ED03ULL));
     const uint64_t revision = revised ? SplitMix64(h0 ^ 0x7265766973696F6EULL) : 0;
     const bool quiet = (h0 & 0xFFFF) < slot.quiet_below;
@@ -354,8 +351,8 @@ class MinuteGenerator {
 
     const double jitter = 0.0004 * model_.volatility;
     const double wick = 0.0015 * model_.volatility;
-    const double open_raw = Path(m) * (1 + jitter * (2 * Unit16(h0, 16) - 1));
-    const double close_raw = Path(m + 1) * (1 + jitter * (2 * Unit16(h0, 32) - 1));
+    const double open_raw = Path(m) * raw_basis * (1 + jitter * (2 * Unit16(h0, 16) - 1));
+    const double close_raw = Path(m + 1) * raw_basis * (1 + jitter * (2 * Unit16(h0, 32) - 1));
     const double high_raw = std::max(open_raw, close_raw) * (1 + wick * Unit16(h0, 48) * Unit16(h1, 0));
     const double low_raw = std::min(open_raw, close_raw) * (1 - wick * Unit16(h1, 16) * Unit16(h1, 32));
 
@@ -376,16 +373,13 @@ class MinuteGenerator {
     const double z = (Unit16(h2, 0) + Unit16(h2, 16) + Unit16(h2, 32) + Unit16(h2, 48) - 2) * 1.7320508;
     const double volume_raw = model_.base_volume * slot.volume_factor * std::exp(0.6 * z);
     const double trade_share = 0.7 + 0.6 * Unit53(h1);
-    const bool pre_split = bar.t < model_.split_ms;
     // A revised bar reports one more trade and a little more volume: same t, other values.
     const bool corrected = revised && !quiet && Unit16(revision, 16) < kRevisedShare;
     if (model_.volume_scale == 0) {
-      // Before a split, volumes are multiples of the ratio so that unadjusted ones stay whole.
-      const int64_t unit = pre_split ? kSplitRatio : 1;
-      int64_t shares = unit * std::max<int64_t>(1, std::llround(volume_raw / unit));
-      int64_t trades = std::clamp<int64_t>(std::llround(volume_raw / model_.trade_size * trade_share), 1, shares / unit);
+      int64_t shares = std::max<int64_t>(1, std::llround(volume_raw / raw_basis));
+      int64_t trades = std::clamp<int64_t>(std::llround(volume_raw / model_.trade_size * trade_share), 1, shares);
       if (corrected) {
-        shares += unit;
+        ++shares;
         ++trades;
       }
       bar.volume = static_cast<double>(shares);
@@ -397,14 +391,6 @@ class MinuteGenerator {
         bar.volume = RoundTo(bar.volume * 1.01 + 1 / model_.volume_scale, model_.volume_scale);
         ++bar.trades;
       }
-    }
-    if (pre_split && !adjusted) {
-      bar.open *= kSplitRatio;
-      bar.high *= kSplitRatio;
-      bar.low *= kSplitRatio;
-      bar.close *= kSplitRatio;
-      bar.vwap *= kSplitRatio;
-      bar.volume /= kSplitRatio;
     }
     *out = bar;
     return true;
@@ -475,23 +461,25 @@ class MinuteGenerator {
   int memo_next_ = 0;
 };
 
-/// Calls fn(bar) for every minute bar with t in [from, to), ascending, until fn returns false.
-/// Returns false when fn stopped the walk.
+/// Calls fn(bar) for every raw minute bar with t in [from, to), ascending, until fn returns false.
+/// Returns false when fn stopped the walk. `true_splits` set the raw share basis of each day.
 template <typename Fn>
-bool ForEachMinute(const TickerModel& model, MinuteGenerator& gen, const TickerEvents& events, bool adjusted,
-                   int64_t from, int64_t to, Fn&& fn) {
+bool ForEachMinute(const TickerModel& model, MinuteGenerator& gen, const TickerEvents& events,
+                   const std::vector<FactorRange>& true_splits, int64_t from, int64_t to, Fn&& fn) {
   const SessionTables& tables = Tables();
   const MarketZone zone = model.stock_session ? MarketZone::NewYork() : MarketZone::Utc();
   Bar bar;
   for (CalendarDay day = zone.DayOf(from); zone.DayStartMs(day) < to; day = day.AddDays(1)) {
     const DayEvents today = events.On(day);
     if (today.empty) continue;
+    const FactorRange* basis = FactorFor(true_splits, day);
+    const double raw_basis = basis != nullptr ? basis->split_volume : 1;
     if (!model.stock_session) {
       const int64_t first_minute = day.DaysSinceEpoch() * kMinutesPerDay;
       for (int64_t m = std::max(first_minute, CeilDiv(from, kMsPerMinute)); m < first_minute + kMinutesPerDay; ++m) {
         if (m * kMsPerMinute >= to) return true;
         if (today.halt.Contains(m * kMsPerMinute)) continue;
-        if (gen.Make(m, tables.around_clock[m - first_minute], adjusted, today.revised, &bar) && !fn(bar)) return false;
+        if (gen.Make(m, tables.around_clock[m - first_minute], raw_basis, today.revised, &bar) && !fn(bar)) return false;
       }
       continue;
     }
@@ -502,7 +490,7 @@ bool ForEachMinute(const TickerModel& model, MinuteGenerator& gen, const TickerE
       if (t >= to) return true;
       if (today.halt.Contains(t)) continue;
       const MinuteSlot& slot = tables.stock[minutes.SlotIndex(static_cast<int>(k))];
-      if (gen.Make(t / kMsPerMinute, slot, adjusted, today.revised, &bar) && !fn(bar)) return false;
+      if (gen.Make(t / kMsPerMinute, slot, raw_basis, today.revised, &bar) && !fn(bar)) return false;
     }
   }
   return true;
@@ -597,8 +585,9 @@ class PageBuilder {
 
 /// Calls fn(day_bar) for each market day starting in [from, to) that has minute bars.
 template <typename Fn>
-void ForEachDay(const TickerModel& model, MinuteGenerator& gen, const TickerEvents& events, bool adjusted,
-                const MarketZone& zone, int64_t from, int64_t to, Fn&& fn) {
+void ForEachDay(const TickerModel& model, MinuteGenerator& gen, const TickerEvents& events,
+                const std::vector<FactorRange>& true_splits, const MarketZone& zone, int64_t from, int64_t to,
+                Fn&& fn) {
   CalendarDay day = zone.DayOf(from);
   int64_t start = zone.DayStartMs(day);
   while (start < to) {
@@ -609,7 +598,7 @@ void ForEachDay(const TickerModel& model, MinuteGenerator& gen, const TickerEven
     const bool trades = !model.stock_session || (weekday != 0 && weekday != 6);
     if (start >= from && trades) {
       BarAccumulator acc;
-      ForEachMinute(model, gen, events, adjusted, start, next, [&](const Bar& b) {
+      ForEachMinute(model, gen, events, true_splits, start, next, [&](const Bar& b) {
         acc.Add(b, start);
         return true;
       });
@@ -622,46 +611,74 @@ void ForEachDay(const TickerModel& model, MinuteGenerator& gen, const TickerEven
 
 }  // namespace
 
-std::optional<SyntheticSplit> SplitOf(const Ticker& ticker) {
-  if (ticker.asset_class() != AssetClass::kStock) return std::nullopt;
-  const uint64_t h = HashText(ticker.symbol());
-  if (((h >> 17) & 1) == 0) return std::nullopt;
-  // A weekday between 2025-02-03 and early 2026.
-  constexpr int64_t kSplitWindowDays = 300;
-  CalendarDay day = CalendarDay{2025, 2, 3}.AddDays(static_cast<int64_t>((h >> 20) % kSplitWindowDays));
-  while (day.Weekday() == 0 || day.Weekday() == 6) day = day.AddDays(1);
-  return SyntheticSplit{day, kSplitRatio};
-}
+double BasePriceOf(uint64_t seed, const Ticker& ticker) { return ModelOf(seed, ticker, 1).base_price; }
 
-void ReadPage(const PageQuery& query, Page* page) {
+namespace {
+
+/// Builds the raw page of `query`; with `adjust_days`, from day bars adjusted by those factors
+/// instead (how bars longer than a day are built across a split).
+void BuildPage(const PageQuery& query, const TickerModel& model, const std::vector<FactorRange>* adjust_days,
+               Page* page) {
   page->bars.clear();
   page->query_count = 0;
   page->more = false;
-  if (query.range.empty() || query.timeframe.timespan() == Timespan::kSecond) return;
-
   // Room for the most bars the page can hold, once: later pages reuse it.
   constexpr int64_t kMaxReserve = int64_t{1} << 22;
   const int64_t most = query.range.DurationMs() / std::min(query.timeframe.NominalMs(), kMsPerDay) + 1;
   page->bars.reserve(static_cast<size_t>(std::min({most, query.limit > 0 ? query.limit : most, kMaxReserve})));
 
-  const TickerModel model = ModelOf(query.seed, query.ticker, query.activity);
   MinuteGenerator gen(model);
   const TickerEvents events(query.events, query.ticker, &query.serving);
   PageBuilder builder(query.limit, model.vwap_scale, page);
   const Timeframe& tf = query.timeframe;
   if (tf.IsIntraday()) {
     const int64_t length = tf.NominalMs();
-    ForEachMinute(model, gen, events, query.adjusted, query.range.from_ms, query.range.to_ms,
+    ForEachMinute(model, gen, events, query.true_splits, query.range.from_ms, query.range.to_ms,
                   [&](const Bar& b) { return builder.Add(b, FloorDiv(b.t, length) * length); });
   } else {
     const MarketZone zone = query.ticker.zone();
     const bool one_day = tf == Timeframe(1, Timespan::kDay);
-    ForEachDay(model, gen, events, query.adjusted, zone, query.range.from_ms, query.range.to_ms,
+    ForEachDay(model, gen, events, query.true_splits, zone, query.range.from_ms, query.range.to_ms,
                [&](const Bar& day_bar) {
-                 return builder.Add(day_bar, one_day ? day_bar.t : BucketStart(tf, zone, day_bar.t));
+                 Bar bar = day_bar;
+                 if (adjust_days != nullptr) {
+                   if (const FactorRange* f = FactorFor(*adjust_days, zone.DayOf(day_bar.t))) {
+                     bar = AdjustBar(day_bar, *f, Adjustment::kSplits);
+                   }
+                 }
+                 return builder.Add(bar, one_day ? bar.t : BucketStart(tf, zone, bar.t));
                });
   }
   builder.Finish();
+}
+
+}  // namespace
+
+void ReadPage(const PageQuery& query, Page* page) {
+  page->bars.clear();
+  page->query_count = 0;
+  page->more = false;
+  if (query.range.empty() || query.timeframe.timespan() == Timespan::kSecond) return;
+  const TickerModel model = ModelOf(query.seed, query.ticker, query.activity);
+  BuildPage(query, model, nullptr, page);
+  if (!query.adjusted || query.listed_splits.empty()) return;
+  // The vendor adjusts at query time: a bar within one session day is its raw bar adjusted by that
+  // day's factor (prices rounded to 4 decimals). A bar longer than a day is adjusted the same way
+  // when every day in it has one factor; across a split it is built from adjusted day bars.
+  const Timeframe& tf = query.timeframe;
+  const MarketZone zone = query.ticker.zone();
+  const bool within_a_day = tf.IsIntraday() || tf == Timeframe(1, Timespan::kDay);
+  Page from_days;
+  if (!within_a_day) BuildPage(query, model, &query.listed_splits, &from_days);
+  BarBatch& bars = page->bars;
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const FactorRange* first = FactorFor(query.listed_splits, zone.DayOf(bars.t[i]));
+    if (!within_a_day && first != FactorFor(query.listed_splits, zone.DayOf(NextBucketStart(tf, zone, bars.t[i]) - 1))) {
+      bars.Set(i, from_days.bars[i]);
+    } else if (first != nullptr) {
+      bars.Set(i, AdjustBar(bars[i], *first, Adjustment::kSplits));
+    }
+  }
 }
 
 std::string_view EventKindName(EventKind kind) {
@@ -735,6 +752,8 @@ BarBatch GroundTruth(const Market& market, const Ticker& ticker, const Timeframe
   query.timeframe = timeframe;
   query.adjusted = adjusted;
   query.range = SnapToBuckets(timeframe, ticker.zone(), range);
+  query.true_splits = TrueSplitFactors(market.seed, ticker);
+  if (adjusted) query.listed_splits = ListedSplitFactors(market, ticker);
   Page page;
   ReadPage(query, &page);
   // Snapping moved `from` back to its bucket start; only the first bar can lie before `range`.

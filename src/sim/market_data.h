@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/bar.h"
+#include "core/corporate_actions.h"
 #include "core/result.h"
 #include "core/market_time.h"
 #include "core/ticker.h"
@@ -63,6 +64,17 @@ struct InjectedEvent {
   TimeRange window;   ///< a hole or a revision: the day's session (extended hours); a halt: the halted minutes
 };
 
+/// A change to the vendor's split table after the simulator started (the vendor adding a split it
+/// missed, or removing a wrong one): it moves the adjusted history, never the raw bars.
+struct SplitEdit {
+  std::string ticker;
+  bool remove = false;          ///< remove the listed split `id`; otherwise insert one
+  std::string id;               ///< remove: which split; insert: empty (made from the day and ratio)
+  CalendarDay execution_date;   ///< insert: the day and ratio
+  double split_from = 1;
+  double split_to = 1;
+};
+
 /// The synthetic market: its seed and who trades how often. Bars are a pure function of it.
 struct Market {
   explicit Market(uint64_t seed_ = 1, Liquidity liquidity_ = Liquidity::kDense) : seed(seed_), liquidity(liquidity_) {}
@@ -72,6 +84,8 @@ struct Market {
   /// Named tickers that trade in only this share (0..1] of the minutes a dense ticker trades;
   /// it wins over `liquidity` (tests name thin tickers this way).
   std::map<std::string, double, std::less<>> activity;
+  /// Edits of the split table, applied in order: adjusted bars follow them, raw bars do not.
+  std::vector<SplitEdit> split_edits;
 
   /// The share of its session's minutes `ticker` trades in, relative to a dense ticker (0..1]:
   /// the named share, else 1 when dense, else a draw from (seed, ticker) when skewed: about 10%
@@ -123,16 +137,8 @@ BarBatch GroundTruth(const Market& market, const Ticker& ticker, const Timeframe
 BarBatch GroundTruth(uint64_t seed, const Ticker& ticker, const Timeframe& timeframe, bool adjusted,
                      TimeRange range);
 
-/// A synthetic stock split: with adjusted=false, bars before `day` (New York) carry prices
-/// multiplied by `ratio` and volumes divided by it; from `day` on both series agree.
-struct SyntheticSplit {
-  CalendarDay day;
-  int ratio = 2;
-};
-
-/// The split of `ticker`, if it has one. About half the stock tickers (no prefix) have one in
-/// 2025; crypto, forex, index and option tickers never do. Independent of the seed.
-std::optional<SyntheticSplit> SplitOf(const Ticker& ticker);
+/// The price level `ticker`'s synthetic path moves around (before splits), for sizing dividends.
+double BasePriceOf(uint64_t seed, const Ticker& ticker);
 
 /// One page of the aggregates endpoint: what to read.
 struct PageQuery {
@@ -145,6 +151,10 @@ struct PageQuery {
   int64_t limit = 0;  ///< base aggregates to read at most (minute bars for s/m/h, day bars above); 0 = all
   const MarketEvents* events = nullptr;  ///< holes, halts and revisions; null: none
   ServingOf serving;  ///< how days with a hole or revision are served now; empty: the final data
+  /// The true splits (TrueSplitFactors): raw prices are the path divided by their price factor.
+  std::vector<FactorRange> true_splits;
+  /// The splits the vendor lists now (ListedSplitFactors): adjusted bars are raw bars adjusted by them.
+  std::vector<FactorRange> listed_splits;
 };
 
 /// One page of the aggregates endpoint: what was read.

@@ -30,6 +30,8 @@
 #include <unordered_set>
 
 #include "calendar/exchange_calendar.h"
+#include "sim/action_table.h"
+#include "sim/actions_api.h"
 #include "sim/aggs_api.h"
 #include "sim/hash.h"
 #include "sim/http_wire.h"
@@ -43,7 +45,7 @@ namespace {
 #define BARFILL_SIM_STATS(X)                                                                 \
   X(requests) X(data_requests) X(bars_served) X(bytes_served) X(rate_limited) X(http429)     \
   X(http5xx) X(reset) X(truncate) X(badjson) X(slow) X(delayed) X(expvol) X(auth_failures)   \
-  X(bad_requests) X(forbidden) X(connections)
+  X(bad_requests) X(forbidden) X(connections) X(actions_requests)
 
 struct AtomicStats {
 #define BARFILL_DECLARE(name) std::atomic<int64_t> name{0};
@@ -304,6 +306,7 @@ class Server final : public SimServer {
   explicit Server(SimOptions options)
       : options_(std::move(options)),
         market_(MarketOf(options_)),
+        listed_(std::make_shared<const Market>(market_)),
         limiter_(options_.rate_limit_per_min, options_.rate_limit_window_ms),
         forbidden_(options_.forbidden_tickers.begin(), options_.forbidden_tickers.end()),
         id_salt_(SplitMix64(options_.seed ^ 0x726571756573ULL)),
@@ -321,6 +324,8 @@ class Server final : public SimServer {
   SimStats Stats() const override { return stats_.Snapshot(); }
   S3Stats FlatFileStats() const override { return s3_.Stats(); }
   const Market& TheMarket() const override { return market_; }
+  Result<std::string> EditSplits(SplitEdit edit) override;
+  Market CurrentMarket() const override { return *Listed(); }
   void Stop() override;
 
  private:
@@ -339,11 +344,18 @@ class Server final : public SimServer {
                                        Reply* reply);
   /// A valid data request: the rate limit (429), the count and the log, then the fault dice. Nullopt
   /// when it was answered already (a 429 of either kind, a 5xx).
-  std::optional<FaultDraw> Admit(const HttpRequest& request, const std::string& key, Scratch& scratch, Reply* reply);
+  /// `counter` counts it (bars' requests and corporate actions' apart).
+  std::optional<FaultDraw> Admit(const HttpRequest& request, const std::string& key, std::atomic<int64_t>& counter,
+                                 Scratch& scratch, Reply* reply);
   /// How the dice dress a 200 body (counted).
   BodyStyle StyleOf(const FaultDraw& draw);
   /// The dice's damage to a 200 body of `bars` bars, once written.
   void Spoil(const FaultDraw& draw, int64_t bars, Scratch& scratch, Reply* reply);
+  void HandleActions(const HttpRequest& request, ActionsEndpoint endpoint, Scratch& scratch, Reply* reply);
+  std::shared_ptr<const Market> Listed() const {
+    std::lock_guard<std::mutex> lock(listed_mu_);
+    return listed_;
+  }
   void ErrorReply(int status, std::string_view body_status, std::string_view key, std::string_view text,
                   Scratch& scratch, Reply* reply);
   /// Writes the reply the way its fault says; returns whether the connection stays open.
@@ -356,6 +368,8 @@ class Server final : public SimServer {
 
   const SimOptions options_;
   const Market market_;
+  mutable std::mutex listed_mu_;
+  std::shared_ptr<const Market> listed_;  // market_ with the split edits made since the start
   SlidingWindowLimiter limiter_;
   const std::unordered_set<std::string> forbidden_;
   const uint64_t id_salt_;
@@ -641,6 +655,10 @@ void Server::Handle(const HttpRequest& request, Scratch& scratch, Reply* reply) 
     HandleGrouped(request, *grouped_path, scratch, reply);
     return;
   }
+  if (const auto endpoint = MatchActionsPath(path)) {
+    HandleActions(request, *endpoint, scratch, reply);
+    return;
+  }
   const auto aggs_path = MatchAggsPath(path);
   if (!aggs_path) {
     Bump(stats_.bad_requests);
@@ -653,6 +671,26 @@ void Server::Handle(const HttpRequest& request, Scratch& scratch, Reply* reply) 
 void Server::HandleAdmin(const HttpRequest& request, Scratch& scratch, Reply* reply) {
   reply->admin = true;
   const std::string_view path = request.path();
+  if (path == "/__splits/insert" || path == "/__splits/remove") {
+    SplitEdit edit;
+    edit.remove = path == "/__splits/remove";
+    for (const auto& [key, value] : ParseQuery(request.query())) {
+      if (key == "ticker") edit.ticker = value;
+      if (key == "id") edit.id = value;
+      if (key == "split_from") edit.split_from = std::strtod(value.c_str(), nullptr);
+      if (key == "split_to") edit.split_to = std::strtod(value.c_str(), nullptr);
+      if (key == "execution_date") {
+        if (auto day = CalendarDay::Parse(value)) edit.execution_date = *day;
+      }
+    }
+    auto id = EditSplits(std::move(edit));
+    if (!id) {
+      ErrorReply(400, "ERROR", "error", id.error().message, scratch, reply);
+    } else {
+      scratch.body.Append("{\"status\":\"OK\",\"id\":\"" + *id + "\"}");
+    }
+    return;
+  }
   if (path == "/__injected") {
     WriteInjected(request, scratch, reply);
   } else if (path == "/__stats") {
@@ -746,15 +784,15 @@ std::optional<std::string> Server::Authorize(const HttpRequest& request, const Q
   return key;
 }
 
-std::optional<FaultDraw> Server::Admit(const HttpRequest& request, const std::string& key, Scratch& scratch,
-                                       Reply* reply) {
+std::optional<FaultDraw> Server::Admit(const HttpRequest& request, const std::string& key,
+                                       std::atomic<int64_t>& counter, Scratch& scratch, Reply* reply) {
   if (!limiter_.Admit(key)) {
     Bump(stats_.rate_limited);
     ErrorReply(429, "ERROR", "error", kTextRateLimited, scratch, reply);
     return std::nullopt;
   }
 
-  Bump(stats_.data_requests);
+  Bump(counter);
   const std::string_view raw_query = request.query();
   const std::string logged_query = RemoveQueryParam(raw_query, "apiKey");
   log_.Add(std::string(request.path()) + (logged_query.empty() ? "" : "?" + logged_query));
@@ -777,6 +815,43 @@ std::optional<FaultDraw> Server::Admit(const HttpRequest& request, const std::st
     default:
       return draw;
   }
+}
+
+void Server::HandleActions(const HttpRequest& request, ActionsEndpoint endpoint, Scratch& scratch, Reply* reply) {
+  const QueryParams query = ParseQuery(request.query());
+  const auto key = Authorize(request, query, scratch, reply);
+  if (!key) return;
+  const auto call = ResolveActionsCall(endpoint, query);
+  if (!call) {
+    Bump(stats_.bad_requests);
+    ErrorReply(400, "ERROR", "error", call.error().message, scratch, reply);
+    return;
+  }
+  const auto draw = Admit(request, *key, stats_.actions_requests, scratch, reply);
+  if (!draw) return;
+  WriteActionsBody(*call, *Listed(), options_.action_faults, BaseFor(request), reply->request_id, &scratch.body);
+  Spoil(*draw, 0, scratch, reply);
+}
+
+Result<std::string> Server::EditSplits(SplitEdit edit) {
+  auto ticker = Ticker::Parse(edit.ticker);
+  if (!ticker || ticker->asset_class() != AssetClass::kStock) {
+    return Fail(ErrorCode::kUsage, "splits are edited for stock tickers only, not '" + edit.ticker + "'");
+  }
+  std::lock_guard<std::mutex> lock(listed_mu_);
+  auto next = std::make_shared<Market>(*listed_);
+  if (edit.remove) {
+    const std::vector<SplitRecord> splits = ListedSplits(*next, *ticker);
+    const bool listed = std::any_of(splits.begin(), splits.end(), [&](const SplitRecord& s) { return s.id == edit.id; });
+    if (!listed) return Fail(ErrorCode::kNotFound, edit.ticker + " has no split " + edit.id);
+  } else {
+    if (!(edit.split_from > 0 && edit.split_to > 0)) return Fail(ErrorCode::kUsage, "a split needs positive split_from and split_to");
+    if (edit.id.empty()) edit.id = EventId(edit.ticker, "split", edit.execution_date, edit.split_from, edit.split_to);
+  }
+  const std::string id = edit.id;
+  next->split_edits.push_back(std::move(edit));
+  listed_ = std::move(next);
+  return id;
 }
 
 BodyStyle Server::StyleOf(const FaultDraw& draw) {
@@ -819,7 +894,7 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
     ErrorReply(403, "NOT_AUTHORIZED", "message", kTextNotAuthorized, scratch, reply);
     return;
   }
-  const auto draw = Admit(request, *key, scratch, reply);
+  const auto draw = Admit(request, *key, stats_.data_requests, scratch, reply);
   if (!draw) return;
 
   if (call->ticker) {
@@ -831,6 +906,8 @@ void Server::HandleAggs(const HttpRequest& request, const AggsPath& aggs_path, S
     page_query.adjusted = call->adjusted;
     page_query.range = call->range;
     page_query.limit = std::min(call->limit, options_.max_page_limit);
+    page_query.true_splits = TrueSplitFactors(options_.seed, page_query.ticker);
+    if (call->adjusted) page_query.listed_splits = ListedSplitFactors(*Listed(), page_query.ticker);
     if (market_.events.any()) {
       page_query.events = &market_.events;
       page_query.serving = visits_.ServingFor(*call);
@@ -859,9 +936,9 @@ void Server::HandleGrouped(const HttpRequest& request, const GroupedPath& groupe
     ErrorReply(400, "ERROR", "error", call.error().message, scratch, reply);
     return;
   }
-  const auto draw = Admit(request, *key, scratch, reply);
+  const auto draw = Admit(request, *key, stats_.data_requests, scratch, reply);
   if (!draw) return;
-  ReadGroupedPage(market_, *call, universe_, odd_symbols_, &scratch.grouped);
+  ReadGroupedPage(*Listed(), *call, universe_, odd_symbols_, &scratch.grouped);
   WriteGroupedBody(*call, scratch.grouped, reply->request_id, StyleOf(*draw), &scratch.body);
   Spoil(*draw, static_cast<int64_t>(scratch.grouped.bars.size()), scratch, reply);
 }
@@ -1030,6 +1107,7 @@ Market MarketOf(const SimOptions& options) {
   market.events.revise_sessions = options.revise_sessions;
   market.events.as_of_ms = options.as_of_ms;
   market.events.tickers = options.event_tickers;
+  market.split_edits = options.split_edits;
   return market;
 }
 

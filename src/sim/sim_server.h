@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "sim/actions_api.h"
 #include "sim/market_data.h"
 #include "sim/s3_api.h"
 #include "sim/s3_options.h"
@@ -77,6 +78,8 @@ struct SimOptions {
   int revise_sessions = 2;
   /// "Now" for revisions (Unix ms); 0: the moment the simulator starts.
   int64_t as_of_ms = 0;
+  ActionFaults action_faults;  ///< data faults of the corporate-actions endpoints
+  std::vector<SplitEdit> split_edits;  ///< edits of the split table from the start (see Market)
 };
 
 /// Counters served at GET /__stats. Data requests are aggregates requests (ranges and grouped
@@ -94,6 +97,7 @@ struct SimStats {
   int64_t bad_requests = 0;   ///< 400s/404s/405s
   int64_t forbidden = 0;      ///< 403s for SimOptions::forbidden_tickers
   int64_t connections = 0;    ///< TCP connections accepted
+  int64_t actions_requests = 0;  ///< corporate-actions requests that passed auth, validation and rate limit
 
   std::string ToJson() const;
 };
@@ -107,6 +111,10 @@ struct SimStats {
 /// each series' visits so far: the simulator's ground truth of what it injected; tickers default
 /// to SimOptions::event_tickers).
 /// Requests under /<s3.bucket> go to the flat-file bucket (S3Api).
+/// The corporate-actions endpoints (/stocks/v1/splits, /stocks/v1/dividends, /v3/reference/splits,
+/// /v3/reference/dividends) answer from the same event table as the adjusted aggregates;
+/// GET /__splits/insert?ticker=T&execution_date=D&split_from=A&split_to=B and
+/// GET /__splits/remove?ticker=T&id=ID change that table mid-run.
 class SimServer {
  public:
   /// Binds, starts serving on background threads, and returns once it accepts connections.
@@ -122,6 +130,11 @@ class SimServer {
   /// The market served, its events' "now" included: GroundTruth(Market(), ...) reproduces every
   /// bar the final data holds (DataVersion::kFirstServed: as first served).
   virtual const Market& TheMarket() const = 0;
+  /// Inserts or removes a split (what /__splits/... do): adjusted bars and both endpoint
+  /// generations follow at once; raw bars never change. Returns the split's id.
+  virtual Result<std::string> EditSplits(SplitEdit edit) = 0;
+  /// The market as served now, edits included: what GroundTruth needs for the current answers.
+  virtual Market CurrentMarket() const = 0;
   /// Stops accepting, closes connections and joins its threads. Idempotent.
   virtual void Stop() = 0;
 };

@@ -43,6 +43,7 @@ std::string_view ChunkStateName(ChunkState state) {
     case ChunkState::kDone: return "done";
     case ChunkState::kFailed: return "failed";
     case ChunkState::kEmpty: return "empty";
+    case ChunkState::kStale: return "stale";
   }
   return "pending";
 }

@@ -19,10 +19,15 @@
 
 namespace barfill {
 
-/// Where a chunk stands in the ledger. Pending chunks are those not recorded at all.
-enum class ChunkState { kPending, kDone, kFailed, kEmpty };
+namespace store {
+class SqlSession;
+}
 
-/// "pending", "done", "failed", "empty".
+/// Where a chunk stands in the ledger. Pending chunks are those not recorded at all. A stale range
+/// holds adjusted bars that a split since changed: the planner fetches it again, like a pending one.
+enum class ChunkState { kPending, kDone, kFailed, kEmpty, kStale };
+
+/// "pending", "done", "failed", "empty", "stale".
 std::string_view ChunkStateName(ChunkState state);
 
 /// One ledger row: a range of one series. Done and empty rows are final: everything in their
@@ -90,6 +95,8 @@ struct SeriesStatus {
   int64_t first_bar_ms = 0;  ///< 0 when the series has no bars
   int64_t last_bar_ms = 0;
   std::vector<LedgerEntry> failed;  ///< failed ranges with their last error
+  int64_t ranges_stale = 0;
+  std::vector<LedgerEntry> stale;   ///< stale ranges, with why (last_error)
 };
 
 /// The bars a store holds in one time window of a series (a session), for the gap report.
@@ -173,6 +180,11 @@ class BarStore {
 
   /// Records verifications in one transaction, each replacing the one of its exact range.
   virtual Status RecordChecks(std::span<const RangeCheck> checks);
+
+  /// Runs `body` in one transaction (a write transaction unless `read_only`), redone whole on a
+  /// lost connection in PostgreSQL, so `body` must be idempotent. The door of the tables that
+  /// store/actions_store.h keeps beside the bars; the engine never calls it.
+  virtual Status InTransaction(bool read_only, const std::function<Status(store::SqlSession&)>& body) = 0;
 
  protected:
   std::vector<std::string> notices_;

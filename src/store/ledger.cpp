@@ -71,7 +71,7 @@ std::string_view StateColumnValue(ChunkState state) { return ChunkStateName(stat
 
 Result<ChunkState> ParseStateColumn(std::string_view text) {
   for (const ChunkState state :
-       {ChunkState::kDone, ChunkState::kFailed, ChunkState::kEmpty, ChunkState::kPending}) {
+       {ChunkState::kDone, ChunkState::kFailed, ChunkState::kEmpty, ChunkState::kStale, ChunkState::kPending}) {
     if (text == ChunkStateName(state)) return state;
   }
   return Fail(ErrorCode::kDatabase, "unknown ledger state '" + std::string(text) + "'");
@@ -109,6 +109,10 @@ std::vector<SeriesStatus> AssembleStatus(std::vector<LedgerEntry> ledger,
       case ChunkState::kFailed:
         ++status.ranges_failed;
         status.failed.push_back(std::move(row));
+        break;
+      case ChunkState::kStale:
+        ++status.ranges_stale;
+        status.stale.push_back(std::move(row));
         break;
       case ChunkState::kPending: break;
     }

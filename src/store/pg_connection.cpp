@@ -1,6 +1,8 @@
 #include "store/pg_connection.h"
 
 #include <bit>
+#include <cmath>
+#include <limits>
 #include <cstring>
 #include <vector>
 
@@ -14,6 +16,7 @@ constexpr Oid kBoolOid = 16;
 constexpr Oid kInt8Oid = 20;
 constexpr Oid kTextOid = 25;
 constexpr Oid kTimestamptzOid = 1184;
+constexpr Oid kFloat8Oid = 701;
 constexpr int kBinary = 1;
 
 uint64_t FromBig64(const char* p) {
@@ -71,6 +74,12 @@ class BinaryParams {
       storage_.emplace_back(1, *flag ? '\1' : '\0');
       types_.push_back(kBoolOid);
       is_null_.push_back(false);
+    } else if (const auto* real = std::get_if<double>(&value); real != nullptr && !std::isnan(*real)) {
+      AddInt64(kFloat8Oid, std::bit_cast<int64_t>(*real));
+    } else if (real != nullptr) {
+      storage_.emplace_back();  // NaN is stored as NULL, as in SQLite
+      types_.push_back(kFloat8Oid);
+      is_null_.push_back(true);
     } else {
       AddInt64(kTimestamptzOid, UnixMsToPgMicros(std::get<SqlTimestamp>(value).ms));
     }
@@ -110,6 +119,10 @@ class PgRow final : public SqlRow {
   int64_t TimestampMs(int column) const override {
     if (IsNull(column)) return 0;
     return PgMicrosToUnixMs(static_cast<int64_t>(FromBig64(PQgetvalue(result_, row_, column))));
+  }
+  double Real(int column) const override {
+    if (IsNull(column)) return std::numeric_limits<double>::quiet_NaN();
+    return std::bit_cast<double>(FromBig64(PQgetvalue(result_, row_, column)));
   }
 
  private:

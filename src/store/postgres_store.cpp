@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/market_time.h"
+#include "store/actions_schema.h"
 #include "store/copy_binary.h"
 #include "store/ledger.h"
 #include "store/pg_connection.h"
@@ -27,7 +28,7 @@ constexpr std::string_view kCreateChecks =
     "verified_at timestamptz NOT NULL, checks bigint NOT NULL, bars bigint NOT NULL, retry_at timestamptz, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))";
 
-constexpr std::array<std::string_view, 5> kCreateTables = {
+constexpr std::array<std::string_view, 5> kBaseTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key text PRIMARY KEY, value text NOT NULL)",
     "CREATE TABLE IF NOT EXISTS bars (ticker text NOT NULL, timeframe text NOT NULL, "
     "adjusted boolean NOT NULL, ts timestamptz NOT NULL, open double precision NOT NULL, "
@@ -36,7 +37,7 @@ constexpr std::array<std::string_view, 5> kCreateTables = {
     "vwap double precision, trades bigint, PRIMARY KEY (ticker, timeframe, adjusted, ts))",
     "CREATE TABLE IF NOT EXISTS barfill_ledger (ticker text NOT NULL, timeframe text NOT NULL, "
     "adjusted boolean NOT NULL, from_ts timestamptz NOT NULL, to_ts timestamptz NOT NULL, "
-    "state text NOT NULL CHECK (state IN ('done', 'failed', 'empty')), rows bigint NOT NULL, "
+    "state text NOT NULL CHECK (state IN ('done', 'failed', 'empty', 'stale')), rows bigint NOT NULL, "
     "attempts bigint NOT NULL, last_error text, updated_at timestamptz NOT NULL, "
     "requests bigint NOT NULL DEFAULT 0, base_aggregates bigint, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))",
@@ -52,11 +53,15 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "ALTER TABLE barfill_ledger ADD COLUMN base_aggregates bigint",
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
+constexpr auto kCreateTables = JoinStatements(kBaseTables, kPostgresActionsTables);
 constexpr std::array<std::string_view, 1> kFilesLedger = {kCreateFiles};
 constexpr std::array<std::string_view, 1> kChecksStep = {kCreateChecks};
-constexpr std::array<MigrationStep, 3> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+// Schema 4 -> 5: corporate actions (store/actions_schema.h).
+constexpr auto kActions = JoinStatements(kPostgresLedgerStale, kPostgresActionsTables);
+constexpr std::array<MigrationStep, 4> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
                                                        {2, kFilesLedgerWhat, kFilesLedger},
-                                                       {3, kChecksTableWhat, kChecksStep}}};
+                                                       {3, kChecksTableWhat, kChecksStep},
+                                                       {4, kActionsWhat, kActions}}};
 
 const DialectSql kPostgresSql{
     "SELECT to_regclass($1) IS NOT NULL",
@@ -231,6 +236,10 @@ class PostgresStore final : public BarStore {
 
   Status RecordChecks(std::span<const RangeCheck> checks) override {
     return RunTransaction("BEGIN", [&](PgConnection& c) { return UpsertChecks(c, checks); });
+  }
+
+  Status InTransaction(bool read_only, const std::function<Status(SqlSession&)>& body) override {
+    return RunTransaction(read_only ? "BEGIN READ ONLY" : "BEGIN", [&](PgConnection& c) { return body(c); });
   }
 
   Result<std::vector<SeriesStatus>> ReadStatus() override {

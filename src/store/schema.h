@@ -19,7 +19,8 @@ namespace barfill::store {
 ///   2: the ledger records final ranges (pages merged as they commit), requests and base aggregates
 ///   3: barfill_files: the flat files loaded, with their ETag, size and time
 ///   4: barfill_checks: when a repair or a refresh last verified a range, and when to look again
-inline constexpr int kSchemaVersion = 4;
+///   5: corporate actions (splits, dividends, overrides, factors, adjusted views); stale ledger ranges
+inline constexpr int kSchemaVersion = 5;
 
 /// What step 1 -> 2 changes, in the user's terms.
 inline constexpr std::string_view kLedgerOfPagesWhat =

@@ -20,8 +20,8 @@ struct SqlTimestamp {
   int64_t ms = 0;
 };
 
-/// One bound parameter: NULL, text, bigint, boolean or timestamp.
-using SqlValue = std::variant<std::nullptr_t, std::string_view, int64_t, bool, SqlTimestamp>;
+/// One bound parameter: NULL, text, bigint, boolean, timestamp or double precision.
+using SqlValue = std::variant<std::nullptr_t, std::string_view, int64_t, bool, SqlTimestamp, double>;
 
 /// One result row; columns are read with the accessor matching their type.
 class SqlRow {
@@ -32,6 +32,8 @@ class SqlRow {
   virtual int64_t Int(int column) const = 0;
   virtual bool Bool(int column) const = 0;
   virtual int64_t TimestampMs(int column) const = 0;
+  /// A double precision (REAL) column; NaN when NULL.
+  virtual double Real(int column) const = 0;
 };
 
 enum class SqlDialect { kSqlite, kPostgres };

@@ -3,11 +3,14 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <cmath>
+#include <limits>
 #include <filesystem>
 #include <system_error>
 #include <unordered_map>
 
 #include "core/clock.h"
+#include "store/actions_schema.h"
 #include "store/ledger.h"
 #include "store/schema.h"
 #include "store/sql_session.h"
@@ -28,7 +31,7 @@ constexpr std::string_view kCreateChecks =
     "checks INTEGER NOT NULL, bars INTEGER NOT NULL, retry_at INTEGER, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts)) WITHOUT ROWID";
 
-constexpr std::array<std::string_view, 5> kCreateTables = {
+constexpr std::array<std::string_view, 5> kBaseTables = {
     "CREATE TABLE IF NOT EXISTS barfill_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) "
     "WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS bars (ticker TEXT NOT NULL, timeframe TEXT NOT NULL, "
@@ -37,7 +40,7 @@ constexpr std::array<std::string_view, 5> kCreateTables = {
     "PRIMARY KEY (ticker, timeframe, adjusted, ts)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS barfill_ledger (ticker TEXT NOT NULL, timeframe TEXT NOT NULL, "
     "adjusted INTEGER NOT NULL, from_ts INTEGER NOT NULL, to_ts INTEGER NOT NULL, "
-    "state TEXT NOT NULL CHECK (state IN ('done', 'failed', 'empty')), rows INTEGER NOT NULL, "
+    "state TEXT NOT NULL CHECK (state IN ('done', 'failed', 'empty', 'stale')), rows INTEGER NOT NULL, "
     "attempts INTEGER NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL, "
     "requests INTEGER NOT NULL DEFAULT 0, base_aggregates INTEGER, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts)) WITHOUT ROWID",
@@ -51,11 +54,15 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "ALTER TABLE barfill_ledger ADD COLUMN base_aggregates INTEGER",
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
+constexpr auto kCreateTables = JoinStatements(kBaseTables, kSqliteActionsTables);
 constexpr std::array<std::string_view, 1> kFilesLedger = {kCreateFiles};
 constexpr std::array<std::string_view, 1> kChecksStep = {kCreateChecks};
-constexpr std::array<MigrationStep, 3> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+// Schema 4 -> 5: corporate actions (store/actions_schema.h).
+constexpr auto kActions = JoinStatements(kSqliteLedgerStale, kSqliteActionsTables);
+constexpr std::array<MigrationStep, 4> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
                                                        {2, kFilesLedgerWhat, kFilesLedger},
-                                                       {3, kChecksTableWhat, kChecksStep}}};
+                                                       {3, kChecksTableWhat, kChecksStep},
+                                                       {4, kActionsWhat, kActions}}};
 
 const DialectSql kSqliteSql{
     "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",
@@ -108,6 +115,10 @@ class SqliteRow final : public SqlRow {
   int64_t Int(int column) const override { return sqlite3_column_int64(stmt_, column); }
   bool Bool(int column) const override { return sqlite3_column_int64(stmt_, column) != 0; }
   int64_t TimestampMs(int column) const override { return sqlite3_column_int64(stmt_, column); }
+  double Real(int column) const override {
+    if (IsNull(column)) return std::numeric_limits<double>::quiet_NaN();
+    return sqlite3_column_double(stmt_, column);
+  }
 
  private:
   sqlite3_stmt* stmt_;
@@ -198,6 +209,12 @@ class SqliteSession final : public SqlSession {
       sqlite3_bind_int64(stmt, slot, *flag ? 1 : 0);
     } else if (const auto* ts = std::get_if<SqlTimestamp>(&value)) {
       sqlite3_bind_int64(stmt, slot, ts->ms);
+    } else if (const auto* real = std::get_if<double>(&value)) {
+      if (std::isnan(*real)) {
+        sqlite3_bind_null(stmt, slot);
+      } else {
+        sqlite3_bind_double(stmt, slot, *real);
+      }
     } else {
       sqlite3_bind_null(stmt, slot);
     }
@@ -350,6 +367,10 @@ class SqliteStore final : public BarStore {
 
   Status RecordChecks(std::span<const RangeCheck> checks) override {
     return InTransaction("BEGIN IMMEDIATE", [&] { return UpsertChecks(*session_, checks); });
+  }
+
+  Status InTransaction(bool read_only, const std::function<Status(SqlSession&)>& body) override {
+    return InTransaction(read_only ? "BEGIN" : "BEGIN IMMEDIATE", [&]() { return body(*session_); });
   }
 
   Result<std::vector<SeriesStatus>> ReadStatus() override {

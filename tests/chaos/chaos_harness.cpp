@@ -137,7 +137,10 @@ std::vector<std::string> ChaosTest::BackfillArgs() const {
                                    "--to",         to_,            "--db",        db_url_,
                                    "--base-url",   BaseUrl(),      "--rate",      rate_,
                                    "--concurrency", std::to_string(concurrency_), "--no-progress",
-                                   "--report-json", report_path_};
+                                   "--report-json", report_path_,
+                                   // The bars' faults, counted request by request; corporate actions have
+                                   // their own suite (tests/engine/actions_suite.h).
+                                   "--skip-actions"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   return args;
 }

@@ -88,7 +88,7 @@ TEST_F(BadInput, UsageErrorsExit2) {
       {With(kGood, "--tickers", "BTCUSD"), "--tickers: crypto tickers look like X:BTCUSD (got BTCUSD)"},
       {With(kGood, "--concurrency", "0"), "--concurrency must be 1..256 (got 0)"},
       {With(kGood, "--concurrency", "100000"), "--concurrency must be 1..256 (got 100000)"},
-      {With(kGood, "--adjusted", "maybe"), "--adjusted must be true or false (got 'maybe')"},
+      {With(kGood, "--adjusted", "maybe"), "--adjusted must be true, false or both (got 'maybe')"},
       {With(kGood, "--base-url", "ftp://x"), "--base-url 'ftp://x' must start with https:// (or http:// for a local simulator)"},
       {With(kGood, "--plan", "/nonexistent/plan.toml"), "cannot read plan file /nonexistent/plan.toml"},
   };
@@ -134,7 +134,7 @@ TEST_F(BadInput, UnreachableDatabaseExit4BeforeAnyDownload) {
   const CommandResult no_dir = Run(With(kGood, "--db", "sqlite:/nonexistent-dir/x.db"));
   EXPECT_EQ(no_dir.exit_code, 4) << no_dir.err;
   EXPECT_NE(no_dir.err.find("/nonexistent-dir/x.db"), std::string::npos) << no_dir.err;
-  EXPECT_EQ(sim_->Stats().requests, 1) << "only the seeding run's single request reached the API";
+  EXPECT_EQ(sim_->Stats().requests, 3) << "only the seeding run's requests reached the API (AAPL's bars, splits, dividends)";
   EXPECT_EQ(testing::ReadFileBytes(db_path_), db_bytes_);
 }
 

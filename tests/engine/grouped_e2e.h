@@ -65,7 +65,7 @@ class GroupedEndToEnd : public ::testing::Test {
   std::vector<std::string> Args(const std::string& db, const std::string& grouped = "auto") const {
     return {testing::BarfillExe(), "backfill", "--tickers", tickers_, "--timeframes", "1d", "--from", from_, "--to", to_,
             "--db", db, "--base-url", sim_->BaseUrl(), "--rate", "1000/s", "--concurrency", "4", "--grouped", grouped,
-            "--no-progress", "--report-json", report_};
+            "--skip-actions", "--no-progress", "--report-json", report_};  // corporate actions are not the subject
   }
   testing::ChildEnv Env() const { return {{{"POLYGON_API_KEY", kKey}}, {"BARFILL_DB", "MASSIVE_API_KEY"}}; }
   testing::CommandResult Run(const std::string& db, const std::string& grouped = "auto") {

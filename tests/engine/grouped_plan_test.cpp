@@ -31,7 +31,7 @@ TEST(GroupedPlan, ManyTickersTakeOneRequestPerSessionClosedDaysFoldedIn) {
   testing::LedgerFake ledger;
   // March 2025: 21 weekdays (no holiday), five weekends (1-2, 8-9, ..., 29-30) and Monday the 31st.
   const WorkPlan work = Work(ManyStocks(30), "2025-03-01", "2025-03-31", ledger, {"1d", "1h"});
-  const GroupedPlan plan = PlanGrouped(work, true, kLongAgo);
+  const GroupedPlan plan = PlanGrouped(work, kLongAgo);
   ASSERT_EQ(plan.markets.size(), 1u);
   EXPECT_TRUE(plan.markets[0].chosen);
   EXPECT_EQ(plan.markets[0].per_ticker_requests, 30);
@@ -43,7 +43,7 @@ TEST(GroupedPlan, ManyTickersTakeOneRequestPerSessionClosedDaysFoldedIn) {
   EXPECT_EQ(plan.days.front().range, ny.DaysToRange(Day("2025-03-01"), Day("2025-03-03"))) << "the weekend before";
   EXPECT_EQ(plan.days.back().date, Day("2025-03-31"));
   // February 2025: Presidents' Day (the 17th) is folded into the 18th with the weekend before.
-  const GroupedPlan february = PlanGrouped(Work(ManyStocks(30), "2025-02-01", "2025-02-28", ledger), true, kLongAgo);
+  const GroupedPlan february = PlanGrouped(Work(ManyStocks(30), "2025-02-01", "2025-02-28", ledger), kLongAgo);
   EXPECT_EQ(february.Requests(), 19);
   const auto tuesday = std::find_if(february.days.begin(), february.days.end(),
                                     [](const GroupedDayWork& d) { return d.date == Day("2025-02-18"); });
@@ -60,10 +60,29 @@ TEST(GroupedPlan, ManyTickersTakeOneRequestPerSessionClosedDaysFoldedIn) {
   EXPECT_TRUE(GroupedCoverage(plan, Series{*Ticker::Parse("TAA"), Timeframe(1, Timespan::kHour), true}).empty());
 }
 
+TEST(GroupedPlan, AdjustedAndUnadjustedSeriesAreAskedApart) {
+  testing::LedgerFake ledger;
+  PlanText text{"", ManyStocks(30), {"1d"}, "2025-03-03", "2025-03-07"};
+  text.unadjusted_too = true;  // adjusted "both"
+  const Plan both = *ParsePlan(text, TodayUtc());
+  const WorkPlan work = *BuildWorkPlan(both, ledger, Day("2026-11-28"), 8);
+  const GroupedPlan plan = PlanGrouped(work, kLongAgo);
+  ASSERT_EQ(plan.Requests(), 10) << "each weekday once adjusted, once not";
+  ASSERT_EQ(plan.markets.size(), 2u);
+  for (const GroupedDayWork& d : plan.days) {
+    ASSERT_EQ(d.series.size(), 30u);
+    for (const size_t s : d.series) EXPECT_EQ(plan.series[s].adjusted, d.adjusted);
+  }
+  const Series raw{*Ticker::Parse("TAA"), Timeframe(1, Timespan::kDay), false};
+  EXPECT_EQ(GroupedCoverage(plan, raw).size(), 5u);
+  EXPECT_NE(DescribeGroupedPlan(plan).find("grouped daily stocks unadjusted: 5 requests"), std::string::npos)
+      << DescribeGroupedPlan(plan);
+}
+
 TEST(GroupedPlan, FewTickersKeepPerTickerRanges) {
   testing::LedgerFake ledger;
   const WorkPlan work = Work({"AAPL", "MSFT", "X:BTCUSD"}, "2025-01-01", "2025-12-31", ledger);
-  const GroupedPlan plan = PlanGrouped(work, true, kLongAgo);
+  const GroupedPlan plan = PlanGrouped(work, kLongAgo);
   EXPECT_TRUE(plan.days.empty());
   ASSERT_EQ(plan.markets.size(), 2u);
   EXPECT_FALSE(plan.markets[0].chosen);
@@ -79,11 +98,11 @@ TEST(GroupedPlan, IndicesAndTheUnfinishedDayStayWithRest) {
   tickers.push_back("I:SPX");  // no grouped market for indices
   // Thursday noon: Monday to Wednesday have ended.
   const int64_t now = ZoneFor(AssetClass::kStock).DayStartMs(Day("2025-03-06")) + 12 * kMsPerHour;
-  const GroupedPlan ended = PlanGrouped(Work(tickers, "2025-03-03", "2025-03-05", ledger), false, now);
+  const GroupedPlan ended = PlanGrouped(Work(tickers, "2025-03-03", "2025-03-05", ledger), now);
   ASSERT_EQ(ended.Requests(), 3);
   EXPECT_EQ(ended.series.size(), 10u) << "not the index";
   // Up to Friday: Thursday and Friday would still cost a request per ticker, 3 + 10 > 10.
-  const GroupedPlan open = PlanGrouped(Work(tickers, "2025-03-03", "2025-03-07", ledger), false, now);
+  const GroupedPlan open = PlanGrouped(Work(tickers, "2025-03-03", "2025-03-07", ledger), now);
   EXPECT_TRUE(open.days.empty());
   ASSERT_EQ(open.markets.size(), 1u);
   EXPECT_EQ(open.markets[0].days, 3);
@@ -95,7 +114,7 @@ TEST(GroupedPlan, ADailyRerunNeedsPerTickerRequestsForTodayAnywaySoKeepsThem) {
   // Yesterday done grouped would still leave today for REST: 1 + 10 > 10.
   const WorkPlan work = Work(ManyStocks(10), "2025-03-05", "2025-03-06", ledger);
   const int64_t now = ZoneFor(AssetClass::kStock).DayStartMs(Day("2025-03-06")) + 12 * kMsPerHour;
-  const GroupedPlan plan = PlanGrouped(work, true, now);
+  const GroupedPlan plan = PlanGrouped(work, now);
   EXPECT_TRUE(plan.days.empty());
   ASSERT_EQ(plan.markets.size(), 1u);
   EXPECT_EQ(plan.markets[0].days, 1);
@@ -116,7 +135,7 @@ TEST(GroupedPlan, DaysTheLedgerHoldsAreNotAskedAgain) {
     ledger.entries.push_back(done);
   }
   const WorkPlan work = Work(tickers, "2025-03-01", "2025-03-31", ledger);
-  const GroupedPlan plan = PlanGrouped(work, true, kLongAgo);
+  const GroupedPlan plan = PlanGrouped(work, kLongAgo);
   ASSERT_EQ(plan.Requests(), 11) << "March 17 to 31";
   EXPECT_EQ(plan.days.front().date, Day("2025-03-17"));
 }
@@ -124,7 +143,7 @@ TEST(GroupedPlan, DaysTheLedgerHoldsAreNotAskedAgain) {
 TEST(GroupedPlan, WritesForADayGiveEverySeriesItsBarAnEmptyWriteOrAFailure) {
   testing::LedgerFake ledger;
   const WorkPlan work = Work(ManyStocks(12), "2025-03-01", "2025-03-04", ledger);
-  const GroupedPlan plan = PlanGrouped(work, true, kLongAgo);
+  const GroupedPlan plan = PlanGrouped(work, kLongAgo);
   ASSERT_EQ(plan.Requests(), 2);
   const GroupedDayWork& monday = plan.days[0];
   fetch::FetchedDay fetched;
@@ -161,7 +180,7 @@ TEST(GroupedPlan, WritesForADayGiveEverySeriesItsBarAnEmptyWriteOrAFailure) {
 TEST(GroupedPlan, DaysCommittedTogetherMergeIntoOneWritePerSeries) {
   testing::LedgerFake ledger;
   const WorkPlan work = Work(ManyStocks(12), "2025-03-03", "2025-03-07", ledger);
-  const GroupedPlan plan = PlanGrouped(work, true, kLongAgo);
+  const GroupedPlan plan = PlanGrouped(work, kLongAgo);
   ASSERT_EQ(plan.Requests(), 5);
   std::vector<GroupedDayWrites> days;
   for (const size_t d : {size_t{0}, size_t{1}, size_t{3}}) {  // Monday, Tuesday and Thursday

@@ -52,6 +52,9 @@ class LedgerFake : public BarStore {
     return Ok();
   }
   Result<std::vector<SeriesStatus>> ReadStatus() override { return std::vector<SeriesStatus>{}; }
+  Status InTransaction(bool, const std::function<Status(store::SqlSession&)>&) override {
+    return Fail(ErrorCode::kInternal, "the ledger fake has no SQL tables");
+  }
 };
 
 }  // namespace barfill::testing

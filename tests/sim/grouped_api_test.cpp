@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sim/aggs_api.h"
+#include "sim/action_table.h"
 #include "sim/market_data.h"
 
 namespace barfill::sim {
@@ -117,12 +118,21 @@ TEST(GroupedApi, TheDayIsTheGroundTruthStampedAsTheApiStampsIt) {
 
 TEST(GroupedApi, UnadjustedDaysCarryTheSplit) {
   const Market market(kSeed);
-  // A stock whose synthetic split comes after the day asked for: its unadjusted prices differ.
+  // Stocks with a listed split after the day asked for: their unadjusted prices differ.
+  const CalendarDay day{2025, 1, 6};
   std::vector<Ticker> universe;
-  for (const char* s : {"AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOG", "META", "SPY"}) {
-    const Ticker t = *Ticker::Parse(s);
-    const auto split = SplitOf(t);
-    if (split && CalendarDay{2025, 1, 6} < split->day) universe.push_back(t);
+  std::vector<FactorRange> factors;
+  std::vector<Ticker> candidates;
+  for (char a = 'A'; a <= 'Z'; ++a) {
+    for (char b = 'A'; b <= 'Z'; ++b) candidates.push_back(*Ticker::Parse(std::string{'Q', a, b}));
+  }
+  for (const Ticker& t : candidates) {
+    const std::vector<FactorRange> listed = ListedSplitFactors(market, t);
+    const FactorRange* f = FactorFor(listed, day);
+    if (f == nullptr || f->split_price == 1) continue;
+    universe.push_back(t);
+    factors.push_back(*f);
+    if (universe.size() == 8) break;
   }
   ASSERT_FALSE(universe.empty());
   GroupedPage adjusted;
@@ -133,7 +143,8 @@ TEST(GroupedApi, UnadjustedDaysCarryTheSplit) {
   ASSERT_EQ(adjusted.bars.size(), universe.size());
   ASSERT_EQ(unadjusted.bars.size(), universe.size());
   for (size_t i = 0; i < universe.size(); ++i) {
-    EXPECT_EQ(unadjusted.bars.close[i], adjusted.bars.close[i] * SplitOf(universe[i])->ratio) << universe[i].symbol();
+    EXPECT_EQ(adjusted.bars[i], AdjustBar(unadjusted.bars[i], factors[i], Adjustment::kSplits)) << universe[i].symbol();
+    EXPECT_NE(adjusted.bars.close[i], unadjusted.bars.close[i]) << universe[i].symbol();
   }
 }
 

@@ -1,4 +1,5 @@
 #include "sim/market_data.h"
+#include "sim/action_table.h"
 
 #include <gtest/gtest.h>
 
@@ -310,48 +311,47 @@ TEST(GroundTruth, OnlyWholeBarsWhoseStartLiesInTheRange) {
   EXPECT_EQ(inner[1], hours[2]);
 }
 
-TEST(GroundTruth, UnadjustedDiffersBeforeTheSyntheticSplit) {
-  std::optional<Ticker> split_ticker;
+TEST(GroundTruth, AdjustedBarsAreRawBarsAdjustedByTheListedSplits) {
+  int checked_splits = 0;
   for (const char* symbol : {"AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "SPY", "QQQ", "AMD"}) {
-    if (SplitOf(T(symbol))) {
-      split_ticker = T(symbol);
-      break;
-    }
-  }
-  ASSERT_TRUE(split_ticker.has_value()) << "about half the stock tickers have a split";
-  EXPECT_FALSE(SplitOf(T("X:BTCUSD")).has_value());
-  const SyntheticSplit split = *SplitOf(*split_ticker);
-  EXPECT_EQ(split.ratio, 2);
-  const MarketZone ny = MarketZone::NewYork();
-  const TimeRange around = ny.DaysToRange(split.day.AddDays(-7), split.day.AddDays(7));
-  const int64_t split_ms = ny.DayStartMs(split.day);
-  for (const char* tf : {"1m", "1h", "1d"}) {
-    const BarBatch adjusted = GroundTruth(kSeed, *split_ticker, Tf(tf), true, around);
-    const BarBatch raw = GroundTruth(kSeed, *split_ticker, Tf(tf), false, around);
-    ASSERT_EQ(adjusted.size(), raw.size()) << tf;
-    int before = 0;
-    int after = 0;
-    for (size_t i = 0; i < adjusted.size(); ++i) {
-      const Bar a = adjusted[i];
-      const Bar r = raw[i];
-      ASSERT_EQ(a.t, r.t);
-      if (a.t < split_ms) {
-        ++before;
-        EXPECT_EQ(r.open, a.open * 2);
-        EXPECT_EQ(r.high, a.high * 2);
-        EXPECT_EQ(r.low, a.low * 2);
-        EXPECT_EQ(r.close, a.close * 2);
-        EXPECT_EQ(r.volume, a.volume / 2);
-        EXPECT_EQ(r.volume, std::floor(r.volume));
-        EXPECT_EQ(r.trades, a.trades);
-      } else {
-        ++after;
-        EXPECT_EQ(r, a);
+    const ActionTable table = TrueActions(kSeed, T(symbol));
+    const std::vector<FactorRange> factors = TrueSplitFactors(kSeed, T(symbol));
+    const MarketZone ny = MarketZone::NewYork();
+    for (const SplitRecord& split : table.splits) {
+      ++checked_splits;
+      const TimeRange around = ny.DaysToRange(split.execution_date.AddDays(-5), split.execution_date.AddDays(5));
+      const int64_t split_ms = ny.DayStartMs(split.execution_date);
+      for (const char* tf : {"1m", "1h", "1d"}) {
+        const BarBatch adjusted = GroundTruth(kSeed, T(symbol), Tf(tf), true, around);
+        const BarBatch raw = GroundTruth(kSeed, T(symbol), Tf(tf), false, around);
+        ASSERT_EQ(adjusted.size(), raw.size()) << symbol << " " << tf;
+        int before = 0;
+        for (size_t i = 0; i < raw.size(); ++i) {
+          const Bar r = raw[i];
+          EXPECT_EQ(r.volume, std::floor(r.volume)) << "raw stock volumes are whole shares";
+          const FactorRange* f = FactorFor(factors, ny.DayOf(r.t));
+          if (f == nullptr) {
+            EXPECT_EQ(adjusted[i], r);
+            continue;
+          }
+          if (r.t < split_ms) ++before;
+          EXPECT_EQ(adjusted[i], AdjustBar(r, *f, Adjustment::kSplits)) << symbol << " " << tf << " " << r.t;
+        }
+        EXPECT_GT(before, 0) << symbol << " " << tf;
+      }
+      // Across the split the raw price jumps by about the ratio; the adjusted one does not.
+      const BarBatch days = GroundTruth(kSeed, T(symbol), Tf("1d"), false, around);
+      const BarBatch adjusted_days = GroundTruth(kSeed, T(symbol), Tf("1d"), true, around);
+      for (size_t i = 1; i < days.size(); ++i) {
+        if (days.t[i] != split_ms) continue;
+        const double ratio = split.split_to / split.split_from;
+        EXPECT_NEAR(days.close[i - 1] / days.open[i], ratio, 0.05 * ratio + 0.02) << symbol;
+        EXPECT_NEAR(adjusted_days.close[i - 1] / adjusted_days.open[i], 1, 0.05) << symbol;
       }
     }
-    EXPECT_GT(before, 0) << tf;
-    EXPECT_GT(after, 0) << tf;
   }
+  EXPECT_GT(checked_splits, 2) << "about half the stock tickers have splits";
+  EXPECT_TRUE(TrueActions(kSeed, T("X:BTCUSD")).splits.empty());
 }
 
 TEST(GroundTruth, SecondTimeframesAreNotSimulated) {
@@ -365,6 +365,8 @@ PageQuery Query(const char* ticker, const char* tf, TimeRange range, int64_t lim
   q.timeframe = Tf(tf);
   q.range = SnapToBuckets(q.timeframe, q.ticker.zone(), range);
   q.limit = limit;
+  q.true_splits = TrueSplitFactors(kSeed, q.ticker);
+  q.listed_splits = ListedSplitFactors(Market{kSeed}, q.ticker);
   return q;
 }
 
@@ -464,6 +466,8 @@ TEST(Liquidity, LimitCountsTheBaseAggregatesThatExist) {
   query.timeframe = Tf("5m");
   query.range = NyDays("2025-01-01", "2025-12-31");
   query.limit = 50000;
+  query.true_splits = TrueSplitFactors(kSeed, query.ticker);
+  query.listed_splits = ListedSplitFactors(market, query.ticker);
   Page page;
   ReadPage(query, &page);
   const BarBatch minutes = GroundTruth(market, T("THIN"), Tf("1m"), true, query.range);

@@ -1,5 +1,6 @@
 // The simulator over loopback, driven by libcurl: what a client of the real API would see.
 #include "sim/sim_server.h"
+#include "sim/action_table.h"
 
 #include <gtest/gtest.h>
 
@@ -192,9 +193,15 @@ TEST_P(PagingTest, FollowingNextUrlGivesExactlyTheGroundTruth) {
   EXPECT_EQ(server->Stats().bars_served, static_cast<int64_t>(want.size()));
 }
 
+/// A ticker with a split in 2025 in the simulator of kSeed.
 std::string SplitTickerSymbol() {
-  for (const char* symbol : {"AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "SPY", "QQQ", "AMD"}) {
-    if (SplitOf(*Ticker::Parse(symbol))) return symbol;
+  for (char a = 'A'; a <= 'Z'; ++a) {
+    for (char b = 'A'; b <= 'Z'; ++b) {
+      const std::string symbol{a, b};
+      for (const SplitRecord& s : TrueActions(kSeed, *Ticker::Parse(symbol)).splits) {
+        if (s.execution_date.year == 2025 && s.execution_date.month < 12) return symbol;
+      }
+    }
   }
   return "AAPL";
 }
@@ -334,11 +341,13 @@ TEST(SimServer, UnadjustedPagesDifferFromAdjustedOnes) {
   const Followed adjusted = FollowAll(client, *server, path, Auth::kQuery);
   const Followed raw = FollowAll(client, *server, path + "&adjusted=false", Auth::kQuery);
   ASSERT_EQ(adjusted.bars.size(), raw.bars.size());
-  const int64_t split_ms = MarketZone::NewYork().DayStartMs(SplitOf(*Ticker::Parse(kSplitSymbol))->day);
+  const std::vector<FactorRange> factors = ListedSplitFactors(Market{kSeed}, *Ticker::Parse(kSplitSymbol));
   int differing = 0;
   for (size_t i = 0; i < raw.bars.size(); ++i) {
-    if (raw.bars.t[i] < split_ms) {
-      EXPECT_EQ(raw.bars.close[i], 2 * adjusted.bars.close[i]);
+    const FactorRange* f = FactorFor(factors, MarketZone::NewYork().DayOf(raw.bars.t[i]));
+    if (f != nullptr) {
+      EXPECT_EQ(SplitAdjustedPrice(raw.bars.close[i], f->split_price), adjusted.bars.close[i]);
+      EXPECT_EQ(raw.bars.volume[i] * f->split_volume, adjusted.bars.volume[i]);
       ++differing;
     } else {
       EXPECT_EQ(raw.bars[i], adjusted.bars[i]);
@@ -759,7 +768,7 @@ TEST(SimServer, RequestLogAndReset) {
   EXPECT_EQ(KeysOf(stats->root),
             (std::vector<std::string>{"requests", "data_requests", "bars_served", "bytes_served", "rate_limited", "http429",
                                       "http5xx", "reset", "truncate", "badjson", "slow", "delayed", "expvol",
-                                      "auth_failures", "bad_requests", "forbidden", "connections"}));
+                                      "auth_failures", "bad_requests", "forbidden", "connections", "actions_requests"}));
   EXPECT_EQ(Int(stats->root, "requests"), 3);
   EXPECT_EQ(Int(stats->root, "data_requests"), 2);
   EXPECT_EQ(Int(stats->root, "auth_failures"), 1);

@@ -5,6 +5,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -527,6 +529,7 @@ TYPED_TEST_P(StoreSuite, UpgradesASchema1DatabaseInOneTransaction) {
   ASSERT_EQ(notices.size(), size_t(store::kSchemaVersion - 1)) << "one notice per step of the sequence";
   EXPECT_THAT(notices[0], ::testing::HasSubstr("from schema version 1 to 2"));
   EXPECT_THAT(notices[1], ::testing::HasSubstr("from schema version 2 to 3"));
+  EXPECT_THAT(notices.back(), ::testing::HasSubstr("to " + std::to_string(store::kSchemaVersion) + ": corporate actions"));
   auto ledger = store->ReadLedger(aapl);
   ASSERT_TRUE(ledger);
   ASSERT_EQ(ledger->size(), 5u) << "done chunks stay done";
@@ -660,7 +663,8 @@ TYPED_TEST_P(StoreSuite, BackfillUpgradesASchema1DatabaseAndFinishesWithoutRefet
   // One request per 50,000 base minutes of each range left: the second half of 2025 for AAPL 1h
   // (3) and X:BTCUSD 1h (6), all of 2025 for MSFT 1h (5, its failed chunks included) and X:ETHUSD
   // 1h (11); one for each daily series (4, X:ETHUSD's live chunk included).
-  EXPECT_EQ(requests.size(), 29u);
+  EXPECT_EQ(std::count_if(requests.begin(), requests.end(), [](const auto& r) { return r.first.starts_with("/v2/aggs/"); }),
+            29);
   auto store = this->Open(StoreOptions::ForReading());
   ASSERT_TRUE(store);
   const CalendarDay today = *CalendarDay::Parse("2026-11-29");
@@ -851,9 +855,9 @@ TYPED_TEST_P(StoreSuite, StatusCommandPrintsATableAndJson) {
   EXPECT_THAT(Lines(table.out),
               ::testing::ElementsAre(
                   this->store_->Describe(),
-                  "series       done  failed  empty  rows  first bar             last bar",
-                  "AAPL 5m         1       0      0     3  2025-01-02T14:30:00Z  2025-01-02T14:32:00Z",
-                  "X:BTCUSD 1m     1       1      1  1350  2025-01-01T01:30:00Z  2025-01-01T23:59:00Z",
+                  "series       done  failed  empty  stale  rows  first bar             last bar",
+                  "AAPL 5m         1       0      0      0     3  2025-01-02T14:30:00Z  2025-01-02T14:32:00Z",
+                  "X:BTCUSD 1m     1       1      1      0  1350  2025-01-01T01:30:00Z  2025-01-01T23:59:00Z",
                   "",
                   "failed ranges:",
                   "  X:BTCUSD 1m 2025-01-03T00:00:00Z..2025-01-04T00:00:00Z (5 attempts): "
@@ -866,14 +870,14 @@ TYPED_TEST_P(StoreSuite, StatusCommandPrintsATableAndJson) {
   EXPECT_THAT(lines[0], ::testing::StartsWith("{\"database\":\""));
   EXPECT_THAT(lines[0], ::testing::HasSubstr(
       "\"series\":[{\"ticker\":\"AAPL\",\"timeframe\":\"5m\",\"adjusted\":true,"
-      "\"ranges\":{\"done\":1,\"failed\":0,\"empty\":0},\"rows\":3,"
-      "\"first_bar\":\"2025-01-02T14:30:00Z\",\"last_bar\":\"2025-01-02T14:32:00Z\",\"failed\":[]},"
+      "\"ranges\":{\"done\":1,\"failed\":0,\"empty\":0,\"stale\":0},\"rows\":3,"
+      "\"first_bar\":\"2025-01-02T14:30:00Z\",\"last_bar\":\"2025-01-02T14:32:00Z\",\"failed\":[],\"stale\":[]},"
       "{\"ticker\":\"X:BTCUSD\",\"timeframe\":\"1m\",\"adjusted\":true,"
-      "\"ranges\":{\"done\":1,\"failed\":1,\"empty\":1},\"rows\":1350,"
+      "\"ranges\":{\"done\":1,\"failed\":1,\"empty\":1,\"stale\":0},\"rows\":1350,"
       "\"first_bar\":\"2025-01-01T01:30:00Z\",\"last_bar\":\"2025-01-01T23:59:00Z\","
       "\"failed\":[{\"from\":\"2025-01-03T00:00:00Z\",\"to\":\"2025-01-04T00:00:00Z\","
       "\"attempts\":5,\"error\":\"bad_response: truncated JSON\",\"updated_at\":\""));
-  EXPECT_THAT(lines[0], ::testing::EndsWith("\"}]}]}"));
+  EXPECT_THAT(lines[0], ::testing::EndsWith("\"}],\"stale\":[]}],\"corporate_actions\":[]}"));
 }
 
 TYPED_TEST_P(StoreSuite, ExportCommandWritesExactCsvAndJsonLines) {

@@ -18,9 +18,11 @@ std::vector<SeriesDiff> DiffStoreWithGroundTruth(BarStore& store, const sim::Mar
   std::vector<SeriesDiff> diffs;
   for (const Ticker& ticker : plan.tickers) {
     for (const Timeframe& tf : plan.timeframes) {
-      const Series series{ticker, tf, plan.adjusted};
-      SeriesDiff diff = verify::DiffWithGroundTruth(store, market, series, PlanRange(plan, series), vwap);
-      if (!diff.equal()) diffs.push_back(std::move(diff));
+      for (const bool adjusted : plan.AdjustedFlags()) {
+        const Series series{ticker, tf, adjusted};
+        SeriesDiff diff = verify::DiffWithGroundTruth(store, market, series, PlanRange(plan, series), vwap);
+        if (!diff.equal()) diffs.push_back(std::move(diff));
+      }
     }
   }
   return diffs;

@@ -25,6 +25,7 @@ std::vector<std::pair<std::string, std::string>> SimRequests(const std::string& 
 std::optional<std::string> RequestIntoDoneChunk(const std::vector<std::pair<std::string, std::string>>& requests,
                                                 const std::vector<LedgerEntry>& done) {
   for (const auto& [path, query] : requests) {
+    if (!path.starts_with("/v2/aggs/")) continue;  // corporate actions have no ranges
     // /v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}
     const size_t to_slash = path.rfind('/');
     const size_t from_slash = path.rfind('/', to_slash - 1);
