@@ -35,7 +35,7 @@ inline const char* RunOutcomeName(RunOutcome outcome) {
 
 /// A snapshot of a run's counters.
 struct RunProgress {
-  std::string phase;  ///< "flat files", "backfill", "fallback to daily bars"
+  std::string phase;  ///< "flat files", "grouped daily" (ranges count market days), "backfill", "fallback to daily bars"
   double elapsed_s = 0;
   int64_t series_total = 0;
   int64_t series_finished = 0;

@@ -33,7 +33,8 @@ Error InFlagTerms(Error error) {
   static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
       {"concurrency ", "--concurrency "}, {"rate ", "--rate "}, {"base URL ", "--base-url "},
       {"compression ", "--compression "}, {"stall timeout ", "--stall-timeout "}, {"writers ", "--writers "},
-      {"refresh sessions ", "--refresh-sessions "}, {"source ", "--source "}, {"files URL ", "--files-url "}};
+      {"refresh sessions ", "--refresh-sessions "}, {"source ", "--source "}, {"files URL ", "--files-url "},
+      {"grouped ", "--grouped "}};
   if (error.message.starts_with("no API key given")) {
     error.message = "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key (flat files alone: --source files)";
     return error;

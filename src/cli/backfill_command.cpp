@@ -33,6 +33,9 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--source", s.run.source,
                   "Where bars come from: auto (default: flat files for unadjusted 1m/1d when S3 keys are set, REST for "
                   "the rest), rest, files");
+  cmd->add_option("--grouped", s.run.grouped,
+                  "Grouped daily: auto (default: 1d series of stocks, crypto and forex by market day, one request for "
+                  "every ticker, when that needs fewer requests than per-ticker ranges), off");
   cmd->add_option("--files-url", s.run.files_url, "Flat files S3 endpoint (default https://files.massive.com)");
   cmd->add_option("--files-bucket", s.run.files_bucket, "Flat files bucket (default flatfiles)");
   cmd->add_option("--timeframes", s.plan_flags.timeframes, "Comma-separated bar sizes: 1m,5m,15m,1h,4h,1d,1w,1mo");

@@ -47,8 +47,10 @@ int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport*
   control.observer = &observer;
   control.progress_interval = observer.ProgressInterval();
   control.cancel = &InstallStopSignals();
-  std::fprintf(stderr, "barfill: %zu series (%lld complete already), %lld ranges to fetch%s in %lld-%lld requests, %s at %s, %d concurrent, into %s (%d writer%s)\n",
-               work.series.size(), static_cast<long long>(work.series_up_to_date), static_cast<long long>(work.ranges_todo),
+  const bool grouped_first = !(*job)->grouped().days.empty();
+  std::fprintf(stderr, "barfill: %zu series (%lld complete %s), %lld ranges to fetch%s in %lld-%lld requests, %s at %s, %d concurrent, into %s (%d writer%s)\n",
+               work.series.size(), static_cast<long long>(work.series_up_to_date),
+               grouped_first ? "already or by grouped daily" : "already", static_cast<long long>(work.ranges_todo),
                work.ranges_to_verify > 0 ? (" (" + std::to_string(work.ranges_to_verify) + " of recent sessions, to verify)").c_str() : "",
                static_cast<long long>(work.requests.low), static_cast<long long>(work.requests.high),
                resolved.fetch_config.base_url.c_str(), resolved.rate.text.c_str(),
@@ -57,6 +59,11 @@ int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport*
     std::fprintf(stderr, "barfill: flat files first: %zu day files to load (%lld listed, %lld unchanged since loaded, %zu missing) from %s\n",
                  files->files.size(), static_cast<long long>(files->listed), static_cast<long long>(files->unchanged),
                  files->missing.size(), resolved.files->endpoint.c_str());
+  }
+  if (const engine::GroupedPlan& grouped = (*job)->grouped(); !grouped.days.empty()) {
+    std::fprintf(stderr, "barfill: grouped daily first: %lld market days, one request each for %zu 1d series, instead of %lld per-ticker requests\n",
+                 static_cast<long long>(grouped.Requests()), grouped.series.size(),
+                 static_cast<long long>(grouped.PerTickerRequests()));
   }
   const engine::RunReport report = (*job)->Run(control);
   std::fputs(FormatReport(report).c_str(), stdout);

@@ -46,12 +46,14 @@ std::string FormatProgress(const engine::ProgressSnapshot& s) {
                   Eta(s.elapsed_s, s.files_settled, s.files_total).c_str());
     return buf;
   }
+  // The grouped-daily phase settles market days, not ranges.
+  const char* unit = s.phase == "grouped daily" ? "days" : "ranges";
   const double pct = s.ranges_total > 0 ? 100.0 * static_cast<double>(s.ranges_settled) / static_cast<double>(s.ranges_total) : 100.0;
   const double rate = s.elapsed_s > 0 ? static_cast<double>(s.rows) / s.elapsed_s : 0;
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "series %lld/%lld  ranges %lld/%lld (%.1f%%)%s  pages %lld  rows %s  %s rows/s  requests %lld  retries %lld  429s %lld  ETA %s",
-                static_cast<long long>(s.series_finished), static_cast<long long>(s.series_total),
+                "series %lld/%lld  %s %lld/%lld (%.1f%%)%s  pages %lld  rows %s  %s rows/s  requests %lld  retries %lld  429s %lld  ETA %s",
+                static_cast<long long>(s.series_finished), static_cast<long long>(s.series_total), unit,
                 static_cast<long long>(s.ranges_settled), static_cast<long long>(s.ranges_total), pct,
                 s.ranges_failed > 0 ? (" " + std::to_string(s.ranges_failed) + " failed").c_str() : "",
                 static_cast<long long>(s.pages),

@@ -38,6 +38,20 @@ void Line(std::string& out, const char* format, auto... args) {
   out += buf;
 }
 
+/// Up to 20 notes, one line each under `label`, and how many more the JSON report has.
+void Notes(std::string& out, const char* label, const std::vector<std::string>& notes, const char* kind) {
+  constexpr size_t kNotesShown = 20;
+  for (size_t i = 0; i < notes.size() && i < kNotesShown; ++i) Line(out, "  %-17s%s\n", label, notes[i].c_str());
+  if (notes.size() > kNotesShown) Line(out, "  ... and %zu more %s notes (see --report-json)\n", notes.size() - kNotesShown, kind);
+}
+
+/// A JSON array of strings.
+std::string JsonStrings(const std::vector<std::string>& items) {
+  std::string j = "[";
+  for (size_t i = 0; i < items.size(); ++i) j += (i > 0 ? "," : "") + JsonQuote(items[i]);
+  return j + "]";
+}
+
 std::string Num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", v);
@@ -77,9 +91,20 @@ std::string FormatReport(const engine::RunReport& r) {
            fr.duration_s, fr.download_s, fr.parse_s, fr.db_s);
     }
     for (const std::string& m : fr.missing) Line(out, "  Missing file:    %s (REST fetches its days in --source auto)\n", m.c_str());
-    constexpr size_t kNotesShown = 20;
-    for (size_t i = 0; i < fr.notes.size() && i < kNotesShown; ++i) Line(out, "  File note:       %s\n", fr.notes[i].c_str());
-    if (fr.notes.size() > kNotesShown) Line(out, "  ... and %zu more file notes (see --report-json)\n", fr.notes.size() - kNotesShown);
+    Notes(out, "File note:", fr.notes, "file");
+  }
+  const engine::GroupedReport& g = r.grouped;
+  if (g.days_planned > 0) {
+    Line(out, "  Grouped daily:   %lld market days to request: %lld stored, %lld failed; %lld requests (%lld retried) "
+              "instead of %lld per-ticker; %s bars for %lld series\n",
+         static_cast<long long>(g.days_planned), static_cast<long long>(g.days_stored), static_cast<long long>(g.days_failed),
+         static_cast<long long>(g.requests), static_cast<long long>(g.retries), static_cast<long long>(g.per_ticker_requests),
+         Thousands(g.bars).c_str(), static_cast<long long>(g.series_served));
+    if (g.rejected > 0 || g.skipped > 0) {
+      Line(out, "                   %lld ticker-days rejected by validation, %lld results with tickers barfill cannot hold skipped\n",
+           static_cast<long long>(g.rejected), static_cast<long long>(g.skipped));
+    }
+    Notes(out, "Grouped note:", g.notes, "grouped");
   }
   Line(out, "  Total duration:  %.2f s\n", r.duration_s);
   Line(out, "  Throughput:      %s records/s\n", Thousands(static_cast<int64_t>(r.RecordsPerSecond())).c_str());
@@ -181,11 +206,14 @@ std::string ReportToJson(const engine::RunReport& r) {
        ",\"bad_rows\":" + std::to_string(fr.bad_rows) + ",\"resumes\":" + std::to_string(fr.resumes) +
        ",\"restarts\":" + std::to_string(fr.restarts) + ",\"download_s\":" + Num(fr.download_s) +
        ",\"parse_s\":" + Num(fr.parse_s) + ",\"db_s\":" + Num(fr.db_s) + ",\"duration_s\":" + Num(fr.duration_s) +
-       ",\"missing\":[";
-  for (size_t i = 0; i < fr.missing.size(); ++i) j += (i > 0 ? "," : "") + JsonQuote(fr.missing[i]);
-  j += "],\"notes\":[";
-  for (size_t i = 0; i < fr.notes.size(); ++i) j += (i > 0 ? "," : "") + JsonQuote(fr.notes[i]);
-  j += "]}";
+       ",\"missing\":" + JsonStrings(fr.missing) + ",\"notes\":" + JsonStrings(fr.notes) + "}";
+  const engine::GroupedReport& g = r.grouped;
+  j += ",\"grouped\":{\"days\":" + std::to_string(g.days_planned) + ",\"stored\":" + std::to_string(g.days_stored) +
+       ",\"failed\":" + std::to_string(g.days_failed) + ",\"requests\":" + std::to_string(g.requests) +
+       ",\"retried\":" + std::to_string(g.retries) + ",\"per_ticker_requests\":" + std::to_string(g.per_ticker_requests) +
+       ",\"bars\":" + std::to_string(g.bars) + ",\"series\":" + std::to_string(g.series_served) +
+       ",\"rejected\":" + std::to_string(g.rejected) + ",\"skipped\":" + std::to_string(g.skipped) +
+       ",\"duration_s\":" + Num(g.duration_s) + ",\"notes\":" + JsonStrings(g.notes) + "}";
   j += ",\"concurrency\":" + std::to_string(r.concurrency);
   j += ",\"writers\":" + std::to_string(r.writers);
   j += ",\"rate_per_s\":" + Num(r.rate_per_s);
@@ -199,9 +227,8 @@ std::string ReportToJson(const engine::RunReport& r) {
          ",\"from\":" + JsonQuote(FormatIsoUtc(fr.range.from_ms)) + ",\"to\":" + JsonQuote(FormatIsoUtc(fr.range.to_ms)) +
          ",\"attempts\":" + std::to_string(fr.attempts) + ",\"error\":" + JsonQuote(fr.error) + "}";
   }
-  j += "],\"degraded\":[";
-  for (size_t i = 0; i < r.degraded.size(); ++i) j += (i > 0 ? "," : "") + JsonQuote(r.degraded[i]);
-  j += "],\"verified\":{\"revised\":" + std::to_string(r.changes.revised) + ",\"added\":" + std::to_string(r.changes.added) +
+  j += "],\"degraded\":" + JsonStrings(r.degraded);
+  j += ",\"verified\":{\"revised\":" + std::to_string(r.changes.revised) + ",\"added\":" + std::to_string(r.changes.added) +
        ",\"removed\":" + std::to_string(r.changes.removed) + ",\"ranges\":[";
   for (size_t i = 0; i < r.verified.size(); ++i) {
     const engine::VerifiedRange& v = r.verified[i];

@@ -12,6 +12,7 @@
 
 #include "engine/bounded_queue.h"
 #include "engine/busy_clock.h"
+#include "engine/run_stop.h"
 
 namespace barfill::engine {
 namespace {
@@ -29,18 +30,6 @@ struct WriteItem {
   std::optional<Error> failure;
 };
 
-/// Why the run stops early; the first reason wins.
-enum class StopKind { kNone, kAuth, kDatabase, kNetwork, kInterrupted };
-
-RunOutcome OutcomeOf(StopKind kind) {
-  switch (kind) {
-    case StopKind::kAuth: return RunOutcome::kRefused;
-    case StopKind::kDatabase: return RunOutcome::kDatabase;
-    case StopKind::kNetwork: return RunOutcome::kNetwork;
-    case StopKind::kInterrupted: return RunOutcome::kInterrupted;
-    case StopKind::kNone: return RunOutcome::kDone;
-  }
-  return RunOutcome::kDone;
 }
 
 /// One pass over a WorkPlan: the fetchers, the writers, the progress.
@@ -56,7 +45,7 @@ class Pass {
                options.queue_rows, [](const WriteItem& item) { return item.bars.size(); }),
         series_(work.series.size()) {
     fetch_ = fetch;
-    fetch_.cancel = &stop_;
+    fetch_.cancel = stop_.flag();
     for (size_t i = 0; i < work.series.size(); ++i) {
       SeriesProgress& sp = series_[i];
       sp.ranges.resize(work.series[i].ranges.size());
@@ -78,7 +67,7 @@ class Pass {
     progress.Start();
     // Wait for the fetchers, passing a stop request from outside (a signal) on to them.
     while (finished_fetchers_.load() < options_.concurrency) {
-      if (external_stop_ != nullptr && external_stop_->load() && !stop_.load()) Stop(StopKind::kInterrupted, "interrupted by signal");
+      stop_.PassOn(external_stop_);
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     for (std::thread& t : fetchers) t.join();
@@ -118,10 +107,7 @@ class Pass {
 
   /// Records why this pass stopped early, unless `report` already has a reason.
   void AddStopTo(RunReport& report) const {
-    if (stop_kind_ != StopKind::kNone && report.stop_reason.empty()) {
-      report.stop_reason = stop_reason_;
-      report.outcome = OutcomeOf(stop_kind_);
-    }
+    stop_.AddTo(report);
   }
 
   /// Series of this pass that had a range fail.
@@ -146,20 +132,11 @@ class Pass {
     bool failed = false;
   };
 
-  void Stop(StopKind kind, const std::string& reason) {
-    {
-      std::lock_guard lock(stop_mutex_);
-      if (stop_kind_ == StopKind::kNone) {
-        stop_kind_ = kind;
-        stop_reason_ = reason;
-      }
-    }
-    stop_.store(true);
-  }
+  void Stop(RunOutcome kind, const std::string& reason) { stop_.Stop(kind, reason); }
 
   void FetcherLoop() {
     fetch::ChunkFetcher fetcher(fetch_);
-    while (!stop_.load()) {
+    while (!stop_.stopped()) {
       std::optional<RangeItem> item = cursor_.Next();
       if (!item) break;
       if (!FetchRange(fetcher, *item)) break;
@@ -195,20 +172,10 @@ class Pass {
         page_from = page->range.to_ms;
       } else {
         const Error& error = page.error();
-        if (error.code == ErrorCode::kInterrupted || stop_.load()) return false;  // the rest stays to do
-        if (error.code == ErrorCode::kAuth) {
-          Stop(StopKind::kAuth, error.ToString());
-          return false;
-        }
-        if (error.code == ErrorCode::kTransportFatal) {
-          // A bad URL or a TLS certificate that does not verify fails every range alike.
-          Stop(StopKind::kNetwork, "cannot reach the API: " + error.ToString());
-          return false;
-        }
-        if (options_.retry_budget_exhausted && options_.retry_budget_exhausted()) {
-          Stop(StopKind::kNetwork, "the API kept failing and the run's retry budget is spent (last: " +
-                                       error.ToString() + "); run again later to resume");
-        }
+        if (error.code == ErrorCode::kInterrupted || stop_.stopped()) return false;  // the rest stays to do
+        const FetchFailure failure = OnFetchFailure(error, options_);
+        if (failure.stop) Stop(*failure.stop, failure.reason);
+        if (!failure.item_fails) return false;
         out.page = TimeRange{page_from, range.to_ms};
         out.failure = error;
         out.bars.clear();
@@ -222,7 +189,7 @@ class Pass {
       }
       if (!queued) return false;
       if (!more) return true;
-      if (stop_.load()) return false;  // pages already queued commit; the rest stays to do
+      if (stop_.stopped()) return false;  // pages already queued commit; the rest stays to do
     }
   }
 
@@ -276,7 +243,7 @@ class Pass {
       db_busy_.Leave();
       if (!stored) {
         db_failed_ = true;
-        Stop(StopKind::kDatabase, "database error while reading bars to compare: " + stored.error().ToString());
+        Stop(RunOutcome::kDatabase, "database error while reading bars to compare: " + stored.error().ToString());
         return;
       }
       changes[i] = CompareBars(*stored, group[i].bars);
@@ -295,7 +262,7 @@ class Pass {
     db_busy_.Leave();
     if (!status) {
       db_failed_ = true;
-      Stop(StopKind::kDatabase, "database error while writing " + writes.front().chunk.Describe() + ": " +
+      Stop(RunOutcome::kDatabase, "database error while writing " + writes.front().chunk.Describe() + ": " +
                                     status.error().ToString() + "; the run is resumable once the database is fixed");
       return;
     }
@@ -323,7 +290,7 @@ class Pass {
     db_busy_.Leave();
     if (!status) {
       db_failed_ = true;
-      Stop(StopKind::kDatabase, "database error while recording a failed range: " + status.error().ToString());
+      Stop(RunOutcome::kDatabase, "database error while recording a failed range: " + status.error().ToString());
     }
   }
 
@@ -411,10 +378,7 @@ class Pass {
   RangeCursor cursor_;
   BoundedQueue<WriteItem> queue_;
 
-  std::atomic<bool> stop_{false};
-  std::mutex stop_mutex_;
-  StopKind stop_kind_ = StopKind::kNone;
-  std::string stop_reason_;
+  RunStop stop_;
   std::atomic<int> finished_fetchers_{0};
   Stopwatch::time_point start_;
   double duration_s_ = 0;
@@ -443,6 +407,21 @@ TimeRange FinalPart(const fetch::FetchedPage& page, const BarBatch& bars) {
   if (page.range.to_ms <= page.requested_at_ms) return page.range;
   const int64_t end = bars.empty() ? page.range.from_ms : std::max(page.range.from_ms, bars.t.back());
   return TimeRange{page.range.from_ms, end};
+}
+
+FetchFailure OnFetchFailure(const Error& error, const RunOptions& options) {
+  if (error.code == ErrorCode::kAuth) return {RunOutcome::kRefused, error.ToString(), false};
+  if (error.code == ErrorCode::kTransportFatal) {
+    // A bad URL or a TLS certificate that does not verify fails every range alike.
+    return {RunOutcome::kNetwork, "cannot reach the API: " + error.ToString(), false};
+  }
+  if (options.retry_budget_exhausted && options.retry_budget_exhausted()) {
+    return {RunOutcome::kNetwork,
+            "the API kept failing and the run's retry budget is spent (last: " + error.ToString() +
+                "); run again later to resume",
+            true};
+  }
+  return {};
 }
 
 void SettleFailures(RunReport& report) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -48,6 +49,16 @@ RunReport RunBackfill(const Plan& plan, const WorkPlan& work, const RunOptions& 
 /// present when it was asked for; then only up to its last bar, which may still grow (the next
 /// run fetches from there on).
 TimeRange FinalPart(const fetch::FetchedPage& page, const BarBatch& bars);
+
+/// What a fetch that failed for good (not interrupted) means for the run: whether it stops the
+/// run (`stop`, with the reason: the key refused, a transport that cannot work, the retry
+/// budget spent) and whether its range or day fails (it stays to do otherwise).
+struct FetchFailure {
+  std::optional<RunOutcome> stop;
+  std::string reason;
+  bool item_fails = true;
+};
+FetchFailure OnFetchFailure(const Error& error, const RunOptions& options);
 
 /// A run that ended normally but with failed ranges or files gets its outcome: kNetwork when
 /// the network gave up on any (resumable, exit 5), else kRangesFailed; and its error line.

@@ -4,6 +4,7 @@
 
 #include "core/clock.h"
 #include "engine/file_pass.h"
+#include "engine/grouped_pass.h"
 #include "engine/refresh.h"
 #include "fetch/rate_limiter.h"
 #include "fetch/retry_policy.h"
@@ -44,26 +45,30 @@ Result<std::unique_ptr<BackfillJob>> BackfillJob::PrepareWork(RunConfig config, 
     if (!files) return Fail(files.error());
     job->files_ = std::move(*files);
   }
-  auto work = job->PlanRest(false);
-  if (!work) return Fail(work.error());
-  job->work_ = std::move(*work);
+  BARFILL_TRY(job->Replan());
   return job;
 }
 
-Result<WorkPlan> BackfillJob::PlanRest(bool after_files) {
+Result<WorkPlan> BackfillJob::PlanRest() {
   Plan plan = config_.plan;
+  const bool files_pending = files_ && !files_ran_;
   // Files only: nothing for REST before the files (dates still checked and clamped); after
   // them, the series that still have days to do are counted.
-  if (!config_.UsesRest() && !after_files) plan.tickers.clear();
+  if (!config_.UsesRest() && !files_ran_) plan.tickers.clear();
+  const bool grouped_pending = !grouped_.days.empty() && !grouped_ran_;
   CoveredElsewhere elsewhere;
-  if (files_ && !after_files) {
-    elsewhere = [this](const Series& series) {
+  if (files_pending || grouped_pending) {
+    elsewhere = [this, files_pending, grouped_pending](const Series& series) {
       std::vector<TimeRange> days;
-      if (!FilesServe(series)) return days;
-      for (const flatfiles::Dataset& d : files_->datasets) {
-        if (d.asset == series.ticker.asset_class() && flatfiles::TimeframeOf(d.timeframe) == series.timeframe) {
-          days = FileDays(*files_, d);
+      if (files_pending && FilesServe(series)) {
+        for (const flatfiles::Dataset& d : files_->datasets) {
+          if (d.asset == series.ticker.asset_class() && flatfiles::TimeframeOf(d.timeframe) == series.timeframe) {
+            days = FileDays(*files_, d);
+          }
         }
+      }
+      if (grouped_pending) {
+        for (const TimeRange& r : GroupedCoverage(grouped_, series)) days.push_back(r);
       }
       return days;
     };
@@ -72,9 +77,32 @@ Result<WorkPlan> BackfillJob::PlanRest(bool after_files) {
   auto work = BuildWorkPlan(plan, *stores_.front(), today, config_.concurrency, kMaxBaseAggregatesPerRequest, elsewhere);
   if (!work) return work;
   // Vendors revise recent bars: a plan reaching into the last days verifies its last sessions
-  // (through REST; the newest days are not in files yet).
-  if (config_.UsesRest()) AddRefreshRanges(*work, plan, today, store::NowMs(), config_.refresh_sessions);
+  // (through REST; the newest days are not in files yet), unless this run's grouped days fetch them.
+  CoveredElsewhere grouped_days;
+  if (!grouped_.days.empty()) grouped_days = [this](const Series& series) { return GroupedCoverage(grouped_, series); };
+  if (config_.UsesRest()) AddRefreshRanges(*work, plan, today, store::NowMs(), config_.refresh_sessions, grouped_days);
   return work;
+}
+
+Status BackfillJob::Replan(bool with_grouped) {
+  if (!grouped_ran_) grouped_ = GroupedPlan{};
+  auto work = PlanRest();
+  if (!work) return Fail(work.error());
+  if (!grouped_ran_ && with_grouped && config_.grouped && config_.UsesRest()) {
+    grouped_ = PlanGrouped(*work, WallNowMs());
+    if (!grouped_.days.empty()) {
+      work = PlanRest();  // the grouped days left out
+      if (!work) return Fail(work.error());
+    }
+  }
+  work_ = std::move(*work);
+  return Ok();
+}
+
+void BackfillJob::FailuresToNotes(RunReport& report, std::vector<std::string>& notes) {
+  // REST fetches the days of what failed: they are notes, not failures, now.
+  for (const FailureRecord& f : report.failures) notes.push_back(f.error + " (REST fetches its days)");
+  report.failures.clear();
 }
 
 std::string BackfillJob::DescribePlan() const {
@@ -90,10 +118,12 @@ std::string BackfillJob::DescribePlan() const {
     out += line;
     for (const std::string& m : files_->missing) out += "  missing: " + m + "\n";
   }
+  out += DescribeGroupedPlan(grouped_);
   if (config_.plan.all_tickers) {
     out += "tickers: every ticker of the flat files (REST is not asked)\n";
     return out;
   }
+  if (!grouped_.days.empty()) out += "then REST, for what grouped daily does not cover (series it completes show as complete):\n";
   out += DescribeWorkPlan(config_.plan, work_, config_.rate.per_second, config_.concurrency);
   if (work_.ranges_to_verify > 0) {
     out += "refresh: " + std::to_string(work_.ranges_to_verify) + " of the ranges are the last " +
@@ -211,11 +241,17 @@ RunReport BackfillJob::Run(const RunControl& control) {
     if (!extra) return Stopped(extra.error());
     stores_.push_back(std::move(*extra));
   }
+  std::vector<BarStore*> writers;
+  for (const auto& store : stores_) writers.push_back(store.get());
   FetchContext context(config_, control);
-  // Flat files first: REST then plans against what they loaded.
-  RunReport files_report;
-  if (files_) RunFiles(control, context.budget(), RealClock(), files_report);
-  const bool rest = config_.UsesRest() && files_report.outcome == RunOutcome::kDone;
+  const RunOptions options = OptionsFor(config_, control, context);
+  // The passes before REST: flat files first, then grouped daily planned against what they loaded.
+  RunReport pre;
+  if (files_) {
+    RunFiles(control, context.budget(), RealClock(), pre);
+    files_ran_ = true;
+  }
+  bool rest = config_.UsesRest() && pre.outcome == RunOutcome::kDone;
 
   // Stocks: their corporate actions before their REST bars, so that adjusted ranges a changed
   // split made stale are fetched again by this very run.
@@ -233,32 +269,36 @@ RunReport BackfillJob::Run(const RunControl& control) {
     synced.actions_error = sync.error().ToString();  // the bars still run; the next run syncs again
   }
   // The ledger now holds what the files loaded (the days of failed, refused or missing files
-  // are still to do) and the stale marks of changed splits: plan REST again.
+  // are still to do) and the stale marks of changed splits: plan grouped days and REST again.
+  if (rest) FailuresToNotes(pre, pre.files.notes);
   if (files_ || !synced.actions.stale.empty() || config_.actions.refresh_stale) {
-    auto work = PlanRest(files_.has_value());
-    if (!work) {
-      RunReport stopped = Stopped(work.error());
+    if (Status planned = Replan(rest); !planned) {
+      RunReport stopped = Stopped(planned.error());
       CarryActions(synced, stopped);
       return stopped;
     }
-    work_ = std::move(*work);
+  }
+  if (!grouped_.days.empty() && rest) {
+    RunGroupedPass(grouped_, options, context.shared(), writers, pre);
+    grouped_ran_ = true;
+    rest = pre.outcome == RunOutcome::kDone;
+    if (rest) FailuresToNotes(pre, pre.grouped.notes);
+    // REST plans against what the grouped days stored.
+    if (Status planned = Replan(); !planned) {
+      RunReport stopped = Stopped(planned.error());
+      CarryActions(synced, stopped);
+      return stopped;
+    }
   }
   if (config_.actions.refresh_stale && rest) {
     auto stale = StaleWork(config_.plan.tickers, *stores_.front());
     if (!stale) return Stopped(stale.error());
     AddWork(work_, *stale);
   }
-  if (rest && files_report.files.failed > 0) {
-    // REST fetches the days of the files that failed: they are notes, not failures, now.
-    for (const FailureRecord& f : files_report.failures) files_report.files.notes.push_back(f.error + " (REST fetches its days)");
-    files_report.failures.clear();
-  }
 
-  std::vector<BarStore*> extra_writers;
-  for (size_t i = 1; i < stores_.size(); ++i) extra_writers.push_back(stores_[i].get());
-  WorkPlan nothing;  // files only, or the file pass stopped the run: REST has no work
-  RunReport report = RunBackfill(config_.plan, rest ? work_ : nothing, OptionsFor(config_, control, context),
-                                 context.shared(), *stores_.front(), extra_writers);
+  WorkPlan nothing;  // files only, or a pass before stopped the run: REST has no work
+  RunReport report = RunBackfill(config_.plan, rest ? work_ : nothing, options, context.shared(), *stores_.front(),
+                                 std::span<BarStore* const>(writers).subspan(1));
   CarryActions(synced, report);
   if (const Status recorded = RecordVerified(*stores_.front(), report.verified, store::NowMs()); !recorded) {
     // The bars are in; only the note of when they were verified is missing.
@@ -267,25 +307,30 @@ RunReport BackfillJob::Run(const RunControl& control) {
       report.error = "database error while recording verified ranges: " + recorded.error().ToString();
     }
   }
-  if (!files_) return report;
+  if (!files_ran_ && !grouped_ran_) return report;
 
-  // One report: the files' counts, time and failures with REST's.
-  report.files = std::move(files_report.files);
-  report.records += files_report.records;
-  report.duration_s += files_report.duration_s;
-  report.db_s += files_report.db_s;
-  report.failures.insert(report.failures.begin(), files_report.failures.begin(), files_report.failures.end());
+  // One report: the passes' counts, time, requests and failures with REST's.
+  report.files = std::move(pre.files);
+  report.grouped = std::move(pre.grouped);
+  report.records += pre.records;
+  report.duration_s += pre.duration_s;
+  report.api_s += pre.api_s;
+  report.fetcher_thread_s += pre.fetcher_thread_s;
+  report.db_s += pre.db_s;
+  report.fetch_stats.Add(pre.fetch_stats);
+  report.requests_minimum += pre.requests_minimum;
+  report.failures.insert(report.failures.begin(), pre.failures.begin(), pre.failures.end());
   if (!rest) {
-    // What is left of the plan after the files: series complete, and series with days to do.
+    // What is left of the plan after the passes: series complete, and series with days to do.
     report.jobs_total = static_cast<int64_t>(work_.series.size());
     report.series_up_to_date = work_.series_up_to_date;
     report.jobs_succeeded = work_.series_up_to_date;
     report.jobs_incomplete = report.jobs_total - report.jobs_succeeded;
   }
-  if (files_report.outcome != RunOutcome::kDone) {
-    report.outcome = files_report.outcome;
-    report.stop_reason = files_report.stop_reason;
-    report.error = files_report.stop_reason;
+  if (pre.outcome != RunOutcome::kDone) {
+    report.outcome = pre.outcome;
+    report.stop_reason = pre.stop_reason;
+    report.error = pre.stop_reason;
   }
   SettleFailures(report);
   return report;

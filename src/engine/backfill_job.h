@@ -14,6 +14,7 @@
 #include "core/result.h"
 #include "engine/backfill.h"
 #include "engine/file_plan.h"
+#include "engine/grouped_plan.h"
 #include "engine/planner.h"
 #include "engine/run_config.h"
 #include "fetch/rate_limiter.h"
@@ -66,10 +67,12 @@ class BackfillJob {
                                                           const WorkPlanner& planner);
 
   const RunConfig& config() const { return config_; }
-  /// What REST fetches (the days flat files load first left out).
+  /// What REST fetches (the days flat files and grouped daily load first left out).
   const WorkPlan& work() const { return work_; }
   /// The day files to load, when the run uses flat files.
   const std::optional<FilePlan>& files() const { return files_; }
+  /// The market days to request grouped (empty when per-ticker ranges are cheaper, or off).
+  const GroupedPlan& grouped() const { return grouped_; }
   /// The store, for messages ("SQLite database bars.db").
   std::string DescribeStore() const { return stores_.front()->Describe(); }
   /// What opening the store did that the user should hear of (a schema upgrade), one line each.
@@ -89,15 +92,27 @@ class BackfillJob {
  private:
   BackfillJob(RunConfig config, StoreOptions store_options) : config_(std::move(config)), store_options_(std::move(store_options)) {}
 
-  /// Plans what REST fetches, leaving out the days of `files_` unless `after_files`.
-  Result<WorkPlan> PlanRest(bool after_files);
+  /// Plans what REST fetches against the ledger, leaving out the days of the passes before it
+  /// that have not run yet (flat files, grouped daily).
+  Result<WorkPlan> PlanRest();
+  /// Plans the grouped days (unless they ran, or not `with_grouped`: the run stopped) from what
+  /// REST would fetch without them, and then work_: what REST fetches after the passes before
+  /// it. Prepare and every pass before REST end with it, so REST fetches only what they did not
+  /// cover.
+  Status Replan(bool with_grouped = true);
   /// The flat-file pass; its counts, failures and outcome go into `report`.
   void RunFiles(const RunControl& control, fetch::RetryBudget& budget, Clock& clock, RunReport& report);
+  /// After a pass before REST, when REST fetches the days of what failed in it: its failures
+  /// become `notes` of its section of the report.
+  static void FailuresToNotes(RunReport& report, std::vector<std::string>& notes);
 
   RunConfig config_;
   StoreOptions store_options_;
   std::vector<std::unique_ptr<BarStore>> stores_;  ///< the first plans and writes; the others only write
   std::optional<FilePlan> files_;
+  GroupedPlan grouped_;
+  bool files_ran_ = false;
+  bool grouped_ran_ = false;
   WorkPlan work_;
 };
 

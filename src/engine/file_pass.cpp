@@ -11,6 +11,7 @@
 
 #include "engine/bounded_queue.h"
 #include "engine/busy_clock.h"
+#include "engine/run_stop.h"
 #include "fetch/file_downloader.h"
 #include "flatfiles/day_file_reader.h"
 
@@ -30,12 +31,6 @@ constexpr int kDownloadsPerFile = 3;
 struct SpooledWork {
   const FileWork* work = nullptr;
   fetch::SpooledFile spool;
-};
-
-/// Why the pass stops early; the first reason wins.
-struct StopReason {
-  RunOutcome outcome = RunOutcome::kDone;
-  std::string text;
 };
 
 class FilePass {
@@ -85,22 +80,15 @@ class FilePass {
     for (std::string& note : notes_) r.notes.push_back(std::move(note));
     for (FailureRecord& f : failures_) report.failures.push_back(std::move(f));
     report.records += rows_;
-    if (stop_.outcome != RunOutcome::kDone && report.outcome == RunOutcome::kDone) {
-      report.outcome = stop_.outcome;
-      report.stop_reason = stop_.text;
-    }
+    stop_.AddTo(report);
   }
 
  private:
   bool Stopped() const {
-    return stop_flag_.load() || (options_.cancel != nullptr && options_.cancel->load());
+    return stop_.stopped() || (options_.cancel != nullptr && options_.cancel->load());
   }
 
-  void Stop(RunOutcome outcome, const std::string& text) {
-    std::lock_guard lock(mutex_);
-    if (stop_.outcome == RunOutcome::kDone) stop_ = StopReason{outcome, text};
-    stop_flag_.store(true);
-  }
+  void Stop(RunOutcome outcome, const std::string& text) { stop_.Stop(outcome, text); }
 
   Result<std::unique_ptr<fetch::FileDownloader>> NewDownloader() {
     return fetch::FileDownloader::Create(options_.s3, options_.retry, options_.budget, options_.clock,
@@ -342,12 +330,11 @@ class FilePass {
   std::unordered_set<std::string> plan_tickers_;
   BoundedQueue<SpooledWork> queue_;
   std::atomic<size_t> next_file_{0};
-  std::atomic<bool> stop_flag_{false};
+  RunStop stop_;
   BusyClock download_busy_;
   BusyClock db_busy_;
 
   std::mutex mutex_;  // guards everything below
-  StopReason stop_;
   fetch::FileDownloadStats downloads_;
   int64_t fetched_ = 0;
   int64_t failed_ = 0;

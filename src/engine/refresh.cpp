@@ -54,7 +54,8 @@ void GiveToVerify(SeriesWork& sw, TimeRange verify) {
 
 }  // namespace
 
-int64_t AddRefreshRanges(WorkPlan& work, const Plan& plan, CalendarDay today, int64_t now_ms, int sessions) {
+int64_t AddRefreshRanges(WorkPlan& work, const Plan& plan, CalendarDay today, int64_t now_ms, int sessions,
+                         const CoveredElsewhere& fetched_this_run) {
   const CalendarDay last_day = work.clamped_to ? *work.clamped_to : plan.to;
   if (sessions <= 0 || last_day < today.AddDays(-kRefreshHorizonDays)) return 0;
   int64_t added = 0;
@@ -67,6 +68,12 @@ int64_t AddRefreshRanges(WorkPlan& work, const Plan& plan, CalendarDay today, in
     // the range to verify, so every bar of those sessions is fetched once, by one request.
     const std::vector<TimeRange> stored = Subtract(wanted, sw.todo);
     if (stored.empty()) continue;
+    if (fetched_this_run) {
+      const std::vector<TimeRange> fresh = fetched_this_run(sw.series);
+      const bool all_fresh = std::all_of(stored.begin(), stored.end(),
+                                         [&](const TimeRange& s) { return Subtract(s, fresh).empty(); });
+      if (all_fresh) continue;
+    }
     const TimeRange verify{stored.front().from_ms, wanted.to_ms};
     const bool was_up_to_date = sw.todo.empty();
     const int64_t ranges_before = static_cast<int64_t>(sw.ranges.size());

@@ -22,6 +22,10 @@ inline constexpr int kRefreshHorizonDays = 7;
 /// stored part of them on (what was never stored is fetched by the plan anyway; the plan's
 /// ranges inside the verified one are trimmed away). Nothing when `sessions` is 0 or the plan's
 /// last day lies more than kRefreshHorizonDays before `today`. Returns the ranges added.
-int64_t AddRefreshRanges(WorkPlan& work, const Plan& plan, CalendarDay today, int64_t now_ms, int sessions);
+/// `fetched_this_run`, if given, names the parts of a series this run fetches (or fetched) by
+/// another way before REST (grouped daily): bars fetched minutes ago are not verified; a series
+/// whose stored recent sessions all lie there gets no range to verify.
+int64_t AddRefreshRanges(WorkPlan& work, const Plan& plan, CalendarDay today, int64_t now_ms, int sessions,
+                         const CoveredElsewhere& fetched_this_run = {});
 
 }  // namespace barfill::engine

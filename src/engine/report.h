@@ -46,6 +46,22 @@ struct FilesReport {
   std::vector<std::string> notes;  ///< one line per file worth a word: bad rows, restamped rows, refusals
 };
 
+/// What the grouped-daily pass did (all zero when the planner did not choose it).
+struct GroupedReport {
+  int64_t days_planned = 0;         ///< market days the planner chose to request
+  int64_t per_ticker_requests = 0;  ///< what per-ticker ranges would have cost those series
+  int64_t days_stored = 0;          ///< answered and committed
+  int64_t days_failed = 0;          ///< gave up on after their retries (REST fetches their days)
+  int64_t requests = 0;             ///< HTTP requests sent, retries included
+  int64_t retries = 0;
+  int64_t bars = 0;                 ///< bars stored
+  int64_t series_served = 0;        ///< series that got at least one day from it
+  int64_t rejected = 0;             ///< ticker-days the validation rejected (failed in the ledger)
+  int64_t skipped = 0;              ///< results whose ticker barfill cannot hold (never stored)
+  double duration_s = 0;            ///< the pass, wall time
+  std::vector<std::string> notes;   ///< failed days and rejected tickers, one line each
+};
+
 struct RunReport {
   std::string plan_name;
   std::string store;  ///< "sqlite barfill.db", "postgresql host:5432/db"
@@ -79,6 +95,7 @@ struct RunReport {
   double backpressure_s = 0;    ///< fetchers waiting for the writer's queue to have room
   fetch::FetchStats fetch_stats;             ///< requests, retries, 429s, and per-stage thread time
   FilesReport files;
+  GroupedReport grouped;
 
   // The corporate-actions sync before the bars (stock plans) or on its own (`barfill actions sync`).
   bool actions_synced = false;

@@ -50,6 +50,10 @@ Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings) {
   } else {
     return Fail(ErrorCode::kUsage, "source must be auto, rest or files (got '" + settings.source + "')");
   }
+  if (settings.grouped != "auto" && settings.grouped != "off") {
+    return Fail(ErrorCode::kUsage, "grouped must be auto or off (got '" + settings.grouped + "')");
+  }
+  config.grouped = settings.grouped == "auto";
   const bool have_keys = !settings.files_access_key.empty() && !settings.files_secret_key.empty();
   if (config.source == Source::kFiles && !have_keys) {
     return Fail(ErrorCode::kUsage,

@@ -57,6 +57,9 @@ struct RunSettings {
   /// Where bars come from: "auto" (flat files for what they hold when S3 keys are given, REST for
   /// the rest), "rest", or "files" (flat files only).
   std::string source = "auto";
+  /// Grouped daily: "auto" (one request per market day for a market's 1d series when that needs
+  /// fewer requests than per-ticker ranges) or "off" (per-ticker ranges always).
+  std::string grouped = "auto";
   std::string files_url;         ///< default https://files.massive.com
   std::string files_bucket;      ///< default flatfiles
   std::string files_access_key;  ///< the S3 keys (not the REST key); never printed
@@ -83,6 +86,8 @@ struct RunConfig {
   bool fallback_daily = false;
   bool dry_run = false;
   Source source = Source::kAuto;
+  /// Whether the planner may request 1d series by market day (grouped daily) when cheaper.
+  bool grouped = true;
   /// The flat files to use, when the source takes them (auto with S3 keys, or files).
   std::optional<flatfiles::S3Options> files;
   /// Whether REST serves the series the files do not (or cannot).

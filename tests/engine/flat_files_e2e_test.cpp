@@ -187,6 +187,35 @@ TEST_F(FlatFilesEndToEnd, AutoTakesFromRestWhatTheFilesCannotGive) {
   EXPECT_EQ(report.jobs_succeeded, 9);
 }
 
+// Many tickers and a day file missing: that day comes from one grouped-daily request, not one
+// range request per ticker.
+TEST_F(FlatFilesEndToEnd, AMissingDayOfManyTickersComesFromOneGroupedRequest) {
+  const CalendarDay hole{2025, 2, 12};
+  sim::S3SimOptions s3;
+  tickers_.clear();
+  for (int i = 0; i < 30; ++i) {
+    const std::string t = std::string("G") + static_cast<char>('A' + i / 26) + static_cast<char>('A' + i % 26);
+    s3.universe.push_back(*Ticker::Parse(t));
+    tickers_ += (tickers_.empty() ? "" : ",") + t;
+  }
+  s3.faults.push_back(sim::S3FaultRule{flatfiles::KeyFor(flatfiles::Dataset{AssetClass::kStock, flatfiles::FileTimeframe::kDay}, hole),
+                                       sim::S3Fault::kMissing});
+  StartSim(std::move(s3));
+  const CommandResult run = Run("auto", "1d");
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  std::vector<std::pair<std::string, std::string>> requests;  // bars, not corporate actions
+  for (auto& r : testing::SimRequests(env_->server().BaseUrl())) {
+    if (r.first.starts_with("/v2/aggs/")) requests.push_back(std::move(r));
+  }
+  ASSERT_EQ(requests.size(), 1u) << "the missing day once, for every ticker";
+  EXPECT_EQ(requests[0].first, "/v2/aggs/grouped/locale/us/market/stocks/2025-02-12");
+  const testing::ReportJson report = testing::ReadReportJson(report_);
+  EXPECT_EQ(report.grouped_stored, 1);
+  EXPECT_EQ(report.grouped_per_ticker_requests, 30);
+  EXPECT_EQ(report.jobs_succeeded, 30);
+  ExpectEqualsGroundTruth(db_, "1d");
+}
+
 TEST_F(FlatFilesEndToEnd, ResetDownloadsResumeAndADamagedFileIsDownloadedAgain) {
   const CalendarDay day{2025, 2, 6};
   sim::S3SimOptions s3;

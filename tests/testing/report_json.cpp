@@ -12,6 +12,16 @@ int64_t Int(simdjson::simdjson_result<simdjson::dom::element> e) {
   return e.get(v) ? -1 : v;
 }
 
+/// The strings of an array into `out`.
+void Strings(simdjson::simdjson_result<simdjson::dom::element> e, std::vector<std::string>& out) {
+  simdjson::dom::array items;
+  if (e.get(items)) return;
+  for (simdjson::dom::element item : items) {
+    std::string_view text;
+    if (!item.get(text)) out.emplace_back(text);
+  }
+}
+
 }  // namespace
 
 ReportJson ReadReportJson(const std::string& path) {
@@ -47,13 +57,17 @@ ReportJson ReadReportJson(const std::string& path) {
   r.files_rows = Int(doc["files"]["rows"]);
   r.files_resumes = Int(doc["files"]["resumes"]);
   r.files_restarts = Int(doc["files"]["restarts"]);
-  simdjson::dom::array missing;
-  if (!doc["files"]["missing"].get(missing)) {
-    for (simdjson::dom::element m : missing) {
-      std::string_view day;
-      if (!m.get(day)) r.files_missing.emplace_back(day);
-    }
-  }
+  Strings(doc["files"]["missing"], r.files_missing);
+  r.grouped_days = Int(doc["grouped"]["days"]);
+  r.grouped_stored = Int(doc["grouped"]["stored"]);
+  r.grouped_failed = Int(doc["grouped"]["failed"]);
+  r.grouped_requests = Int(doc["grouped"]["requests"]);
+  r.grouped_retried = Int(doc["grouped"]["retried"]);
+  r.grouped_per_ticker_requests = Int(doc["grouped"]["per_ticker_requests"]);
+  r.grouped_bars = Int(doc["grouped"]["bars"]);
+  r.grouped_series = Int(doc["grouped"]["series"]);
+  r.grouped_rejected = Int(doc["grouped"]["rejected"]);
+  Strings(doc["grouped"]["notes"], r.grouped_notes);
   std::string_view reason;
   if (!doc["stop_reason"].get(reason)) r.stop_reason = std::string(reason);
   simdjson::dom::array failures;

@@ -22,6 +22,10 @@ struct ReportJson {
   int64_t files_listed = -1, files_fetched = -1, files_unchanged = -1, files_replaced = -1, files_failed = -1,
           files_refused = -1, files_rows = -1, files_resumes = -1, files_restarts = -1;
   std::vector<std::string> files_missing;
+  /// The "grouped" section.
+  int64_t grouped_days = -1, grouped_stored = -1, grouped_failed = -1, grouped_requests = -1, grouped_retried = -1,
+          grouped_per_ticker_requests = -1, grouped_bars = -1, grouped_series = -1, grouped_rejected = -1;
+  std::vector<std::string> grouped_notes;
   int64_t exit_code = -1;
   std::string stop_reason;
   std::vector<std::string> failure_errors;
