@@ -33,7 +33,12 @@ endfunction()
 # barfill executable and the source tree through compile definitions; NO_EXE is for tests that
 # never run the barfill executable, so they need not wait for it to build.
 function(barfill_test name)
-  cmake_parse_arguments(ARG "NO_EXE" "TIMEOUT" "LABELS;SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_EXE;SERIAL" "TIMEOUT" "LABELS;SOURCES;DEPS" ${ARGN})
+  # SERIAL: ctest runs each of these tests alone (timing-sensitive scenarios: leases, pauses).
+  set(run_serial FALSE)
+  if(ARG_SERIAL)
+    set(run_serial TRUE)
+  endif()
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
@@ -47,6 +52,6 @@ function(barfill_test name)
     add_dependencies(${name} barfill_cli)
   endif()
   gtest_discover_tests(${name}
-    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT} RUN_SERIAL ${run_serial}
     DISCOVERY_TIMEOUT 60)
 endfunction()

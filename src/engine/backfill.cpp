@@ -30,8 +30,6 @@ struct WriteItem {
   std::optional<Error> failure;
 };
 
-}
-
 /// One pass over a WorkPlan: the fetchers, the writers, the progress.
 class Pass {
  public:
