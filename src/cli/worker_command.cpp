@@ -25,6 +25,7 @@ struct WorkerFlags {
   bool exit_when_empty = false;
   std::string log_format = "text";
   int metrics_port = 0;
+  double wait_for_db_s = 60;
 };
 
 int64_t NowMs() {
@@ -64,6 +65,10 @@ int RunWorkerCommand(const WorkerFlags& flags) {
     return ReportError(Error(ErrorCode::kUsage, "--lease must be 1 to 3600 seconds (how long a claim holds an item "
                                                 "without a heartbeat; default 30)"));
   }
+  if (!std::isfinite(flags.wait_for_db_s) || flags.wait_for_db_s < 0 || flags.wait_for_db_s > 86400) {
+    return ReportError(Error(ErrorCode::kUsage, "--wait-for-db must be 0 to 86400 seconds (how long a starting worker "
+                                                "waits for a PostgreSQL that refuses connections; default 60)"));
+  }
   auto settings = SettingsFromFlags(flags.run);
   if (!settings) return ReportError(settings.error());
   settings->run.source = "rest";
@@ -73,6 +78,7 @@ int RunWorkerCommand(const WorkerFlags& flags) {
   engine::WorkerOptions options;
   options.lease = std::chrono::milliseconds(static_cast<int64_t>(flags.lease_s * 1000));
   options.exit_when_empty = flags.exit_when_empty;
+  options.start_wait = std::chrono::milliseconds(static_cast<int64_t>(flags.wait_for_db_s * 1000));
   options.host = HostName();
   options.pid = getpid();
   options.cancel = &InstallStopSignals();
@@ -103,6 +109,9 @@ void AddWorkerCommand(CLI::App& app, CommandMain* run) {
   AddFetchFlags(cmd, flags->run);
   cmd->add_option("--lease", flags->lease_s, "Seconds a claim holds an item without a heartbeat (default 30)");
   cmd->add_flag("--exit-when-empty", flags->exit_when_empty, "Exit once no item is pending or leased (batch jobs)");
+  cmd->add_option("--wait-for-db", flags->wait_for_db_s,
+                  "Seconds a starting worker waits for a PostgreSQL that refuses connections for now (restarting, "
+                  "in recovery, not listening yet) before it exits with the error; 0 = at once (default 60)");
   cmd->add_option("--log-format", flags->log_format, "text (default) or json: one JSON object per event on stderr");
   cmd->add_option("--metrics-port", flags->metrics_port,
                   "Serve Prometheus metrics at http://0.0.0.0:PORT/metrics (requests, 429s, retries, rows, bytes, "

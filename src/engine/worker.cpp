@@ -100,9 +100,6 @@ class Worker {
       if (!opened) return Fail(opened.error());
       *queue = std::move(*opened);
     }
-    auto id = queue_->RegisterWorker(options_.host, options_.pid);
-    if (!id) return Fail(id.error());
-    report_.worker_id = *id;
 
     limiter_options_.retry_after_cap_ms = config_.fetch_config.retry.retry_after_cap_ms;
     if (!config_.rate.unlimited()) {
@@ -120,6 +117,10 @@ class Worker {
     fetch_.clock = &clock_;
     fetch_.cancel = &stop_;
     fetch_.warn = [this](const std::string& line) { Emit({"warning", line}); };
+    // Registered last, so that a start that fails (and is tried again) leaves no worker row.
+    auto id = queue_->RegisterWorker(options_.host, options_.pid);
+    if (!id) return Fail(id.error());
+    report_.worker_id = *id;
     return Ok();
   }
 
@@ -557,9 +558,30 @@ Result<EnqueueReport> EnqueuePlan(const RunConfig& config, const StoreOptions& s
 }
 
 Result<WorkerReport> RunWorker(const RunConfig& config, const WorkerOptions& options, const StoreOptions& store_options) {
-  Worker worker(config, options, store_options);
-  BARFILL_TRY(worker.Start());
-  return worker.Run();
+  // A worker may start while its server restarts or fails over (a fleet restarted together):
+  // it waits for the server, as it does mid-run, instead of exiting; other errors end it at once.
+  Clock& clock = RealClock();
+  const auto give_up = std::chrono::steady_clock::now() + options.start_wait;
+  std::chrono::milliseconds delay{100};
+  for (;;) {
+    {
+      Worker worker(config, options, store_options);
+      Status started = worker.Start();
+      if (started) return worker.Run();
+      const bool cancelled = options.cancel != nullptr && options.cancel->load();
+      if (started.error().code != ErrorCode::kDatabaseRetryable || cancelled ||
+          std::chrono::steady_clock::now() + delay > give_up) {
+        return Fail(std::move(started).error());
+      }
+      if (options.on_event) {
+        options.on_event({"warning", "PostgreSQL is not available yet (" + started.error().ToString() +
+                                         "); retrying for up to " +
+                                         std::to_string(options.start_wait.count() / 1000) + " s"});
+      }
+    }
+    (void)clock.SleepFor(delay, options.cancel);
+    delay = std::min(delay * 2, std::chrono::milliseconds(2000));
+  }
 }
 
 }  // namespace barfill::engine

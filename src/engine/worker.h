@@ -67,6 +67,9 @@ struct WorkerOptions {
   /// While waiting with nothing to claim: how often to look for leases that expired (no
   /// notification announces those); an enqueue or a release wakes the worker at once.
   std::chrono::milliseconds idle_check{2'000};
+  /// At start, how long to wait for a PostgreSQL that refuses connections for now (restarting,
+  /// in recovery, not listening yet) before giving up with its error.
+  std::chrono::milliseconds start_wait{60'000};
   std::string host;  ///< for barfill status
   int64_t pid = 0;
   /// Set (by a signal handler) to drain: no new claims, fetches in flight abandoned (their items

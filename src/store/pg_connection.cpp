@@ -165,6 +165,16 @@ std::string OneLine(std::string_view text) {
   return out;
 }
 
+bool ServerUnavailableNow(std::string_view reason) {
+  // libpq gives no SQLSTATE for a refused connection, only its message (the server's own words
+  // for 57P03 cannot_connect_now, or the socket's).
+  for (const std::string_view passing : {"the database system is", "Connection refused", "No such file or directory",
+                                         "server closed the connection unexpectedly"}) {
+    if (reason.find(passing) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 std::string DescribeConnection(const PGconn* conn) {
   const auto value = [](const char* v, const char* fallback) {
     return std::string(v != nullptr && *v != '\0' ? v : fallback);
@@ -185,8 +195,9 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conn
   if (conn == nullptr) return Fail(ErrorCode::kDatabase, "cannot allocate a PostgreSQL connection");
   std::unique_ptr<PgConnection> connection(new PgConnection(conn));
   if (PQstatus(conn) != CONNECTION_OK) {
-    return Fail(ErrorCode::kDatabase, "cannot connect to " + connection->Describe() + ": " +
-                                          OneLine(PQerrorMessage(conn)));
+    const std::string reason = OneLine(PQerrorMessage(conn));
+    return Fail(ServerUnavailableNow(reason) ? ErrorCode::kDatabaseRetryable : ErrorCode::kDatabase,
+                "cannot connect to " + connection->Describe() + ": " + reason);
   }
   // Quiet NOTICEs (e.g. "relation already exists, skipping") instead of printing them.
   PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);

@@ -131,6 +131,10 @@ class PgLink {
 Result<std::unique_ptr<PgLink>> OpenPgLink(const std::string& db_url, std::string_view command,
                                            const StoreOptions& options);
 
+/// True for a connection refused for a reason that passes: the server shutting down, starting up
+/// or in recovery, or not listening yet (a restart, a failover). Open then fails retryable.
+bool ServerUnavailableNow(std::string_view reason);
+
 /// `PostgreSQL database "x" at host:port` for any connection object, good or failed.
 std::string DescribeConnection(const PGconn* conn);
 

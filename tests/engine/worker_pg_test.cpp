@@ -312,6 +312,36 @@ TEST_F(WorkersEndToEnd, AServerRestartUnderThreeWorkersLosesNothing) {
   ExpectDatabaseEqualsGroundTruth();
 }
 
+// A worker started while its server is down (a fleet restarted together, a failover) waits for
+// the server and then does its work; with --wait-for-db 0 it gives up at once, exit 4.
+TEST_F(WorkersEndToEnd, AWorkerStartedWhileTheServerIsDownWaitsForIt) {
+  testing::PrivateCluster cluster;
+  ASSERT_TRUE(cluster.error().empty()) << cluster.error();
+  db_url_ = cluster.Conninfo();
+  StartSim(2000);
+  Enqueue();
+  const CommandResult stopped = cluster.Stop();
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err << stopped.out;
+
+  std::vector<std::string> at_once = WorkerArgs("60/s");
+  at_once.insert(at_once.end(), {"--wait-for-db", "0"});
+  const CommandResult gave_up = testing::RunCommand(at_once, Env());
+  EXPECT_EQ(gave_up.exit_code, 4);
+  EXPECT_THAT(gave_up.err, ::testing::StartsWith("error: cannot connect to PostgreSQL database"));
+
+  BackgroundCommand waiting(WorkerArgs("60/s"), Env());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const CommandResult started = cluster.Start();
+  ASSERT_EQ(started.exit_code, 0) << started.err << started.out;
+  const CommandResult r = waiting.Wait();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("PostgreSQL is not available yet (cannot connect to PostgreSQL database"));
+  const store::QueueStatus status = QueueStatusNow();
+  EXPECT_GT(status.total(), 0);
+  EXPECT_EQ(status.done, status.total());
+  ExpectDatabaseEqualsGroundTruth();
+}
+
 // --metrics-port: a long-running worker (no --exit-when-empty) serves Prometheus metrics that
 // agree with the database; SIGTERM with nothing in hand exits 0.
 TEST_F(WorkersEndToEnd, MetricsAgreeWithTheDatabase) {

@@ -178,6 +178,8 @@ PrivateCluster::~PrivateCluster() {
 }
 
 CommandResult PrivateCluster::Restart() { return PgCtl({"-m", "fast", "-w", "restart"}); }
+CommandResult PrivateCluster::Stop() { return PgCtl({"-m", "fast", "-w", "stop"}); }
+CommandResult PrivateCluster::Start() { return PgCtl({"-w", "start"}); }
 
 std::string PrivateCluster::OnPath(const std::string& program) {
   if (program.find('/') != std::string::npos) return program;

@@ -73,6 +73,9 @@ class PrivateCluster {
     return "host=" + dir_ + " port=" + std::to_string(port_) + " user=postgres dbname=postgres";
   }
   CommandResult Restart();
+  /// Stops the server (fast shutdown) until Start; the socket is gone meanwhile.
+  CommandResult Stop();
+  CommandResult Start();
 
  private:
   static std::string OnPath(const std::string& program);
