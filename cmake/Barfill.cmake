@@ -13,8 +13,19 @@ function(barfill_defaults target)
   target_compile_features(${target} PUBLIC cxx_std_20)
   target_compile_options(${target} PRIVATE ${BARFILL_WARNINGS})
   if(BARFILL_SANITIZE)
-    target_compile_options(${target} PRIVATE -fsanitize=${BARFILL_SANITIZE} -fno-omit-frame-pointer -g)
+    # -g1: line tables for the sanitizers' stack traces, without the full debug info that makes
+    # instrumented builds much slower to compile.
+    target_compile_options(${target} PRIVATE -fsanitize=${BARFILL_SANITIZE} -fno-omit-frame-pointer -g1)
     target_link_options(${target} ${scope} -fsanitize=${BARFILL_SANITIZE})
+  endif()
+endfunction()
+
+# barfill_test_code(TARGET): test code (suites and their helpers) is built at -O0 in sanitizer
+# builds. It is thin beside the code it tests, which keeps the build's optimization, and
+# instrumented -O2 test files took several times longer to compile than at -O0 (CI's budget).
+function(barfill_test_code target)
+  if(BARFILL_SANITIZE)
+    target_compile_options(${target} PRIVATE -O0)
   endif()
 endfunction()
 
@@ -28,12 +39,17 @@ function(barfill_component name)
   target_link_libraries(barfill_${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# barfill_test(NAME LABELS unit|integration|pg|chaos SOURCES ... DEPS ... [NO_EXE] [TIMEOUT s])
+# barfill_test(NAME LABELS unit|integration|pg|chaos SOURCES ... DEPS ... [NO_EXE] [SERIAL] [TSAN]
+#              [TIMEOUT s])
 # A GoogleTest executable whose tests CTest discovers with the given labels. Tests find the
 # barfill executable and the source tree through compile definitions; NO_EXE is for tests that
-# never run the barfill executable, so they need not wait for it to build.
+# never run the barfill executable, so they need not wait for it to build. TSAN puts the
+# executable in the `tsan_tests` target: what the ThreadSanitizer stage of scripts/test.sh builds.
 function(barfill_test name)
-  cmake_parse_arguments(ARG "NO_EXE;SERIAL" "TIMEOUT" "LABELS;SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_EXE;SERIAL;TSAN" "TIMEOUT" "LABELS;SOURCES;DEPS" ${ARGN})
+  if(ARG_TSAN)
+    set_property(GLOBAL APPEND PROPERTY BARFILL_TSAN_TESTS ${name})
+  endif()
   # SERIAL: ctest runs each of these tests alone (timing-sensitive scenarios: leases, pauses).
   set(run_serial FALSE)
   if(ARG_SERIAL)
@@ -44,6 +60,7 @@ function(barfill_test name)
   endif()
   add_executable(${name} ${ARG_SOURCES})
   barfill_defaults(${name})
+  barfill_test_code(${name})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE BARFILL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
