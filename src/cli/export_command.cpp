@@ -13,6 +13,7 @@
 #include <limits>
 #include <string>
 
+#include "cli/api_flags.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -267,8 +268,7 @@ void AddExportCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--timestamps", flags->timestamps, "iso (ISO-8601 UTC, default) or ms (Unix ms)")
       ->check(CLI::IsMember({"iso", "ms"}));
   cmd->add_option("--output", flags->output, "Write to this file instead of standard output");
-  cmd->add_option("--db", flags->db,
-                  "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
+  AddDbFlag(cmd, &flags->db);
   cmd->callback([flags, run] { *run = [flags] { return RunExport(*flags); }; });
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "cli/api_flags.h"
 #include "engine/plan.h"
 #include "store/ledger.h"
 
@@ -16,7 +17,7 @@ Error InFlag(const std::string& flag, const Error& error) { return Error(ErrorCo
 }  // namespace
 
 void AddGapSelectionFlags(CLI::App* cmd, GapSelectionFlags* flags, bool with_db) {
-  if (with_db) cmd->add_option("--db", flags->db, "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
+  if (with_db) AddDbFlag(cmd, &flags->db);
   cmd->add_option("--tickers", flags->tickers, "Only these tickers, e.g. AAPL,X:BTCUSD (default: every series stored)");
   cmd->add_option("--timeframes", flags->timeframes, "Only these bar sizes, e.g. 1m,1d");
   cmd->add_option("--from", flags->from, "First day (YYYY-MM-DD, the market's zone; default: each series' first ledger day)");

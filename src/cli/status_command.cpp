@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/actions_report.h"
+#include "cli/api_flags.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/coverage_page.h"
@@ -262,8 +263,7 @@ void AddStatusCommand(CLI::App& app, CommandMain* run) {
   auto flags = std::make_shared<StatusFlags>();
   CLI::App* cmd = app.add_subcommand(
       "status", "Ranges done/failed/empty, rows and first/last bar per series, failed ranges");
-  cmd->add_option("--db", flags->db,
-                  "sqlite:PATH or postgresql://... (default $BARFILL_DB or sqlite:barfill.db)");
+  AddDbFlag(cmd, &flags->db);
   cmd->add_flag("--json", flags->json, "Machine-readable JSON instead of a table");
   cmd->add_option("--html", flags->html,
                   "Write the coverage picture to this file instead: one self-contained HTML page, series x week or month");
