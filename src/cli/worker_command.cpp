@@ -12,6 +12,7 @@
 #include "cli/metrics_server.h"
 #include "cli/run_flags.h"
 #include "cli/stop_signals.h"
+#include "cli/test_hooks.h"
 #include "core/json.h"
 #include "core/market_time.h"
 #include "engine/worker.h"
@@ -94,7 +95,9 @@ int RunWorkerCommand(const WorkerFlags& flags) {
     metrics = std::move(*started);
     options.on_metrics = [server = metrics.get()](const engine::WorkerMetrics& m) { server->Update(m); };
   }
-  auto report = engine::RunWorker(*config, options);
+  StoreOptions store_options;
+  store_options.write_hook = CrashHooksFromEnvironment().write_hook;  // tests only
+  auto report = engine::RunWorker(*config, options, store_options);
   if (!report) return ReportError(report.error());
   if (!report->error.empty()) std::fprintf(stderr, "error: %s\n", report->error.c_str());
   return ExitCodeFor(report->outcome);

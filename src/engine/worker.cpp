@@ -85,9 +85,12 @@ class Worker {
     StoreOptions options = store_options_;
     options.create = false;  // a database without barfill's tables has no queue: say so
     options.upgrade = true;
-    // A worker paused inside a transaction (SIGSTOP, a VM frozen), even in the middle of a COPY,
-    // must not hold its item's lock past its lease: the server cancels or ends such a session,
-    // and the worker's redone commit meets the fence.
+    // A worker paused inside a transaction (SIGSTOP, a VM frozen) must not hold its item's lock
+    // past its lease: between statements the server ends such a session
+    // (idle_in_transaction_session_timeout), a statement that runs too long is cancelled
+    // (statement_timeout), and the worker's redone commit meets the fence. A session that waits
+    // for its client inside a statement (a COPY waiting for its data) is subject
+    // to neither: the workers that find the item expired but locked end it (EndStalledSessions).
     options.stalled_session_timeout = options_.lease;
     for (int i = 0; i < config_.concurrency; ++i) {
       auto store = OpenStore(config_.db_url, options);
@@ -239,6 +242,12 @@ class Worker {
         work_ready_.notify_all();
         continue;
       }
+      // Nothing claimable. An expired item may still be locked by a session stalled in the middle
+      // of a commit (its worker paused or cut off): end it, and claim again once it is gone.
+      if (EndStalledSessions()) {
+        (void)clock_.SleepFor(std::chrono::milliseconds(100), options_.cancel);
+        continue;
+      }
       if (options_.exit_when_empty && AllIdle()) {
         auto open = listener_->HasOpenItems();
         if (!open) {
@@ -257,6 +266,33 @@ class Worker {
         return;
       }
     }
+  }
+
+  /// Ends the sessions that keep an expired item locked while they wait for their client
+  /// (WorkQueue::EndStalledSessions); true when it ended any.
+  bool EndStalledSessions() {
+    Result<std::vector<store::StalledSession>> ended = [&] {
+      std::lock_guard lock(queue_mutex_);
+      return queue_->EndStalledSessions();
+    }();
+    if (!ended) {
+      if (!stalled_check_failing_) {
+        Emit({"warning", "cannot look for sessions stalled past their lease (" + ended.error().ToString() + ")"});
+      }
+      stalled_check_failing_ = true;
+      return false;
+    }
+    stalled_check_failing_ = false;
+    for (const store::StalledSession& stalled : *ended) {
+      WorkerEvent event("warning", "item " + std::to_string(stalled.item) + ": ended the database session (server pid " +
+                                       std::to_string(stalled.backend_pid) + ") of worker " +
+                                       std::to_string(stalled.worker) +
+                                       ", which kept the item locked past its lease while waiting for that worker "
+                                       "(paused or cut off in the middle of a commit); the item can be reclaimed");
+      event.item = stalled.item;
+      Emit(event);
+    }
+    return !ended->empty();
   }
 
   bool AllIdle() {
@@ -504,6 +540,7 @@ class Worker {
 
   std::atomic<bool> stop_{false};
   std::atomic<bool> item_finished_{false};
+  bool stalled_check_failing_ = false;  // only the claim loop
   std::mutex event_mutex_;
   std::mutex mutex_;  // guards everything below
   std::condition_variable work_ready_;

@@ -220,7 +220,9 @@ Error PgConnection::ErrorFrom(const PGresult* result, std::string_view doing) co
   // 23505 is retryable too: barfill's own writes never duplicate a key, so a unique violation
   // means a concurrent writer committed the same chunk first, and redoing replaces it. 25P03:
   // the server ended a session left idle in a transaction, 57014: it cancelled a statement
-  // (statement_timeout; a worker paused mid-COPY); the redo meets the lease's fence.
+  // (statement_timeout; a worker paused mid-COPY, once it sends again), 57P01: another worker
+  // ended a session stalled past its lease (WorkQueue::EndStalledSessions); the redo meets the
+  // lease's fence.
   const bool retryable = IsBroken() || sqlstate.starts_with("08") || sqlstate == "40001" ||
                          sqlstate == "40P01" || sqlstate == "57P01" || sqlstate == "57P02" ||
                          sqlstate == "57P03" || sqlstate == "23505" || sqlstate == "25P03" ||

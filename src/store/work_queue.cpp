@@ -143,6 +143,26 @@ Result<std::vector<Lease>> WorkQueue::Claim(int64_t worker, int n, std::chrono::
   return leases;
 }
 
+Result<std::vector<StalledSession>> WorkQueue::EndStalledSessions() {
+  std::vector<StalledSession> ended;
+  // The lock a commit's fence takes (CheckLease: SELECT ... FOR UPDATE) leaves the locking
+  // transaction's id in the row's xmax; pg_stat_activity names the session that runs it.
+  const Status done = impl_->link->Transaction("BEGIN", [&](PgConnection& c) -> Status {
+    ended.clear();
+    return c.Query(
+        "SELECT q.id, coalesce(q.worker, 0), a.pid::bigint, pg_terminate_backend(a.pid) FROM barfill_queue q "
+        "JOIN pg_stat_activity a ON a.backend_xid = q.xmax WHERE q.state = 'leased' AND "
+        "q.lease_expires < clock_timestamp() AND a.xact_start < q.lease_expires AND a.wait_event_type = 'Client' "
+        "AND a.pid <> pg_backend_pid()",
+        {}, [&](const SqlRow& row) -> Status {
+          if (row.Bool(3)) ended.push_back(StalledSession{row.Int(0), row.Int(1), row.Int(2)});
+          return Ok();
+        });
+  });
+  if (!done) return Fail(done.error());
+  return ended;
+}
+
 Result<std::vector<int64_t>> WorkQueue::Heartbeat(int64_t worker, std::chrono::milliseconds lease,
                                                   std::optional<int64_t> current_item) {
   std::vector<int64_t> held;

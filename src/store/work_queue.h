@@ -60,6 +60,14 @@ struct WorkerRow {
   std::string current;  ///< the item it works on ("AAPL 1m 2025-01-02..."), empty when idle
 };
 
+/// A database session that held an item's lock past the item's lease while it waited for its
+/// client (a worker paused or cut off in the middle of a commit), ended by EndStalledSessions.
+struct StalledSession {
+  int64_t item = 0;
+  int64_t worker = 0;       ///< the worker that held the lease
+  int64_t backend_pid = 0;  ///< the server process that was ended
+};
+
 /// The queue as `barfill status` shows it.
 struct QueueStatus {
   int64_t pending = 0;
@@ -98,6 +106,16 @@ class WorkQueue {
   /// Claims up to `n` items: pending ones, or leased ones whose lease expired (reclaimed), under
   /// a lease of `lease`. Never waits on an item another worker is claiming (SKIP LOCKED).
   Result<std::vector<Lease>> Claim(int64_t worker, int n, std::chrono::milliseconds lease);
+  /// Ends the sessions that keep an expired lease's item locked while they wait for their client:
+  /// a worker stopped (SIGSTOP, a frozen VM) or cut off in the middle of a fenced commit, e.g.
+  /// during a COPY, where the server applies neither statement_timeout nor
+  /// idle_in_transaction_session_timeout until the client sends again. Claim skips a locked item,
+  /// so without this such an item stays out of everyone's reach for as long as the pause lasts.
+  /// Only a session whose transaction began while the lease held (a commit under that lease, not
+  /// another claim of the expired item) and which waits on its client is ended
+  /// (pg_terminate_backend); its worker's retried commit then meets the fence. Sessions of
+  /// another role are not visible and are left alone.
+  Result<std::vector<StalledSession>> EndStalledSessions();
   /// Extends the unexpired leases of `worker` by `lease` and records its heartbeat and current
   /// item; returns the items it still holds (an item missing from the answer was lost).
   Result<std::vector<int64_t>> Heartbeat(int64_t worker, std::chrono::milliseconds lease,

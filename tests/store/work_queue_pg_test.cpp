@@ -11,6 +11,7 @@
 
 #include "core/market_time.h"
 #include "store/bar_store.h"
+#include "store/pg_connection.h"
 #include "store/shared_rate.h"
 #include "store/store_env.h"
 #include "store/work_queue.h"
@@ -130,6 +131,69 @@ TEST_F(WorkQueuePg, ClaimsSkipWhatOthersHoldAndReclaimExpiredLeases) {
   ASSERT_TRUE(status);
   EXPECT_EQ(status->done, 1);
   EXPECT_EQ(status->leased, 2);
+}
+
+TEST_F(WorkQueuePg, ASessionHoldingAnExpiredLeaseWhileWaitingOnItsClientIsEndedAndTheItemReclaimed) {
+  const std::vector<QueueItem> items = Items();
+  ASSERT_TRUE(queue_->Enqueue({items.data(), 1}));
+  auto a = queue_->RegisterWorker("host-a", 1);
+  auto b = queue_->RegisterWorker("host-b", 2);
+  ASSERT_TRUE(a && b);
+  auto mine = queue_->Claim(*a, 1, std::chrono::milliseconds(500));
+  ASSERT_TRUE(mine);
+  ASSERT_EQ(mine->size(), 1u);
+  // Worker a's commit, frozen after its fence: the session holds the item's lock and waits.
+  auto frozen = PgConnection::Open(env_->Url(), std::chrono::seconds(10));
+  ASSERT_TRUE(frozen) << frozen.error().message;
+  ASSERT_TRUE((*frozen)->Run("BEGIN", "BEGIN"));
+  ASSERT_TRUE(CheckLease(**frozen, mine->front().fence));
+  auto too_early = queue_->EndStalledSessions();
+  ASSERT_TRUE(too_early) << too_early.error().message;
+  EXPECT_TRUE(too_early->empty()) << "the lease still holds";
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  auto none = queue_->Claim(*b, 1, std::chrono::seconds(30));
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty()) << "expired, but locked: the claim skips it";
+  auto ended = queue_->EndStalledSessions();
+  ASSERT_TRUE(ended) << ended.error().message;
+  ASSERT_EQ(ended->size(), 1u);
+  EXPECT_EQ(ended->front().item, mine->front().item.id);
+  EXPECT_EQ(ended->front().worker, *a);
+  EXPECT_EQ(ended->front().backend_pid, PQbackendPID((*frozen)->get()));
+
+  std::vector<Lease> reclaimed;
+  for (int i = 0; i < 100 && reclaimed.empty(); ++i) {
+    auto claimed = queue_->Claim(*b, 1, std::chrono::seconds(30));
+    ASSERT_TRUE(claimed) << claimed.error().message;
+    reclaimed = *claimed;
+    if (reclaimed.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(reclaimed.size(), 1u) << "the ended session's lock is gone";
+  EXPECT_TRUE(reclaimed.front().reclaimed);
+  const Status late = (*frozen)->Run("COMMIT", "COMMIT");
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, ErrorCode::kDatabaseRetryable) << late.error().message;
+}
+
+TEST_F(WorkQueuePg, ALockTakenAfterTheLeaseExpiredIsNotAStalledCommit) {
+  // Another worker claiming the expired item holds its lock too, briefly: it is left alone.
+  const std::vector<QueueItem> items = Items();
+  ASSERT_TRUE(queue_->Enqueue({items.data(), 1}));
+  auto a = queue_->RegisterWorker("host-a", 1);
+  ASSERT_TRUE(a);
+  auto mine = queue_->Claim(*a, 1, std::chrono::milliseconds(100));
+  ASSERT_TRUE(mine);
+  ASSERT_EQ(mine->size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto claimer = PgConnection::Open(env_->Url(), std::chrono::seconds(10));
+  ASSERT_TRUE(claimer) << claimer.error().message;
+  ASSERT_TRUE((*claimer)->Run("BEGIN", "BEGIN"));
+  ASSERT_TRUE((*claimer)->Run("SELECT id FROM barfill_queue FOR UPDATE", "locking"));
+  auto ended = queue_->EndStalledSessions();
+  ASSERT_TRUE(ended) << ended.error().message;
+  EXPECT_TRUE(ended->empty());
+  EXPECT_TRUE((*claimer)->Run("COMMIT", "COMMIT"));
 }
 
 TEST_F(WorkQueuePg, SqliteIsRefusedWithOneLineNamingPostgres) {

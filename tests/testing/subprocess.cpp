@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace barfill::testing {
 namespace {
@@ -103,9 +104,26 @@ CommandResult BackgroundCommand::Wait() {
   return result;
 }
 
-CommandResult RunCommand(const std::vector<std::string>& args, const ChildEnv& env) {
+CommandResult BackgroundCommand::Wait(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!waited_ && std::chrono::steady_clock::now() < deadline) {
+    // Has it exited? (WNOWAIT: Wait() below reaps it.)
+    siginfo_t info{};
+    if (waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0) return Wait();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (waited_) return Wait();
+  kill(pid_, SIGKILL);  // a stopped child dies too
+  CommandResult result = Wait();
+  result.exit_code = -1;
+  result.timed_out = true;
+  return result;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& args, const ChildEnv& env,
+                         std::chrono::milliseconds timeout) {
   BackgroundCommand command(args, env);
-  return command.Wait();
+  return timeout > std::chrono::milliseconds::zero() ? command.Wait(timeout) : command.Wait();
 }
 
 }  // namespace barfill::testing

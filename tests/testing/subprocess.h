@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@ struct CommandResult {
   int exit_code = -1;    ///< exit status, or 128 + signal number when killed by a signal
   std::string out;       ///< stdout
   std::string err;       ///< stderr
+  bool timed_out = false;  ///< still running at the deadline: killed (SIGKILL), exit_code -1
 };
 
 /// Environment changes for a child: `set` adds or replaces variables, `unset` removes them.
@@ -22,8 +24,10 @@ struct ChildEnv {
   std::vector<std::string> unset;
 };
 
-/// Runs `args` (args[0] is the program) to completion and captures its output.
-CommandResult RunCommand(const std::vector<std::string>& args, const ChildEnv& env = {});
+/// Runs `args` (args[0] is the program) to completion and captures its output. With a
+/// `timeout` (zero: none), a child still running then is killed and the result says timed_out.
+CommandResult RunCommand(const std::vector<std::string>& args, const ChildEnv& env = {},
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds::zero());
 
 /// A child running in the background; its output goes to files read back at Wait().
 class BackgroundCommand {
@@ -34,6 +38,9 @@ class BackgroundCommand {
   void Kill(int signal);
   /// Waits for the exit; returns the result with captured output.
   CommandResult Wait();
+  /// Waits at most `timeout`; a child still running then (stopped or not) is killed with SIGKILL
+  /// and the result says timed_out, with the output it wrote so far.
+  CommandResult Wait(std::chrono::milliseconds timeout);
 
  private:
   pid_t pid_ = -1;
