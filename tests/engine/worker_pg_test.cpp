@@ -252,13 +252,16 @@ void WorkersEndToEnd::ExpectTakeoverAndRefusal(BackgroundCommand& paused, Comman
   ExpectNoPageAskedTwice(1);
 }
 
-TEST_F(WorkersEndToEnd, Kill9ReclaimsTheItemsAfterTheLeaseAndAnotherWorkerFinishesThem) {
+TEST_F(WorkersEndToEnd, Kill9OfTwoWorkersReclaimsTheirItemsAfterTheLeaseAndANewWorkerFinishesThem) {
   StartSim(5000);
   Enqueue();
-  BackgroundCommand killed(WorkerArgs("20/s", "2"), Env());
-  ASSERT_TRUE(WaitForProgress(killed.pid(), std::chrono::seconds(20)));
-  killed.Kill(SIGKILL);
-  EXPECT_EQ(killed.Wait().exit_code, 128 + SIGKILL);
+  BackgroundCommand first(WorkerArgs("20/s", "2"), Env());
+  BackgroundCommand second(WorkerArgs("20/s", "2"), Env());
+  for (BackgroundCommand* killed : {&first, &second}) {
+    ASSERT_TRUE(WaitForProgress(killed->pid(), std::chrono::seconds(20)));
+    killed->Kill(SIGKILL);
+    EXPECT_EQ(killed->Wait().exit_code, 128 + SIGKILL);
+  }
   const store::QueueStatus before = QueueStatusNow();
   EXPECT_GT(before.leased, 0) << "the killed worker held items";
   const CommandResult survivor = testing::RunCommand(WorkerArgs("200/s", "30"), Env());
@@ -267,7 +270,7 @@ TEST_F(WorkersEndToEnd, Kill9ReclaimsTheItemsAfterTheLeaseAndAnotherWorkerFinish
   const store::QueueStatus after = QueueStatusNow();
   EXPECT_EQ(after.done, after.total());
   ExpectDatabaseEqualsGroundTruth();
-  ExpectNoPageAskedTwice(2);  // the killed worker's two fetchers' pages in flight
+  ExpectNoPageAskedTwice(4);  // the killed workers' two fetchers each: pages in flight
 }
 
 TEST_F(WorkersEndToEnd, SigtermDrainsReleasesItsItemsAndExitsZero) {
@@ -328,17 +331,17 @@ TEST_F(WorkersEndToEnd, ThreeWorkersTogetherStayWithinTheSharedRate) {
   ExpectDatabaseEqualsGroundTruth();
 }
 
-// PostgreSQL restarts (pg_ctl restart -m fast, a private cluster) while three workers run: every
+// PostgreSQL restarts (pg_ctl restart -m fast, a private cluster) while four workers run: every
 // worker reconnects (the queue, the heartbeat, the shared rate limit and its fetchers' sessions)
 // and the plan finishes, each bar once.
-TEST_F(WorkersEndToEnd, AServerRestartUnderThreeWorkersLosesNothing) {
+TEST_F(WorkersEndToEnd, AServerRestartUnderFourWorkersLosesNothing) {
   testing::PrivateCluster cluster;
   ASSERT_TRUE(cluster.error().empty()) << cluster.error();
   db_url_ = cluster.Conninfo();
   StartSim(2000);
   Enqueue();
   std::vector<std::unique_ptr<BackgroundCommand>> workers;
-  for (int i = 0; i < 3; ++i) workers.push_back(std::make_unique<BackgroundCommand>(WorkerArgs("60/s"), Env()));
+  for (int i = 0; i < 4; ++i) workers.push_back(std::make_unique<BackgroundCommand>(WorkerArgs("60/s"), Env()));
   ASSERT_TRUE(WaitForProgress(workers.front()->pid(), std::chrono::seconds(20)));
   const CommandResult restarted = cluster.Restart();
   ASSERT_EQ(restarted.exit_code, 0) << restarted.err << restarted.out;
