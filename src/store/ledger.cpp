@@ -464,7 +464,8 @@ Status RecordDerivedMarks(SqlSession& sql, std::span<const CommittedRange> range
 
 Status AddDerivedStatus(SqlSession& sql, std::vector<SeriesStatus>& status) {
   return sql.Query(
-      "SELECT ticker, timeframe, adjusted, count(*), sum(bars) FROM barfill_derived GROUP BY ticker, timeframe, adjusted",
+      "SELECT ticker, timeframe, adjusted, count(*), CAST(sum(bars) AS bigint) FROM barfill_derived "
+      "GROUP BY ticker, timeframe, adjusted",
       {}, [&](const SqlRow& row) -> Status {
         auto series = ParseSeries(row.Text(0), row.Text(1), row.Bool(2));
         if (!series) return Fail(series.error());
