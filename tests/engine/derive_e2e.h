@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bar_fold.h"
 #include "engine/plan.h"
 #include "flatfiles/s3_sim_env.h"
 #include "store/bar_store.h"
@@ -100,7 +101,7 @@ class DeriveEndToEnd : public ::testing::Test {
     int64_t derived = 0;
     for (const Ticker& t : plan.tickers) {
       for (const Timeframe& tf : plan.timeframes) {
-        if (tf == Timeframe(1, Timespan::kMinute)) continue;
+        if (!DerivableFromMinutes(tf)) continue;  // 1m and 4h: vendor bars
         const BarBatch bars = ReadAll(**store, Series{t, tf, false});
         EXPECT_GT(bars.size(), 0u) << t.symbol() << " " << tf.ToString();
         EXPECT_TRUE(std::all_of(bars.vwap.begin(), bars.vwap.end(), [](double v) { return std::isnan(v); }))
@@ -121,7 +122,7 @@ class DeriveEndToEnd : public ::testing::Test {
     if (!status) return -1;
     int64_t bars = 0;
     for (const SeriesStatus& s : *status) {
-      EXPECT_EQ(s.derived_ranges > 0, s.series.timeframe != Timeframe(1, Timespan::kMinute)) << s.series.Describe();
+      EXPECT_EQ(s.derived_ranges > 0, DerivableFromMinutes(s.series.timeframe)) << s.series.Describe();
       bars += s.derived_bars;
     }
     return bars;
