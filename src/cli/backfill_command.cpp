@@ -36,6 +36,10 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--grouped", s.run.grouped,
                   "Grouped daily: auto (default: 1d series of stocks, crypto and forex by market day, one request for "
                   "every ticker, when that needs fewer requests than per-ticker ranges), off");
+  cmd->add_flag("--derive", s.run.derive,
+                "Build unadjusted 2m-30m and 1h bars from the minute flat files' rows on the days a file covers (one "
+                "download serves 1m and them; vwap NULL, marked derived) instead of asking REST; needs --adjusted false "
+                "and --source auto or files");
   cmd->add_option("--files-url", s.run.files_url, "Flat files S3 endpoint (default https://files.massive.com)");
   cmd->add_option("--files-bucket", s.run.files_bucket, "Flat files bucket (default flatfiles)");
   cmd->add_option("--timeframes", s.plan_flags.timeframes, "Comma-separated bar sizes: 1m,5m,15m,1h,4h,1d,1w,1mo");

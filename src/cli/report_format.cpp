@@ -90,6 +90,11 @@ std::string FormatReport(const engine::RunReport& r) {
       Line(out, "                   %.2f s in all: downloading %.2f s, gunzip+CSV %.2f s (thread time), database %.2f s\n",
            fr.duration_s, fr.download_s, fr.parse_s, fr.db_s);
     }
+    if (!fr.derived.empty()) {
+      std::string parts;
+      for (const auto& [tf, bars] : fr.derived) parts += (parts.empty() ? "" : ", ") + Thousands(bars) + " bars of " + tf;
+      Line(out, "  Derived:         from files: %s (built from minute rows, vwap NULL, marked derived)\n", parts.c_str());
+    }
     for (const std::string& m : fr.missing) Line(out, "  Missing file:    %s (REST fetches its days in --source auto)\n", m.c_str());
     Notes(out, "File note:", fr.notes, "file");
   }
@@ -206,7 +211,11 @@ std::string ReportToJson(const engine::RunReport& r) {
        ",\"bad_rows\":" + std::to_string(fr.bad_rows) + ",\"resumes\":" + std::to_string(fr.resumes) +
        ",\"restarts\":" + std::to_string(fr.restarts) + ",\"download_s\":" + Num(fr.download_s) +
        ",\"parse_s\":" + Num(fr.parse_s) + ",\"db_s\":" + Num(fr.db_s) + ",\"duration_s\":" + Num(fr.duration_s) +
-       ",\"missing\":" + JsonStrings(fr.missing) + ",\"notes\":" + JsonStrings(fr.notes) + "}";
+       ",\"missing\":" + JsonStrings(fr.missing) + ",\"notes\":" + JsonStrings(fr.notes) + ",\"derived\":{";
+  for (size_t i = 0; i < fr.derived.size(); ++i) {
+    j += (i > 0 ? "," : "") + JsonQuote(fr.derived[i].first) + ":" + std::to_string(fr.derived[i].second);
+  }
+  j += "}}";
   const engine::GroupedReport& g = r.grouped;
   j += ",\"grouped\":{\"days\":" + std::to_string(g.days_planned) + ",\"stored\":" + std::to_string(g.days_stored) +
        ",\"failed\":" + std::to_string(g.days_failed) + ",\"requests\":" + std::to_string(g.requests) +

@@ -85,7 +85,8 @@ void PrintJson(const BarStore& store, const std::vector<SeriesStatus>& all, cons
            ",\"rows\":" + std::to_string(s.rows) +
            ",\"first_bar\":" + JsonBarTime(s, s.first_bar_ms) +
            ",\"last_bar\":" + JsonBarTime(s, s.last_bar_ms) + ",\"failed\":" + JsonRanges(s.failed) +
-           ",\"stale\":" + JsonRanges(s.stale) + "}";
+           ",\"stale\":" + JsonRanges(s.stale) + ",\"derived\":{\"ranges\":" + std::to_string(s.derived_ranges) +
+           ",\"bars\":" + std::to_string(s.derived_bars) + "}}";
   }
   out += "],\"corporate_actions\":" + ActionsJson(actions);
   if (!queue_json.empty()) out += ",\"queue\":" + queue_json;  // once anything was enqueued
@@ -143,6 +144,14 @@ void PrintTable(const BarStore& store, const std::vector<SeriesStatus>& all, con
       any_stale = true;
       std::printf("  %s %s: %s\n", s.series.Describe().c_str(), RangeText(f.range).c_str(), f.last_error.c_str());
     }
+  }
+  bool any_derived = false;
+  for (const SeriesStatus& s : all) {
+    if (s.derived_ranges == 0) continue;
+    if (!any_derived) std::printf("\nderived from minute files (backfill --derive; vwap NULL, not vendor bars):\n");
+    any_derived = true;
+    std::printf("  %s: %lld bars in %lld ranges\n", s.series.Describe().c_str(), static_cast<long long>(s.derived_bars),
+                static_cast<long long>(s.derived_ranges));
   }
   if (actions.empty()) return;
   std::printf("\ncorporate actions (last sync per ticker):\n");

@@ -60,12 +60,9 @@ Result<WorkPlan> BackfillJob::PlanRest() {
   if (files_pending || grouped_pending) {
     elsewhere = [this, files_pending, grouped_pending](const Series& series) {
       std::vector<TimeRange> days;
-      if (files_pending && FilesServe(series)) {
-        for (const flatfiles::Dataset& d : files_->datasets) {
-          if (d.asset == series.ticker.asset_class() && flatfiles::TimeframeOf(d.timeframe) == series.timeframe) {
-            days = FileDays(*files_, d);
-          }
-        }
+      if (files_pending) {
+        // A derived series (--derive) is covered by the minute files' days.
+        if (const auto d = DatasetServing(config_.plan, series)) days = FileDays(*files_, *d);
       }
       if (grouped_pending) {
         for (const TimeRange& r : GroupedCoverage(grouped_, series)) days.push_back(r);

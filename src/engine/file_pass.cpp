@@ -4,11 +4,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
+#include "core/bar_fold.h"
 #include "engine/bounded_queue.h"
 #include "engine/busy_clock.h"
 #include "engine/run_stop.h"
@@ -26,6 +29,39 @@ constexpr size_t kRowsPerBlock = 4096;
 constexpr size_t kReadBytes = 1 << 20;
 /// A file whose bytes turn out damaged (gzip cut short) is downloaded again this many times.
 constexpr int kDownloadsPerFile = 3;
+
+/// The last bucket `--derive` built for a ticker, for a later block of the same ticker that continues it.
+struct DerivedCarry {
+  Bar bar;            ///< its bar so far (t = the bucket start)
+  int64_t count = 0;  ///< minute bars folded into it; 0: none
+};
+
+/// Folds one ticker's minute bars (ascending) into bars of `length_ms` (core/bar_fold.h: the
+/// vendor's bucketing, as the simulator builds them), vwap missing (files carry none). A `resume`
+/// whose bucket the first minute falls in is continued. `last` gets the last bucket. Returns
+/// where the bars replace stored ones: the first bucket's start.
+int64_t DeriveFromMinutes(const BarBatch& minutes, int64_t length_ms, const DerivedCarry* resume, DerivedCarry* last,
+                          BarBatch* out) {
+  if (minutes.empty()) return 0;
+  BarFold fold;
+  const int64_t first = IntradayBucketStart(minutes.t.front(), length_ms);
+  if (resume != nullptr && resume->count > 0 && resume->bar.t == first) fold.Resume(resume->bar, resume->count);
+  out->reserve(minutes.size() / 2 + 1);
+  const auto close = [&] {
+    const int64_t count = fold.count();
+    Bar bar = fold.Take();
+    bar.vwap = kNoVwap;
+    *last = DerivedCarry{bar, count};
+    out->push_back(bar);
+  };
+  for (size_t i = 0; i < minutes.size(); ++i) {
+    const int64_t bucket = IntradayBucketStart(minutes.t[i], length_ms);
+    if (fold.open() && bucket != fold.start()) close();
+    fold.Add(minutes[i], bucket);
+  }
+  close();
+  return first;
+}
 
 /// A downloaded file on its way to a writer.
 struct SpooledWork {
@@ -78,8 +114,18 @@ class FilePass {
     r.parse_s += parse_s_;
     r.duration_s += SecondsSince(start);
     for (std::string& note : notes_) r.notes.push_back(std::move(note));
+    for (const Timeframe& tf : DerivedTimeframes(plan_)) {
+      const auto built = derived_bars_.find(tf.ToString());
+      if (built == derived_bars_.end()) continue;
+      const auto known = std::find_if(r.derived.begin(), r.derived.end(), [&](const auto& d) { return d.first == built->first; });
+      if (known == r.derived.end()) {
+        r.derived.emplace_back(built->first, built->second);
+      } else {
+        known->second += built->second;
+      }
+    }
     for (FailureRecord& f : failures_) report.failures.push_back(std::move(f));
-    report.records += rows_;
+    report.records += stored_rows_;
     stop_.AddTo(report);
   }
 
@@ -208,6 +254,11 @@ class FilePass {
     const flatfiles::Dataset dataset = work.key.dataset;
     const Timeframe timeframe = flatfiles::TimeframeOf(dataset.timeframe);
     const TimeRange day = work.range;  // its day and the closed days it accounts for
+    // What the file stores: its own bars when the plan asks for them, and with --derive the
+    // coarser bars built from its minute rows in the same pass (no other download or parse).
+    const std::vector<Timeframe> timeframes_stored = StoredFrom(plan_, dataset.timeframe);
+    const bool own = !timeframes_stored.empty() && timeframes_stored.front() == timeframe;
+    const std::vector<Timeframe> derived(timeframes_stored.begin() + (own ? 1 : 0), timeframes_stored.end());
     flatfiles::DayFileReaderOptions reader_options;
     reader_options.max_rows_per_block = kRowsPerBlock;
     if (plan_.all_tickers) {
@@ -221,41 +272,73 @@ class FilePass {
     flatfiles::DayFileSummary summary;
     int64_t tickers = 0;
     double parse_s = 0;
+    std::vector<int64_t> derived_bars(derived.size(), 0);
     // Called by the store, again from the start if it redoes the transaction.
     const auto produce = [&](const ChunkSink& sink) -> Status {
       parse_s = 0;
       tickers = 0;
-      std::vector<BarBatch> batches;  // owned bars of the writes waiting for the sink
-      std::vector<ChunkWrite> writes;
+      std::fill(derived_bars.begin(), derived_bars.end(), 0);
+      // The writes waiting for the sink, one stream per timeframe (own first), so that a
+      // timeframe's writes stay together and the ledger records them in a few statements.
+      struct Stream {
+        std::vector<BarBatch> batches;  // owned bars of the writes
+        std::vector<ChunkWrite> writes;
+      };
+      std::vector<Stream> streams(derived.size() + 1);
       size_t waiting = 0;
+      std::unordered_map<std::string, std::vector<DerivedCarry>> carries;  // a ticker's last buckets
       std::unordered_set<std::string> seen;
       double sink_s = 0;  // the store's part of the feeding time: not parsing
       const auto flush = [&]() -> Status {
-        for (size_t i = 0; i < writes.size(); ++i) writes[i].bars = &batches[i];
+        std::vector<ChunkWrite> writes;
+        for (Stream& stream : streams) {
+          for (size_t i = 0; i < stream.writes.size(); ++i) {
+            stream.writes[i].bars = &stream.batches[i];
+            writes.push_back(std::move(stream.writes[i]));
+          }
+        }
         const auto sink_start = Stopwatch::now();
-        const Status sunk = sink(writes);
+        const Status sunk = writes.empty() ? Ok() : sink(writes);
         sink_s += SecondsSince(sink_start);
         BARFILL_TRY(sunk);
-        writes.clear();
-        batches.clear();
+        for (Stream& stream : streams) {
+          stream.writes.clear();
+          stream.batches.clear();
+        }
         waiting = 0;
         return Ok();
       };
-      const auto add = [&](const Ticker& ticker, BarBatch bars, TimeRange range) -> Status {
-        ChunkWrite write(Chunk{Series{ticker, timeframe, false}, range}, nullptr, 1);
+      const auto add = [&](size_t stream, const Series& series, BarBatch bars, TimeRange range,
+                           int64_t base_aggregates) -> Status {
+        ChunkWrite write(Chunk{series, range}, nullptr, 1);
         write.requests = 0;  // files cost no API request
-        write.base_aggregates = static_cast<int64_t>(bars.size());
+        write.base_aggregates = base_aggregates;
+        if (stream > 0) write.derived_from = work.key.key;
         waiting += bars.size();
-        batches.push_back(std::move(bars));
-        writes.push_back(std::move(write));
+        streams[stream].batches.push_back(std::move(bars));
+        streams[stream].writes.push_back(std::move(write));
         return waiting >= kRowsPerSinkCall ? flush() : Ok();
       };
-      flatfiles::DayFileReader reader(work.key, [&](const Ticker& ticker, const BarBatch& bars) -> Status {
+      const auto add_ticker = [&](const Ticker& ticker, const BarBatch& bars, bool again) -> Status {
         // A ticker seen before in this file (rows not in one block) continues after its last
         // bar: its write must not replace what the earlier block wrote.
+        const auto n = static_cast<int64_t>(bars.size());
+        if (own) BARFILL_TRY(add(0, Series{ticker, timeframe, false}, bars, again ? TimeRange{bars.t.front(), day.to_ms} : day, n));
+        if (derived.empty()) return Ok();
+        std::vector<DerivedCarry>& carry = carries[ticker.symbol()];
+        carry.resize(derived.size());
+        for (size_t i = 0; i < derived.size(); ++i) {
+          BarBatch coarse;
+          const int64_t from = DeriveFromMinutes(bars, derived[i].NominalMs(), again ? &carry[i] : nullptr, &carry[i], &coarse);
+          derived_bars[i] += static_cast<int64_t>(coarse.size());
+          BARFILL_TRY(add(i + 1, Series{ticker, derived[i], false}, std::move(coarse), again ? TimeRange{from, day.to_ms} : day, n));
+        }
+        return Ok();
+      };
+      flatfiles::DayFileReader reader(work.key, [&](const Ticker& ticker, const BarBatch& bars) -> Status {
         const bool again = !seen.insert(ticker.symbol()).second;
         if (!again) ++tickers;
-        return add(ticker, bars, again ? TimeRange{bars.t.front(), day.to_ms} : day);
+        return add_ticker(ticker, bars, again);
       }, reader_options);
       std::ifstream in(item.spool.path, std::ios::binary);
       if (!in) return Fail(ErrorCode::kInternal, "cannot read the spool file " + item.spool.path);
@@ -275,7 +358,9 @@ class FilePass {
       summary = std::move(*finished);
       // A ticker of the plan without a row that day did not trade: that day of it is final too.
       for (const Ticker& t : plan_.tickers) {
-        if (t.asset_class() == dataset.asset && !seen.contains(t.symbol())) BARFILL_TRY(add(t, BarBatch{}, day));
+        if (t.asset_class() != dataset.asset || seen.contains(t.symbol())) continue;
+        if (own) BARFILL_TRY(add(0, Series{t, timeframe, false}, BarBatch{}, day, 0));
+        for (size_t i = 0; i < derived.size(); ++i) BARFILL_TRY(add(i + 1, Series{t, derived[i], false}, BarBatch{}, day, 0));
       }
       return flush();
     };
@@ -285,6 +370,12 @@ class FilePass {
     record.size = item.spool.info.size;
     record.last_modified_ms = work.object.last_modified_ms;
     record.all_tickers = plan_.all_tickers.has_value() && plan_.ticker_prefixes.empty() && plan_.exclude.empty();
+    // The timeframes stored from it; with every ticker, those an earlier load of this version stored too.
+    std::vector<std::string> timeframes = record.all_tickers ? SplitList(work.stored_before) : std::vector<std::string>{};
+    for (const Timeframe& tf : timeframes_stored) {
+      if (std::find(timeframes.begin(), timeframes.end(), tf.ToString()) == timeframes.end()) timeframes.push_back(tf.ToString());
+    }
+    for (const std::string& tf : timeframes) record.timeframes += (record.timeframes.empty() ? "" : ",") + tf;
     // The row's counts are known only once the file is read: the store records the row after produce.
     Status stored;
     {
@@ -302,6 +393,11 @@ class FilePass {
     if (!stored) return stored;
     ++fetched_;
     rows_ += summary.bars;
+    stored_rows_ += own ? summary.bars : 0;
+    for (size_t i = 0; i < derived.size(); ++i) {
+      derived_bars_[derived[i].ToString()] += derived_bars[i];
+      stored_rows_ += derived_bars[i];
+    }
     bad_rows_ += summary.bad_rows;
     if (summary.bad_rows > 0 || summary.restamped_rows > 0) notes_.push_back(work.key.key + ": " + summary.Describe());
     if (options_.observer != nullptr) options_.observer->OnCommitted(1);
@@ -341,6 +437,8 @@ class FilePass {
   int64_t refused_ = 0;
   int64_t rows_ = 0;
   int64_t bad_rows_ = 0;
+  int64_t stored_rows_ = 0;  // bars stored: the file's own (when planned) and derived ones
+  std::map<std::string, int64_t> derived_bars_;  // --derive: bars built from minute rows, by timeframe
   double parse_s_ = 0;
   std::vector<std::string> notes_;
   std::vector<FailureRecord> failures_;

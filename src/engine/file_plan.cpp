@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "calendar/exchange_calendar.h"
+#include "core/bar_fold.h"
 #include "engine/planner.h"
 
 namespace barfill::engine {
@@ -32,11 +33,42 @@ bool CoveredByAll(const std::vector<std::vector<TimeRange>>& covered, TimeRange 
 
 }  // namespace
 
-bool FilesServe(const Series& series) {
+bool FilesServe(const Series& series, bool derive) {
   if (series.adjusted) return false;
   const Timeframe minute(1, Timespan::kMinute);
   const Timeframe day(1, Timespan::kDay);
-  return series.timeframe == minute || series.timeframe == day;
+  return series.timeframe == minute || series.timeframe == day || (derive && DerivableFromMinutes(series.timeframe));
+}
+
+std::vector<Timeframe> DerivedTimeframes(const Plan& plan) {
+  std::vector<Timeframe> out;
+  if (!plan.derive || plan.adjusted) return out;
+  for (const Timeframe& tf : plan.timeframes) {
+    if (DerivableFromMinutes(tf)) out.push_back(tf);
+  }
+  return out;
+}
+
+std::vector<Timeframe> StoredFrom(const Plan& plan, flatfiles::FileTimeframe bar_size) {
+  std::vector<Timeframe> out;
+  if (plan.adjusted) return out;
+  const Timeframe own = flatfiles::TimeframeOf(bar_size);
+  if (std::find(plan.timeframes.begin(), plan.timeframes.end(), own) != plan.timeframes.end()) out.push_back(own);
+  if (bar_size == flatfiles::FileTimeframe::kMinute) {
+    for (const Timeframe& tf : DerivedTimeframes(plan)) out.push_back(tf);
+  }
+  return out;
+}
+
+std::optional<flatfiles::Dataset> DatasetServing(const Plan& plan, const Series& series) {
+  if (series.adjusted != plan.adjusted || !FilesServe(series, plan.derive)) return std::nullopt;
+  for (const flatfiles::FileTimeframe bar_size : {flatfiles::FileTimeframe::kMinute, flatfiles::FileTimeframe::kDay}) {
+    const std::vector<Timeframe> stored = StoredFrom(plan, bar_size);
+    if (std::find(stored.begin(), stored.end(), series.timeframe) != stored.end()) {
+      return flatfiles::Dataset{series.ticker.asset_class(), bar_size};
+    }
+  }
+  return std::nullopt;
 }
 
 std::vector<flatfiles::Dataset> DatasetsOf(const Plan& plan) {
@@ -48,12 +80,27 @@ std::vector<flatfiles::Dataset> DatasetsOf(const Plan& plan) {
     if (std::find(assets.begin(), assets.end(), t.asset_class()) == assets.end()) assets.push_back(t.asset_class());
   }
   for (const AssetClass asset : assets) {
-    for (const Timeframe& tf : plan.timeframes) {
-      if (tf == Timeframe(1, Timespan::kMinute)) out.push_back({asset, flatfiles::FileTimeframe::kMinute});
-      if (tf == Timeframe(1, Timespan::kDay)) out.push_back({asset, flatfiles::FileTimeframe::kDay});
+    for (const flatfiles::FileTimeframe bar_size : {flatfiles::FileTimeframe::kMinute, flatfiles::FileTimeframe::kDay}) {
+      if (!StoredFrom(plan, bar_size).empty()) out.push_back({asset, bar_size});
     }
   }
   return out;
+}
+
+std::string TimeframesText(std::span<const Timeframe> timeframes) {
+  std::string out;
+  for (const Timeframe& tf : timeframes) out += (out.empty() ? "" : ",") + tf.ToString();
+  return out;
+}
+
+/// Whether the file's row says every ticker of it was stored in each of `wanted`.
+static bool StoredAll(const FileRecord& record, flatfiles::FileTimeframe bar_size, std::span<const Timeframe> wanted) {
+  if (!record.all_tickers) return false;
+  const std::vector<std::string> had =
+      record.timeframes.empty() ? std::vector<std::string>{flatfiles::TimeframeOf(bar_size).ToString()} : SplitList(record.timeframes);
+  return std::all_of(wanted.begin(), wanted.end(), [&](const Timeframe& tf) {
+    return std::find(had.begin(), had.end(), tf.ToString()) != had.end();
+  });
 }
 
 Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Client& client, CalendarDay today,
@@ -79,14 +126,18 @@ Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Clien
     if (!loaded) return Fail(loaded.error());
     std::map<std::string, FileRecord, std::less<>> by_key;
     for (FileRecord& f : *loaded) by_key.emplace(f.key, std::move(f));
+    // With --derive a minute file serves several timeframes: it is done with when all are.
+    const std::vector<Timeframe> stored = StoredFrom(plan, dataset.timeframe);
     std::vector<std::vector<TimeRange>> covered;
     for (const Ticker& ticker : plan.tickers) {
       if (ticker.asset_class() != dataset.asset) continue;
-      auto ledger = store.ReadLedger(Series{ticker, flatfiles::TimeframeOf(dataset.timeframe), false});
-      if (!ledger) return Fail(ledger.error());
-      std::vector<TimeRange>& ranges = covered.emplace_back();
-      for (const LedgerEntry& e : *ledger) {
-        if (e.state == ChunkState::kDone || e.state == ChunkState::kEmpty) ranges.push_back(e.range);
+      for (const Timeframe& tf : stored) {
+        auto ledger = store.ReadLedger(Series{ticker, tf, false});
+        if (!ledger) return Fail(ledger.error());
+        std::vector<TimeRange>& ranges = covered.emplace_back();
+        for (const LedgerEntry& e : *ledger) {
+          if (e.state == ChunkState::kDone || e.state == ChunkState::kEmpty) ranges.push_back(e.range);
+        }
       }
     }
     // Closed days (no file expected, none listed) before a file are its to account for; those
@@ -115,11 +166,15 @@ Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Clien
       const bool known = record != by_key.end();
       const bool same = known && record->second.etag == object->second.etag && record->second.size == object->second.size;
       const bool covered_here = CoveredByAll(covered, zone.DaysToRange(day, day));
-      if ((same && (record->second.all_tickers || covered_here)) || (!known && covered_here)) {
+      if ((same && (StoredAll(record->second, dataset.timeframe, stored) || covered_here)) || (!known && covered_here)) {
         ++out.unchanged;
         continue;
       }
-      FileWork work{flatfiles::DayFileKey{dataset, day, object->second.key}, object->second, known && !same, range};
+      FileWork work{flatfiles::DayFileKey{dataset, day, object->second.key}, object->second, known && !same, "", range};
+      if (same && record->second.all_tickers) {
+        work.stored_before = record->second.timeframes.empty() ? flatfiles::TimeframeOf(dataset.timeframe).ToString()
+                                                               : record->second.timeframes;
+      }
       if (work.replaced) ++out.replaced;
       out.files.push_back(std::move(work));
       previous = out.files.size() - 1;

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,9 @@ struct FileWork {
   flatfiles::DayFileKey key;
   flatfiles::ObjectInfo object;  ///< as the listing showed it
   bool replaced = false;         ///< the ledger holds another version
+  /// The timeframes an earlier load of the same version stored for every ticker (kept in the
+  /// file's row with this run's when this run stores every ticker too), comma-separated.
+  std::string stored_before;
   /// What the file accounts for in the market's zone: its day, and the days around it the
   /// market is closed (weekends, holidays) up to the neighbouring file or the plan's ends, so a
   /// run from files leaves no closed day for REST to ask about.
@@ -38,8 +43,23 @@ struct FilePlan {
 };
 
 /// Whether flat files can serve `series`: unadjusted (files are), minute or day bars, of an
-/// asset class with files.
-bool FilesServe(const Series& series);
+/// asset class with files; with `derive`, also the multi-minute bars built from minute rows
+/// (DerivableFromMinutes).
+bool FilesServe(const Series& series, bool derive = false);
+
+/// The timeframes of `plan` that `--derive` builds from minute files (none without it, or for
+/// an adjusted plan), in plan order.
+std::vector<Timeframe> DerivedTimeframes(const Plan& plan);
+
+/// The timeframes a file of `bar_size` stores for `plan`: its own when the plan asks for it,
+/// and, for minute files, the derived ones. Its own comes first.
+std::vector<Timeframe> StoredFrom(const Plan& plan, flatfiles::FileTimeframe bar_size);
+
+/// "1m,5m,1h": timeframes as barfill_files.timeframes holds them.
+std::string TimeframesText(std::span<const Timeframe> timeframes);
+
+/// The dataset whose files serve `series` of `plan` (nullopt: none).
+std::optional<flatfiles::Dataset> DatasetServing(const Plan& plan, const Series& series);
 
 /// The plan's datasets: for every asset class it asks for (its tickers' or "all"), the minute
 /// and day files its timeframes need; none when the plan wants adjusted bars.

@@ -35,6 +35,9 @@ struct Plan {
   std::optional<int> concurrency;
   std::optional<std::string> db;
   std::optional<std::string> base_url;
+  /// `--derive`: build the unadjusted multi-minute series (5m, 15m, 1h, ...: DerivableFromMinutes)
+  /// from the minute files' rows on the days a file covers, instead of asking REST for them.
+  bool derive = false;
 
   /// The adjusted flags of the plan's series: {adjusted}, or {true, false} for "both".
   std::vector<bool> AdjustedFlags() const {

@@ -44,6 +44,8 @@ struct FilesReport {
   double db_s = 0;        ///< wall time with some file's transaction writing
   double duration_s = 0;  ///< the pass, wall time
   std::vector<std::string> notes;  ///< one line per file worth a word: bad rows, restamped rows, refusals
+  /// `--derive`: bars built from the minute files' rows, by timeframe ("5m" -> bars), in plan order.
+  std::vector<std::pair<std::string, int64_t>> derived;
 };
 
 /// What the grouped-daily pass did (all zero when the planner did not choose it).

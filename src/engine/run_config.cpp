@@ -1,5 +1,6 @@
 #include "engine/run_config.h"
 
+#include "core/bar_fold.h"
 #include "engine/refresh.h"
 #include "polygon/aggs_request.h"
 
@@ -68,8 +69,20 @@ Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings) {
                 "tickers all means every ticker of the flat files: give the S3 keys (MASSIVE_S3_ACCESS_KEY_ID, "
                 "MASSIVE_S3_SECRET_ACCESS_KEY) and use source auto or files");
   }
+  if (settings.derive) {
+    // Derived bars come from minute files, which hold unadjusted bars only.
+    if (config.source == Source::kRest) {
+      return Fail(ErrorCode::kUsage, "derive builds bars from the minute flat files: use source auto or files, not rest");
+    }
+    if (plan.adjusted) {
+      return Fail(ErrorCode::kUsage, std::string("derive builds unadjusted bars from the minute flat files: the plan asks for ") +
+                                         std::string(plan.AdjustedText()) + " bars; use adjusted false");
+    }
+    plan.derive = true;
+  }
   if (config.source == Source::kFiles) {
     for (const Timeframe& tf : plan.timeframes) {
+      if (plan.derive && DerivableFromMinutes(tf)) continue;
       if (plan.adjusted || (tf != Timeframe(1, Timespan::kMinute) && tf != Timeframe(1, Timespan::kDay))) {
         return Fail(ErrorCode::kUsage, "source files gives unadjusted 1m and 1d bars only (asked: " + tf.ToString() +
                                            (plan.adjusted ? ", adjusted" : "") +

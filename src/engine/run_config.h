@@ -60,6 +60,9 @@ struct RunSettings {
   /// Grouped daily: "auto" (one request per market day for a market's 1d series when that needs
   /// fewer requests than per-ticker ranges) or "off" (per-ticker ranges always).
   std::string grouped = "auto";
+  /// `--derive`: build unadjusted multi-minute bars (5m, 15m, 1h, ...) from the minute files' rows
+  /// on the days a file covers, instead of asking REST (Plan::derive).
+  bool derive = false;
   std::string files_url;         ///< default https://files.massive.com
   std::string files_bucket;      ///< default flatfiles
   std::string files_access_key;  ///< the S3 keys (not the REST key); never printed

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "calendar/exchange_calendar.h"
+#include "core/bar_fold.h"
 #include "sim/action_table.h"
 #include "sim/hash.h"
 
@@ -499,42 +500,27 @@ bool ForEachMinute(const TickerModel& model, MinuteGenerator& gen, const TickerE
 // ---------------------------------------------------------------------------------------------
 // Aggregation.
 
-/// Folds consecutive bars of one bucket into one bar.
+/// Folds consecutive bars of one bucket into one bar (core/bar_fold.h, shared with `--derive`),
+/// with the vendor's vwap: one bar keeps its own; a mean of many is rounded like the API's and
+/// kept in [l, h].
 class BarAccumulator {
  public:
-  bool open() const { return count_ > 0; }
-  int64_t start() const { return bar_.t; }
-  int64_t count() const { return count_; }
-
-  void Add(const Bar& b, int64_t bucket) {
-    if (count_ == 0) {
-      bar_ = b;
-      bar_.t = bucket;
-      vwap_volume_ = b.vwap * b.volume;
-    } else {
-      bar_.high = std::max(bar_.high, b.high);
-      bar_.low = std::min(bar_.low, b.low);
-      bar_.close = b.close;
-      bar_.volume += b.volume;
-      bar_.trades += b.trades;
-      vwap_volume_ += b.vwap * b.volume;
-    }
-    ++count_;
-  }
+  bool open() const { return fold_.open(); }
+  int64_t start() const { return fold_.start(); }
+  int64_t count() const { return fold_.count(); }
+  void Add(const Bar& b, int64_t bucket) { fold_.Add(b, bucket); }
 
   /// The bucket's bar; the accumulator is empty afterwards.
   Bar Take(double vwap_scale) {
-    Bar out = bar_;
-    // One bar keeps its own vwap; a mean of many is rounded like the API's and kept in [l, h].
-    if (count_ > 1) out.vwap = std::clamp(RoundTo(vwap_volume_ / out.volume, vwap_scale), out.low, out.high);
-    count_ = 0;
+    const int64_t count = fold_.count();
+    const double vwap_volume = fold_.vwap_volume();
+    Bar out = fold_.Take();
+    if (count > 1) out.vwap = std::clamp(RoundTo(vwap_volume / out.volume, vwap_scale), out.low, out.high);
     return out;
   }
 
  private:
-  Bar bar_;
-  double vwap_volume_ = 0;
-  int64_t count_ = 0;
+  BarFold fold_;
 };
 
 /// Builds a page from base aggregates fed in order with the bucket each falls in, applying
@@ -634,7 +620,7 @@ void BuildPage(const PageQuery& query, const TickerModel& model, const std::vect
   if (tf.IsIntraday()) {
     const int64_t length = tf.NominalMs();
     ForEachMinute(model, gen, events, query.true_splits, query.range.from_ms, query.range.to_ms,
-                  [&](const Bar& b) { return builder.Add(b, FloorDiv(b.t, length) * length); });
+                  [&](const Bar& b) { return builder.Add(b, IntradayBucketStart(b.t, length)); });
   } else {
     const MarketZone zone = query.ticker.zone();
     const bool one_day = tf == Timeframe(1, Timespan::kDay);

@@ -62,6 +62,10 @@ struct ChunkWrite {
   std::optional<TimeRange> final_range;
   int64_t requests = 1;          ///< API requests this write cost
   int64_t base_aggregates = -1;  ///< the API's queryCount over the write; -1 when unknown
+  /// Non-empty: the bars were built here from the minute rows of this day file (`backfill
+  /// --derive`), not served by the vendor; the range is marked derived (barfill_derived). Empty:
+  /// vendor bars, and any derived mark overlapping the range goes.
+  std::string derived_from;
 
   TimeRange FinalRange() const { return final_range.value_or(chunk.range); }
   /// The bars inside FinalRange().
@@ -80,6 +84,9 @@ struct FileRecord {
   int64_t bad_rows = 0;  ///< rows it held that failed a check (never stored)
   bool all_tickers = false;  ///< every ticker of the file was stored, not only a plan's
   int64_t updated_at_ms = 0;
+  /// The timeframes stored from it, comma-separated ("1m,5m,1h" with `--derive`); empty: the
+  /// file's own (every file loaded before schema 7).
+  std::string timeframes{};
 };
 
 /// What a barfill worker proves when it commits: it still holds its lease on queue item `item`,
@@ -105,6 +112,8 @@ struct SeriesStatus {
   std::vector<LedgerEntry> failed;  ///< failed ranges with their last error
   int64_t ranges_stale = 0;
   std::vector<LedgerEntry> stale;   ///< stale ranges, with why (last_error)
+  int64_t derived_ranges = 0;  ///< ranges whose bars `--derive` built from minute files
+  int64_t derived_bars = 0;    ///< the bars in them (vwap NULL)
 };
 
 /// The bars a store holds in one time window of a series (a session), for the gap report.

@@ -1,5 +1,7 @@
 #include "store/ledger.h"
 
+#include "core/bar_fold.h"
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -380,7 +382,7 @@ Status DeleteBarsInRange(SqlSession& sql, const Chunk& chunk) {
 
 CommittedRange CommittedRange::Of(const ChunkWrite& write) {
   return CommittedRange{write.chunk.series, write.chunk.range, write.FinalRange(), write.FinalRows(),
-                        write.attempts, write.requests, write.base_aggregates};
+                        write.attempts, write.requests, write.base_aggregates, write.derived_from};
 }
 
 std::vector<std::string> LedgerLockKeys(std::span<const CommittedRange> ranges) {
@@ -392,7 +394,8 @@ std::vector<std::string> LedgerLockKeys(std::span<const CommittedRange> ranges) 
 }
 
 Status RecordCommitted(SqlSession& sql, const CommittedRange& range, int64_t now_ms) {
-  return RunLedgerStatements(sql, Scope::kOneSeries, range, now_ms);
+  BARFILL_TRY(RunLedgerStatements(sql, Scope::kOneSeries, range, now_ms));
+  return RecordDerivedMarks(sql, {&range, 1}, now_ms);
 }
 
 Status DeleteBarsOfWrites(SqlSession& sql, std::span<const ChunkWrite> writes) {
@@ -412,9 +415,68 @@ Status DeleteBarsOfWrites(SqlSession& sql, std::span<const ChunkWrite> writes) {
 }
 
 Status RecordCommittedTogether(SqlSession& sql, std::span<const CommittedRange> ranges, int64_t now_ms) {
-  return ForEachGroup(sql, ranges, [&](Scope scope, const CommittedRange& first) {
+  BARFILL_TRY(ForEachGroup(sql, ranges, [&](Scope scope, const CommittedRange& first) {
     return RunLedgerStatements(sql, scope, first, now_ms);
-  });
+  }));
+  return RecordDerivedMarks(sql, ranges, now_ms);
+}
+
+Status RecordDerivedMarks(SqlSession& sql, std::span<const CommittedRange> ranges, int64_t now_ms) {
+  // Marks to insert, several rows a statement.
+  constexpr size_t kMarksPerInsert = 64;
+  std::vector<const CommittedRange*> marks;
+  std::vector<std::string> timeframes;  // the texts the parameters point at
+  for (const CommittedRange& r : ranges) {
+    const bool derived = !r.derived_from.empty();
+    if (!derived && (r.series.adjusted || !DerivableFromMinutes(r.series.timeframe))) continue;
+    const std::string timeframe = r.series.timeframe.ToString();
+    // A vendor write ends every mark it overlaps; a derived one replaces the marks that start in
+    // its range (a file loaded again).
+    BARFILL_TRY(sql.Exec(derived ? "DELETE FROM barfill_derived WHERE ticker = $1 AND timeframe = $2 AND adjusted = $3 "
+                                   "AND from_ts >= $4 AND from_ts < $5"
+                                 : "DELETE FROM barfill_derived WHERE ticker = $1 AND timeframe = $2 AND adjusted = $3 "
+                                   "AND from_ts < $5 AND to_ts > $4",
+                         {std::string_view(r.series.ticker.symbol()), std::string_view(timeframe), r.series.adjusted,
+                          SqlTimestamp{r.replaced.from_ms}, SqlTimestamp{r.replaced.to_ms}}));
+    if (derived && r.rows > 0) marks.push_back(&r);
+  }
+  timeframes.reserve(marks.size());
+  for (const CommittedRange* r : marks) timeframes.push_back(r->series.timeframe.ToString());
+  std::vector<SqlValue> params;
+  for (size_t next = 0; next < marks.size(); next += kMarksPerInsert) {
+    const size_t count = std::min(kMarksPerInsert, marks.size() - next);
+    std::string text =
+        "INSERT INTO barfill_derived (ticker, timeframe, adjusted, from_ts, to_ts, source, bars, derived_at) VALUES ";
+    params.clear();
+    for (size_t i = 0; i < count; ++i) {
+      const CommittedRange& r = *marks[next + i];
+      text += i > 0 ? ", (" : "(";
+      for (int c = 1; c <= 8; ++c) text += (c > 1 ? ", $" : "$") + std::to_string(8 * i + c);
+      text += ")";
+      params.insert(params.end(), {std::string_view(r.series.ticker.symbol()), std::string_view(timeframes[next + i]),
+                                   r.series.adjusted, SqlTimestamp{r.replaced.from_ms}, SqlTimestamp{r.replaced.to_ms},
+                                   std::string_view(r.derived_from), r.rows, SqlTimestamp{now_ms}});
+    }
+    BARFILL_TRY(sql.ExecValues(text, params));
+  }
+  return Ok();
+}
+
+Status AddDerivedStatus(SqlSession& sql, std::vector<SeriesStatus>& status) {
+  return sql.Query(
+      "SELECT ticker, timeframe, adjusted, count(*), CAST(sum(bars) AS bigint) FROM barfill_derived "
+      "GROUP BY ticker, timeframe, adjusted",
+      {}, [&](const SqlRow& row) -> Status {
+        auto series = ParseSeries(row.Text(0), row.Text(1), row.Bool(2));
+        if (!series) return Fail(series.error());
+        for (SeriesStatus& s : status) {
+          if (s.series == *series) {
+            s.derived_ranges = row.Int(3);
+            s.derived_bars = row.Int(4);
+          }
+        }
+        return Ok();
+      });
 }
 
 Status RecordFailed(SqlSession& sql, const Chunk& chunk, const Error& error, int attempts,
@@ -431,21 +493,21 @@ Status RecordFailed(SqlSession& sql, const Chunk& chunk, const Error& error, int
 Status RecordFile(SqlSession& sql, const FileRecord& file, int64_t now_ms) {
   BARFILL_TRY(sql.Exec("DELETE FROM barfill_files WHERE key = $1", {std::string_view(file.key)}));
   return sql.Exec(
-      "INSERT INTO barfill_files (key, etag, size, last_modified, rows, tickers, bad_rows, all_tickers, updated_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      "INSERT INTO barfill_files (key, etag, size, last_modified, rows, tickers, bad_rows, all_tickers, updated_at, "
+      "timeframes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
       {std::string_view(file.key), std::string_view(file.etag), file.size, SqlTimestamp{file.last_modified_ms}, file.rows,
-       file.tickers, file.bad_rows, file.all_tickers, SqlTimestamp{now_ms}});
+       file.tickers, file.bad_rows, file.all_tickers, SqlTimestamp{now_ms}, std::string_view(file.timeframes)});
 }
 
 Result<std::vector<FileRecord>> SelectFiles(SqlSession& sql, std::string_view key_prefix) {
   std::vector<FileRecord> files;
   // Not LIKE: keys hold '_', a LIKE wildcard.
-  BARFILL_TRY(sql.Query("SELECT key, etag, size, last_modified, rows, tickers, bad_rows, all_tickers, updated_at "
-                        "FROM barfill_files WHERE substr(key, 1, length($1)) = $1 ORDER BY key",
+  BARFILL_TRY(sql.Query("SELECT key, etag, size, last_modified, rows, tickers, bad_rows, all_tickers, updated_at, "
+                        "timeframes FROM barfill_files WHERE substr(key, 1, length($1)) = $1 ORDER BY key",
                         {key_prefix}, [&](const SqlRow& row) -> Status {
                           files.push_back(FileRecord{std::string(row.Text(0)), std::string(row.Text(1)), row.Int(2),
                                                      row.TimestampMs(3), row.Int(4), row.Int(5), row.Int(6),
-                                                     row.Bool(7), row.TimestampMs(8)});
+                                                     row.Bool(7), row.TimestampMs(8), std::string(row.Text(9))});
                           return Ok();
                         }));
   return files;
@@ -514,7 +576,9 @@ Result<std::vector<SeriesStatus>> SelectStatus(SqlSession& sql) {
                            std::string_view(previous_timeframe), adjusted},
                           take_key));
   }
-  return AssembleStatus(std::move(*ledger), std::move(extents));
+  std::vector<SeriesStatus> status = AssembleStatus(std::move(*ledger), std::move(extents));
+  BARFILL_TRY(AddDerivedStatus(sql, status));
+  return status;
 }
 
 }  // namespace barfill::store

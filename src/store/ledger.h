@@ -63,9 +63,19 @@ struct CommittedRange {
   int64_t attempts = 1;
   int64_t requests = 1;
   int64_t base_aggregates = -1;
+  std::string derived_from{};  ///< see ChunkWrite::derived_from
 
   static CommittedRange Of(const ChunkWrite& write);
 };
+
+/// The derived marks of committed writes (barfill_derived): a write built from a file replaces
+/// the marks its range overlaps with its own; a vendor write of a timeframe `--derive` can build
+/// removes the marks it overlaps. Other writes touch nothing. RecordCommitted and
+/// RecordCommittedTogether call it.
+Status RecordDerivedMarks(SqlSession& sql, std::span<const CommittedRange> ranges, int64_t now_ms);
+
+/// Derived ranges and bars per series, added to `status` (sorted as SelectStatus sorts).
+Status AddDerivedStatus(SqlSession& sql, std::vector<SeriesStatus>& status);
 
 /// Ledger rule for a committed write (after its bars are in the table): a final row it overlaps
 /// keeps only its parts outside the write (recounted from the table), every row overlapping it

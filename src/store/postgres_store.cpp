@@ -29,6 +29,13 @@ constexpr std::string_view kCreateChecks =
     "verified_at timestamptz NOT NULL, checks bigint NOT NULL, bars bigint NOT NULL, retry_at timestamptz, "
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts))";
 
+// barfill_derived: the ranges of bars `backfill --derive` built from a minute file's rows (schema 7).
+constexpr std::string_view kCreateDerived =
+    "CREATE TABLE IF NOT EXISTS barfill_derived (ticker text NOT NULL, timeframe text NOT NULL, "
+    "adjusted boolean NOT NULL, from_ts timestamptz NOT NULL, to_ts timestamptz NOT NULL, source text NOT NULL, "
+    "bars bigint NOT NULL, derived_at timestamptz NOT NULL, PRIMARY KEY (ticker, timeframe, adjusted, from_ts))";
+constexpr std::string_view kAddFileTimeframes =
+    "ALTER TABLE barfill_files ADD COLUMN timeframes text NOT NULL DEFAULT ''";
 
 // The work queue (barfill enqueue / barfill worker): one row per range to fetch, held by a worker
 // under a lease; `generation` grows with every claim and fences a commit (docs/workers.md).
@@ -79,16 +86,18 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
 constexpr std::array<std::string_view, 4> kWorkQueue = {kCreateQueue, kCreateQueueIndex, kCreateWorkers, kCreateRate};
-constexpr auto kCreateTables = JoinStatements(JoinStatements(kBaseTables, kPostgresActionsTables), kWorkQueue);
+constexpr std::array<std::string_view, 2> kDerivedStep = {kCreateDerived, kAddFileTimeframes};
+constexpr auto kCreateTables = JoinStatements(JoinStatements(JoinStatements(kBaseTables, kPostgresActionsTables), kWorkQueue), kDerivedStep);
 constexpr std::array<std::string_view, 1> kFilesLedger = {kCreateFiles};
 constexpr std::array<std::string_view, 1> kChecksStep = {kCreateChecks};
 // Schema 4 -> 5: corporate actions (store/actions_schema.h).
 constexpr auto kActions = JoinStatements(kPostgresLedgerStale, kPostgresActionsTables);
-constexpr std::array<MigrationStep, 5> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+constexpr std::array<MigrationStep, 6> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
                                                        {2, kFilesLedgerWhat, kFilesLedger},
                                                        {3, kChecksTableWhat, kChecksStep},
                                                        {4, kActionsWhat, kActions},
-                                                       {kWorkQueueFromVersion, kWorkQueueWhat, kWorkQueue}}};
+                                                       {kWorkQueueFromVersion, kWorkQueueWhat, kWorkQueue},
+                                                       {kDerivedFromVersion, kDerivedWhat, kDerivedStep}}};
 
 const DialectSql kPostgresSql{
     "SELECT to_regclass($1) IS NOT NULL",

@@ -21,11 +21,15 @@ namespace barfill::store {
 ///   4: barfill_checks: when a repair or a refresh last verified a range, and when to look again
 ///   5: corporate actions (splits, dividends, overrides, factors, adjusted views); stale ledger ranges
 ///   6: the work queue (barfill_queue, barfill_workers) and the shared rate limit (barfill_rate)
+///   7: barfill_derived: bars built locally from minute files (`backfill --derive`), and which
+///      timeframes each loaded file stored (barfill_files.timeframes)
 ///
 /// The work queue's step is numbered in this one place (kWorkQueueFromVersion): when other steps
 /// land before it, move it after the last of them and kSchemaVersion follows.
 inline constexpr int kWorkQueueFromVersion = 5;
-inline constexpr int kSchemaVersion = kWorkQueueFromVersion + 1;
+/// The derived-bars step follows the work queue's.
+inline constexpr int kDerivedFromVersion = kWorkQueueFromVersion + 1;
+inline constexpr int kSchemaVersion = kDerivedFromVersion + 1;
 
 /// What step 1 -> 2 changes, in the user's terms.
 inline constexpr std::string_view kLedgerOfPagesWhat =
@@ -45,6 +49,11 @@ inline constexpr std::string_view kChecksTableWhat =
 inline constexpr std::string_view kWorkQueueWhat =
     "tables for barfill enqueue and barfill worker (barfill_queue, barfill_workers) and the rate limit workers share "
     "(barfill_rate); a plain backfill does not use them";
+
+/// What the derived-bars step changes.
+inline constexpr std::string_view kDerivedWhat =
+    "a table barfill_derived marks the bars `backfill --derive` built from minute files (vwap NULL), and "
+    "barfill_files remembers which timeframes each file stored; nothing stored changes";
 
 inline constexpr std::string_view kBarsTable = "bars";
 inline constexpr std::string_view kLedgerTable = "barfill_ledger";

@@ -32,6 +32,15 @@ constexpr std::string_view kCreateChecks =
     "PRIMARY KEY (ticker, timeframe, adjusted, from_ts, to_ts)) WITHOUT ROWID";
 
 
+// barfill_derived: the ranges of bars `backfill --derive` built from a minute file's rows (schema 7).
+constexpr std::string_view kCreateDerived =
+    "CREATE TABLE IF NOT EXISTS barfill_derived (ticker TEXT NOT NULL, timeframe TEXT NOT NULL, "
+    "adjusted INTEGER NOT NULL, from_ts INTEGER NOT NULL, to_ts INTEGER NOT NULL, source TEXT NOT NULL, "
+    "bars INTEGER NOT NULL, derived_at INTEGER NOT NULL, PRIMARY KEY (ticker, timeframe, adjusted, from_ts)) "
+    "WITHOUT ROWID";
+constexpr std::string_view kAddFileTimeframes =
+    "ALTER TABLE barfill_files ADD COLUMN timeframes TEXT NOT NULL DEFAULT ''";
+
 // The work queue's tables exist here too so that both stores keep one migration sequence; only
 // PostgreSQL uses them (barfill enqueue and worker refuse SQLite).
 constexpr std::string_view kCreateQueue =
@@ -75,16 +84,18 @@ constexpr std::array<std::string_view, 3> kLedgerOfPages = {
     "DELETE FROM barfill_ledger WHERE state IN ('done', 'empty') AND updated_at < to_ts",
 };
 constexpr std::array<std::string_view, 3> kWorkQueue = {kCreateQueue, kCreateWorkers, kCreateRate};
-constexpr auto kCreateTables = JoinStatements(JoinStatements(kBaseTables, kSqliteActionsTables), kWorkQueue);
+constexpr std::array<std::string_view, 2> kDerivedStep = {kCreateDerived, kAddFileTimeframes};
+constexpr auto kCreateTables = JoinStatements(JoinStatements(JoinStatements(kBaseTables, kSqliteActionsTables), kWorkQueue), kDerivedStep);
 constexpr std::array<std::string_view, 1> kFilesLedger = {kCreateFiles};
 constexpr std::array<std::string_view, 1> kChecksStep = {kCreateChecks};
 // Schema 4 -> 5: corporate actions (store/actions_schema.h).
 constexpr auto kActions = JoinStatements(kSqliteLedgerStale, kSqliteActionsTables);
-constexpr std::array<MigrationStep, 5> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
+constexpr std::array<MigrationStep, 6> kMigrations = {{{1, kLedgerOfPagesWhat, kLedgerOfPages},
                                                        {2, kFilesLedgerWhat, kFilesLedger},
                                                        {3, kChecksTableWhat, kChecksStep},
                                                        {4, kActionsWhat, kActions},
-                                                       {kWorkQueueFromVersion, kWorkQueueWhat, kWorkQueue}}};
+                                                       {kWorkQueueFromVersion, kWorkQueueWhat, kWorkQueue},
+                                                       {kDerivedFromVersion, kDerivedWhat, kDerivedStep}}};
 
 const DialectSql kSqliteSql{
     "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",

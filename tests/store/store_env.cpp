@@ -84,10 +84,11 @@ void SqliteEnv::LoadSchema1Fixture() const {
 }
 
 void PostgresEnv::LoadSchema1Fixture() const {
-  // Everything a fresh barfill created (schema 3 adds corporate-action tables and views on bars).
+  // Everything a fresh barfill created (later schemas add corporate-action tables and views on bars,
+  // barfill_files, whose schema-7 column a step adds, and barfill_derived).
   ExecSql("DROP VIEW IF EXISTS bars_split_adjusted, bars_total_return");
   ExecSql("DROP TABLE IF EXISTS bars, barfill_ledger, barfill_meta, splits, dividends, split_overrides, "
-          "barfill_actions_sync, barfill_adjustment_factors");
+          "barfill_actions_sync, barfill_adjustment_factors, barfill_files, barfill_derived");
   const std::string command = "gunzip -c '" + Schema1Fixture("v1-postgres.sql.gz") +
                               "' | psql -q -v ON_ERROR_STOP=1 -d " + database_ + " >/dev/null";
   if (std::system(command.c_str()) != 0) throw std::runtime_error("cannot load the schema-1 dump: " + command);

@@ -874,13 +874,14 @@ TYPED_TEST_P(StoreSuite, StatusCommandPrintsATableAndJson) {
   EXPECT_THAT(lines[0], ::testing::HasSubstr(
       "\"series\":[{\"ticker\":\"AAPL\",\"timeframe\":\"5m\",\"adjusted\":true,"
       "\"ranges\":{\"done\":1,\"failed\":0,\"empty\":0,\"stale\":0},\"rows\":3,"
-      "\"first_bar\":\"2025-01-02T14:30:00Z\",\"last_bar\":\"2025-01-02T14:32:00Z\",\"failed\":[],\"stale\":[]},"
+      "\"first_bar\":\"2025-01-02T14:30:00Z\",\"last_bar\":\"2025-01-02T14:32:00Z\",\"failed\":[],\"stale\":[],"
+      "\"derived\":{\"ranges\":0,\"bars\":0}},"
       "{\"ticker\":\"X:BTCUSD\",\"timeframe\":\"1m\",\"adjusted\":true,"
       "\"ranges\":{\"done\":1,\"failed\":1,\"empty\":1,\"stale\":0},\"rows\":1350,"
       "\"first_bar\":\"2025-01-01T01:30:00Z\",\"last_bar\":\"2025-01-01T23:59:00Z\","
       "\"failed\":[{\"from\":\"2025-01-03T00:00:00Z\",\"to\":\"2025-01-04T00:00:00Z\","
       "\"attempts\":5,\"error\":\"bad_response: truncated JSON\",\"updated_at\":\""));
-  EXPECT_THAT(lines[0], ::testing::EndsWith("\"}],\"stale\":[]}],\"corporate_actions\":[]}"));
+  EXPECT_THAT(lines[0], ::testing::EndsWith("\"}],\"stale\":[],\"derived\":{\"ranges\":0,\"bars\":0}}],\"corporate_actions\":[]}"));
 }
 
 TYPED_TEST_P(StoreSuite, ExportCommandWritesExactCsvAndJsonLines) {
@@ -972,6 +973,70 @@ TYPED_TEST_P(StoreSuite, ExportRejectsBadFlagsWithOneErrorLine) {
   }
 }
 
+// A database the schema-6 release wrote (no barfill_derived, no barfill_files.timeframes; made by
+// taking them out of a fresh one) is upgraded by the one step 6 -> 7; then derived bars (`backfill
+// --derive`) are marked with their file, a file loaded again replaces its marks, and a vendor
+// write over a derived range ends its mark.
+TYPED_TEST_P(StoreSuite, UpgradesASchema6DatabaseAndMarksDerivedBars) {
+  const int64_t day = Ms("2025-03-04");
+  const TimeRange range{day, day + kMsPerDay};
+  const BarBatch minutes = MinuteBars(day + 9 * kMsPerHour, 30, 5);
+  const BarBatch five = MinuteBars(day + 9 * kMsPerHour, 6, 7);
+  FileRecord file{"us_stocks_sip/minute_aggs_v1/2025/03/2025-03-04.csv.gz", "etag1", 1234, day + 40 * kMsPerHour};
+  ASSERT_TRUE(this->store_->CommitFile(file, [&](const ChunkSink& sink) {
+    ChunkWrite write(Chunk{MakeSeries("AAPL", "1m", false), range}, &minutes);
+    return sink({&write, 1});
+  }));
+  this->store_.reset();
+  this->env_->ExecSql("DROP TABLE barfill_derived");
+  this->env_->ExecSql("ALTER TABLE barfill_files DROP COLUMN timeframes");
+  this->env_->ExecSql("UPDATE barfill_meta SET value = '6' WHERE key = 'schema_version'");
+  auto store = this->Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Migrate());
+  const auto notices = store->Notices();
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_THAT(notices[0], ::testing::HasSubstr("from schema version 6 to 7: a table barfill_derived"));
+  auto files = store->ReadFiles("");
+  ASSERT_TRUE(files);
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ((*files)[0].timeframes, "") << "a file loaded before: its own timeframe";
+  EXPECT_EQ(this->ReadWith(*store, MakeSeries("AAPL", "1m", false)).size(), 30u);
+
+  const auto derived_of = [&](std::string_view ticker, std::string_view tf) -> std::pair<int64_t, int64_t> {
+    auto status = store->ReadStatus();
+    EXPECT_TRUE(status);
+    for (const SeriesStatus& s : *status) {
+      if (s.series == MakeSeries(ticker, tf, false)) return {s.derived_ranges, s.derived_bars};
+    }
+    return {-1, -1};
+  };
+  file.etag = "etag2";
+  file.timeframes = "1m,5m";
+  const auto produce = [&](const ChunkSink& sink) -> Status {
+    std::vector<ChunkWrite> writes;
+    writes.emplace_back(Chunk{MakeSeries("AAPL", "1m", false), range}, &minutes);
+    for (const char* ticker : {"AAPL", "MSFT"}) {
+      writes.emplace_back(Chunk{MakeSeries(ticker, "5m", false), range}, &five);
+      writes.back().derived_from = file.key;
+    }
+    return sink(writes);
+  };
+  for (int load = 0; load < 2; ++load) {
+    SCOPED_TRACE(load);
+    ASSERT_TRUE(store->CommitFile(file, produce));
+    EXPECT_EQ(derived_of("AAPL", "5m"), (std::pair<int64_t, int64_t>{1, 6})) << "marked once, however often loaded";
+    EXPECT_EQ(derived_of("MSFT", "5m"), (std::pair<int64_t, int64_t>{1, 6}));
+    EXPECT_EQ(derived_of("AAPL", "1m"), (std::pair<int64_t, int64_t>{0, 0})) << "the file's own bars are vendor bars";
+  }
+  EXPECT_EQ((*store->ReadFiles(""))[0].timeframes, "1m,5m");
+  // REST fetches MSFT's day again (a repair): vendor bars now, no longer marked.
+  ChunkWrite rest(Chunk{MakeSeries("MSFT", "5m", false), range}, &five);
+  ASSERT_TRUE(store->CommitChunks({&rest, 1}));
+  EXPECT_EQ(derived_of("MSFT", "5m"), (std::pair<int64_t, int64_t>{0, 0}));
+  EXPECT_EQ(derived_of("AAPL", "5m"), (std::pair<int64_t, int64_t>{1, 6}));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreSuite, RoundTripsEveryField,
                             StreamsInAscendingBatchesWithinTheRange, RecordsDoneAndEmptyChunks,
                             RerunReplacesTheRangeWithNewerValues, LaterChunkInOneCallWins,
@@ -981,7 +1046,7 @@ REGISTER_TYPED_TEST_SUITE_P(StoreSuite, RoundTripsEveryField,
                             DoneChunkReplacesTheLedgerRowsInsideIt, PagesMergeIntoOneFinalRangeInAnyOrder,
                             ALiveRangeRecordsOnlyItsFinalPart, UpgradesASchema1DatabaseInOneTransaction,
                             BackfillUpgradesASchema1DatabaseAndFinishesWithoutRefetching,
-                            AFileCommitsAllItsTickersOrNothing,
+                            AFileCommitsAllItsTickersOrNothing, UpgradesASchema6DatabaseAndMarksDerivedBars,
                             RefusesOtherSchemaVersions,
                             RefusesABarsTableWithIntegerVolume,
                             MigrateIsIdempotentAndSafeWhenRacing, ReadersNeverCreateASchema,
