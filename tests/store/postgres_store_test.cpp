@@ -88,7 +88,9 @@ TEST_F(PostgresOnly, ADeadlockIsRetried) {
   ASSERT_TRUE((*blocker)->Run("ROLLBACK", "rollback"));
   thread.join();
   ASSERT_TRUE(result) << result.error().message;
-  EXPECT_EQ(attempts.load(), 2);
+  // At least one retry. Under load the retry can take a's rows back before the woken blocker
+  // does, and deadlock with it once more: then a third attempt commits.
+  EXPECT_GE(attempts.load(), 2);
   BarBatch expected = new_a;
   expected.Append(new_b);
   EXPECT_EQ(ReadAll(series), AsBars(expected));
