@@ -43,14 +43,8 @@ sim_pid=
 cleanup() { [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-start_sim() {  # start_sim [sim flags...] -> sets sim_url
-  [[ -n $sim_pid ]] && { kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; }
-  "$barfill" sim --port 0 --seed 1 --api-key bench "$@" >"$work/sim.out" 2>&1 &
-  sim_pid=$!
-  for _ in $(seq 100); do grep -q listening "$work/sim.out" && break; sleep 0.05; done
-  sim_url=$(awk '/listening/ {print $3; exit}' "$work/sim.out")
-}
-now() { date +%s.%N; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 plan_args=(--plan plans/phase2-baseline.toml)
 if [[ $quick == 1 ]]; then
   plan_args+=(--tickers AAPL,MSFT,NVDA,AMZN,GOOGL,META,TSLA,BRK.B,X:BTCUSD,X:ETHUSD)
@@ -68,24 +62,7 @@ start_sim
 createdb bench_e2e
 run_backfill pg postgresql:///bench_e2e
 echo "bench: PostgreSQL ceiling (psql \\copy binary of the same rows, one stream and two parallel ones) ..." >&2
-# The rows split by ticker into two halves, as two writer sessions split them.
-psql -qX -d bench_e2e -c "\\copy (SELECT * FROM bars ORDER BY ticker, timeframe, adjusted, ts) TO '$work/bars.bin' (FORMAT binary)"
-psql -qX -d bench_e2e -c "\\copy (SELECT * FROM bars WHERE hashtext(ticker) % 2 = 0 ORDER BY ticker, timeframe, adjusted, ts) TO '$work/bars0.bin' (FORMAT binary)"
-psql -qX -d bench_e2e -c "\\copy (SELECT * FROM bars WHERE hashtext(ticker) % 2 <> 0 ORDER BY ticker, timeframe, adjusted, ts) TO '$work/bars1.bin' (FORMAT binary)"
-psql -qX -d bench_e2e -c "CREATE TABLE bars_ceiling (LIKE bars INCLUDING ALL)" -c "CREATE TABLE bars_ceiling2 (LIKE bars INCLUDING ALL)" -c "CHECKPOINT"
-t0=$(now)
-psql -qX -d bench_e2e -c "\\copy bars_ceiling FROM '$work/bars.bin' (FORMAT binary)"
-t1=$(now)
-pg_ceiling_rows=$(psql -qXtA -d bench_e2e -c "SELECT count(*) FROM bars_ceiling")
-pg_ceiling_s=$(python3 -c "print($t1 - $t0)")
-psql -qX -d bench_e2e -c "CHECKPOINT"
-t0=$(now)
-psql -qX -d bench_e2e -c "\\copy bars_ceiling2 FROM '$work/bars0.bin' (FORMAT binary)" &
-copy0=$!
-psql -qX -d bench_e2e -c "\\copy bars_ceiling2 FROM '$work/bars1.bin' (FORMAT binary)"
-wait $copy0
-t1=$(now)
-pg_ceiling2_s=$(python3 -c "print($t1 - $t0)")
+read -r pg_ceiling_rows pg_ceiling_s pg_ceiling2_s < <(pg_copy_ceiling bench_e2e)
 
 # 2. SQLite end to end, then one prepared INSERT in one transaction of the same rows.
 run_backfill sqlite "sqlite:$work/e2e.db"

@@ -46,13 +46,9 @@ sim_pid=
 cleanup() { [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-start_sim() {  # start_sim [sim flags...] -> sets sim_url
-  [[ -n $sim_pid ]] && { kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; }
-  "$after" sim --port 0 --seed 1 --api-key bench "$@" >"$work/sim.out" 2>&1 &
-  sim_pid=$!
-  for _ in $(seq 100); do grep -q listening "$work/sim.out" && break; sleep 0.05; done
-  sim_url=$(awk '/listening/ {print $3; exit}' "$work/sim.out")
-}
+barfill=$after  # the simulator is this tree's
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 data_requests() { curl -s "$sim_url/__stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_requests"])'; }
 
 run() {  # run NAME BINARY [plan flags...]: one backfill into a fresh SQLite file, timed

@@ -6,7 +6,8 @@
 #       the simulator's rejections (must be 0);
 #   (b) unthrottled: 20 tickers x 1m over a quarter (~1.2 M bars): rows/s with 1, 2 and 4
 #       workers beside one `barfill backfill` of the same plan (two COPY sessions, the
-#       single-process path).
+#       single-process path) and the ceiling: two parallel bare `psql \copy (FORMAT binary)`
+#       streams of the very rows, into an empty table of the same shape.
 # Runs inside its own throwaway PostgreSQL (scripts/with-postgres.sh) and simulator.
 #   bench/workers/run.sh [--build-dir build] [--out bench/results/workers.json]
 set -euo pipefail
@@ -32,16 +33,10 @@ sim_pid=
 cleanup() { [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-start_sim() {  # start_sim [sim flags...] -> sets sim_url
-  [[ -n $sim_pid ]] && { kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; }
-  "$barfill" sim --port 0 --seed 1 --api-key bench "$@" >"$work/sim.out" 2>&1 &
-  sim_pid=$!
-  for _ in $(seq 100); do grep -q listening "$work/sim.out" && break; sleep 0.05; done
-  sim_url=$(awk '/listening/ {print $3; exit}' "$work/sim.out")
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 stat() { curl -s "$sim_url/__stats" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 fresh_db() { psql -q -X -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null; }
-now() { date +%s.%N; }
 
 run_workers() {  # run_workers NAME N RATE PLAN...: enqueue, N workers to the end; prints JSON
   local name=$1 n=$2 rate=$3
@@ -91,6 +86,8 @@ bulk=(--tickers "$bulk_tickers" --timeframes 1m --from 2025-01-01 --to 2025-03-3
 start_sim --no-gzip
 echo "bench: unthrottled plan (20 tickers x 1m x a quarter) ..." >&2
 one=$(run_backfill bf "${bulk[@]}")
+echo "bench: the ceiling: two parallel psql \\copy binary streams of the same rows ..." >&2
+read -r ceiling_rows _ ceiling_s < <(pg_copy_ceiling bf)
 un1=$(run_workers un1 1 100000/s "${bulk[@]}")
 un2=$(run_workers un2 2 100000/s "${bulk[@]}")
 un4=$(run_workers un4 4 100000/s "${bulk[@]}")
@@ -106,10 +103,13 @@ for r in lim:
     ideal = r["requests"] / 10.0
     r["ideal_s"] = ideal
     print(f"  {r['workers']:7d}  {r['requests']:8d}  {r['wall_s']:6.2f}  {ideal:7.2f}  {r['wall_s']/ideal:10.3f}  {r['rejected']:8d}")
+ceiling = {"ceiling": "2 parallel psql \\copy binary", "rows": $ceiling_rows, "wall_s": round($ceiling_s, 3)}
+bulk.append(ceiling)
 print("unthrottled (rows/s):")
 for r in bulk:
     r["rows_per_s"] = round(r["rows"] / r["wall_s"])
-    who = "backfill (1 process, 2 COPY sessions)" if "backfill" in r else f"{r['workers']} worker(s)"
+    who = ("backfill (1 process, 2 COPY sessions)" if "backfill" in r
+           else r["ceiling"] + " (ceiling)" if "ceiling" in r else f"{r['workers']} worker(s)")
     print(f"  {who:40s} {r['rows']:9d} rows  {r['wall_s']:6.2f} s  {r['rows_per_s']:8d} rows/s")
 json.dump({"rate_limited": lim, "unthrottled": bulk}, open(sys.argv[1], "w"), indent=1)
 PY
