@@ -44,11 +44,13 @@ endfunction()
 # A GoogleTest executable whose tests CTest discovers with the given labels. Tests find the
 # barfill executable and the source tree through compile definitions; NO_EXE is for tests that
 # never run the barfill executable, so they need not wait for it to build. TSAN puts the
-# executable in the `tsan_tests` target: what the ThreadSanitizer stage of scripts/test.sh builds.
+# executable in the `tsan_tests` target and its tests under the label `tsan`: what the
+# ThreadSanitizer stage of scripts/test.sh builds and runs.
 function(barfill_test name)
   cmake_parse_arguments(ARG "NO_EXE;SERIAL;TSAN" "TIMEOUT" "LABELS;SOURCES;DEPS" ${ARGN})
   if(ARG_TSAN)
     set_property(GLOBAL APPEND PROPERTY BARFILL_TSAN_TESTS ${name})
+    list(APPEND ARG_LABELS tsan)
   endif()
   # SERIAL: ctest runs each of these tests alone (timing-sensitive scenarios: leases, pauses).
   set(run_serial FALSE)
