@@ -36,7 +36,7 @@ export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/s
 log "TSan build"
 BARFILL_TARGET=tsan_tests scripts/build.sh build-tsan "${sanitized[@]}" -DBARFILL_SANITIZE=thread
 log "TSan tests (concurrent parts)"
-# Only the tests of the executables marked TSAN (label tsan; the others are not built here), and
+# Only the tests of the executables marked TSAN (labels *_tsan; the others are not built here), and
 # not NetworkChaos and the bad-input scenarios, which wait out timeouts by design (Release runs
 # them). The installed-package example is not among them: its program, configured from the
 # installed package without TSan flags, dies in TSan's runtime against the TSan-built library.
