@@ -294,9 +294,9 @@ TEST_F(WorkersEndToEnd, SigtermDrainsReleasesItsItemsAndExitsZero) {
   ExpectDatabaseEqualsGroundTruth();
 }
 
-TEST_F(WorkersEndToEnd, ThreeWorkersTogetherStayWithinTheSharedRate) {
-  // The simulator allows 20 requests/s per key over a 60 s window; three workers each given
-  // --rate 20/s would send 60/s alone, together they must keep 20/s.
+TEST_F(WorkersEndToEnd, FourWorkersTogetherStayWithinTheSharedRate) {
+  // The simulator allows 20 requests/s per key over a 60 s window; four workers each given
+  // --rate 20/s would send 80/s alone, together they must keep 20/s.
   StartSim(2000, 1200);
   Enqueue();
   std::atomic<bool> done{false};
@@ -308,7 +308,7 @@ TEST_F(WorkersEndToEnd, ThreeWorkersTogetherStayWithinTheSharedRate) {
     }
   });
   std::vector<std::unique_ptr<BackgroundCommand>> workers;
-  for (int i = 0; i < 3; ++i) workers.push_back(std::make_unique<BackgroundCommand>(WorkerArgs("20/s"), Env()));
+  for (int i = 0; i < 4; ++i) workers.push_back(std::make_unique<BackgroundCommand>(WorkerArgs("20/s"), Env()));
   for (auto& w : workers) {
     const CommandResult r = w->Wait();
     EXPECT_EQ(r.exit_code, 0) << r.err;
