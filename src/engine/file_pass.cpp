@@ -46,7 +46,8 @@ int64_t DeriveFromMinutes(const BarBatch& minutes, int64_t length_ms, const Deri
   BarFold fold;
   const int64_t first = IntradayBucketStart(minutes.t.front(), length_ms);
   if (resume != nullptr && resume->count > 0 && resume->bar.t == first) fold.Resume(resume->bar, resume->count);
-  out->reserve(minutes.size() / 2 + 1);
+  // One bar per bucket: at most the minutes over the bucket's length, plus a partial bucket at each end.
+  out->reserve(minutes.size() / static_cast<size_t>(length_ms / kMsPerMinute) + 2);
   const auto close = [&] {
     const int64_t count = fold.count();
     Bar bar = fold.Take();

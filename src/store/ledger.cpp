@@ -303,7 +303,7 @@ Status StageTickers(SqlSession& sql, std::span<const CommittedRange> group) {
 bool SameGroup(const CommittedRange& a, const CommittedRange& b) {
   return a.series.timeframe == b.series.timeframe && a.series.adjusted == b.series.adjusted &&
          a.replaced == b.replaced && a.final_range == b.final_range && a.attempts == b.attempts &&
-         a.requests == b.requests;
+         a.requests == b.requests && a.derived_from.empty() == b.derived_from.empty();
 }
 
 constexpr std::string_view kUpsertFailed =
@@ -371,6 +371,51 @@ Status ForEachGroup(SqlSession& sql, std::span<const CommittedRange> ranges, Sta
   return Ok();
 }
 
+/// The derived marks (barfill_derived) a committed write ends, for the tickers of `scope`: a
+/// write built from a file replaces the marks that start in its range (a file loaded again); a
+/// vendor write of a timeframe `--derive` can build ends every mark it overlaps. Other writes
+/// touch nothing.
+Status EndDerivedMarks(SqlSession& sql, Scope scope, const CommittedRange& first) {
+  const bool derived = !first.derived_from.empty();
+  if (!derived && (first.series.adjusted || !DerivableFromMinutes(first.series.timeframe))) return Ok();
+  const std::string timeframe = first.series.timeframe.ToString();
+  const std::string statement = "DELETE FROM barfill_derived WHERE " + SeriesIs(scope, sql.dialect(), "") +
+                                (derived ? " AND from_ts >= $4 AND from_ts < $5" : " AND from_ts < $5 AND to_ts > $4");
+  return sql.Exec(statement, {std::string_view(first.series.ticker.symbol()), std::string_view(timeframe),
+                              first.series.adjusted, SqlTimestamp{first.replaced.from_ms},
+                              SqlTimestamp{first.replaced.to_ms}});
+}
+
+/// The marks of the derived writes among `ranges` that stored bars, several rows a statement.
+Status InsertDerivedMarks(SqlSession& sql, std::span<const CommittedRange> ranges, int64_t now_ms) {
+  constexpr size_t kMarksPerInsert = 64;
+  std::vector<const CommittedRange*> marks;
+  for (const CommittedRange& r : ranges) {
+    if (!r.derived_from.empty() && r.rows > 0) marks.push_back(&r);
+  }
+  std::vector<std::string> timeframes;  // the texts the parameters point at
+  timeframes.reserve(marks.size());
+  for (const CommittedRange* r : marks) timeframes.push_back(r->series.timeframe.ToString());
+  std::vector<SqlValue> params;
+  for (size_t next = 0; next < marks.size(); next += kMarksPerInsert) {
+    const size_t count = std::min(kMarksPerInsert, marks.size() - next);
+    std::string text =
+        "INSERT INTO barfill_derived (ticker, timeframe, adjusted, from_ts, to_ts, source, bars, derived_at) VALUES ";
+    params.clear();
+    for (size_t i = 0; i < count; ++i) {
+      const CommittedRange& r = *marks[next + i];
+      text += i > 0 ? ", (" : "(";
+      for (int c = 1; c <= 8; ++c) text += (c > 1 ? ", $" : "$") + std::to_string(8 * i + c);
+      text += ")";
+      params.insert(params.end(), {std::string_view(r.series.ticker.symbol()), std::string_view(timeframes[next + i]),
+                                   r.series.adjusted, SqlTimestamp{r.replaced.from_ms}, SqlTimestamp{r.replaced.to_ms},
+                                   std::string_view(r.derived_from), r.rows, SqlTimestamp{now_ms}});
+    }
+    BARFILL_TRY(sql.ExecValues(text, params));
+  }
+  return Ok();
+}
+
 }  // namespace
 
 Status DeleteBarsInRange(SqlSession& sql, const Chunk& chunk) {
@@ -395,7 +440,8 @@ std::vector<std::string> LedgerLockKeys(std::span<const CommittedRange> ranges) 
 
 Status RecordCommitted(SqlSession& sql, const CommittedRange& range, int64_t now_ms) {
   BARFILL_TRY(RunLedgerStatements(sql, Scope::kOneSeries, range, now_ms));
-  return RecordDerivedMarks(sql, {&range, 1}, now_ms);
+  BARFILL_TRY(EndDerivedMarks(sql, Scope::kOneSeries, range));
+  return InsertDerivedMarks(sql, {&range, 1}, now_ms);
 }
 
 Status DeleteBarsOfWrites(SqlSession& sql, std::span<const ChunkWrite> writes) {
@@ -415,51 +461,12 @@ Status DeleteBarsOfWrites(SqlSession& sql, std::span<const ChunkWrite> writes) {
 }
 
 Status RecordCommittedTogether(SqlSession& sql, std::span<const CommittedRange> ranges, int64_t now_ms) {
-  BARFILL_TRY(ForEachGroup(sql, ranges, [&](Scope scope, const CommittedRange& first) {
-    return RunLedgerStatements(sql, scope, first, now_ms);
+  // The derived marks' deletes ride on the ledger's groups: one statement for a group's tickers.
+  BARFILL_TRY(ForEachGroup(sql, ranges, [&](Scope scope, const CommittedRange& first) -> Status {
+    BARFILL_TRY(RunLedgerStatements(sql, scope, first, now_ms));
+    return EndDerivedMarks(sql, scope, first);
   }));
-  return RecordDerivedMarks(sql, ranges, now_ms);
-}
-
-Status RecordDerivedMarks(SqlSession& sql, std::span<const CommittedRange> ranges, int64_t now_ms) {
-  // Marks to insert, several rows a statement.
-  constexpr size_t kMarksPerInsert = 64;
-  std::vector<const CommittedRange*> marks;
-  std::vector<std::string> timeframes;  // the texts the parameters point at
-  for (const CommittedRange& r : ranges) {
-    const bool derived = !r.derived_from.empty();
-    if (!derived && (r.series.adjusted || !DerivableFromMinutes(r.series.timeframe))) continue;
-    const std::string timeframe = r.series.timeframe.ToString();
-    // A vendor write ends every mark it overlaps; a derived one replaces the marks that start in
-    // its range (a file loaded again).
-    BARFILL_TRY(sql.Exec(derived ? "DELETE FROM barfill_derived WHERE ticker = $1 AND timeframe = $2 AND adjusted = $3 "
-                                   "AND from_ts >= $4 AND from_ts < $5"
-                                 : "DELETE FROM barfill_derived WHERE ticker = $1 AND timeframe = $2 AND adjusted = $3 "
-                                   "AND from_ts < $5 AND to_ts > $4",
-                         {std::string_view(r.series.ticker.symbol()), std::string_view(timeframe), r.series.adjusted,
-                          SqlTimestamp{r.replaced.from_ms}, SqlTimestamp{r.replaced.to_ms}}));
-    if (derived && r.rows > 0) marks.push_back(&r);
-  }
-  timeframes.reserve(marks.size());
-  for (const CommittedRange* r : marks) timeframes.push_back(r->series.timeframe.ToString());
-  std::vector<SqlValue> params;
-  for (size_t next = 0; next < marks.size(); next += kMarksPerInsert) {
-    const size_t count = std::min(kMarksPerInsert, marks.size() - next);
-    std::string text =
-        "INSERT INTO barfill_derived (ticker, timeframe, adjusted, from_ts, to_ts, source, bars, derived_at) VALUES ";
-    params.clear();
-    for (size_t i = 0; i < count; ++i) {
-      const CommittedRange& r = *marks[next + i];
-      text += i > 0 ? ", (" : "(";
-      for (int c = 1; c <= 8; ++c) text += (c > 1 ? ", $" : "$") + std::to_string(8 * i + c);
-      text += ")";
-      params.insert(params.end(), {std::string_view(r.series.ticker.symbol()), std::string_view(timeframes[next + i]),
-                                   r.series.adjusted, SqlTimestamp{r.replaced.from_ms}, SqlTimestamp{r.replaced.to_ms},
-                                   std::string_view(r.derived_from), r.rows, SqlTimestamp{now_ms}});
-    }
-    BARFILL_TRY(sql.ExecValues(text, params));
-  }
-  return Ok();
+  return InsertDerivedMarks(sql, ranges, now_ms);
 }
 
 Status AddDerivedStatus(SqlSession& sql, std::vector<SeriesStatus>& status) {

@@ -68,12 +68,6 @@ struct CommittedRange {
   static CommittedRange Of(const ChunkWrite& write);
 };
 
-/// The derived marks of committed writes (barfill_derived): a write built from a file replaces
-/// the marks its range overlaps with its own; a vendor write of a timeframe `--derive` can build
-/// removes the marks it overlaps. Other writes touch nothing. RecordCommitted and
-/// RecordCommittedTogether call it.
-Status RecordDerivedMarks(SqlSession& sql, std::span<const CommittedRange> ranges, int64_t now_ms);
-
 /// Derived ranges and bars per series, added to `status` (sorted as SelectStatus sorts).
 Status AddDerivedStatus(SqlSession& sql, std::vector<SeriesStatus>& status);
 

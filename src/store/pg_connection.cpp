@@ -165,6 +165,19 @@ std::string OneLine(std::string_view text) {
   return out;
 }
 
+std::string DescribeConnection(const PGconn* conn) {
+  const auto value = [](const char* v, const char* fallback) {
+    return std::string(v != nullptr && *v != '\0' ? v : fallback);
+  };
+  PGconn* c = const_cast<PGconn*>(conn);
+  return "PostgreSQL database \"" + value(PQdb(c), "?") + "\" at " + value(PQhost(c), "localhost") +
+         ":" + value(PQport(c), "5432");
+}
+
+namespace {
+
+/// True for a connection refused for a reason that passes: the server shutting down, starting up
+/// or in recovery, or not listening yet (a restart, a failover). Open then fails retryable.
 bool ServerUnavailableNow(std::string_view reason) {
   // libpq gives no SQLSTATE for a refused connection, only its message (the server's own words
   // for 57P03 cannot_connect_now, or the socket's).
@@ -175,14 +188,7 @@ bool ServerUnavailableNow(std::string_view reason) {
   return false;
 }
 
-std::string DescribeConnection(const PGconn* conn) {
-  const auto value = [](const char* v, const char* fallback) {
-    return std::string(v != nullptr && *v != '\0' ? v : fallback);
-  };
-  PGconn* c = const_cast<PGconn*>(conn);
-  return "PostgreSQL database \"" + value(PQdb(c), "?") + "\" at " + value(PQhost(c), "localhost") +
-         ":" + value(PQport(c), "5432");
-}
+}  // namespace
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conninfo,
                                                          std::chrono::seconds connect_timeout,

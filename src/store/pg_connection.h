@@ -32,8 +32,9 @@ struct PgConnDeleter {
 class PgConnection final : public SqlSession {
  public:
   SqlDialect dialect() const override { return SqlDialect::kPostgres; }
-  /// Connects with a libpq URI or conninfo ("" = the PG* environment). A failure is a kDatabase
-  /// error naming host, port, database and libpq's reason.
+  /// Connects with a libpq URI or conninfo ("" = the PG* environment). A failure is an error
+  /// naming host, port, database and libpq's reason: kDatabaseRetryable when the server refuses
+  /// for now (shutting down, starting up, in recovery, not listening), kDatabase otherwise.
   /// `session_options` are server settings for the session ("-c name=value ...", libpq's
   /// `options`); settings in the URL's own options win.
   static Result<std::unique_ptr<PgConnection>> Open(const std::string& conninfo,
@@ -130,10 +131,6 @@ class PgLink {
 /// another database is refused with NeedsPostgresError(command) (store/work_queue.h).
 Result<std::unique_ptr<PgLink>> OpenPgLink(const std::string& db_url, std::string_view command,
                                            const StoreOptions& options);
-
-/// True for a connection refused for a reason that passes: the server shutting down, starting up
-/// or in recovery, or not listening yet (a restart, a failover). Open then fails retryable.
-bool ServerUnavailableNow(std::string_view reason);
 
 /// `PostgreSQL database "x" at host:port` for any connection object, good or failed.
 std::string DescribeConnection(const PGconn* conn);

@@ -105,6 +105,22 @@ class WorkersEndToEnd : public ::testing::Test {
     return *status;
   }
 
+  /// The tests that stop or restart PostgreSQL run on a cluster of their own: the plan is
+  /// enqueued there, against a simulator that pages every 2,000 bars.
+  void EnqueueOnPrivateCluster(const testing::PrivateCluster& cluster) {
+    ASSERT_TRUE(cluster.error().empty()) << cluster.error();
+    db_url_ = cluster.Conninfo();
+    StartSim(2000);
+    Enqueue();
+  }
+
+  void ExpectEveryItemDoneAndTheGroundTruth() {
+    const store::QueueStatus status = QueueStatusNow();
+    EXPECT_GT(status.total(), 0);
+    EXPECT_EQ(status.done, status.total());
+    ExpectDatabaseEqualsGroundTruth();
+  }
+
   /// Waits until the worker with `pid` has committed at least one page of its current item.
   bool WaitForProgress(pid_t pid, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -336,10 +352,7 @@ TEST_F(WorkersEndToEnd, FourWorkersTogetherStayWithinTheSharedRate) {
 // and the plan finishes, each bar once.
 TEST_F(WorkersEndToEnd, AServerRestartUnderFourWorkersLosesNothing) {
   testing::PrivateCluster cluster;
-  ASSERT_TRUE(cluster.error().empty()) << cluster.error();
-  db_url_ = cluster.Conninfo();
-  StartSim(2000);
-  Enqueue();
+  ASSERT_NO_FATAL_FAILURE(EnqueueOnPrivateCluster(cluster));
   std::vector<std::unique_ptr<BackgroundCommand>> workers;
   for (int i = 0; i < 4; ++i) workers.push_back(std::make_unique<BackgroundCommand>(WorkerArgs("60/s"), Env()));
   ASSERT_TRUE(WaitForProgress(workers.front()->pid(), std::chrono::seconds(20)));
@@ -349,20 +362,14 @@ TEST_F(WorkersEndToEnd, AServerRestartUnderFourWorkersLosesNothing) {
     const CommandResult r = w->Wait();
     EXPECT_EQ(r.exit_code, 0) << "a worker reconnects after a restart:\n" << r.err;
   }
-  const store::QueueStatus status = QueueStatusNow();
-  EXPECT_GT(status.total(), 0);
-  EXPECT_EQ(status.done, status.total());
-  ExpectDatabaseEqualsGroundTruth();
+  ExpectEveryItemDoneAndTheGroundTruth();
 }
 
 // A worker started while its server is down (a fleet restarted together, a failover) waits for
 // the server and then does its work; with --wait-for-db 0 it gives up at once, exit 4.
 TEST_F(WorkersEndToEnd, AWorkerStartedWhileTheServerIsDownWaitsForIt) {
   testing::PrivateCluster cluster;
-  ASSERT_TRUE(cluster.error().empty()) << cluster.error();
-  db_url_ = cluster.Conninfo();
-  StartSim(2000);
-  Enqueue();
+  ASSERT_NO_FATAL_FAILURE(EnqueueOnPrivateCluster(cluster));
   const CommandResult stopped = cluster.Stop();
   ASSERT_EQ(stopped.exit_code, 0) << stopped.err << stopped.out;
 
@@ -379,10 +386,7 @@ TEST_F(WorkersEndToEnd, AWorkerStartedWhileTheServerIsDownWaitsForIt) {
   const CommandResult r = waiting.Wait();
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, ::testing::HasSubstr("PostgreSQL is not available yet (cannot connect to PostgreSQL database"));
-  const store::QueueStatus status = QueueStatusNow();
-  EXPECT_GT(status.total(), 0);
-  EXPECT_EQ(status.done, status.total());
-  ExpectDatabaseEqualsGroundTruth();
+  ExpectEveryItemDoneAndTheGroundTruth();
 }
 
 // --metrics-port: a long-running worker (no --exit-when-empty) serves Prometheus metrics that
