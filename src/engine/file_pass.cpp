@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -13,6 +12,7 @@
 #include "engine/busy_clock.h"
 #include "engine/run_stop.h"
 #include "fetch/file_downloader.h"
+#include "flatfiles/day_file_merge.h"
 #include "flatfiles/day_file_reader.h"
 
 namespace barfill::engine {
@@ -22,8 +22,6 @@ namespace {
 constexpr size_t kRowsPerSinkCall = 100'000;
 /// A ticker's bars of one day are one block (1,440 minutes at most): one write per ticker.
 constexpr size_t kRowsPerBlock = 4096;
-/// Reads of a spooled file.
-constexpr size_t kReadBytes = 1 << 20;
 /// A file whose bytes turn out damaged (gzip cut short) is downloaded again this many times.
 constexpr int kDownloadsPerFile = 3;
 
@@ -167,47 +165,89 @@ class FilePass {
 
   void WriterLoop(BarStore& store) {
     std::unique_ptr<fetch::FileDownloader> redownloader;  // for files whose bytes were damaged
-    while (std::optional<SpooledWork> item = queue_.Pop()) {
-      if (Stopped()) {
-        std::filesystem::remove(item->spool.path);
-        continue;
-      }
-      for (int download = 1;; ++download) {
-        const Status stored = Store(store, *item);
-        if (stored) break;
-        const Error& error = stored.error();
-        if (error.code == ErrorCode::kDatabase || error.code == ErrorCode::kDatabaseRetryable) {
-          Stop(RunOutcome::kDatabase, "database error while storing " + item->work->key.key + ": " + error.ToString() +
-                                          "; the run is resumable once the database is fixed");
-          break;
-        }
-        // Damaged bytes (a gzip stream cut short): fetch the file again, a few times.
-        if (error.code != ErrorCode::kBadResponse || download >= kDownloadsPerFile || Stopped()) {
-          Failed(*item->work, error);
-          break;
-        }
-        if (!redownloader) {
-          auto created = NewDownloader();
-          if (!created) {
-            Failed(*item->work, created.error());
-            break;
-          }
-          redownloader = std::move(*created);
-        }
-        auto again = Download(*redownloader, *item->work);
-        if (!again) break;
-        item->spool = std::move(*again);
-      }
-      std::filesystem::remove(item->spool.path);
+    std::vector<SpooledWork> batch;
+    while (NextBatch(batch)) {
+      if (!Stopped()) StoreBatch(store, batch, redownloader);
+      for (const SpooledWork& item : batch) std::filesystem::remove(item.spool.path);
     }
   }
 
-  /// Reads the spooled file into one transaction of `store`.
-  Status Store(BarStore& store, const SpooledWork& item) {
-    const FileWork& work = *item.work;
-    const flatfiles::Dataset dataset = work.key.dataset;
+  /// The next files of one dataset for one transaction, as many as options allow: their
+  /// tickers' days then reach the primary key together. False once every file is taken.
+  bool NextBatch(std::vector<SpooledWork>& batch) {
+    batch.clear();
+    std::lock_guard lock(batch_mutex_);  // one writer gathers at a time: its files are consecutive
+    const size_t most = static_cast<size_t>(std::max(1, options_.files_per_transaction));
+    while (batch.size() < most) {
+      std::optional<SpooledWork> item = std::move(held_);
+      held_.reset();
+      if (!item) item = queue_.Pop();
+      if (!item) break;
+      if (!batch.empty() && !(item->work->key.dataset == batch.front().work->key.dataset)) {
+        held_ = std::move(item);  // another dataset: it starts the next batch
+        break;
+      }
+      batch.push_back(std::move(*item));
+    }
+    return !batch.empty();
+  }
+
+  /// Stores `batch` in one transaction. A file whose bytes turn out damaged (a gzip stream cut
+  /// short) is downloaded again, a few times; a file that cannot be read leaves the batch, failed,
+  /// and the rest is stored without it. Files left out are removed from `batch`.
+  void StoreBatch(BarStore& store, std::vector<SpooledWork>& batch,
+                  std::unique_ptr<fetch::FileDownloader>& redownloader) {
+    std::vector<int> downloads(batch.size(), 1);
+    while (!batch.empty() && !Stopped()) {
+      size_t bad = flatfiles::DayFileMerge::npos;
+      const Status stored = Store(store, batch, bad);
+      if (stored) return;
+      const Error& error = stored.error();
+      if (error.code == ErrorCode::kDatabase || error.code == ErrorCode::kDatabaseRetryable) {
+        Stop(RunOutcome::kDatabase, "database error while storing " + batch.front().work->key.key +
+                                        (batch.size() > 1 ? " and " + std::to_string(batch.size() - 1) + " more files" : "") +
+                                        ": " + error.ToString() + "; the run is resumable once the database is fixed");
+        return;
+      }
+      if (bad == flatfiles::DayFileMerge::npos) {  // no file to blame: none of them is stored
+        for (const SpooledWork& item : batch) Failed(*item.work, error);
+        return;
+      }
+      if (!Redownload(batch[bad], error, downloads[bad], redownloader)) {
+        std::filesystem::remove(batch[bad].spool.path);
+        batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(bad));
+        downloads.erase(downloads.begin() + static_cast<std::ptrdiff_t>(bad));
+      }
+    }
+  }
+
+  /// Fetches a damaged file again; false when it is done with (failed, refused, or given up).
+  bool Redownload(SpooledWork& item, const Error& error, int& downloads,
+                  std::unique_ptr<fetch::FileDownloader>& redownloader) {
+    if (error.code != ErrorCode::kBadResponse || downloads >= kDownloadsPerFile || Stopped()) {
+      Failed(*item.work, error);
+      return false;
+    }
+    if (!redownloader) {
+      auto created = NewDownloader();
+      if (!created) {
+        Failed(*item.work, created.error());
+        return false;
+      }
+      redownloader = std::move(*created);
+    }
+    auto again = Download(*redownloader, *item.work);
+    if (!again) return false;
+    item.spool = std::move(*again);
+    ++downloads;
+    return true;
+  }
+
+  /// Reads the spooled files side by side into one transaction of `store`; on a file's error,
+  /// `bad` names it.
+  Status Store(BarStore& store, const std::vector<SpooledWork>& batch, size_t& bad) {
+    const flatfiles::Dataset dataset = batch.front().work->key.dataset;
     const Timeframe timeframe = flatfiles::TimeframeOf(dataset.timeframe);
-    const TimeRange day = work.range;  // its day and the closed days it accounts for
     flatfiles::DayFileReaderOptions reader_options;
     reader_options.max_rows_per_block = kRowsPerBlock;
     if (plan_.all_tickers) {
@@ -218,24 +258,20 @@ class FilePass {
         if (t.asset_class() == dataset.asset) reader_options.filter.only.insert(t.symbol());
       }
     }
-    flatfiles::DayFileSummary summary;
-    int64_t tickers = 0;
+    std::vector<flatfiles::DayFileInput> inputs;
+    for (const SpooledWork& item : batch) inputs.push_back({item.work->key, item.spool.path});
+    std::vector<FileRecord> records(batch.size());
+    std::vector<std::string> notes;  // files with rows skipped or restamped
     double parse_s = 0;
     // Called by the store, again from the start if it redoes the transaction.
     const auto produce = [&](const ChunkSink& sink) -> Status {
-      parse_s = 0;
-      tickers = 0;
       std::vector<BarBatch> batches;  // owned bars of the writes waiting for the sink
       std::vector<ChunkWrite> writes;
       size_t waiting = 0;
-      std::unordered_set<std::string> seen;
-      double sink_s = 0;  // the store's part of the feeding time: not parsing
+      std::vector<std::unordered_set<std::string>> seen(batch.size());  // tickers of each file so far
       const auto flush = [&]() -> Status {
         for (size_t i = 0; i < writes.size(); ++i) writes[i].bars = &batches[i];
-        const auto sink_start = Stopwatch::now();
-        const Status sunk = sink(writes);
-        sink_s += SecondsSince(sink_start);
-        BARFILL_TRY(sunk);
+        BARFILL_TRY(sink(writes));
         writes.clear();
         batches.clear();
         waiting = 0;
@@ -250,61 +286,62 @@ class FilePass {
         writes.push_back(std::move(write));
         return waiting >= kRowsPerSinkCall ? flush() : Ok();
       };
-      flatfiles::DayFileReader reader(work.key, [&](const Ticker& ticker, const BarBatch& bars) -> Status {
+      flatfiles::DayFileMerge merge(inputs, reader_options, [&](size_t file, const Ticker& ticker, const BarBatch& bars) {
         // A ticker seen before in this file (rows not in one block) continues after its last
         // bar: its write must not replace what the earlier block wrote.
-        const bool again = !seen.insert(ticker.symbol()).second;
-        if (!again) ++tickers;
+        const TimeRange day = batch[file].work->range;  // its day and the closed days it accounts for
+        const bool again = !seen[file].insert(ticker.symbol()).second;
         return add(ticker, bars, again ? TimeRange{bars.t.front(), day.to_ms} : day);
-      }, reader_options);
-      std::ifstream in(item.spool.path, std::ios::binary);
-      if (!in) return Fail(ErrorCode::kInternal, "cannot read the spool file " + item.spool.path);
-      std::string buffer(kReadBytes, '\0');
-      while (in) {
-        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-        const auto got = static_cast<size_t>(in.gcount());
-        if (got == 0) break;
-        const auto parse_start = Stopwatch::now();
-        const Status fed = reader.Feed(std::string_view(buffer.data(), got));
-        parse_s += SecondsSince(parse_start);
-        BARFILL_TRY(fed);
+      });
+      const Status read = merge.Run();
+      parse_s = merge.read_seconds();
+      if (!read) {
+        bad = merge.failed_file();
+        return read;
       }
-      parse_s -= sink_s;
-      auto finished = reader.Finish();
-      if (!finished) return Fail(finished.error());
-      summary = std::move(*finished);
-      // A ticker of the plan without a row that day did not trade: that day of it is final too.
-      for (const Ticker& t : plan_.tickers) {
-        if (t.asset_class() == dataset.asset && !seen.contains(t.symbol())) BARFILL_TRY(add(t, BarBatch{}, day));
+      for (size_t f = 0; f < batch.size(); ++f) {
+        const flatfiles::DayFileSummary& summary = merge.summaries()[f];
+        records[f].rows = summary.bars;
+        records[f].tickers = static_cast<int64_t>(seen[f].size());
+        records[f].bad_rows = summary.bad_rows;
+        // A ticker of the plan without a row that day did not trade: that day of it is final too.
+        for (const Ticker& t : plan_.tickers) {
+          if (t.asset_class() == dataset.asset && !seen[f].contains(t.symbol())) {
+            BARFILL_TRY(add(t, BarBatch{}, batch[f].work->range));
+          }
+        }
+      }
+      notes.clear();
+      for (size_t f = 0; f < batch.size(); ++f) {
+        const flatfiles::DayFileSummary& summary = merge.summaries()[f];
+        if (summary.bad_rows > 0 || summary.restamped_rows > 0) notes.push_back(records[f].key + ": " + summary.Describe());
       }
       return flush();
     };
-    FileRecord record;
-    record.key = work.key.key;
-    record.etag = item.spool.info.etag;
-    record.size = item.spool.info.size;
-    record.last_modified_ms = work.object.last_modified_ms;
-    record.all_tickers = plan_.all_tickers.has_value() && plan_.ticker_prefixes.empty() && plan_.exclude.empty();
-    // The row's counts are known only once the file is read: the store records the row after produce.
+    for (size_t f = 0; f < batch.size(); ++f) {
+      const SpooledWork& item = batch[f];
+      FileRecord& record = records[f];
+      record.key = item.work->key.key;
+      record.etag = item.spool.info.etag;
+      record.size = item.spool.info.size;
+      record.last_modified_ms = item.work->object.last_modified_ms;
+      record.all_tickers = plan_.all_tickers.has_value() && plan_.ticker_prefixes.empty() && plan_.exclude.empty();
+    }
     Status stored;
     {
       BusyScope busy(db_busy_);
-      stored = store.CommitFile(record, [&](const ChunkSink& sink) -> Status {
-        BARFILL_TRY(produce(sink));
-        record.rows = summary.bars;
-        record.tickers = tickers;
-        record.bad_rows = summary.bad_rows;
-        return Ok();
-      });
+      stored = store.CommitFiles(records, produce);
     }
     std::lock_guard lock(mutex_);
     parse_s_ += parse_s;
     if (!stored) return stored;
-    ++fetched_;
-    rows_ += summary.bars;
-    bad_rows_ += summary.bad_rows;
-    if (summary.bad_rows > 0 || summary.restamped_rows > 0) notes_.push_back(work.key.key + ": " + summary.Describe());
-    if (options_.observer != nullptr) options_.observer->OnCommitted(1);
+    fetched_ += static_cast<int64_t>(batch.size());
+    for (const FileRecord& record : records) {
+      rows_ += record.rows;
+      bad_rows_ += record.bad_rows;
+    }
+    for (std::string& note : notes) notes_.push_back(std::move(note));
+    if (options_.observer != nullptr) options_.observer->OnCommitted(batch.size());
     return Ok();
   }
 
@@ -329,6 +366,8 @@ class FilePass {
   const std::string spool_dir_;
   std::unordered_set<std::string> plan_tickers_;
   BoundedQueue<SpooledWork> queue_;
+  std::mutex batch_mutex_;               // held while a writer gathers its batch
+  std::optional<SpooledWork> held_;      // a file of another dataset, for the next batch
   std::atomic<size_t> next_file_{0};
   RunStop stop_;
   BusyClock download_busy_;
