@@ -1,5 +1,6 @@
 #include "engine/file_pass.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -177,7 +178,11 @@ class FilePass {
   bool NextBatch(std::vector<SpooledWork>& batch) {
     batch.clear();
     std::lock_guard lock(batch_mutex_);  // one writer gathers at a time: its files are consecutive
-    const size_t most = static_cast<size_t>(std::max(1, options_.files_per_transaction));
+    // Near the end, the files left are shared among the writers rather than one taking them all.
+    const size_t left = files_.files.size() - std::min(taken_, files_.files.size());
+    const size_t writers = std::max<size_t>(1, writers_.size());
+    const size_t most = std::clamp<size_t>((left + writers - 1) / writers, 1,
+                                           static_cast<size_t>(std::max(1, options_.files_per_transaction)));
     while (batch.size() < most) {
       std::optional<SpooledWork> item = std::move(held_);
       held_.reset();
@@ -189,6 +194,7 @@ class FilePass {
       }
       batch.push_back(std::move(*item));
     }
+    taken_ += batch.size();
     return !batch.empty();
   }
 
@@ -286,7 +292,7 @@ class FilePass {
         writes.push_back(std::move(write));
         return waiting >= kRowsPerSinkCall ? flush() : Ok();
       };
-      flatfiles::DayFileMerge merge(inputs, reader_options, [&](size_t file, const Ticker& ticker, const BarBatch& bars) {
+      flatfiles::DayFileMerge merge(inputs, spool_dir_, reader_options, [&](size_t file, const Ticker& ticker, const BarBatch& bars) {
         // A ticker seen before in this file (rows not in one block) continues after its last
         // bar: its write must not replace what the earlier block wrote.
         const TimeRange day = batch[file].work->range;  // its day and the closed days it accounts for
@@ -368,6 +374,7 @@ class FilePass {
   BoundedQueue<SpooledWork> queue_;
   std::mutex batch_mutex_;               // held while a writer gathers its batch
   std::optional<SpooledWork> held_;      // a file of another dataset, for the next batch
+  size_t taken_ = 0;                     // files the writers took so far
   std::atomic<size_t> next_file_{0};
   RunStop stop_;
   BusyClock download_busy_;

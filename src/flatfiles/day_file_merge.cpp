@@ -1,100 +1,165 @@
 #include "flatfiles/day_file_merge.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <chrono>
-#include <deque>
+#include <cstring>
 #include <fstream>
-#include <memory>
+#include <type_traits>
 
 namespace barfill::flatfiles {
 namespace {
 
-/// Bytes read from a file at a time: small, so that one read's blocks stay few.
-constexpr size_t kReadBytes = 64 * 1024;
+constexpr size_t kReadBytes = 1 << 20;  // reads of a gzip file
+constexpr size_t kColumns = 8;          // of a BarBatch, each written as a run of 8-byte values
 
-struct Block {
+/// Where a block waits in the spill file.
+struct Entry {
   Ticker ticker;
-  BarBatch bars;
+  uint32_t file = 0;
+  uint32_t sequence = 0;  // the block's place in its file: a ticker's blocks keep their order
+  uint64_t offset = 0;
+  uint32_t rows = 0;
 };
 
-/// One file being read: blocks come out one read ahead of the merge.
-struct Cursor {
-  std::ifstream in;
-  std::unique_ptr<DayFileReader> reader;
-  std::deque<Block> blocks;
-  bool done = false;
-  DayFileSummary summary;
+/// The columns of a batch, in the order the scratch file holds them.
+template <typename Batch>
+auto Columns(Batch& b) {
+  using Pointer = std::conditional_t<std::is_const_v<Batch>, const char*, char*>;
+  return std::array<Pointer, kColumns>{
+      reinterpret_cast<Pointer>(b.t.data()),     reinterpret_cast<Pointer>(b.open.data()),
+      reinterpret_cast<Pointer>(b.high.data()),  reinterpret_cast<Pointer>(b.low.data()),
+      reinterpret_cast<Pointer>(b.close.data()), reinterpret_cast<Pointer>(b.volume.data()),
+      reinterpret_cast<Pointer>(b.vwap.data()),  reinterpret_cast<Pointer>(b.trades.data())};
+}
+
+/// A scratch file with no name: nothing is left behind, whatever ends the process.
+class SpillFile {
+ public:
+  explicit SpillFile(const std::string& dir) {
+    std::string path = dir + "/barfill-blocks.XXXXXX";
+    fd_ = mkstemp(path.data());
+    if (fd_ >= 0) unlink(path.c_str());
+    else error_ = "cannot create a scratch file in " + dir + ": " + std::strerror(errno);
+  }
+  ~SpillFile() {
+    if (fd_ >= 0) close(fd_);
+  }
+  SpillFile(const SpillFile&) = delete;
+  SpillFile& operator=(const SpillFile&) = delete;
+
+  Status Check() const { return fd_ >= 0 ? Ok() : Fail(ErrorCode::kInternal, error_); }
+
+  /// Appends the block's columns; returns where they start.
+  Result<uint64_t> Append(const BarBatch& bars) {
+    const uint64_t at = size_;
+    for (const char* column : Columns(bars)) {
+      for (size_t done = 0, bytes = bars.size() * 8; done < bytes;) {
+        const ssize_t n = pwrite(fd_, column + done, bytes - done, static_cast<off_t>(size_));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return Fail(ErrorCode::kInternal, std::string("cannot write a scratch file: ") + std::strerror(errno));
+        done += static_cast<size_t>(n);
+        size_ += static_cast<uint64_t>(n);
+      }
+    }
+    return at;
+  }
+
+  /// Reads `rows` bars written at `offset` into `bars`.
+  Status Read(uint64_t offset, uint32_t rows, BarBatch& bars) {
+    bars.resize(rows);
+    for (char* column : Columns(bars)) {
+      for (size_t done = 0, bytes = size_t{rows} * 8; done < bytes;) {
+        const ssize_t n = pread(fd_, column + done, bytes - done, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return Fail(ErrorCode::kInternal, std::string("cannot read a scratch file: ") + (n < 0 ? std::strerror(errno) : "cut short"));
+        done += static_cast<size_t>(n);
+        offset += static_cast<uint64_t>(n);
+      }
+    }
+    return Ok();
+  }
+
+ private:
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  std::string error_;
 };
+
+double Since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 }  // namespace
 
-DayFileMerge::DayFileMerge(std::vector<DayFileInput> inputs, DayFileReaderOptions options, MergedBlockSink sink)
-    : inputs_(std::move(inputs)), options_(std::move(options)), sink_(std::move(sink)) {}
+DayFileMerge::DayFileMerge(std::vector<DayFileInput> inputs, std::string scratch_dir, DayFileReaderOptions options,
+                           MergedBlockSink sink)
+    : inputs_(std::move(inputs)), scratch_dir_(std::move(scratch_dir)), options_(std::move(options)), sink_(std::move(sink)) {}
 
 Status DayFileMerge::Run() {
   summaries_.clear();
   read_seconds_ = 0;
   failed_file_ = npos;
-  std::vector<Cursor> cursors(inputs_.size());
+  const auto start = std::chrono::steady_clock::now();
+  SpillFile spill(scratch_dir_);
+  BARFILL_TRY(spill.Check());
+
+  // Pass 1: every file read whole (so a damaged one is known before any bar is handed over),
+  // its blocks set aside.
+  std::vector<Entry> entries;
   std::string buffer(kReadBytes, '\0');
-
-  // Reads file `i` until it has a block to offer or ends.
-  const auto refill = [&](size_t i) -> Status {
-    Cursor& c = cursors[i];
-    const auto start = std::chrono::steady_clock::now();
-    Status status = Ok();
-    while (status && c.blocks.empty() && !c.done) {
-      c.in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      const auto got = static_cast<size_t>(c.in.gcount());
-      if (got > 0) {
-        status = c.reader->Feed(std::string_view(buffer.data(), got));
-      } else if (c.in.bad()) {
-        status = Fail(ErrorCode::kInternal, "cannot read the spool file " + inputs_[i].path);
-      } else {
-        auto finished = c.reader->Finish();
-        if (finished) c.summary = std::move(*finished);
-        else status = Fail(finished.error());
-        c.done = true;
-      }
-    }
-    read_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!status) failed_file_ = i;
-    return status;
-  };
-
   for (size_t i = 0; i < inputs_.size(); ++i) {
-    Cursor& c = cursors[i];
-    c.in.open(inputs_[i].path, std::ios::binary);
-    if (!c.in) {
-      failed_file_ = i;
-      return Fail(ErrorCode::kInternal, "cannot read the spool file " + inputs_[i].path);
-    }
-    c.reader = std::make_unique<DayFileReader>(
+    uint32_t sequence = 0;
+    DayFileReader reader(
         inputs_[i].key,
-        [&c](const Ticker& ticker, const BarBatch& bars) -> Status {
-          c.blocks.push_back(Block{ticker, bars});
+        [&](const Ticker& ticker, const BarBatch& bars) -> Status {
+          auto at = spill.Append(bars);
+          if (!at) return Fail(at.error());
+          entries.push_back(Entry{ticker, static_cast<uint32_t>(i), sequence++, *at, static_cast<uint32_t>(bars.size())});
           return Ok();
         },
         options_);
-    BARFILL_TRY(refill(i));
+    const Status read = [&]() -> Status {
+      std::ifstream in(inputs_[i].path, std::ios::binary);
+      if (!in) return Fail(ErrorCode::kInternal, "cannot read the spool file " + inputs_[i].path);
+      while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        const auto got = static_cast<size_t>(in.gcount());
+        if (got == 0) break;
+        BARFILL_TRY(reader.Feed(std::string_view(buffer.data(), got)));
+      }
+      if (in.bad()) return Fail(ErrorCode::kInternal, "cannot read the spool file " + inputs_[i].path);
+      auto finished = reader.Finish();
+      if (!finished) return Fail(finished.error());
+      summaries_.push_back(std::move(*finished));
+      return Ok();
+    }();
+    if (!read) {
+      failed_file_ = i;
+      summaries_.clear();
+      return read;
+    }
   }
 
-  for (;;) {
-    const Ticker* next = nullptr;
-    for (const Cursor& c : cursors) {
-      if (!c.blocks.empty() && (next == nullptr || c.blocks.front().ticker < *next)) next = &c.blocks.front().ticker;
-    }
-    if (next == nullptr) break;  // every file read to its end
-    const Ticker ticker = *next;
-    for (size_t i = 0; i < cursors.size(); ++i) {
-      Cursor& c = cursors[i];
-      while (!c.blocks.empty() && c.blocks.front().ticker == ticker) {
-        BARFILL_TRY(sink_(i, ticker, c.blocks.front().bars));
-        c.blocks.pop_front();
-        BARFILL_TRY(refill(i));
-      }
-    }
+  // Pass 2: the blocks in the primary key's order.
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    if (!(a.ticker == b.ticker)) return a.ticker < b.ticker;
+    return a.file != b.file ? a.file < b.file : a.sequence < b.sequence;
+  });
+  BarBatch bars;
+  double sink_s = 0;
+  for (const Entry& e : entries) {
+    BARFILL_TRY(spill.Read(e.offset, e.rows, bars));
+    const auto sink_start = std::chrono::steady_clock::now();
+    const Status sunk = sink_(e.file, e.ticker, bars);
+    sink_s += Since(sink_start);
+    BARFILL_TRY(sunk);
   }
-  for (Cursor& c : cursors) summaries_.push_back(std::move(c.summary));
+  read_seconds_ = Since(start) - sink_s;
   return Ok();
 }
 
