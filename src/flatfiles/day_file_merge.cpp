@@ -22,7 +22,7 @@ struct Entry {
   Ticker ticker;
   uint32_t file = 0;
   uint32_t sequence = 0;  // the block's place in its file: a ticker's blocks keep their order
-  uint64_t offset = 0;
+  uint64_t offset = 0;  // of its columns
   uint32_t rows = 0;
 };
 
@@ -37,7 +37,8 @@ auto Columns(Batch& b) {
       reinterpret_cast<Pointer>(b.vwap.data()),  reinterpret_cast<Pointer>(b.trades.data())};
 }
 
-/// A scratch file with no name: nothing is left behind, whatever ends the process.
+/// A scratch file with no name: nothing is left behind, whatever ends the process. Each block
+/// is its header (file, rows, symbol) and its columns.
 class SpillFile {
  public:
   explicit SpillFile(const std::string& dir) {
@@ -53,38 +54,69 @@ class SpillFile {
   SpillFile& operator=(const SpillFile&) = delete;
 
   Status Check() const { return fd_ >= 0 ? Ok() : Fail(ErrorCode::kInternal, error_); }
+  uint64_t size() const { return size_; }
 
-  /// Appends the block's columns; returns where they start.
-  Result<uint64_t> Append(const BarBatch& bars) {
+  /// Appends a block; returns where its columns start.
+  Result<uint64_t> Append(uint32_t file, const std::string& symbol, const BarBatch& bars) {
+    const Header header{file, static_cast<uint32_t>(bars.size()), static_cast<uint32_t>(symbol.size())};
+    BARFILL_TRY(Write(reinterpret_cast<const char*>(&header), sizeof header));
+    BARFILL_TRY(Write(symbol.data(), symbol.size()));
     const uint64_t at = size_;
-    for (const char* column : Columns(bars)) {
-      for (size_t done = 0, bytes = bars.size() * 8; done < bytes;) {
-        const ssize_t n = pwrite(fd_, column + done, bytes - done, static_cast<off_t>(size_));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return Fail(ErrorCode::kInternal, std::string("cannot write a scratch file: ") + std::strerror(errno));
-        done += static_cast<size_t>(n);
-        size_ += static_cast<uint64_t>(n);
-      }
-    }
+    for (const char* column : Columns(bars)) BARFILL_TRY(Write(column, bars.size() * 8));
     return at;
   }
 
-  /// Reads `rows` bars written at `offset` into `bars`.
-  Status Read(uint64_t offset, uint32_t rows, BarBatch& bars) {
+  /// Reads the block whose header starts at `offset`; moves `offset` past it.
+  Status ReadNext(uint64_t& offset, uint32_t& file, std::string& symbol, BarBatch& bars) {
+    Header header;
+    BARFILL_TRY(ReadAt(reinterpret_cast<char*>(&header), sizeof header, offset));
+    symbol.resize(header.symbol_bytes);
+    BARFILL_TRY(ReadAt(symbol.data(), symbol.size(), offset));
+    file = header.file;
+    BARFILL_TRY(ReadColumns(offset, header.rows, bars));
+    offset += uint64_t{header.rows} * 8 * kColumns;
+    return Ok();
+  }
+
+  /// Reads `rows` bars whose columns start at `offset` into `bars`.
+  Status ReadColumns(uint64_t offset, uint32_t rows, BarBatch& bars) {
     bars.resize(rows);
-    for (char* column : Columns(bars)) {
-      for (size_t done = 0, bytes = size_t{rows} * 8; done < bytes;) {
-        const ssize_t n = pread(fd_, column + done, bytes - done, static_cast<off_t>(offset));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return Fail(ErrorCode::kInternal, std::string("cannot read a scratch file: ") + (n < 0 ? std::strerror(errno) : "cut short"));
-        done += static_cast<size_t>(n);
-        offset += static_cast<uint64_t>(n);
-      }
-    }
+    for (char* column : Columns(bars)) BARFILL_TRY(ReadAt(column, size_t{rows} * 8, offset));
     return Ok();
   }
 
  private:
+  struct Header {
+    uint32_t file;
+    uint32_t rows;
+    uint32_t symbol_bytes;
+  };
+
+  Status Write(const char* data, size_t bytes) {
+    for (size_t done = 0; done < bytes;) {
+      const ssize_t n = pwrite(fd_, data + done, bytes - done, static_cast<off_t>(size_));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return Fail(ErrorCode::kInternal, std::string("cannot write a scratch file: ") + std::strerror(errno));
+      done += static_cast<size_t>(n);
+      size_ += static_cast<uint64_t>(n);
+    }
+    return Ok();
+  }
+
+  Status ReadAt(char* data, size_t bytes, uint64_t& offset) {
+    for (size_t done = 0; done < bytes;) {
+      const ssize_t n = pread(fd_, data + done, bytes - done, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return Fail(ErrorCode::kInternal,
+                    std::string("cannot read a scratch file: ") + (n < 0 ? std::strerror(errno) : "cut short"));
+      }
+      done += static_cast<size_t>(n);
+      offset += static_cast<uint64_t>(n);
+    }
+    return Ok();
+  }
+
   int fd_ = -1;
   uint64_t size_ = 0;
   std::string error_;
@@ -111,15 +143,21 @@ Status DayFileMerge::Run() {
   // Pass 1: every file read whole (so a damaged one is known before any bar is handed over),
   // its blocks set aside.
   std::vector<Entry> entries;
+  bool sorted = true;
   std::string buffer(kReadBytes, '\0');
   for (size_t i = 0; i < inputs_.size(); ++i) {
     uint32_t sequence = 0;
     DayFileReader reader(
         inputs_[i].key,
         [&](const Ticker& ticker, const BarBatch& bars) -> Status {
-          auto at = spill.Append(bars);
+          auto at = spill.Append(static_cast<uint32_t>(i), ticker.symbol(), bars);
           if (!at) return Fail(at.error());
-          entries.push_back(Entry{ticker, static_cast<uint32_t>(i), sequence++, *at, static_cast<uint32_t>(bars.size())});
+          if (sorted && entries.size() >= max_sorted_blocks_) {
+            sorted = false;  // too many blocks to keep track of: they go in the files' order
+            std::vector<Entry>().swap(entries);
+          }
+          if (sorted) entries.push_back(Entry{ticker, static_cast<uint32_t>(i), sequence, *at, static_cast<uint32_t>(bars.size())});
+          ++sequence;
           return Ok();
         },
         options_);
@@ -145,19 +183,33 @@ Status DayFileMerge::Run() {
     }
   }
 
-  // Pass 2: the blocks in the primary key's order.
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    if (!(a.ticker == b.ticker)) return a.ticker < b.ticker;
-    return a.file != b.file ? a.file < b.file : a.sequence < b.sequence;
-  });
+  // Pass 2: the blocks in the primary key's order (or, past the limit, as the files had them).
   BarBatch bars;
   double sink_s = 0;
-  for (const Entry& e : entries) {
-    BARFILL_TRY(spill.Read(e.offset, e.rows, bars));
+  const auto hand_over = [&](uint32_t file, const Ticker& ticker) -> Status {
     const auto sink_start = std::chrono::steady_clock::now();
-    const Status sunk = sink_(e.file, e.ticker, bars);
+    const Status sunk = sink_(file, ticker, bars);
     sink_s += Since(sink_start);
-    BARFILL_TRY(sunk);
+    return sunk;
+  };
+  if (sorted) {
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+      if (!(a.ticker == b.ticker)) return a.ticker < b.ticker;
+      return a.file != b.file ? a.file < b.file : a.sequence < b.sequence;
+    });
+    for (const Entry& e : entries) {
+      BARFILL_TRY(spill.ReadColumns(e.offset, e.rows, bars));
+      BARFILL_TRY(hand_over(e.file, e.ticker));
+    }
+  } else {
+    std::string symbol;
+    for (uint64_t offset = 0; offset < spill.size();) {
+      uint32_t file = 0;
+      BARFILL_TRY(spill.ReadNext(offset, file, symbol, bars));
+      auto ticker = Ticker::Parse(symbol);  // the reader's own spelling: it parses
+      if (!ticker) return Fail(ticker.error());
+      BARFILL_TRY(hand_over(file, *ticker));
+    }
   }
   read_seconds_ = Since(start) - sink_s;
   return Ok();

@@ -28,7 +28,7 @@ using MergedBlockSink = std::function<Status(size_t file, const Ticker& ticker, 
 
 /// Memory stays bounded: each file is read once, in blocks, into a nameless scratch file in
 /// `scratch_dir` (the bars as 8-byte columns, ~64 bytes a bar); the merge keeps only where each
-/// block lies, then reads the blocks back in order, one at a time.
+/// block lies (up to a limit), then reads the blocks back in order, one at a time.
 class DayFileMerge {
  public:
   DayFileMerge(std::vector<DayFileInput> inputs, std::string scratch_dir, DayFileReaderOptions options,
@@ -41,6 +41,10 @@ class DayFileMerge {
 
   /// After Run succeeded: what each file held, in input order.
   const std::vector<DayFileSummary>& summaries() const { return summaries_; }
+  /// Past this many blocks (tickers x files; options files hold a million tickers a day) the
+  /// blocks go in the files' own order instead, so that memory stays bounded.
+  void set_max_sorted_blocks(size_t blocks) { max_sorted_blocks_ = blocks; }
+
   /// Seconds spent reading (gunzip, CSV, checks), not counting the sink's.
   double read_seconds() const { return read_seconds_; }
   size_t failed_file() const { return failed_file_; }
@@ -54,6 +58,7 @@ class DayFileMerge {
   std::vector<DayFileSummary> summaries_;
   double read_seconds_ = 0;
   size_t failed_file_ = npos;
+  size_t max_sorted_blocks_ = 250'000;  // ~20 MB of where-each-block-lies
 };
 
 }  // namespace barfill::flatfiles

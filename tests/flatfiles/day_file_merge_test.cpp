@@ -57,13 +57,15 @@ class DayFileMergeTest : public ::testing::Test {
     BarBatch bars;
   };
 
-  std::vector<Seen> Merge(std::vector<DayFileInput> inputs, Status* status = nullptr, size_t* failed = nullptr) {
+  std::vector<Seen> Merge(std::vector<DayFileInput> inputs, Status* status = nullptr, size_t* failed = nullptr,
+                          size_t max_sorted_blocks = 250'000) {
     std::vector<Seen> seen;
     const size_t merge_inputs = inputs.size();
     DayFileMerge merge(std::move(inputs), dir_.string(), {}, [&](size_t file, const Ticker& ticker, const BarBatch& bars) {
       seen.push_back({file, ticker.symbol(), bars});
       return Ok();
     });
+    merge.set_max_sorted_blocks(max_sorted_blocks);
     const Status run = merge.Run();
     if (status != nullptr) *status = run;
     else EXPECT_TRUE(run) << run.error().message;
@@ -117,6 +119,22 @@ TEST_F(DayFileMergeTest, FilesOfOtherTickersAndATickerInTwoBlocksKeepEveryBlockO
   EXPECT_EQ(order, (std::vector<std::pair<std::string, size_t>>{
                        {"AAPL@0", 2}, {"AAPL@1", 2}, {"AAPL@1", 1}, {"IBM@0", 2}, {"MSFT@1", 1}, {"ZZZ@0", 2}}));
   EXPECT_EQ(seen[2].bars.t.front() * 1'000'000, Ns930(kTue, 2)) << "the later run comes second";
+}
+
+TEST_F(DayFileMergeTest, PastTheLimitOfBlocksTheyComeInTheFilesOwnOrder) {
+  const std::vector<std::string> order = {"MSFT", "AAPL", "ZZZ"};
+  std::vector<DayFileInput> inputs = {Write(kMon, testing::Gzip(DayCsv(kMon, order, 5))),
+                                      Write(kTue, testing::Gzip(DayCsv(kTue, order, 7)))};
+  const std::vector<Seen> seen = Merge(inputs, nullptr, nullptr, /*max_sorted_blocks=*/2);
+  ASSERT_EQ(seen.size(), 6u);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].ticker, order[i % 3]) << i;
+    EXPECT_EQ(seen[i].file, i / 3) << i;
+    ASSERT_EQ(seen[i].bars.size(), i < 3 ? 5u : 7u);
+    EXPECT_EQ(seen[i].bars.t.back() * 1'000'000, Ns930(i < 3 ? kMon : kTue, static_cast<int>(seen[i].bars.size()) - 1));
+    EXPECT_EQ(seen[i].bars.close.front(), 10.5);
+    EXPECT_EQ(seen[i].bars.trades.back(), 3);
+  }
 }
 
 TEST_F(DayFileMergeTest, ADamagedFileIsNamedBeforeAnyBlockIsHandedOver) {
