@@ -78,7 +78,7 @@ createdb bench_files
 echo "bench: barfill --source files ($files day files) ..." >&2
 /usr/bin/time -f "%M" -o "$work/barfill.rss" "$barfill" backfill --tickers all "${common[@]}" --source files \
   --db postgresql:///bench_files --report-json "$work/barfill.json" >"$work/barfill.txt"
-cp "$work/barfill.txt" "${out%.json}.barfill.txt"
+mkdir -p "$(dirname "$out")"; cp "$work/barfill.txt" "${out%.json}.barfill.txt"  # the whole report, for the phases
 
 # 2. By hand, as the issue describes a user doing it: download the objects with curl, then
 # gunzip -c | psql \copy (FORMAT csv, HEADER) into the same table. The files' columns are not
