@@ -78,12 +78,14 @@ createdb bench_files
 echo "bench: barfill --source files ($files day files) ..." >&2
 /usr/bin/time -f "%M" -o "$work/barfill.rss" "$barfill" backfill --tickers all "${common[@]}" --source files \
   --db postgresql:///bench_files --report-json "$work/barfill.json" >"$work/barfill.txt"
+mkdir -p "$(dirname "$out")"; cp "$work/barfill.txt" "${out%.json}.barfill.txt"  # the whole report, for the phases
 
 # 2. By hand, as the issue describes a user doing it: download the objects with curl, then
 # gunzip -c | psql \copy (FORMAT csv, HEADER) into the same table. The files' columns are not
 # the table's (window_start in ns, no timeframe), so each file goes through a staging table.
 createdb bench_hand
-"$barfill" migrate --db postgresql:///bench_hand >/dev/null 2>&1 || true
+# The same bars table (`barfill migrate` creates no schema in an empty database): barfill's own.
+pg_dump -sx -t bars bench_files | psql -qX -v ON_ERROR_STOP=1 -d bench_hand >/dev/null
 psql -qX -d bench_hand -c "CREATE UNLOGGED TABLE stage (ticker text, volume double precision, open double precision,
   close double precision, high double precision, low double precision, window_start bigint, transactions bigint)"
 echo "bench: by hand, curl then gunzip | psql \\copy csv ($(wc -l <"$work/keys.txt") files) ..." >&2

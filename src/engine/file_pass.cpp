@@ -1,9 +1,9 @@
 #include "engine/file_pass.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -16,6 +16,7 @@
 #include "engine/busy_clock.h"
 #include "engine/run_stop.h"
 #include "fetch/file_downloader.h"
+#include "flatfiles/day_file_merge.h"
 #include "flatfiles/day_file_reader.h"
 
 namespace barfill::engine {
@@ -25,8 +26,6 @@ namespace {
 constexpr size_t kRowsPerSinkCall = 100'000;
 /// A ticker's bars of one day are one block (1,440 minutes at most): one write per ticker.
 constexpr size_t kRowsPerBlock = 4096;
-/// Reads of a spooled file.
-constexpr size_t kReadBytes = 1 << 20;
 /// A file whose bytes turn out damaged (gzip cut short) is downloaded again this many times.
 constexpr int kDownloadsPerFile = 3;
 
@@ -214,49 +213,96 @@ class FilePass {
 
   void WriterLoop(BarStore& store) {
     std::unique_ptr<fetch::FileDownloader> redownloader;  // for files whose bytes were damaged
-    while (std::optional<SpooledWork> item = queue_.Pop()) {
-      if (Stopped()) {
-        std::filesystem::remove(item->spool.path);
-        continue;
-      }
-      for (int download = 1;; ++download) {
-        const Status stored = Store(store, *item);
-        if (stored) break;
-        const Error& error = stored.error();
-        if (error.code == ErrorCode::kDatabase || error.code == ErrorCode::kDatabaseRetryable) {
-          Stop(RunOutcome::kDatabase, "database error while storing " + item->work->key.key + ": " + error.ToString() +
-                                          "; the run is resumable once the database is fixed");
-          break;
-        }
-        // Damaged bytes (a gzip stream cut short): fetch the file again, a few times.
-        if (error.code != ErrorCode::kBadResponse || download >= kDownloadsPerFile || Stopped()) {
-          Failed(*item->work, error);
-          break;
-        }
-        if (!redownloader) {
-          auto created = NewDownloader();
-          if (!created) {
-            Failed(*item->work, created.error());
-            break;
-          }
-          redownloader = std::move(*created);
-        }
-        auto again = Download(*redownloader, *item->work);
-        if (!again) break;
-        item->spool = std::move(*again);
-      }
-      std::filesystem::remove(item->spool.path);
+    std::vector<SpooledWork> batch;
+    while (NextBatch(batch)) {
+      if (!Stopped()) StoreBatch(store, batch, redownloader);
+      for (const SpooledWork& item : batch) std::filesystem::remove(item.spool.path);
     }
   }
 
-  /// Reads the spooled file into one transaction of `store`.
-  Status Store(BarStore& store, const SpooledWork& item) {
-    const FileWork& work = *item.work;
-    const flatfiles::Dataset dataset = work.key.dataset;
+  /// The next files of one dataset for one transaction, as many as options allow: their
+  /// tickers' days then reach the primary key together. False once every file is taken.
+  bool NextBatch(std::vector<SpooledWork>& batch) {
+    batch.clear();
+    std::lock_guard lock(batch_mutex_);  // one writer gathers at a time: its files are consecutive
+    // Near the end, the files left are shared among the writers rather than one taking them all.
+    const size_t left = files_.files.size() - std::min(taken_, files_.files.size());
+    const size_t writers = std::max<size_t>(1, writers_.size());
+    const size_t most = std::clamp<size_t>((left + writers - 1) / writers, 1,
+                                           static_cast<size_t>(std::max(1, options_.files_per_transaction)));
+    while (batch.size() < most) {
+      std::optional<SpooledWork> item = std::move(held_);
+      held_.reset();
+      if (!item) item = queue_.Pop();
+      if (!item) break;
+      if (!batch.empty() && !(item->work->key.dataset == batch.front().work->key.dataset)) {
+        held_ = std::move(item);  // another dataset: it starts the next batch
+        break;
+      }
+      batch.push_back(std::move(*item));
+    }
+    taken_ += batch.size();
+    return !batch.empty();
+  }
+
+  /// Stores `batch` in one transaction. A file whose bytes turn out damaged (a gzip stream cut
+  /// short) is downloaded again, a few times; a file that cannot be read leaves the batch, failed,
+  /// and the rest is stored without it. Files left out are removed from `batch`.
+  void StoreBatch(BarStore& store, std::vector<SpooledWork>& batch,
+                  std::unique_ptr<fetch::FileDownloader>& redownloader) {
+    std::vector<int> downloads(batch.size(), 1);
+    while (!batch.empty() && !Stopped()) {
+      size_t bad = flatfiles::DayFileMerge::npos;
+      const Status stored = Store(store, batch, bad);
+      if (stored) return;
+      const Error& error = stored.error();
+      if (error.code == ErrorCode::kDatabase || error.code == ErrorCode::kDatabaseRetryable) {
+        Stop(RunOutcome::kDatabase, "database error while storing " + batch.front().work->key.key +
+                                        (batch.size() > 1 ? " and " + std::to_string(batch.size() - 1) + " more files" : "") +
+                                        ": " + error.ToString() + "; the run is resumable once the database is fixed");
+        return;
+      }
+      if (bad == flatfiles::DayFileMerge::npos) {  // no file to blame: none of them is stored
+        for (const SpooledWork& item : batch) Failed(*item.work, error);
+        return;
+      }
+      if (!Redownload(batch[bad], error, downloads[bad], redownloader)) {
+        std::filesystem::remove(batch[bad].spool.path);
+        batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(bad));
+        downloads.erase(downloads.begin() + static_cast<std::ptrdiff_t>(bad));
+      }
+    }
+  }
+
+  /// Fetches a damaged file again; false when it is done with (failed, refused, or given up).
+  bool Redownload(SpooledWork& item, const Error& error, int& downloads,
+                  std::unique_ptr<fetch::FileDownloader>& redownloader) {
+    if (error.code != ErrorCode::kBadResponse || downloads >= kDownloadsPerFile || Stopped()) {
+      Failed(*item.work, error);
+      return false;
+    }
+    if (!redownloader) {
+      auto created = NewDownloader();
+      if (!created) {
+        Failed(*item.work, created.error());
+        return false;
+      }
+      redownloader = std::move(*created);
+    }
+    auto again = Download(*redownloader, *item.work);
+    if (!again) return false;
+    item.spool = std::move(*again);
+    ++downloads;
+    return true;
+  }
+
+  /// Reads the spooled files side by side into one transaction of `store`; on a file's error,
+  /// `bad` names it.
+  Status Store(BarStore& store, const std::vector<SpooledWork>& batch, size_t& bad) {
+    const flatfiles::Dataset dataset = batch.front().work->key.dataset;
     const Timeframe timeframe = flatfiles::TimeframeOf(dataset.timeframe);
-    const TimeRange day = work.range;  // its day and the closed days it accounts for
-    // What the file stores: its own bars when the plan asks for them, and with --derive the
-    // coarser bars built from its minute rows in the same pass (no other download or parse).
+    // What the files store: their own bars when the plan asks for them, and with --derive the
+    // coarser bars built from their minute rows in the same pass (no other download or parse).
     const std::vector<Timeframe> timeframes_stored = StoredFrom(plan_, dataset.timeframe);
     const bool own = !timeframes_stored.empty() && timeframes_stored.front() == timeframe;
     const std::vector<Timeframe> derived(timeframes_stored.begin() + (own ? 1 : 0), timeframes_stored.end());
@@ -270,26 +316,26 @@ class FilePass {
         if (t.asset_class() == dataset.asset) reader_options.filter.only.insert(t.symbol());
       }
     }
-    flatfiles::DayFileSummary summary;
-    int64_t tickers = 0;
-    double parse_s = 0;
+    std::vector<flatfiles::DayFileInput> inputs;
+    for (const SpooledWork& item : batch) inputs.push_back({item.work->key, item.spool.path});
+    std::vector<FileRecord> records(batch.size());
+    std::vector<std::string> notes;  // files with rows skipped or restamped
     std::vector<int64_t> derived_bars(derived.size(), 0);
+    double parse_s = 0;
     // Called by the store, again from the start if it redoes the transaction.
     const auto produce = [&](const ChunkSink& sink) -> Status {
-      parse_s = 0;
-      tickers = 0;
       std::fill(derived_bars.begin(), derived_bars.end(), 0);
       // The writes waiting for the sink, one stream per timeframe (own first), so that a
-      // timeframe's writes stay together and the ledger records them in a few statements.
+      // timeframe's writes stay together in the primary key's order.
       struct Stream {
         std::vector<BarBatch> batches;  // owned bars of the writes
         std::vector<ChunkWrite> writes;
       };
       std::vector<Stream> streams(derived.size() + 1);
       size_t waiting = 0;
-      std::unordered_map<std::string, std::vector<DerivedCarry>> carries;  // a ticker's last buckets
-      std::unordered_set<std::string> seen;
-      double sink_s = 0;  // the store's part of the feeding time: not parsing
+      std::vector<std::unordered_set<std::string>> seen(batch.size());  // tickers of each file so far
+      // Per file, a ticker's last derived buckets, for a later block of it that continues them.
+      std::vector<std::unordered_map<std::string, std::vector<DerivedCarry>>> carries(derived.empty() ? 0 : batch.size());
       const auto flush = [&]() -> Status {
         std::vector<ChunkWrite> writes;
         for (Stream& stream : streams) {
@@ -298,10 +344,7 @@ class FilePass {
             writes.push_back(std::move(stream.writes[i]));
           }
         }
-        const auto sink_start = Stopwatch::now();
-        const Status sunk = writes.empty() ? Ok() : sink(writes);
-        sink_s += SecondsSince(sink_start);
-        BARFILL_TRY(sunk);
+        if (!writes.empty()) BARFILL_TRY(sink(writes));
         for (Stream& stream : streams) {
           stream.writes.clear();
           stream.batches.clear();
@@ -309,99 +352,96 @@ class FilePass {
         waiting = 0;
         return Ok();
       };
-      const auto add = [&](size_t stream, const Series& series, BarBatch bars, TimeRange range,
+      const auto add = [&](size_t file, size_t stream, const Series& series, BarBatch bars, TimeRange range,
                            int64_t base_aggregates) -> Status {
         ChunkWrite write(Chunk{series, range}, nullptr, 1);
         write.requests = 0;  // files cost no API request
         write.base_aggregates = base_aggregates;
-        if (stream > 0) write.derived_from = work.key.key;
+        if (stream > 0) write.derived_from = batch[file].work->key.key;
         waiting += bars.size();
         streams[stream].batches.push_back(std::move(bars));
         streams[stream].writes.push_back(std::move(write));
         return waiting >= kRowsPerSinkCall ? flush() : Ok();
       };
-      const auto add_ticker = [&](const Ticker& ticker, const BarBatch& bars, bool again) -> Status {
+      flatfiles::DayFileMerge merge(inputs, spool_dir_, reader_options, [&](size_t file, const Ticker& ticker, const BarBatch& bars) -> Status {
         // A ticker seen before in this file (rows not in one block) continues after its last
         // bar: its write must not replace what the earlier block wrote.
+        const TimeRange day = batch[file].work->range;  // its day and the closed days it accounts for
+        const bool again = !seen[file].insert(ticker.symbol()).second;
         const auto n = static_cast<int64_t>(bars.size());
-        if (own) BARFILL_TRY(add(0, Series{ticker, timeframe, false}, bars, again ? TimeRange{bars.t.front(), day.to_ms} : day, n));
+        if (own) BARFILL_TRY(add(file, 0, Series{ticker, timeframe, false}, bars, again ? TimeRange{bars.t.front(), day.to_ms} : day, n));
         if (derived.empty()) return Ok();
-        std::vector<DerivedCarry>& carry = carries[ticker.symbol()];
+        std::vector<DerivedCarry>& carry = carries[file][ticker.symbol()];
         carry.resize(derived.size());
         for (size_t i = 0; i < derived.size(); ++i) {
           BarBatch coarse;
           const int64_t from = DeriveFromMinutes(bars, derived[i].NominalMs(), again ? &carry[i] : nullptr, &carry[i], &coarse);
           derived_bars[i] += static_cast<int64_t>(coarse.size());
-          BARFILL_TRY(add(i + 1, Series{ticker, derived[i], false}, std::move(coarse), again ? TimeRange{from, day.to_ms} : day, n));
+          BARFILL_TRY(add(file, i + 1, Series{ticker, derived[i], false}, std::move(coarse), again ? TimeRange{from, day.to_ms} : day, n));
         }
         return Ok();
-      };
-      flatfiles::DayFileReader reader(work.key, [&](const Ticker& ticker, const BarBatch& bars) -> Status {
-        const bool again = !seen.insert(ticker.symbol()).second;
-        if (!again) ++tickers;
-        return add_ticker(ticker, bars, again);
-      }, reader_options);
-      std::ifstream in(item.spool.path, std::ios::binary);
-      if (!in) return Fail(ErrorCode::kInternal, "cannot read the spool file " + item.spool.path);
-      std::string buffer(kReadBytes, '\0');
-      while (in) {
-        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-        const auto got = static_cast<size_t>(in.gcount());
-        if (got == 0) break;
-        const auto parse_start = Stopwatch::now();
-        const Status fed = reader.Feed(std::string_view(buffer.data(), got));
-        parse_s += SecondsSince(parse_start);
-        BARFILL_TRY(fed);
+      });
+      const Status read = merge.Run();
+      parse_s = merge.read_seconds();
+      if (!read) {
+        bad = merge.failed_file();
+        return read;
       }
-      parse_s -= sink_s;
-      auto finished = reader.Finish();
-      if (!finished) return Fail(finished.error());
-      summary = std::move(*finished);
-      // A ticker of the plan without a row that day did not trade: that day of it is final too.
-      for (const Ticker& t : plan_.tickers) {
-        if (t.asset_class() != dataset.asset || seen.contains(t.symbol())) continue;
-        if (own) BARFILL_TRY(add(0, Series{t, timeframe, false}, BarBatch{}, day, 0));
-        for (size_t i = 0; i < derived.size(); ++i) BARFILL_TRY(add(i + 1, Series{t, derived[i], false}, BarBatch{}, day, 0));
+      for (size_t f = 0; f < batch.size(); ++f) {
+        const flatfiles::DayFileSummary& summary = merge.summaries()[f];
+        records[f].rows = summary.bars;
+        records[f].tickers = static_cast<int64_t>(seen[f].size());
+        records[f].bad_rows = summary.bad_rows;
+        // A ticker of the plan without a row that day did not trade: that day of it is final too.
+        const TimeRange day = batch[f].work->range;
+        for (const Ticker& t : plan_.tickers) {
+          if (t.asset_class() != dataset.asset || seen[f].contains(t.symbol())) continue;
+          if (own) BARFILL_TRY(add(f, 0, Series{t, timeframe, false}, BarBatch{}, day, 0));
+          for (size_t i = 0; i < derived.size(); ++i) BARFILL_TRY(add(f, i + 1, Series{t, derived[i], false}, BarBatch{}, day, 0));
+        }
+      }
+      notes.clear();
+      for (size_t f = 0; f < batch.size(); ++f) {
+        const flatfiles::DayFileSummary& summary = merge.summaries()[f];
+        if (summary.bad_rows > 0 || summary.restamped_rows > 0) notes.push_back(records[f].key + ": " + summary.Describe());
       }
       return flush();
     };
-    FileRecord record;
-    record.key = work.key.key;
-    record.etag = item.spool.info.etag;
-    record.size = item.spool.info.size;
-    record.last_modified_ms = work.object.last_modified_ms;
-    record.all_tickers = plan_.all_tickers.has_value() && plan_.ticker_prefixes.empty() && plan_.exclude.empty();
-    // The timeframes stored from it; with every ticker, those an earlier load of this version stored too.
-    std::vector<std::string> timeframes = record.all_tickers ? SplitList(work.stored_before) : std::vector<std::string>{};
-    for (const Timeframe& tf : timeframes_stored) {
-      if (std::find(timeframes.begin(), timeframes.end(), tf.ToString()) == timeframes.end()) timeframes.push_back(tf.ToString());
+    for (size_t f = 0; f < batch.size(); ++f) {
+      const SpooledWork& item = batch[f];
+      FileRecord& record = records[f];
+      record.key = item.work->key.key;
+      record.etag = item.spool.info.etag;
+      record.size = item.spool.info.size;
+      record.last_modified_ms = item.work->object.last_modified_ms;
+      record.all_tickers = plan_.all_tickers.has_value() && plan_.ticker_prefixes.empty() && plan_.exclude.empty();
+      // The timeframes stored from it; with every ticker, those an earlier load of this version stored too.
+      std::vector<std::string> timeframes = record.all_tickers ? SplitList(item.work->stored_before) : std::vector<std::string>{};
+      for (const Timeframe& tf : timeframes_stored) {
+        if (std::find(timeframes.begin(), timeframes.end(), tf.ToString()) == timeframes.end()) timeframes.push_back(tf.ToString());
+      }
+      for (const std::string& tf : timeframes) record.timeframes += (record.timeframes.empty() ? "" : ",") + tf;
     }
-    for (const std::string& tf : timeframes) record.timeframes += (record.timeframes.empty() ? "" : ",") + tf;
-    // The row's counts are known only once the file is read: the store records the row after produce.
     Status stored;
     {
       BusyScope busy(db_busy_);
-      stored = store.CommitFile(record, [&](const ChunkSink& sink) -> Status {
-        BARFILL_TRY(produce(sink));
-        record.rows = summary.bars;
-        record.tickers = tickers;
-        record.bad_rows = summary.bad_rows;
-        return Ok();
-      });
+      stored = store.CommitFiles(records, produce);
     }
     std::lock_guard lock(mutex_);
     parse_s_ += parse_s;
     if (!stored) return stored;
-    ++fetched_;
-    rows_ += summary.bars;
-    stored_rows_ += own ? summary.bars : 0;
+    fetched_ += static_cast<int64_t>(batch.size());
+    for (const FileRecord& record : records) {
+      rows_ += record.rows;
+      stored_rows_ += own ? record.rows : 0;
+      bad_rows_ += record.bad_rows;
+    }
     for (size_t i = 0; i < derived.size(); ++i) {
       derived_bars_[derived[i].ToString()] += derived_bars[i];
       stored_rows_ += derived_bars[i];
     }
-    bad_rows_ += summary.bad_rows;
-    if (summary.bad_rows > 0 || summary.restamped_rows > 0) notes_.push_back(work.key.key + ": " + summary.Describe());
-    if (options_.observer != nullptr) options_.observer->OnCommitted(1);
+    for (std::string& note : notes) notes_.push_back(std::move(note));
+    if (options_.observer != nullptr) options_.observer->OnCommitted(batch.size());
     return Ok();
   }
 
@@ -426,6 +466,9 @@ class FilePass {
   const std::string spool_dir_;
   std::unordered_set<std::string> plan_tickers_;
   BoundedQueue<SpooledWork> queue_;
+  std::mutex batch_mutex_;               // held while a writer gathers its batch
+  std::optional<SpooledWork> held_;      // a file of another dataset, for the next batch
+  size_t taken_ = 0;                     // files the writers took so far
   std::atomic<size_t> next_file_{0};
   RunStop stop_;
   BusyClock download_busy_;

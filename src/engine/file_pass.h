@@ -23,6 +23,10 @@ namespace barfill::engine {
 struct FilePassOptions {
   flatfiles::S3Options s3;
   int downloaders = 4;  ///< files downloading at once (the vendor throttles more than a few)
+  /// Day files a writer stores in one transaction, read side by side so that each ticker's days
+  /// reach the bars table's primary key together (docs/flatfiles.md §8). A kill loses at most
+  /// the files in flight: this many per writer.
+  int files_per_transaction = 8;
   fetch::RetrySettings retry;
   fetch::RetryBudget* budget = nullptr;  ///< shared with the REST pass; null: a private one
   Clock* clock = nullptr;                ///< null: the real one

@@ -165,12 +165,19 @@ class BarStore {
   /// expired refuses the whole commit (kLeaseLost): nothing of it is stored. PostgreSQL only.
   virtual Status CommitFenced(std::span<const ChunkWrite> writes, const LeaseFence& fence);
 
-  /// Stores a whole day file in one transaction: `produce` hands every write of the file to the
-  /// sink, in as many calls as it likes (so memory stays bounded whatever the file's size); then
-  /// the writes' ledger progress and the file's row are recorded and everything commits — or,
-  /// on any error, nothing does. `produce` may be called again from the start when the
-  /// transaction is retried (a lost connection), so it must be able to start over.
-  virtual Status CommitFile(const FileRecord& file, const std::function<Status(const ChunkSink&)>& produce) = 0;
+  /// Stores whole day files in one transaction: `produce` hands every write of the files to the
+  /// sink, in as many calls and in whatever order of series it likes (so memory stays bounded
+  /// whatever the files' size); then the writes' ledger progress and the files' rows are
+  /// recorded and everything commits — or, on any error, nothing does. `files` is read once
+  /// `produce` has returned (it may fill in the counts). `produce` may be called again from the
+  /// start when the transaction is retried (a lost connection), so it must be able to start over.
+  /// The writes of one series must come in ascending time.
+  virtual Status CommitFiles(std::span<const FileRecord> files, const std::function<Status(const ChunkSink&)>& produce) = 0;
+
+  /// CommitFiles for one file.
+  Status CommitFile(const FileRecord& file, const std::function<Status(const ChunkSink&)>& produce) {
+    return CommitFiles({&file, 1}, produce);
+  }
 
   /// The files the ledger holds whose key starts with `key_prefix`, in key order.
   virtual Result<std::vector<FileRecord>> ReadFiles(std::string_view key_prefix) = 0;

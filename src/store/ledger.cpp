@@ -444,10 +444,20 @@ Status RecordCommitted(SqlSession& sql, const CommittedRange& range, int64_t now
   return InsertDerivedMarks(sql, {&range, 1}, now_ms);
 }
 
+void GroupByRange(std::vector<CommittedRange>& ranges) {
+  const auto key = [](const CommittedRange& r) {
+    return std::make_tuple(static_cast<int>(r.series.timeframe.timespan()), r.series.timeframe.multiplier(),
+                           r.series.adjusted, r.replaced.from_ms, r.replaced.to_ms);
+  };
+  std::stable_sort(ranges.begin(), ranges.end(),
+                   [&](const CommittedRange& a, const CommittedRange& b) { return key(a) < key(b); });
+}
+
 Status DeleteBarsOfWrites(SqlSession& sql, std::span<const ChunkWrite> writes) {
   std::vector<CommittedRange> ranges;
   ranges.reserve(writes.size());
   for (const ChunkWrite& w : writes) ranges.push_back(CommittedRange{w.chunk.series, w.chunk.range, w.chunk.range});
+  GroupByRange(ranges);  // the writes do not overlap, so their deletes go in any order
   return ForEachGroup(sql, ranges, [&](Scope scope, const CommittedRange& first) -> Status {
     if (scope == Scope::kOneSeries) return DeleteBarsInRange(sql, Chunk{first.series, first.replaced});
     const std::string timeframe = first.series.timeframe.ToString();

@@ -78,13 +78,18 @@ Status AddDerivedStatus(SqlSession& sql, std::vector<SeriesStatus>& status);
 Status RecordCommitted(SqlSession& sql, const CommittedRange& range, int64_t now_ms);
 
 /// Deletes the stored bars in the range of every write (writes of one range and many tickers in
-/// one statement).
+/// one statement, wherever they stand among the writes: they must not overlap).
 Status DeleteBarsOfWrites(SqlSession& sql, std::span<const ChunkWrite> writes);
 
 /// The same for many writes: consecutive writes of different tickers with one timeframe and one
 /// range (a day file's) are recorded together in a handful of statements, whatever their number;
 /// a ticker must appear once per such run.
 Status RecordCommittedTogether(SqlSession& sql, std::span<const CommittedRange> ranges, int64_t now_ms);
+
+/// Orders ranges of many series so that those of one range (a day file's tickers) are
+/// consecutive, as RecordCommittedTogether wants them. A stable sort by range: each series' own
+/// ranges, written in ascending time, keep their order.
+void GroupByRange(std::vector<CommittedRange>& ranges);
 
 /// The file's row in barfill_files, replacing an earlier one of the same key.
 Status RecordFile(SqlSession& sql, const FileRecord& file, int64_t now_ms);

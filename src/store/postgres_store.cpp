@@ -229,10 +229,10 @@ class PostgresStore final : public BarStore {
     });
   }
 
-  Status CommitFile(const FileRecord& file, const std::function<Status(const ChunkSink&)>& produce) override {
+  Status CommitFiles(std::span<const FileRecord> files, const std::function<Status(const ChunkSink&)>& produce) override {
     return RunTransaction("BEGIN", [&](PgConnection& c) -> Status {
       BARFILL_TRY(Hook(options_, WriteStep::kBegun));
-      CopyProgress progress{0, 0, false};  // the hook runs with the file's first rows on the wire
+      CopyProgress progress{0, 0, false};  // the hook runs with the files' first rows on the wire
       std::vector<CommittedRange> ranges;  // the ledger is written once every bar is in
       const ChunkSink sink = [&](std::span<const ChunkWrite> writes) -> Status {
         BARFILL_TRY(ValidateWrites(writes));
@@ -243,8 +243,9 @@ class PostgresStore final : public BarStore {
       BARFILL_TRY(produce(sink));
       if (!progress.hook_called) BARFILL_TRY(Hook(options_, WriteStep::kBarsHalfWritten));
       const int64_t now = NowMs();
+      GroupByRange(ranges);
       BARFILL_TRY(RecordLedger(c, ranges, now));
-      BARFILL_TRY(RecordFile(c, file, now));
+      for (const FileRecord& file : files) BARFILL_TRY(RecordFile(c, file, now));
       return Hook(options_, WriteStep::kBeforeCommit);
     });
   }

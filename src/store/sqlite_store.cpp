@@ -317,7 +317,7 @@ class SqliteStore final : public BarStore {
     });
   }
 
-  Status CommitFile(const FileRecord& file, const std::function<Status(const ChunkSink&)>& produce) override {
+  Status CommitFiles(std::span<const FileRecord> files, const std::function<Status(const ChunkSink&)>& produce) override {
     return InTransaction("BEGIN IMMEDIATE", [&]() -> Status {
       BARFILL_TRY(Hook(options_, WriteStep::kBegun));
       HalfwayHook halfway{0};  // the hook runs with the file's first rows written
@@ -333,8 +333,9 @@ class SqliteStore final : public BarStore {
       BARFILL_TRY(produce(sink));
       BARFILL_TRY(halfway.Finish(options_));
       const int64_t now = NowMs();
+      GroupByRange(ranges);
       BARFILL_TRY(RecordCommittedTogether(*session_, ranges, now));
-      BARFILL_TRY(RecordFile(*session_, file, now));
+      for (const FileRecord& file : files) BARFILL_TRY(RecordFile(*session_, file, now));
       return Hook(options_, WriteStep::kBeforeCommit);
     });
   }

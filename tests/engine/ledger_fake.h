@@ -24,9 +24,9 @@ class LedgerFake : public BarStore {
     }
     return Ok();
   }
-  Status CommitFile(const FileRecord& file, const std::function<Status(const ChunkSink&)>& produce) override {
+  Status CommitFiles(std::span<const FileRecord> committed, const std::function<Status(const ChunkSink&)>& produce) override {
     BARFILL_TRY(produce([&](std::span<const ChunkWrite> writes) { return CommitChunks(writes); }));
-    files.push_back(file);
+    files.insert(files.end(), committed.begin(), committed.end());
     return Ok();
   }
   Result<std::vector<FileRecord>> ReadFiles(std::string_view prefix) override {

@@ -1,0 +1,165 @@
+#include "flatfiles/day_file_merge.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <unistd.h>
+
+#include "core/market_time.h"
+#include "flatfiles/gzip_text.h"
+
+namespace barfill::flatfiles {
+namespace {
+
+constexpr std::string_view kHeader = "ticker,volume,open,close,high,low,window_start,transactions\n";
+
+/// 09:30 New York of `day` + `minutes`, in ns, as the files write it.
+int64_t Ns930(CalendarDay day, int minutes) {
+  const int64_t open_ms = MarketZone::NewYork().DayStartMs(day) + 9 * kMsPerHour + 30 * kMsPerMinute;
+  return (open_ms + minutes * kMsPerMinute) * 1'000'000;
+}
+
+/// A minute file of `day` listing `tickers` in that order, `bars` bars each.
+std::string DayCsv(CalendarDay day, const std::vector<std::string>& tickers, int bars) {
+  std::string csv(kHeader);
+  for (const std::string& t : tickers) {
+    for (int m = 0; m < bars; ++m) {
+      char row[160];
+      std::snprintf(row, sizeof row, "%s,100,10,10.5,11,9.5,%lld,3\n", t.c_str(),
+                    static_cast<long long>(Ns930(day, m)));
+      csv += row;
+    }
+  }
+  return csv;
+}
+
+class DayFileMergeTest : public ::testing::Test {
+ protected:
+  DayFileMergeTest() : dir_(std::filesystem::temp_directory_path() / ("barfill-merge-" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(dir_);
+  }
+  ~DayFileMergeTest() override { std::filesystem::remove_all(dir_); }
+
+  DayFileInput Write(CalendarDay day, const std::string& bytes) {
+    const Dataset dataset{AssetClass::kStock, FileTimeframe::kMinute};
+    DayFileInput input{*ParseKey(KeyFor(dataset, day)), (dir_ / std::to_string(day.day)).string()};
+    std::ofstream(input.path, std::ios::binary) << bytes;
+    return input;
+  }
+
+  struct Seen {
+    size_t file;
+    std::string ticker;
+    BarBatch bars;
+  };
+
+  std::vector<Seen> Merge(std::vector<DayFileInput> inputs, Status* status = nullptr, size_t* failed = nullptr,
+                          size_t max_sorted_blocks = 250'000) {
+    std::vector<Seen> seen;
+    const size_t merge_inputs = inputs.size();
+    DayFileMerge merge(std::move(inputs), dir_.string(), {}, [&](size_t file, const Ticker& ticker, const BarBatch& bars) {
+      seen.push_back({file, ticker.symbol(), bars});
+      return Ok();
+    });
+    merge.set_max_sorted_blocks(max_sorted_blocks);
+    const Status run = merge.Run();
+    if (status != nullptr) *status = run;
+    else EXPECT_TRUE(run) << run.error().message;
+    if (failed != nullptr) *failed = merge.failed_file();
+    if (run) EXPECT_EQ(merge.summaries().size(), merge_inputs);
+    return seen;
+  }
+
+  std::filesystem::path dir_;
+};
+
+const CalendarDay kMon{2025, 3, 3};
+const CalendarDay kTue{2025, 3, 4};
+const CalendarDay kWed{2025, 3, 5};
+
+TEST_F(DayFileMergeTest, BlocksComeOutInTickerOrderEachTickersDaysInFileOrder) {
+  const std::vector<std::string> order = {"MSFT", "AAPL", "ZZZ"};  // the files' own order is not the key's
+  std::vector<DayFileInput> inputs = {Write(kMon, testing::Gzip(DayCsv(kMon, order, 5))),
+                                      Write(kTue, testing::Gzip(DayCsv(kTue, order, 7))),
+                                      Write(kWed, testing::Gzip(DayCsv(kWed, order, 3)))};
+  const std::vector<Seen> seen = Merge(inputs);
+  ASSERT_EQ(seen.size(), 9u);
+  const std::vector<std::string> sorted = {"AAPL", "MSFT", "ZZZ"};
+  const std::vector<CalendarDay> days = {kMon, kTue, kWed};
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].ticker, sorted[i / 3]) << i;
+    EXPECT_EQ(seen[i].file, i % 3) << i;
+    ASSERT_EQ(seen[i].bars.size(), (std::vector<size_t>{5, 7, 3})[i % 3]);
+    // The bars come back from the scratch file exactly.
+    EXPECT_EQ(seen[i].bars.t.back() * 1'000'000, Ns930(days[i % 3], static_cast<int>(seen[i].bars.size()) - 1));
+    EXPECT_EQ(seen[i].bars.open.front(), 10);
+    EXPECT_EQ(seen[i].bars.high.front(), 11);
+    EXPECT_EQ(seen[i].bars.low.front(), 9.5);
+    EXPECT_EQ(seen[i].bars.close.front(), 10.5);
+    EXPECT_EQ(seen[i].bars.volume.front(), 100);
+    EXPECT_EQ(seen[i].bars.trades.front(), 3);
+  }
+}
+
+TEST_F(DayFileMergeTest, FilesOfOtherTickersAndATickerInTwoBlocksKeepEveryBlockOnceInOrder) {
+  std::string split(kHeader);  // AAPL's rows in two runs around MSFT's
+  for (const auto& [t, m] : std::vector<std::pair<std::string, int>>{{"AAPL", 0}, {"AAPL", 1}, {"MSFT", 0}, {"AAPL", 2}}) {
+    split += t + ",100,10,10.5,11,9.5," + std::to_string(Ns930(kTue, m)) + ",3\n";
+  }
+  std::vector<DayFileInput> inputs = {Write(kMon, testing::Gzip(DayCsv(kMon, {"ZZZ", "AAPL", "IBM"}, 2))),
+                                      Write(kTue, testing::Gzip(split)),
+                                      Write(kWed, testing::Gzip(DayCsv(kWed, {}, 0)))};
+  const std::vector<Seen> seen = Merge(inputs);
+  std::vector<std::pair<std::string, size_t>> order;
+  for (const Seen& s : seen) order.emplace_back(s.ticker + "@" + std::to_string(s.file), s.bars.size());
+  EXPECT_EQ(order, (std::vector<std::pair<std::string, size_t>>{
+                       {"AAPL@0", 2}, {"AAPL@1", 2}, {"AAPL@1", 1}, {"IBM@0", 2}, {"MSFT@1", 1}, {"ZZZ@0", 2}}));
+  EXPECT_EQ(seen[2].bars.t.front() * 1'000'000, Ns930(kTue, 2)) << "the later run comes second";
+}
+
+TEST_F(DayFileMergeTest, PastTheLimitOfBlocksTheyComeInTheFilesOwnOrder) {
+  const std::vector<std::string> order = {"MSFT", "AAPL", "ZZZ"};
+  std::vector<DayFileInput> inputs = {Write(kMon, testing::Gzip(DayCsv(kMon, order, 5))),
+                                      Write(kTue, testing::Gzip(DayCsv(kTue, order, 7)))};
+  const std::vector<Seen> seen = Merge(inputs, nullptr, nullptr, /*max_sorted_blocks=*/2);
+  ASSERT_EQ(seen.size(), 6u);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].ticker, order[i % 3]) << i;
+    EXPECT_EQ(seen[i].file, i / 3) << i;
+    ASSERT_EQ(seen[i].bars.size(), i < 3 ? 5u : 7u);
+    EXPECT_EQ(seen[i].bars.t.back() * 1'000'000, Ns930(i < 3 ? kMon : kTue, static_cast<int>(seen[i].bars.size()) - 1));
+    EXPECT_EQ(seen[i].bars.close.front(), 10.5);
+    EXPECT_EQ(seen[i].bars.trades.back(), 3);
+  }
+}
+
+TEST_F(DayFileMergeTest, ADamagedFileIsNamedBeforeAnyBlockIsHandedOver) {
+  const std::string whole = testing::Gzip(DayCsv(kTue, {"AAPL", "MSFT"}, 50));
+  std::vector<DayFileInput> inputs = {Write(kMon, testing::Gzip(DayCsv(kMon, {"AAPL", "MSFT"}, 50))),
+                                      Write(kTue, whole.substr(0, whole.size() / 2))};
+  Status status;
+  size_t failed = DayFileMerge::npos;
+  const std::vector<Seen> seen = Merge(inputs, &status, &failed);
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kBadResponse) << status.error().message;
+  EXPECT_EQ(failed, 1u);
+  EXPECT_TRUE(seen.empty());
+}
+
+TEST_F(DayFileMergeTest, ASinkErrorBlamesNoFileAndNoScratchFileStays) {
+  std::vector<DayFileInput> inputs = {Write(kMon, testing::Gzip(DayCsv(kMon, {"AAPL"}, 2)))};
+  DayFileMerge merge(inputs, dir_.string(), {},
+                     [](size_t, const Ticker&, const BarBatch&) { return Fail(ErrorCode::kDatabase, "no"); });
+  ASSERT_FALSE(merge.Run());
+  EXPECT_EQ(merge.failed_file(), DayFileMerge::npos);
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir_)) ++files;
+  EXPECT_EQ(files, 1u) << "only the input";
+}
+
+}  // namespace
+}  // namespace barfill::flatfiles
