@@ -34,7 +34,7 @@ Error InFlagTerms(Error error) {
       {"concurrency ", "--concurrency "}, {"rate ", "--rate "}, {"base URL ", "--base-url "},
       {"compression ", "--compression "}, {"stall timeout ", "--stall-timeout "}, {"writers ", "--writers "},
       {"refresh sessions ", "--refresh-sessions "}, {"source ", "--source "}, {"files URL ", "--files-url "},
-      {"grouped ", "--grouped "}};
+      {"grouped ", "--grouped "}, {"files per transaction ", "--files-per-transaction "}};
   if (error.message.starts_with("no API key given")) {
     error.message = "Polygon API key missing: set POLYGON_API_KEY (or MASSIVE_API_KEY) or pass --api-key (flat files alone: --source files)";
     return error;

@@ -1,18 +1,23 @@
 #include "engine/backfill_job.h"
 
 #include <algorithm>
+#include <set>
 
 #include "core/clock.h"
+#include "engine/actions_sync.h"
 #include "engine/file_pass.h"
 #include "engine/grouped_pass.h"
 #include "engine/refresh.h"
 #include "fetch/rate_limiter.h"
 #include "fetch/retry_policy.h"
+#include "flatfiles/day_file_reader.h"
 #include "store/ledger.h"
-#include "engine/actions_sync.h"
 
 namespace barfill::engine {
 namespace {
+
+/// `--tickers all`: REST asks for the tickers that traded in the files' last this long.
+constexpr int64_t kRecentMs = 7 * kMsPerDay;
 
 int64_t WallNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -51,18 +56,23 @@ Result<std::unique_ptr<BackfillJob>> BackfillJob::PrepareWork(RunConfig config, 
 
 Result<WorkPlan> BackfillJob::PlanRest() {
   Plan plan = config_.plan;
+  if (plan.all_tickers) plan.tickers = universe_;  // none before the files ran
   const bool files_pending = files_ && !files_ran_;
   // Files only: nothing for REST before the files (dates still checked and clamped); after
   // them, the series that still have days to do are counted.
   if (!config_.UsesRest() && !files_ran_) plan.tickers.clear();
   const bool grouped_pending = !grouped_.days.empty() && !grouped_ran_;
   CoveredElsewhere elsewhere;
-  if (files_pending || grouped_pending) {
+  if (files_pending || grouped_pending || files_after_) {
     elsewhere = [this, files_pending, grouped_pending](const Series& series) {
       std::vector<TimeRange> days;
       if (files_pending) {
         // A derived series (--derive) is covered by the minute files' days.
         if (const auto d = DatasetServing(config_.plan, series)) days = FileDays(*files_, *d);
+      }
+      if (files_after_) {
+        // Every ticker of these files is in: one that has no row in a day's file did not trade.
+        if (const auto d = DatasetServing(config_.plan, series)) days = UnchangedDays(*files_after_, *d);
       }
       if (grouped_pending) {
         for (const TimeRange& r : GroupedCoverage(grouped_, series)) days.push_back(r);
@@ -77,7 +87,10 @@ Result<WorkPlan> BackfillJob::PlanRest() {
   // (through REST; the newest days are not in files yet), unless this run's grouped days fetch them.
   CoveredElsewhere grouped_days;
   if (!grouped_.days.empty()) grouped_days = [this](const Series& series) { return GroupedCoverage(grouped_, series); };
-  if (config_.UsesRest()) AddRefreshRanges(*work, plan, today, store::NowMs(), config_.refresh_sessions, grouped_days);
+  // (Not for every ticker of a market: that would be a request per ticker for days the files hold.)
+  if (config_.UsesRest() && !plan.all_tickers) {
+    AddRefreshRanges(*work, plan, today, store::NowMs(), config_.refresh_sessions, grouped_days);
+  }
   return work;
 }
 
@@ -93,6 +106,34 @@ Status BackfillJob::Replan(bool with_grouped) {
     }
   }
   work_ = std::move(*work);
+  return Ok();
+}
+
+Status BackfillJob::PlanAllTickersRest() {
+  auto client = flatfiles::S3Client::Create(*config_.files);
+  if (!client) return Fail(client.error());
+  auto files = PlanFiles(config_.plan, *stores_.front(), **client, TodayUtc(), WallNowMs());
+  if (!files) return Fail(files.error());
+  flatfiles::TickerFilter filter;
+  filter.prefixes = config_.plan.ticker_prefixes;
+  filter.exclude.insert(config_.plan.exclude.begin(), config_.plan.exclude.end());
+  std::set<std::string> symbols;
+  for (const flatfiles::Dataset dataset : files->datasets) {
+    int64_t newest = 0;
+    for (const TimeRange& range : UnchangedDays(*files, dataset)) newest = std::max(newest, range.to_ms);
+    if (newest == 0) continue;
+    // Who traded in the files' last week: thin tickers too, not every ticker ever listed.
+    const Timeframe timeframe = StoredFrom(config_.plan, dataset.timeframe).front();
+    auto tickers = stores_.front()->ReadRecentTickers(timeframe, false, newest - kRecentMs);
+    if (!tickers) return Fail(tickers.error());
+    for (std::string& symbol : *tickers) {
+      const auto ticker = Ticker::Parse(symbol);
+      if (ticker && ticker->asset_class() == dataset.asset && filter.Accepts(symbol)) symbols.insert(std::move(symbol));
+    }
+  }
+  universe_.clear();
+  for (const std::string& symbol : symbols) universe_.push_back(*Ticker::Parse(symbol));
+  files_after_ = std::move(*files);
   return Ok();
 }
 
@@ -117,7 +158,14 @@ std::string BackfillJob::DescribePlan() const {
   }
   out += DescribeGroupedPlan(grouped_);
   if (config_.plan.all_tickers) {
-    out += "tickers: every ticker of the flat files (REST is not asked)\n";
+    out += "tickers: every ticker of the flat files";
+    if (config_.UsesRest()) {
+      out += "; then REST, for the days no file covers (not published yet, missing, failed), asks for the tickers "
+             "that traded in the files' last week\n";
+    } else {
+      out += config_.source == Source::kFiles ? " (REST is not asked: source files)\n"
+                                              : " (REST is not asked: no API key; the days no file covers wait)\n";
+    }
     return out;
   }
   if (!grouped_.days.empty()) out += "then REST, for what grouped daily does not cover (series it completes show as complete):\n";
@@ -138,6 +186,7 @@ void BackfillJob::RunFiles(const RunControl& control, fetch::RetryBudget& budget
   r.missing = files_->missing;
   FilePassOptions options;
   options.s3 = *config_.files;
+  options.files_per_transaction = config_.files_per_transaction;
   options.retry = config_.fetch_config.retry;
   options.budget = &budget;
   options.clock = &clock;
@@ -249,6 +298,9 @@ RunReport BackfillJob::Run(const RunControl& control) {
     files_ran_ = true;
   }
   bool rest = config_.UsesRest() && pre.outcome == RunOutcome::kDone;
+  if (rest && config_.plan.all_tickers) {
+    if (Status planned = PlanAllTickersRest(); !planned) return Stopped(planned.error());
+  }
 
   // Stocks: their corporate actions before their REST bars, so that adjusted ranges a changed
   // split made stale are fetched again by this very run.

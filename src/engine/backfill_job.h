@@ -100,6 +100,9 @@ class BackfillJob {
   /// it. Prepare and every pass before REST end with it, so REST fetches only what they did not
   /// cover.
   Status Replan(bool with_grouped = true);
+  /// `--tickers all` with REST, once the files are in: which days no file accounts for (not
+  /// published yet, missing, failed: listed again) and who REST asks for them (universe_).
+  Status PlanAllTickersRest();
   /// The flat-file pass; its counts, failures and outcome go into `report`.
   void RunFiles(const RunControl& control, fetch::RetryBudget& budget, Clock& clock, RunReport& report);
   /// After a pass before REST, when REST fetches the days of what failed in it: its failures
@@ -112,6 +115,10 @@ class BackfillJob {
   std::optional<FilePlan> files_;
   GroupedPlan grouped_;
   bool files_ran_ = false;
+  /// `--tickers all` with REST: the tickers that traded in the last week the files cover, and
+  /// the files' days after the file pass (PlanAllTickersRest).
+  std::vector<Ticker> universe_;
+  std::optional<FilePlan> files_after_;
   bool grouped_ran_ = false;
   WorkPlan work_;
 };

@@ -26,7 +26,7 @@ struct FilePassOptions {
   /// Day files a writer stores in one transaction, read side by side so that each ticker's days
   /// reach the bars table's primary key together (docs/flatfiles.md §8). A kill loses at most
   /// the files in flight: this many per writer.
-  int files_per_transaction = 8;
+  int files_per_transaction = 16;
   fetch::RetrySettings retry;
   fetch::RetryBudget* budget = nullptr;  ///< shared with the REST pass; null: a private one
   Clock* clock = nullptr;                ///< null: the real one

@@ -143,7 +143,8 @@ Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Clien
     // Closed days (no file expected, none listed) before a file are its to account for; those
     // after the last file, the last file's.
     std::optional<CalendarDay> closed_from;
-    std::optional<size_t> previous;  // the file before, while only closed days follow it
+    std::optional<size_t> previous;            // the file before, while only closed days follow it
+    std::optional<size_t> previous_unchanged;  // the same when that file was loaded before
     for (CalendarDay day = plan.from; day <= last; day = day.AddDays(1)) {
       const auto object = listed.find(day.DaysSinceEpoch());
       if (object == listed.end()) {
@@ -156,11 +157,13 @@ Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Clien
         }
         closed_from.reset();
         previous.reset();
+        previous_unchanged.reset();
         continue;
       }
       const TimeRange range = zone.DaysToRange(closed_from.value_or(day), day);
       closed_from.reset();
       previous.reset();
+      previous_unchanged.reset();
       ++out.listed;
       const auto record = by_key.find(object->second.key);
       const bool known = record != by_key.end();
@@ -168,6 +171,8 @@ Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Clien
       const bool covered_here = CoveredByAll(covered, zone.DaysToRange(day, day));
       if ((same && (StoredAll(record->second, dataset.timeframe, stored) || covered_here)) || (!known && covered_here)) {
         ++out.unchanged;
+        out.unchanged_days.emplace_back(dataset, range);
+        previous_unchanged = out.unchanged_days.size() - 1;
         continue;
       }
       FileWork work{flatfiles::DayFileKey{dataset, day, object->second.key}, object->second, known && !same, "", range};
@@ -180,9 +185,10 @@ Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Clien
       previous = out.files.size() - 1;
     }
     // Closed days after the last file, up to yesterday: the last file's.
-    if (closed_from && previous) {
+    if (closed_from && (previous || previous_unchanged)) {
       const CalendarDay closed_to = std::min(last, today.AddDays(-1));
-      if (*closed_from <= closed_to) out.files[*previous].range.to_ms = zone.DaysToRange(closed_to, closed_to).to_ms;
+      TimeRange& range = previous ? out.files[*previous].range : out.unchanged_days[*previous_unchanged].second;
+      if (*closed_from <= closed_to) range.to_ms = zone.DaysToRange(closed_to, closed_to).to_ms;
     }
   }
   return out;
@@ -192,6 +198,14 @@ std::vector<TimeRange> FileDays(const FilePlan& plan, flatfiles::Dataset dataset
   std::vector<TimeRange> days;
   for (const FileWork& f : plan.files) {
     if (f.key.dataset == dataset) days.push_back(f.range);
+  }
+  return days;
+}
+
+std::vector<TimeRange> UnchangedDays(const FilePlan& plan, flatfiles::Dataset dataset) {
+  std::vector<TimeRange> days;
+  for (const auto& [d, range] : plan.unchanged_days) {
+    if (d == dataset) days.push_back(range);
   }
   return days;
 }

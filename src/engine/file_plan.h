@@ -40,6 +40,8 @@ struct FilePlan {
   int64_t unchanged = 0;
   int64_t replaced = 0;
   std::vector<std::string> missing;          ///< "us_stocks_sip/minute_aggs_v1 2025-03-03": expected, not listed
+  /// The ranges (FileWork::range) of the listed files loaded before and unchanged, by dataset.
+  std::vector<std::pair<flatfiles::Dataset, TimeRange>> unchanged_days;
 };
 
 /// Whether flat files can serve `series`: unadjusted (files are), minute or day bars, of an
@@ -73,5 +75,8 @@ Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Clien
 /// The ranges of `dataset` the plan's files account for (FileWork::range), so the REST planner
 /// can leave them out of a dry run's estimate.
 std::vector<TimeRange> FileDays(const FilePlan& plan, flatfiles::Dataset dataset);
+
+/// The ranges of `dataset` that files loaded before account for (FilePlan::unchanged_days).
+std::vector<TimeRange> UnchangedDays(const FilePlan& plan, flatfiles::Dataset dataset);
 
 }  // namespace barfill::engine

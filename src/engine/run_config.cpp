@@ -101,6 +101,11 @@ Result<RunConfig> ResolveRunConfig(Plan plan, const RunSettings& settings) {
     BARFILL_TRY(CheckBaseUrl(files.endpoint, "files URL"));
     config.files = std::move(files);
   }
+  config.files_per_transaction = settings.files_per_transaction.value_or(config.files_per_transaction);
+  if (config.files_per_transaction < 1 || config.files_per_transaction > kMaxFilesPerTransaction) {
+    return Fail(ErrorCode::kUsage, "files per transaction must be 1.." + std::to_string(kMaxFilesPerTransaction) +
+                                       " (more files per transaction: faster loads, more scratch disk, more to redo after a kill)");
+  }
   if (settings.api_key.empty() && !settings.dry_run && config.source != Source::kFiles && !plan.all_tickers) {
     return Fail(ErrorCode::kUsage, "no API key given: a run needs the Polygon/Massive API key");
   }

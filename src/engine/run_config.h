@@ -24,6 +24,8 @@ inline constexpr const char* kDefaultBaseUrl = "https://api.polygon.io";
 /// (docs/design.md §12); more sessions cannot help on a small machine.
 inline constexpr int kDefaultPostgresWriters = 2;
 inline constexpr int kMaxWriters = 16;
+/// Day files in one transaction at most (each is read whole into scratch disk first).
+inline constexpr int kMaxFilesPerTransaction = 64;
 inline constexpr double kMaxStallTimeoutS = 3600;
 
 /// The corporate-actions sync a run of stock tickers does before its bars (docs/corporate-actions.md).
@@ -68,6 +70,8 @@ struct RunSettings {
   std::string files_access_key;  ///< the S3 keys (not the REST key); never printed
   std::string files_secret_key;
   std::string files_ca_file;     ///< default: ca_file
+  /// Day files a writer stores in one transaction, in the bars key's order (FilePassOptions); default 16.
+  std::optional<int> files_per_transaction;
   /// A plan reaching into the last days fetches each series' last N sessions again and reports
   /// vendor revisions (engine/refresh.h); default 2, 0 turns it off.
   std::optional<int> refresh_sessions;
@@ -93,9 +97,10 @@ struct RunConfig {
   bool grouped = true;
   /// The flat files to use, when the source takes them (auto with S3 keys, or files).
   std::optional<flatfiles::S3Options> files;
-  /// Whether REST serves the series the files do not (or cannot).
-  /// ("tickers all" has no list of tickers to ask REST for.)
-  bool UsesRest() const { return source != Source::kFiles && !plan.all_tickers; }
+  int files_per_transaction = 16;  ///< see RunSettings::files_per_transaction
+  /// Whether REST serves the series the files do not (or cannot). "tickers all" asks REST (with
+  /// an API key) for the days no file covers, for the tickers that traded in the files' last week.
+  bool UsesRest() const { return source != Source::kFiles && (!plan.all_tickers || !fetch_config.api_key.empty()); }
   int refresh_sessions = 2;  ///< see RunSettings::refresh_sessions
   ActionsOptions actions;
 };

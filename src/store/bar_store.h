@@ -188,6 +188,10 @@ class BarStore {
   /// All ledger rows of a series, ordered by range start.
   virtual Result<std::vector<LedgerEntry>> ReadLedger(const Series& series) = 0;
 
+  /// The tickers whose `timeframe` series (adjusted or not) have bars in a range ending after
+  /// `since_ms`, sorted: who traded lately (`--tickers all` asks REST for these).
+  virtual Result<std::vector<std::string>> ReadRecentTickers(const Timeframe& timeframe, bool adjusted, int64_t since_ms) = 0;
+
   /// Streams the bars of a series in `range` in ascending t, at most `batch_rows` per call of
   /// `sink`, with constant memory. A failing `sink` stops the read and its error is returned.
   virtual Status ReadBars(const Series& series, TimeRange range,

@@ -269,7 +269,10 @@ constexpr size_t kStagedPerInsert = 256;
 /// Stages the tickers and counts of `group` in barfill_stage_ledger.
 Status StageTickers(SqlSession& sql, std::span<const CommittedRange> group) {
   BARFILL_TRY(sql.Exec(kStageLedger));
-  BARFILL_TRY(sql.Exec("DELETE FROM barfill_stage_ledger"));
+  // PostgreSQL: TRUNCATE, not DELETE. A day file's transaction stages thousands of groups, and
+  // every scan of the staged tickers would read all the rows deleted before it in the
+  // transaction (dead, never vacuumed while it is open): about 7% of a load's COPY session.
+  BARFILL_TRY(sql.Exec(sql.dialect() == SqlDialect::kPostgres ? "TRUNCATE barfill_stage_ledger" : "DELETE FROM barfill_stage_ledger"));
   static const std::string kInsertMany = [] {
     std::string text = "INSERT INTO barfill_stage_ledger (ticker, rows, base_aggregates) VALUES ";
     for (size_t i = 0; i < kStagedPerInsert; ++i) {
@@ -528,6 +531,18 @@ Result<std::vector<FileRecord>> SelectFiles(SqlSession& sql, std::string_view ke
                           return Ok();
                         }));
   return files;
+}
+
+Result<std::vector<std::string>> SelectRecentTickers(SqlSession& sql, const Timeframe& timeframe, bool adjusted, int64_t since_ms) {
+  std::vector<std::string> tickers;
+  const std::string tf = timeframe.ToString();
+  BARFILL_TRY(sql.Query("SELECT DISTINCT ticker FROM barfill_ledger WHERE timeframe = $1 AND adjusted = $2 "
+                        "AND state = 'done' AND to_ts > $3 ORDER BY ticker",
+                        {std::string_view(tf), adjusted, SqlTimestamp{since_ms}}, [&](const SqlRow& row) -> Status {
+                          tickers.emplace_back(row.Text(0));
+                          return Ok();
+                        }));
+  return tickers;
 }
 
 Result<std::vector<LedgerEntry>> SelectLedger(SqlSession& sql, const Series* series) {

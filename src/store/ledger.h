@@ -106,6 +106,9 @@ std::vector<std::string> LedgerLockKeys(std::span<const CommittedRange> ranges);
 Status RecordFailed(SqlSession& sql, const Chunk& chunk, const Error& error, int attempts,
                     int64_t now_ms);
 
+/// BarStore::ReadRecentTickers.
+Result<std::vector<std::string>> SelectRecentTickers(SqlSession& sql, const Timeframe& timeframe, bool adjusted, int64_t since_ms);
+
 /// Ledger rows of one series (or of all when `series` is null), ordered by series, range start.
 Result<std::vector<LedgerEntry>> SelectLedger(SqlSession& sql, const Series* series);
 

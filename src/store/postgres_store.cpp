@@ -280,6 +280,11 @@ class PostgresStore final : public BarStore {
     return entries;
   }
 
+  Result<std::vector<std::string>> ReadRecentTickers(const Timeframe& timeframe, bool adjusted, int64_t since_ms) override {
+    return ReadOnly<std::vector<std::string>>(
+        [&](PgConnection& c) { return SelectRecentTickers(c, timeframe, adjusted, since_ms); });
+  }
+
   Status ReadBars(const Series& series, TimeRange range,
                   const std::function<Status(const BarBatch&)>& sink,
                   size_t batch_rows) override;

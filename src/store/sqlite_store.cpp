@@ -353,6 +353,10 @@ class SqliteStore final : public BarStore {
     return SelectLedger(*session_, &series);
   }
 
+  Result<std::vector<std::string>> ReadRecentTickers(const Timeframe& timeframe, bool adjusted, int64_t since_ms) override {
+    return SelectRecentTickers(*session_, timeframe, adjusted, since_ms);
+  }
+
   Status ReadBars(const Series& series, TimeRange range,
                   const std::function<Status(const BarBatch&)>& sink,
                   size_t batch_rows) override {

@@ -188,13 +188,15 @@ class DeriveEndToEnd : public ::testing::Test {
     EXPECT_EQ(ExpectEqualsGroundTruth(db, "1m,5m,1h"), derived);
   }
 
-  /// kill -9 half way through the third transaction (a batch of files), then a re-run: each bar
-  /// once, each mark once.
+  /// kill -9 half way through the fourth transaction (batches of 4 files), then a re-run: each
+  /// bar once, each mark once.
   void Kill9Story(const std::string& db) {
     StartSim();
     testing::ChildEnv env = Env();
-    env.set["BARFILL_CRASH_AT"] = "bars_half_written:3";
-    const testing::CommandResult crashed = Run(db, "files", "1m,5m,1h", true, env);
+    env.set["BARFILL_CRASH_AT"] = "bars_half_written:4";
+    std::vector<std::string> args = Args(db, "files", "1m,5m,1h", true);
+    args.insert(args.end(), {"--files-per-transaction", "4"});
+    const testing::CommandResult crashed = testing::RunCommand(args, env);
     ASSERT_EQ(crashed.exit_code, 128 + SIGKILL) << crashed.err;
     int64_t committed = 0;
     {

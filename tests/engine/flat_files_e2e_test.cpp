@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -214,6 +215,57 @@ TEST_F(FlatFilesEndToEnd, AMissingDayOfManyTickersComesFromOneGroupedRequest) {
   EXPECT_EQ(report.grouped_per_ticker_requests, 30);
   EXPECT_EQ(report.jobs_succeeded, 30);
   ExpectEqualsGroundTruth(db_, "1d");
+}
+
+// --tickers all in auto mode: the days without a file (the newest, as if not published yet, and
+// a missing one) come from REST for every ticker that traded, 1d by one grouped request; REST
+// is asked for nothing the files hold, and a re-run asks for nothing at all.
+TEST_F(FlatFilesEndToEnd, AllTickersTakeTheDaysWithoutAFileFromRest) {
+  const CalendarDay hole{2025, 2, 12};
+  const CalendarDay newest{2025, 2, 28};
+  const flatfiles::Dataset stock_days{AssetClass::kStock, flatfiles::FileTimeframe::kDay};
+  sim::S3SimOptions s3;
+  for (const char* t : {"AAPL", "MSFT", "BRK.B", "X:BTCUSD"}) s3.universe.push_back(*Ticker::Parse(t));
+  s3.faults.push_back(sim::S3FaultRule{MinuteKey(AssetClass::kStock, hole), sim::S3Fault::kMissing});
+  s3.faults.push_back(sim::S3FaultRule{MinuteKey(AssetClass::kStock, newest), sim::S3Fault::kMissing});
+  s3.faults.push_back(sim::S3FaultRule{flatfiles::KeyFor(stock_days, newest), sim::S3Fault::kMissing});
+  StartSim(std::move(s3));
+  std::vector<std::string> args = Args("auto", db_);
+  *(std::find(args.begin(), args.end(), "--tickers") + 1) = "all";
+  const CommandResult run = testing::RunCommand(args, Env());
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+
+  const MarketZone zone = ZoneFor(AssetClass::kStock);
+  std::vector<std::string> minute_days;  // "TICKER DAY" of every minute range asked
+  std::vector<std::string> other;
+  for (const auto& [path, query] : testing::SimRequests(env_->server().BaseUrl())) {
+    if (!path.starts_with("/v2/aggs/")) continue;
+    // /v2/aggs/ticker/{ticker}/range/1/minute/{from}/{to}
+    const std::string prefix = "/v2/aggs/ticker/";
+    const size_t range_at = path.find("/range/1/minute/");
+    if (!path.starts_with(prefix) || range_at == std::string::npos) {
+      other.push_back(path);
+      continue;
+    }
+    const std::string ticker = path.substr(prefix.size(), range_at - prefix.size());
+    const std::string bounds = path.substr(range_at + std::string("/range/1/minute/").size());
+    const int64_t from = std::stoll(bounds.substr(0, bounds.find('/')));
+    minute_days.push_back(ticker + " " + zone.DayOf(from).ToString());
+  }
+  // (A day may be asked in pieces when there are more fetchers than ranges.)
+  EXPECT_EQ(std::set<std::string>(minute_days.begin(), minute_days.end()),
+            (std::set<std::string>{"AAPL 2025-02-12", "AAPL 2025-02-28", "BRK.B 2025-02-12", "BRK.B 2025-02-28",
+                                   "MSFT 2025-02-12", "MSFT 2025-02-28"}));
+  EXPECT_EQ(other, (std::vector<std::string>{"/v2/aggs/grouped/locale/us/market/stocks/2025-02-28"}))
+      << "the newest day's 1d bars in one request; crypto is not asked";
+  tickers_ = "AAPL,MSFT,BRK.B";
+  ExpectEqualsGroundTruth(db_);
+
+  const size_t asked = testing::SimRequests(env_->server().BaseUrl()).size();
+  const CommandResult again = testing::RunCommand(args, Env());
+  ASSERT_EQ(again.exit_code, 0) << again.err << again.out;
+  EXPECT_EQ(testing::SimRequests(env_->server().BaseUrl()).size(), asked) << "the re-run asks REST nothing";
+  EXPECT_EQ(testing::ReadReportJson(report_).records, 0);
 }
 
 TEST_F(FlatFilesEndToEnd, ResetDownloadsResumeAndADamagedFileIsDownloadedAgain) {

@@ -1,6 +1,7 @@
 // A BarStore that holds only a ledger in memory: enough for planner unit tests.
 #pragma once
 
+#include <set>
 #include <vector>
 
 #include "store/bar_store.h"
@@ -47,6 +48,16 @@ class LedgerFake : public BarStore {
       if (e.series == series) out.push_back(e);
     }
     return out;
+  }
+  Result<std::vector<std::string>> ReadRecentTickers(const Timeframe& timeframe, bool adjusted, int64_t since_ms) override {
+    std::set<std::string> tickers;
+    for (const LedgerEntry& e : entries) {
+      if (e.series.timeframe == timeframe && e.series.adjusted == adjusted && e.state == ChunkState::kDone &&
+          e.range.to_ms > since_ms) {
+        tickers.insert(e.series.ticker.symbol());
+      }
+    }
+    return std::vector<std::string>(tickers.begin(), tickers.end());
   }
   Status ReadBars(const Series&, TimeRange, const std::function<Status(const BarBatch&)>&, size_t) override {
     return Ok();

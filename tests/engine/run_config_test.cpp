@@ -59,6 +59,8 @@ TEST(RunConfig, EveryBadSettingIsAUsageErrorNamingIt) {
       {[](RunSettings& s) { s.stall_timeout_s = -1; }, "stall timeout must be 0 (the default) to 3600 seconds"},
       {[](RunSettings& s) { s.api_key.clear(); }, "no API key given: a run needs the Polygon/Massive API key"},
       {[](RunSettings& s) { s.writers = 2; }, "writers must be 1 for SQLite (it takes one writer at a time)"},
+      {[](RunSettings& s) { s.files_per_transaction = 0; },
+       "files per transaction must be 1..64 (more files per transaction: faster loads, more scratch disk, more to redo after a kill)"},
       {[](RunSettings& s) { s.db_url = "mysql://x/y"; },
        "unsupported database URL 'mysql://x/y': use sqlite:PATH, postgresql://[user@]host[:port]/database, or a libpq key=value conninfo"},
       {[](RunSettings& s) { s.db_url = "sqlite:"; }, "empty SQLite path: use sqlite:PATH"},
