@@ -299,7 +299,13 @@ RunReport BackfillJob::Run(const RunControl& control) {
   }
   bool rest = config_.UsesRest() && pre.outcome == RunOutcome::kDone;
   if (rest && config_.plan.all_tickers) {
-    if (Status planned = PlanAllTickersRest(); !planned) return Stopped(planned.error());
+    // The files are in whatever happens here: a failed listing only leaves REST's days for the next run.
+    if (Status planned = PlanAllTickersRest(); !planned) {
+      if (planned.error().code == ErrorCode::kInterrupted) return Stopped(planned.error());
+      pre.files.notes.push_back("REST not asked for the days without a file: " + planned.error().ToString() +
+                                " (the next run asks)");
+      rest = false;
+    }
   }
 
   // Stocks: their corporate actions before their REST bars, so that adjusted ranges a changed
