@@ -75,6 +75,7 @@ files=$(grep -o '[0-9]* to load' "$work/dry.txt" | awk '{print $1}')
 
 # 1. barfill, flat files into PostgreSQL.
 createdb bench_files
+psql -qX -d bench_files -c CHECKPOINT  # every timed load starts from a checkpoint
 echo "bench: barfill --source files ($files day files) ..." >&2
 /usr/bin/time -f "%M" -o "$work/barfill.rss" "$barfill" backfill --tickers all "${common[@]}" --source files \
   --db postgresql:///bench_files --report-json "$work/barfill.json" >"$work/barfill.txt"
@@ -120,6 +121,16 @@ wait $copy0
 t1=$(now)
 ceiling_s=$(python3 -c "print($t1 - $t0)")
 ceiling_rows=$(psql -qXtA -d bench_files -c "SELECT count(*) FROM bars_ceiling")
+# The same rows as one stream (what one writer could reach).
+psql -qX -d bench_files -c "\\copy (SELECT * FROM bars ORDER BY ticker, timeframe, adjusted, ts) TO '$work/bars.bin' (FORMAT binary)"
+rm -f "$work/bars0.bin" "$work/bars1.bin"
+psql -qX -d bench_files -c "DROP TABLE bars_ceiling" -c "CREATE TABLE bars_ceiling1 (LIKE bars INCLUDING ALL)" -c CHECKPOINT
+echo "bench: ceiling, one psql \\copy binary stream ..." >&2
+t0=$(now)
+psql -qX -d bench_files -c "\\copy bars_ceiling1 FROM '$work/bars.bin' (FORMAT binary)"
+t1=$(now)
+ceiling1_s=$(python3 -c "print($t1 - $t0)")
+rm -f "$work/bars.bin"
 
 # 4. The same bars through REST.
 createdb bench_rest
@@ -128,12 +139,13 @@ echo "bench: barfill --source rest ($tickers tickers) ..." >&2
   --db postgresql:///bench_rest --report-json "$work/rest.json" >"$work/rest.txt"
 
 mkdir -p "$(dirname "$out")"
-python3 - "$work" "$out" "$hand_s" "$hand_rows" "$ceiling_s" "$ceiling_rows" "$tickers" "$from" "$to" "$hand_download_s" <<'PY'
+python3 - "$work" "$out" "$hand_s" "$hand_rows" "$ceiling_s" "$ceiling_rows" "$tickers" "$from" "$to" "$hand_download_s" "$ceiling1_s" <<'PY'
 import json, sys
 work, out = sys.argv[1], sys.argv[2]
 hand_s, hand_rows, ceiling_s, ceiling_rows = float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
 tickers, first, last = int(sys.argv[7]), sys.argv[8], sys.argv[9]
 hand_download_s = float(sys.argv[10])
+ceiling1_s = float(sys.argv[11])
 b = json.load(open(f"{work}/barfill.json"))
 r = json.load(open(f"{work}/rest.json"))
 rss_mib = int(open(f"{work}/barfill.rss").read().split()[-1]) / 1024
@@ -146,6 +158,7 @@ result = {
               "download_s": f["download_s"], "parse_thread_s": f["parse_s"], "db_s": f["db_s"], "peak_rss_mib": rss_mib},
   "hand": {"rows": hand_rows, "seconds": hand_s, "download_s": hand_download_s, "rows_per_s": rate(hand_rows, hand_s)},
   "ceiling": {"rows": ceiling_rows, "seconds": ceiling_s, "rows_per_s": rate(ceiling_rows, ceiling_s)},
+  "ceiling_one_stream": {"rows": ceiling_rows, "seconds": ceiling1_s, "rows_per_s": rate(ceiling_rows, ceiling1_s)},
   "rest": {"rows": r["records"], "duration_s": r["duration_s"], "rows_per_s": r["records_per_s"],
            "requests": r["requests"]["made"]},
 }
@@ -161,6 +174,7 @@ print(f"""
 | barfill --source files -> PostgreSQL | {bb['rows']:,} | {bb['duration_s']:.1f} | {bb['rows_per_s']:,.0f} | 1.00 |
 | by hand: curl, then gunzip, psql \\copy csv via a staging table | {h['rows']:,} | {h['seconds']:.1f} | {h['rows_per_s']:,.0f} | {bb['duration_s'] / h['seconds'] if h['seconds'] else 0:.2f} |
 | ceiling: 2 parallel psql \\copy binary | {c['rows']:,} | {c['seconds']:.1f} | {c['rows_per_s']:,.0f} | {bb['duration_s'] / c['seconds'] if c['seconds'] else 0:.2f} |
+| ceiling: 1 psql \\copy binary stream | {c['rows']:,} | {ceiling1_s:.1f} | {rate(c['rows'], ceiling1_s):,.0f} | {bb['duration_s'] / ceiling1_s if ceiling1_s else 0:.2f} |
 | barfill --source rest ({rr['requests']:,} requests) | {rr['rows']:,} | {rr['duration_s']:.1f} | {rr['rows_per_s']:,.0f} | {bb['duration_s'] / rr['duration_s'] if rr['duration_s'] else 0:.2f} |
 
 barfill vs hand: {result['speedup_vs_hand']:.2f}x faster; vs ceiling: {result['ratio_to_ceiling']:.2f} of its rows/s;
