@@ -57,7 +57,7 @@ int RunBackfillFromSettings(const BackfillSettings& settings, engine::RunReport*
                resolved.concurrency, (*job)->DescribeStore().c_str(), resolved.writers, resolved.writers == 1 ? "" : "s");
   if (const auto& files = (*job)->files()) {
     std::fprintf(stderr, "barfill: flat files first: %zu day files to load (%lld listed, %lld unchanged since loaded, %zu missing) from %s\n",
-                 files->files.size(), static_cast<long long>(files->listed), static_cast<long long>(files->unchanged),
+                 files->files.size(), static_cast<long long>(files->listed), static_cast<long long>(files->unchanged.size()),
                  files->missing.size(), resolved.files->endpoint.c_str());
   }
   if (const engine::GroupedPlan& grouped = (*job)->grouped(); !grouped.days.empty()) {

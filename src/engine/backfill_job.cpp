@@ -10,7 +10,6 @@
 #include "engine/refresh.h"
 #include "fetch/rate_limiter.h"
 #include "fetch/retry_policy.h"
-#include "flatfiles/day_file_reader.h"
 #include "store/ledger.h"
 
 namespace barfill::engine {
@@ -44,9 +43,7 @@ Result<std::unique_ptr<BackfillJob>> BackfillJob::PrepareWork(RunConfig config, 
   }
   if (job->config_.files && !DatasetsOf(job->config_.plan).empty()) {
     // Listing the plan's months checks the S3 keys too: a refusal stops here, before any bar.
-    auto client = flatfiles::S3Client::Create(*job->config_.files);
-    if (!client) return Fail(client.error());
-    auto files = PlanFiles(job->config_.plan, *job->stores_.front(), **client, TodayUtc(), WallNowMs());
+    auto files = job->ListFiles();
     if (!files) return Fail(files.error());
     job->files_ = std::move(*files);
   }
@@ -68,11 +65,11 @@ Result<WorkPlan> BackfillJob::PlanRest() {
       std::vector<TimeRange> days;
       if (files_pending) {
         // A derived series (--derive) is covered by the minute files' days.
-        if (const auto d = DatasetServing(config_.plan, series)) days = FileDays(*files_, *d);
+        if (const auto d = DatasetServing(config_.plan, series)) days = FileDays(files_->files, *d);
       }
       if (files_after_) {
         // Every ticker of these files is in: one that has no row in a day's file did not trade.
-        if (const auto d = DatasetServing(config_.plan, series)) days = UnchangedDays(*files_after_, *d);
+        if (const auto d = DatasetServing(config_.plan, series)) days = FileDays(files_after_->unchanged, *d);
       }
       if (grouped_pending) {
         for (const TimeRange& r : GroupedCoverage(grouped_, series)) days.push_back(r);
@@ -109,30 +106,31 @@ Status BackfillJob::Replan(bool with_grouped) {
   return Ok();
 }
 
-Status BackfillJob::PlanAllTickersRest() {
+Result<FilePlan> BackfillJob::ListFiles() {
   auto client = flatfiles::S3Client::Create(*config_.files);
   if (!client) return Fail(client.error());
-  auto files = PlanFiles(config_.plan, *stores_.front(), **client, TodayUtc(), WallNowMs());
+  return PlanFiles(config_.plan, *stores_.front(), **client, TodayUtc(), WallNowMs());
+}
+
+Status BackfillJob::PlanAllTickersRest() {
+  auto files = ListFiles();
   if (!files) return Fail(files.error());
-  flatfiles::TickerFilter filter;
-  filter.prefixes = config_.plan.ticker_prefixes;
-  filter.exclude.insert(config_.plan.exclude.begin(), config_.plan.exclude.end());
-  std::set<std::string> symbols;
+  std::set<Ticker> universe;
   for (const flatfiles::Dataset dataset : files->datasets) {
     int64_t newest = 0;
-    for (const TimeRange& range : UnchangedDays(*files, dataset)) newest = std::max(newest, range.to_ms);
+    for (const TimeRange& range : FileDays(files->unchanged, dataset)) newest = std::max(newest, range.to_ms);
     if (newest == 0) continue;
     // Who traded in the files' last week: thin tickers too, not every ticker ever listed.
     const Timeframe timeframe = StoredFrom(config_.plan, dataset.timeframe).front();
     auto tickers = stores_.front()->ReadRecentTickers(timeframe, false, newest - kRecentMs);
     if (!tickers) return Fail(tickers.error());
-    for (std::string& symbol : *tickers) {
-      const auto ticker = Ticker::Parse(symbol);
-      if (ticker && ticker->asset_class() == dataset.asset && filter.Accepts(symbol)) symbols.insert(std::move(symbol));
+    const flatfiles::TickerFilter filter = FilesFilter(config_.plan, dataset.asset);
+    for (const std::string& symbol : *tickers) {
+      auto ticker = Ticker::Parse(symbol);
+      if (ticker && ticker->asset_class() == dataset.asset && filter.Accepts(symbol)) universe.insert(std::move(*ticker));
     }
   }
-  universe_.clear();
-  for (const std::string& symbol : symbols) universe_.push_back(*Ticker::Parse(symbol));
+  universe_.assign(universe.begin(), universe.end());
   files_after_ = std::move(*files);
   return Ok();
 }
@@ -151,7 +149,7 @@ std::string BackfillJob::DescribePlan() const {
                   "flat files: %lld day files listed; %lld to load (%lld replaced by the vendor since loaded), %lld "
                   "loaded before and unchanged%s\n",
                   static_cast<long long>(files_->listed), static_cast<long long>(files_->files.size()),
-                  static_cast<long long>(files_->replaced), static_cast<long long>(files_->unchanged),
+                  static_cast<long long>(files_->replaced), static_cast<long long>(files_->unchanged.size()),
                   files_->missing.empty() ? "" : (", " + std::to_string(files_->missing.size()) + " expected but missing").c_str());
     out += line;
     for (const std::string& m : files_->missing) out += "  missing: " + m + "\n";
@@ -181,7 +179,7 @@ std::string BackfillJob::DescribePlan() const {
 void BackfillJob::RunFiles(const RunControl& control, fetch::RetryBudget& budget, Clock& clock, RunReport& report) {
   FilesReport& r = report.files;
   r.listed = files_->listed;
-  r.unchanged = files_->unchanged;
+  r.unchanged = static_cast<int64_t>(files_->unchanged.size());
   r.replaced = files_->replaced;
   r.missing = files_->missing;
   FilePassOptions options;

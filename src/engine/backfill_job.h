@@ -103,6 +103,8 @@ class BackfillJob {
   /// `--tickers all` with REST, once the files are in: which days no file accounts for (not
   /// published yet, missing, failed: listed again) and who REST asks for them (universe_).
   Status PlanAllTickersRest();
+  /// Lists the plan's months of its datasets and plans the files against the ledger (PlanFiles).
+  Result<FilePlan> ListFiles();
   /// The flat-file pass; its counts, failures and outcome go into `report`.
   void RunFiles(const RunControl& control, fetch::RetryBudget& budget, Clock& clock, RunReport& report);
   /// After a pass before REST, when REST fetches the days of what failed in it: its failures

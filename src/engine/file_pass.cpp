@@ -314,14 +314,7 @@ class FilePass {
     const std::vector<Timeframe> derived(timeframes_stored.begin() + (own ? 1 : 0), timeframes_stored.end());
     flatfiles::DayFileReaderOptions reader_options;
     reader_options.max_rows_per_block = kRowsPerBlock;
-    if (plan_.all_tickers) {
-      reader_options.filter.prefixes = plan_.ticker_prefixes;
-      reader_options.filter.exclude.insert(plan_.exclude.begin(), plan_.exclude.end());
-    } else {
-      for (const Ticker& t : plan_.tickers) {
-        if (t.asset_class() == dataset.asset) reader_options.filter.only.insert(t.symbol());
-      }
-    }
+    reader_options.filter = FilesFilter(plan_, dataset.asset);
     std::vector<flatfiles::DayFileInput> inputs;
     for (const SpooledWork& item : batch) inputs.push_back({item.work->key, item.spool.path});
     std::vector<FileRecord> records(batch.size());
@@ -393,11 +386,13 @@ class FilePass {
         bad = merge.failed_file();
         return read;
       }
+      notes.clear();
       for (size_t f = 0; f < batch.size(); ++f) {
         const flatfiles::DayFileSummary& summary = merge.summaries()[f];
         records[f].rows = summary.bars;
         records[f].tickers = static_cast<int64_t>(seen[f].size());
         records[f].bad_rows = summary.bad_rows;
+        if (summary.bad_rows > 0 || summary.restamped_rows > 0) notes.push_back(records[f].key + ": " + summary.Describe());
         // A ticker of the plan without a row that day did not trade: that day of it is final too.
         const TimeRange day = batch[f].work->range;
         for (const Ticker& t : plan_.tickers) {
@@ -405,11 +400,6 @@ class FilePass {
           if (own) BARFILL_TRY(add(f, 0, Series{t, timeframe, false}, BarBatch{}, day, 0));
           for (size_t i = 0; i < derived.size(); ++i) BARFILL_TRY(add(f, i + 1, Series{t, derived[i], false}, BarBatch{}, day, 0));
         }
-      }
-      notes.clear();
-      for (size_t f = 0; f < batch.size(); ++f) {
-        const flatfiles::DayFileSummary& summary = merge.summaries()[f];
-        if (summary.bad_rows > 0 || summary.restamped_rows > 0) notes.push_back(records[f].key + ": " + summary.Describe());
       }
       return flush();
     };

@@ -71,6 +71,19 @@ std::optional<flatfiles::Dataset> DatasetServing(const Plan& plan, const Series&
   return std::nullopt;
 }
 
+flatfiles::TickerFilter FilesFilter(const Plan& plan, AssetClass asset) {
+  flatfiles::TickerFilter filter;
+  if (plan.all_tickers) {
+    filter.prefixes = plan.ticker_prefixes;
+    filter.exclude.insert(plan.exclude.begin(), plan.exclude.end());
+    return filter;
+  }
+  for (const Ticker& t : plan.tickers) {
+    if (t.asset_class() == asset) filter.only.insert(t.symbol());
+  }
+  return filter;
+}
+
 std::vector<flatfiles::Dataset> DatasetsOf(const Plan& plan) {
   std::vector<flatfiles::Dataset> out;
   if (plan.adjusted) return out;
@@ -143,8 +156,9 @@ Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Clien
     // Closed days (no file expected, none listed) before a file are its to account for; those
     // after the last file, the last file's.
     std::optional<CalendarDay> closed_from;
-    std::optional<size_t> previous;            // the file before, while only closed days follow it
-    std::optional<size_t> previous_unchanged;  // the same when that file was loaded before
+    // The file before (among the files to load or the unchanged ones), while only closed days follow it.
+    std::vector<FileWork>* previous_in = nullptr;
+    size_t previous = 0;
     for (CalendarDay day = plan.from; day <= last; day = day.AddDays(1)) {
       const auto object = listed.find(day.DaysSinceEpoch());
       if (object == listed.end()) {
@@ -156,56 +170,41 @@ Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Clien
           out.missing.push_back(std::string(flatfiles::DatasetPrefix(dataset)) + " " + day.ToString());
         }
         closed_from.reset();
-        previous.reset();
-        previous_unchanged.reset();
+        previous_in = nullptr;
         continue;
       }
       const TimeRange range = zone.DaysToRange(closed_from.value_or(day), day);
       closed_from.reset();
-      previous.reset();
-      previous_unchanged.reset();
+      previous_in = nullptr;
       ++out.listed;
       const auto record = by_key.find(object->second.key);
       const bool known = record != by_key.end();
       const bool same = known && record->second.etag == object->second.etag && record->second.size == object->second.size;
       const bool covered_here = CoveredByAll(covered, zone.DaysToRange(day, day));
-      if ((same && (StoredAll(record->second, dataset.timeframe, stored) || covered_here)) || (!known && covered_here)) {
-        ++out.unchanged;
-        out.unchanged_days.emplace_back(dataset, range);
-        previous_unchanged = out.unchanged_days.size() - 1;
-        continue;
-      }
+      const bool skip = (same && (StoredAll(record->second, dataset.timeframe, stored) || covered_here)) || (!known && covered_here);
       FileWork work{flatfiles::DayFileKey{dataset, day, object->second.key}, object->second, known && !same, "", range};
-      if (same && record->second.all_tickers) {
+      if (!skip && same && record->second.all_tickers) {
         work.stored_before = record->second.timeframes.empty() ? flatfiles::TimeframeOf(dataset.timeframe).ToString()
                                                                : record->second.timeframes;
       }
-      if (work.replaced) ++out.replaced;
-      out.files.push_back(std::move(work));
-      previous = out.files.size() - 1;
+      if (work.replaced) ++out.replaced;  // (never a skipped one: it is the same version)
+      previous_in = skip ? &out.unchanged : &out.files;
+      previous_in->push_back(std::move(work));
+      previous = previous_in->size() - 1;
     }
     // Closed days after the last file, up to yesterday: the last file's.
-    if (closed_from && (previous || previous_unchanged)) {
+    if (closed_from && previous_in != nullptr) {
       const CalendarDay closed_to = std::min(last, today.AddDays(-1));
-      TimeRange& range = previous ? out.files[*previous].range : out.unchanged_days[*previous_unchanged].second;
-      if (*closed_from <= closed_to) range.to_ms = zone.DaysToRange(closed_to, closed_to).to_ms;
+      if (*closed_from <= closed_to) (*previous_in)[previous].range.to_ms = zone.DaysToRange(closed_to, closed_to).to_ms;
     }
   }
   return out;
 }
 
-std::vector<TimeRange> FileDays(const FilePlan& plan, flatfiles::Dataset dataset) {
+std::vector<TimeRange> FileDays(std::span<const FileWork> files, flatfiles::Dataset dataset) {
   std::vector<TimeRange> days;
-  for (const FileWork& f : plan.files) {
+  for (const FileWork& f : files) {
     if (f.key.dataset == dataset) days.push_back(f.range);
-  }
-  return days;
-}
-
-std::vector<TimeRange> UnchangedDays(const FilePlan& plan, flatfiles::Dataset dataset) {
-  std::vector<TimeRange> days;
-  for (const auto& [d, range] : plan.unchanged_days) {
-    if (d == dataset) days.push_back(range);
   }
   return days;
 }

@@ -13,6 +13,7 @@
 #include "core/result.h"
 #include "core/series.h"
 #include "engine/plan.h"
+#include "flatfiles/day_file_reader.h"
 #include "flatfiles/key_layout.h"
 #include "flatfiles/s3_client.h"
 #include "store/bar_store.h"
@@ -36,12 +37,10 @@ struct FileWork {
 struct FilePlan {
   std::vector<flatfiles::Dataset> datasets;  ///< the families of files the plan uses
   std::vector<FileWork> files;               ///< to fetch, by key
+  std::vector<FileWork> unchanged;           ///< listed, loaded before at the same version: skipped
   int64_t listed = 0;
-  int64_t unchanged = 0;
   int64_t replaced = 0;
   std::vector<std::string> missing;          ///< "us_stocks_sip/minute_aggs_v1 2025-03-03": expected, not listed
-  /// The ranges (FileWork::range) of the listed files loaded before and unchanged, by dataset.
-  std::vector<std::pair<flatfiles::Dataset, TimeRange>> unchanged_days;
 };
 
 /// Whether flat files can serve `series`: unadjusted (files are), minute or day bars, of an
@@ -63,6 +62,10 @@ std::string TimeframesText(std::span<const Timeframe> timeframes);
 /// The dataset whose files serve `series` of `plan` (nullopt: none).
 std::optional<flatfiles::Dataset> DatasetServing(const Plan& plan, const Series& series);
 
+/// Which tickers of an `asset` day file the plan stores: with "tickers all", every one its
+/// `--ticker-prefix`/`--exclude` let through; else the plan's own.
+flatfiles::TickerFilter FilesFilter(const Plan& plan, AssetClass asset);
+
 /// The plan's datasets: for every asset class it asks for (its tickers' or "all"), the minute
 /// and day files its timeframes need; none when the plan wants adjusted bars.
 std::vector<flatfiles::Dataset> DatasetsOf(const Plan& plan);
@@ -72,11 +75,8 @@ std::vector<flatfiles::Dataset> DatasetsOf(const Plan& plan);
 Result<FilePlan> PlanFiles(const Plan& plan, BarStore& store, flatfiles::S3Client& client, CalendarDay today,
                            int64_t now_ms);
 
-/// The ranges of `dataset` the plan's files account for (FileWork::range), so the REST planner
-/// can leave them out of a dry run's estimate.
-std::vector<TimeRange> FileDays(const FilePlan& plan, flatfiles::Dataset dataset);
-
-/// The ranges of `dataset` that files loaded before account for (FilePlan::unchanged_days).
-std::vector<TimeRange> UnchangedDays(const FilePlan& plan, flatfiles::Dataset dataset);
+/// The ranges of `dataset` that `files` account for (FileWork::range): the files to load, so the
+/// REST planner can leave them out of a dry run's estimate; or those loaded before.
+std::vector<TimeRange> FileDays(std::span<const FileWork> files, flatfiles::Dataset dataset);
 
 }  // namespace barfill::engine

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <type_traits>
+#include <vector>
 
 namespace barfill::flatfiles {
 namespace {
@@ -56,13 +57,22 @@ class SpillFile {
   Status Check() const { return fd_ >= 0 ? Ok() : Fail(ErrorCode::kInternal, error_); }
   uint64_t size() const { return size_; }
 
-  /// Appends a block; returns where its columns start.
+  /// Appends a block in one write; returns where its columns start.
   Result<uint64_t> Append(uint32_t file, const std::string& symbol, const BarBatch& bars) {
     const Header header{file, static_cast<uint32_t>(bars.size()), static_cast<uint32_t>(symbol.size())};
-    BARFILL_TRY(Write(reinterpret_cast<const char*>(&header), sizeof header));
-    BARFILL_TRY(Write(symbol.data(), symbol.size()));
-    const uint64_t at = size_;
-    for (const char* column : Columns(bars)) BARFILL_TRY(Write(column, bars.size() * 8));
+    const size_t column_bytes = bars.size() * 8;
+    block_.resize(sizeof header + symbol.size() + kColumns * column_bytes);
+    char* out = block_.data();
+    std::memcpy(out, &header, sizeof header);
+    out += sizeof header;
+    std::memcpy(out, symbol.data(), symbol.size());
+    out += symbol.size();
+    const uint64_t at = size_ + static_cast<uint64_t>(out - block_.data());
+    for (const char* column : Columns(bars)) {
+      std::memcpy(out, column, column_bytes);
+      out += column_bytes;
+    }
+    BARFILL_TRY(Write(block_.data(), block_.size()));
     return at;
   }
 
@@ -78,10 +88,17 @@ class SpillFile {
     return Ok();
   }
 
-  /// Reads `rows` bars whose columns start at `offset` into `bars`.
+  /// Reads `rows` bars whose columns start at `offset` into `bars`, in one read.
   Status ReadColumns(uint64_t offset, uint32_t rows, BarBatch& bars) {
+    const size_t column_bytes = size_t{rows} * 8;
+    block_.resize(kColumns * column_bytes);
+    BARFILL_TRY(ReadAt(block_.data(), block_.size(), offset));
     bars.resize(rows);
-    for (char* column : Columns(bars)) BARFILL_TRY(ReadAt(column, size_t{rows} * 8, offset));
+    const char* in = block_.data();
+    for (char* column : Columns(bars)) {
+      std::memcpy(column, in, column_bytes);
+      in += column_bytes;
+    }
     return Ok();
   }
 
@@ -120,6 +137,7 @@ class SpillFile {
   int fd_ = -1;
   uint64_t size_ = 0;
   std::string error_;
+  std::vector<char> block_;  // one block's bytes on their way to or from the file
 };
 
 double Since(std::chrono::steady_clock::time_point start) {
