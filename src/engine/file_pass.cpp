@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <semaphore>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -69,6 +70,25 @@ struct SpooledWork {
   fetch::SpooledFile spool;
 };
 
+/// A batch of files read once (its blocks wait in the merge's scratch file) and stored by every
+/// writer, each the tickers of its part (DayFileMerge::PartStarts) in a transaction of its own:
+/// one parse, and each writer's rows are its own stretch of the primary key.
+struct ReadBatch {
+  std::vector<SpooledWork> files;
+  std::unique_ptr<flatfiles::DayFileMerge> merge;
+  Timeframe timeframe;             // the files' own
+  bool own = false;                // the plan stores the files' own bars
+  std::vector<Timeframe> derived;  // --derive: built from their minutes
+  std::vector<FileRecord> records;
+  std::vector<std::string> notes;  // files with rows skipped or restamped
+
+  std::mutex mutex;  // guards below
+  size_t parts_left = 0;
+  bool failed = false;
+  std::vector<int64_t> tickers;       // per file: tickers stored, over the parts
+  std::vector<int64_t> derived_bars;  // per derived timeframe
+};
+
 class FilePass {
  public:
   FilePass(const Plan& plan, const FilePlan& files, const FilePassOptions& options, std::span<BarStore* const> writers,
@@ -79,7 +99,7 @@ class FilePass {
         writers_(writers.begin(), writers.end()),
         spool_dir_(spool_dir),
         queue_(std::max<size_t>(2, writers.size())) {
-    for (const Ticker& t : plan.tickers) plan_tickers_.insert(t.symbol());
+    for (size_t i = 0; i < writers_.size(); ++i) parts_.push_back(std::make_unique<BoundedQueue<std::shared_ptr<ReadBatch>>>(1));
   }
 
   void Run(RunReport& report) {
@@ -89,13 +109,17 @@ class FilePass {
                             [&] { return Snapshot(start); },
                             [observer](const ProgressSnapshot& s) { observer->OnProgress(s); });
     std::vector<std::thread> writer_threads;
-    for (BarStore* store : writers_) writer_threads.emplace_back([this, store] { WriterLoop(*store); });
+    for (size_t part = 0; part < writers_.size(); ++part) {
+      writer_threads.emplace_back([this, part] { WriterLoop(*writers_[part], part); });
+    }
+    std::thread reader([this] { ReaderLoop(); });
     std::vector<std::thread> downloaders;
     const int count = std::max(1, std::min<int>(options_.downloaders, static_cast<int>(files_.files.size())));
     for (int i = 0; i < count; ++i) downloaders.emplace_back([this] { DownloaderLoop(); });
     progress.Start();
     for (std::thread& t : downloaders) t.join();
     queue_.Close();
+    reader.join();
     for (std::thread& t : writer_threads) t.join();
     progress.Finish();
 
@@ -211,25 +235,51 @@ class FilePass {
     }
   }
 
-  void WriterLoop(BarStore& store) {
+  /// Reads the downloaded files, a batch at a time, and hands each batch to every writer.
+  /// At most two batches are out at once: one being stored while the next is read.
+  void ReaderLoop() {
     std::unique_ptr<fetch::FileDownloader> redownloader;  // for files whose bytes were damaged
-    std::vector<SpooledWork> batch;
-    while (NextBatch(batch)) {
-      if (!Stopped()) StoreBatch(store, batch, redownloader);
-      for (const SpooledWork& item : batch) std::filesystem::remove(item.spool.path);
+    std::vector<SpooledWork> files;
+    while (NextBatch(files)) {
+      batches_out_.acquire();
+      std::shared_ptr<ReadBatch> batch = Stopped() ? nullptr : Read(files, redownloader);
+      if (batch == nullptr) {
+        for (const SpooledWork& item : files) std::filesystem::remove(item.spool.path);
+        batches_out_.release();
+        continue;
+      }
+      batch->parts_left = parts_.size();
+      for (auto& part : parts_) part->Push(batch);
+    }
+    for (auto& part : parts_) part->Close();
+  }
+
+  /// Writer `part` stores its part of every batch.
+  void WriterLoop(BarStore& store, size_t part) {
+    while (std::optional<std::shared_ptr<ReadBatch>> batch = parts_[part]->Pop()) {
+      bool stored = false;
+      if (!Stopped()) {
+        const Status status = StorePart(store, **batch, part);
+        if (!status) {
+          const ReadBatch& b = **batch;
+          Stop(RunOutcome::kDatabase, "database error while storing " + b.files.front().work->key.key +
+                                          (b.files.size() > 1 ? " and " + std::to_string(b.files.size() - 1) + " more files" : "") +
+                                          ": " + status.error().ToString() + "; the run is resumable once the database is fixed");
+        }
+        stored = static_cast<bool>(status);
+      }
+      FinishPart(store, *batch, stored);
     }
   }
 
-  /// The next files of one dataset for one transaction, as many as options allow: their
-  /// tickers' days then reach the primary key together. False once every file is taken.
+  /// The next files of one dataset for one batch, as many as options allow, spread evenly over
+  /// the batches the files left make. False once every file is taken.
   bool NextBatch(std::vector<SpooledWork>& batch) {
     batch.clear();
-    std::lock_guard lock(batch_mutex_);  // one writer gathers at a time: its files are consecutive
-    // Near the end, the files left are shared among the writers rather than one taking them all.
     const size_t left = files_.files.size() - std::min(taken_, files_.files.size());
-    const size_t writers = std::max<size_t>(1, writers_.size());
-    const size_t most = std::clamp<size_t>((left + writers - 1) / writers, 1,
-                                           static_cast<size_t>(std::max(1, options_.files_per_transaction)));
+    const auto per_batch = static_cast<size_t>(std::max(1, options_.files_per_transaction));
+    const size_t batches = std::max<size_t>(1, (left + per_batch - 1) / per_batch);
+    const size_t most = std::max<size_t>(1, (left + batches - 1) / batches);
     while (batch.size() < most) {
       std::optional<SpooledWork> item = std::move(held_);
       held_.reset();
@@ -251,33 +301,37 @@ class FilePass {
     return !batch.empty();
   }
 
-  /// Stores `batch` in one transaction. A file whose bytes turn out damaged (a gzip stream cut
-  /// short) is downloaded again, a few times; a file that cannot be read leaves the batch, failed,
-  /// and the rest is stored without it. Files left out are removed from `batch`.
-  void StoreBatch(BarStore& store, std::vector<SpooledWork>& batch,
-                  std::unique_ptr<fetch::FileDownloader>& redownloader) {
-    std::vector<int> downloads(batch.size(), 1);
-    while (!batch.empty() && !Stopped()) {
-      size_t bad = flatfiles::DayFileMerge::npos;
-      const Status stored = Store(store, batch, bad);
-      if (stored) return;
-      const Error& error = stored.error();
-      if (error.code == ErrorCode::kDatabase || error.code == ErrorCode::kDatabaseRetryable) {
-        Stop(RunOutcome::kDatabase, "database error while storing " + batch.front().work->key.key +
-                                        (batch.size() > 1 ? " and " + std::to_string(batch.size() - 1) + " more files" : "") +
-                                        ": " + error.ToString() + "; the run is resumable once the database is fixed");
-        return;
+  /// Reads `files` (gunzip, CSV, checks) into a merge's scratch file. A file whose bytes turn out
+  /// damaged (a gzip stream cut short) is downloaded again, a few times; a file that cannot be
+  /// read leaves the batch, failed, and is removed. Null when no file is left.
+  std::shared_ptr<ReadBatch> Read(std::vector<SpooledWork>& files, std::unique_ptr<fetch::FileDownloader>& redownloader) {
+    const flatfiles::Dataset dataset = files.front().work->key.dataset;
+    flatfiles::DayFileReaderOptions reader_options;
+    reader_options.max_rows_per_block = kRowsPerBlock;
+    reader_options.filter = FilesFilter(plan_, dataset.asset);
+    std::vector<int> downloads(files.size(), 1);
+    while (!files.empty() && !Stopped()) {
+      std::vector<flatfiles::DayFileInput> inputs;
+      for (const SpooledWork& item : files) inputs.push_back({item.work->key, item.spool.path});
+      auto merge = std::make_unique<flatfiles::DayFileMerge>(std::move(inputs), spool_dir_, reader_options);
+      const Status read = merge->Read();
+      {
+        std::lock_guard lock(mutex_);
+        parse_s_ += merge->read_seconds();
       }
+      if (read) return NewBatch(std::move(files), std::move(merge));
+      const size_t bad = merge->failed_file();
       if (bad == flatfiles::DayFileMerge::npos) {  // no file to blame: none of them is stored
-        for (const SpooledWork& item : batch) Failed(*item.work, error);
-        return;
+        for (const SpooledWork& item : files) Failed(*item.work, read.error());
+        return nullptr;
       }
-      if (!Redownload(batch[bad], error, downloads[bad], redownloader)) {
-        std::filesystem::remove(batch[bad].spool.path);
-        batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(bad));
+      if (!Redownload(files[bad], read.error(), downloads[bad], redownloader)) {
+        std::filesystem::remove(files[bad].spool.path);
+        files.erase(files.begin() + static_cast<std::ptrdiff_t>(bad));
         downloads.erase(downloads.begin() + static_cast<std::ptrdiff_t>(bad));
       }
     }
+    return nullptr;
   }
 
   /// Fetches a damaged file again; false when it is done with (failed, refused, or given up).
@@ -302,28 +356,59 @@ class FilePass {
     return true;
   }
 
-  /// Reads the spooled files side by side into one transaction of `store`; on a file's error,
-  /// `bad` names it.
-  Status Store(BarStore& store, const std::vector<SpooledWork>& batch, size_t& bad) {
-    const flatfiles::Dataset dataset = batch.front().work->key.dataset;
-    const Timeframe timeframe = flatfiles::TimeframeOf(dataset.timeframe);
+  /// A batch whose files are read: what it stores, and the files' ledger rows.
+  std::shared_ptr<ReadBatch> NewBatch(std::vector<SpooledWork> files, std::unique_ptr<flatfiles::DayFileMerge> merge) {
+    auto batch = std::make_shared<ReadBatch>();
+    batch->files = std::move(files);
+    batch->merge = std::move(merge);
+    const flatfiles::Dataset dataset = batch->files.front().work->key.dataset;
+    batch->timeframe = flatfiles::TimeframeOf(dataset.timeframe);
     // What the files store: their own bars when the plan asks for them, and with --derive the
     // coarser bars built from their minute rows in the same pass (no other download or parse).
     const std::vector<Timeframe> timeframes_stored = StoredFrom(plan_, dataset.timeframe);
-    const bool own = !timeframes_stored.empty() && timeframes_stored.front() == timeframe;
-    const std::vector<Timeframe> derived(timeframes_stored.begin() + (own ? 1 : 0), timeframes_stored.end());
-    flatfiles::DayFileReaderOptions reader_options;
-    reader_options.max_rows_per_block = kRowsPerBlock;
-    reader_options.filter = FilesFilter(plan_, dataset.asset);
-    std::vector<flatfiles::DayFileInput> inputs;
-    for (const SpooledWork& item : batch) inputs.push_back({item.work->key, item.spool.path});
-    std::vector<FileRecord> records(batch.size());
-    std::vector<std::string> notes;  // files with rows skipped or restamped
+    batch->own = !timeframes_stored.empty() && timeframes_stored.front() == batch->timeframe;
+    batch->derived.assign(timeframes_stored.begin() + (batch->own ? 1 : 0), timeframes_stored.end());
+    batch->derived_bars.assign(batch->derived.size(), 0);
+    batch->tickers.assign(batch->files.size(), 0);
+    batch->records.resize(batch->files.size());
+    for (size_t f = 0; f < batch->files.size(); ++f) {
+      const SpooledWork& item = batch->files[f];
+      const flatfiles::DayFileSummary& summary = batch->merge->summaries()[f];
+      FileRecord& record = batch->records[f];
+      record.key = item.work->key.key;
+      record.etag = item.spool.info.etag;
+      record.size = item.spool.info.size;
+      record.last_modified_ms = item.work->object.last_modified_ms;
+      record.rows = summary.bars;
+      record.bad_rows = summary.bad_rows;
+      if (summary.bad_rows > 0 || summary.restamped_rows > 0) batch->notes.push_back(record.key + ": " + summary.Describe());
+      record.all_tickers = plan_.all_tickers.has_value() && plan_.ticker_prefixes.empty() && plan_.exclude.empty();
+      // The timeframes stored from it; with every ticker, those an earlier load of this version stored too.
+      std::vector<std::string> timeframes = record.all_tickers ? SplitList(item.work->stored_before) : std::vector<std::string>{};
+      for (const Timeframe& tf : timeframes_stored) {
+        if (std::find(timeframes.begin(), timeframes.end(), tf.ToString()) == timeframes.end()) timeframes.push_back(tf.ToString());
+      }
+      for (const std::string& tf : timeframes) record.timeframes += (record.timeframes.empty() ? "" : ",") + tf;
+    }
+    return batch;
+  }
+
+  /// Stores the tickers of `part` of `batch` in one transaction of `store`. With one writer that
+  /// transaction records the files too; with several, the last writer to finish records them
+  /// (FinishPart), once every part is in.
+  Status StorePart(BarStore& store, ReadBatch& batch, size_t part) {
+    const size_t parts = parts_.size();
+    const Timeframe timeframe = batch.timeframe;
+    const bool own = batch.own;
+    const std::vector<Timeframe>& derived = batch.derived;
+    const AssetClass asset = batch.files.front().work->key.dataset.asset;
     std::vector<int64_t> derived_bars(derived.size(), 0);
-    double parse_s = 0;
+    std::vector<std::unordered_set<std::string>> seen(batch.files.size());  // tickers of each file so far
+    const std::vector<Ticker> starts = batch.merge->PartStarts(parts);
     // Called by the store, again from the start if it redoes the transaction.
     const auto produce = [&](const ChunkSink& sink) -> Status {
       std::fill(derived_bars.begin(), derived_bars.end(), 0);
+      for (auto& tickers : seen) tickers.clear();
       // The writes waiting for the sink, one stream per timeframe (own first), so that a
       // timeframe's writes stay together in the primary key's order.
       struct Stream {
@@ -332,9 +417,8 @@ class FilePass {
       };
       std::vector<Stream> streams(derived.size() + 1);
       size_t waiting = 0;
-      std::vector<std::unordered_set<std::string>> seen(batch.size());  // tickers of each file so far
       // Per file, a ticker's last derived buckets, for a later block of it that continues them.
-      std::vector<std::unordered_map<std::string, std::vector<DerivedCarry>>> carries(derived.empty() ? 0 : batch.size());
+      std::vector<std::unordered_map<std::string, std::vector<DerivedCarry>>> carries(derived.empty() ? 0 : batch.files.size());
       const auto flush = [&]() -> Status {
         std::vector<ChunkWrite> writes;
         for (Stream& stream : streams) {
@@ -356,16 +440,16 @@ class FilePass {
         ChunkWrite write(Chunk{series, range}, nullptr, 1);
         write.requests = 0;  // files cost no API request
         write.base_aggregates = base_aggregates;
-        if (stream > 0) write.derived_from = batch[file].work->key.key;
+        if (stream > 0) write.derived_from = batch.files[file].work->key.key;
         waiting += bars.size();
         streams[stream].batches.push_back(std::move(bars));
         streams[stream].writes.push_back(std::move(write));
         return waiting >= kRowsPerSinkCall ? flush() : Ok();
       };
-      flatfiles::DayFileMerge merge(inputs, spool_dir_, reader_options, [&](size_t file, const Ticker& ticker, const BarBatch& bars) -> Status {
+      const Status emitted = batch.merge->Emit(starts, part, [&](size_t file, const Ticker& ticker, const BarBatch& bars) -> Status {
         // A ticker seen before in this file (rows not in one block) continues after its last
         // bar: its write must not replace what the earlier block wrote.
-        const TimeRange day = batch[file].work->range;  // its day and the closed days it accounts for
+        const TimeRange day = batch.files[file].work->range;  // its day and the closed days it accounts for
         const bool again = !seen[file].insert(ticker.symbol()).second;
         const auto n = static_cast<int64_t>(bars.size());
         if (own) BARFILL_TRY(add(file, 0, Series{ticker, timeframe, false}, bars, again ? TimeRange{bars.t.front(), day.to_ms} : day, n));
@@ -380,65 +464,77 @@ class FilePass {
         }
         return Ok();
       });
-      const Status read = merge.Run();
-      parse_s = merge.read_seconds();
-      if (!read) {
-        bad = merge.failed_file();
-        return read;
-      }
-      notes.clear();
-      for (size_t f = 0; f < batch.size(); ++f) {
-        const flatfiles::DayFileSummary& summary = merge.summaries()[f];
-        records[f].rows = summary.bars;
-        records[f].tickers = static_cast<int64_t>(seen[f].size());
-        records[f].bad_rows = summary.bad_rows;
-        if (summary.bad_rows > 0 || summary.restamped_rows > 0) notes.push_back(records[f].key + ": " + summary.Describe());
-        // A ticker of the plan without a row that day did not trade: that day of it is final too.
-        const TimeRange day = batch[f].work->range;
+      BARFILL_TRY(emitted);
+      for (size_t f = 0; f < batch.files.size(); ++f) {
+        // A ticker of the plan (of this part) without a row that day did not trade: that day of it is final too.
+        const TimeRange day = batch.files[f].work->range;
         for (const Ticker& t : plan_.tickers) {
-          if (t.asset_class() != dataset.asset || seen[f].contains(t.symbol())) continue;
+          if (t.asset_class() != asset || seen[f].contains(t.symbol()) || flatfiles::DayFileMerge::PartOf(starts, t) != part) continue;
           if (own) BARFILL_TRY(add(f, 0, Series{t, timeframe, false}, BarBatch{}, day, 0));
           for (size_t i = 0; i < derived.size(); ++i) BARFILL_TRY(add(f, i + 1, Series{t, derived[i], false}, BarBatch{}, day, 0));
         }
       }
+      if (parts == 1) {
+        for (size_t f = 0; f < batch.files.size(); ++f) batch.records[f].tickers = static_cast<int64_t>(seen[f].size());
+      }
       return flush();
     };
-    for (size_t f = 0; f < batch.size(); ++f) {
-      const SpooledWork& item = batch[f];
-      FileRecord& record = records[f];
-      record.key = item.work->key.key;
-      record.etag = item.spool.info.etag;
-      record.size = item.spool.info.size;
-      record.last_modified_ms = item.work->object.last_modified_ms;
-      record.all_tickers = plan_.all_tickers.has_value() && plan_.ticker_prefixes.empty() && plan_.exclude.empty();
-      // The timeframes stored from it; with every ticker, those an earlier load of this version stored too.
-      std::vector<std::string> timeframes = record.all_tickers ? SplitList(item.work->stored_before) : std::vector<std::string>{};
-      for (const Timeframe& tf : timeframes_stored) {
-        if (std::find(timeframes.begin(), timeframes.end(), tf.ToString()) == timeframes.end()) timeframes.push_back(tf.ToString());
-      }
-      for (const std::string& tf : timeframes) record.timeframes += (record.timeframes.empty() ? "" : ",") + tf;
-    }
     Status stored;
     {
       BusyScope busy(db_busy_);
-      stored = store.CommitFiles(records, produce);
+      stored = store.CommitFiles(parts == 1 ? std::span<const FileRecord>(batch.records) : std::span<const FileRecord>(), produce);
     }
-    std::lock_guard lock(mutex_);
-    parse_s_ += parse_s;
     if (!stored) return stored;
-    fetched_ += static_cast<int64_t>(batch.size());
-    for (const FileRecord& record : records) {
+    std::lock_guard lock(batch.mutex);
+    for (size_t f = 0; f < seen.size(); ++f) batch.tickers[f] += static_cast<int64_t>(seen[f].size());
+    for (size_t i = 0; i < derived.size(); ++i) batch.derived_bars[i] += derived_bars[i];
+    return Ok();
+  }
+
+  /// Ends writer `store`'s part of `batch`. The last part to end records the files (several
+  /// writers: in a transaction of its own, after every part committed; a crash before it leaves
+  /// the files to load again, and a load replaces their days), counts them, and frees the batch.
+  void FinishPart(BarStore& store, const std::shared_ptr<ReadBatch>& batch, bool stored) {
+    {
+      std::lock_guard lock(batch->mutex);
+      batch->failed = batch->failed || !stored;
+      if (--batch->parts_left > 0) return;
+    }
+    bool recorded = !batch->failed;  // every part is in: recorded even when the run stops now
+    if (recorded && parts_.size() > 1) {
+      for (size_t f = 0; f < batch->records.size(); ++f) batch->records[f].tickers = batch->tickers[f];
+      Status status;
+      {
+        BusyScope busy(db_busy_);
+        status = store.CommitFiles(batch->records, [](const ChunkSink&) { return Ok(); });
+      }
+      if (!status) {
+        Stop(RunOutcome::kDatabase, "database error while recording " + batch->records.front().key + ": " +
+                                        status.error().ToString() + "; the run is resumable once the database is fixed");
+        recorded = false;
+      }
+    }
+    if (recorded) Counted(*batch);
+    for (const SpooledWork& item : batch->files) std::filesystem::remove(item.spool.path);
+    batch->merge.reset();  // its scratch file goes now, not when the last pointer to the batch goes
+    batches_out_.release();
+  }
+
+  /// Adds a stored batch to the pass's counts.
+  void Counted(ReadBatch& batch) {
+    std::lock_guard lock(mutex_);
+    fetched_ += static_cast<int64_t>(batch.files.size());
+    for (const FileRecord& record : batch.records) {
       rows_ += record.rows;
-      stored_rows_ += own ? record.rows : 0;
+      stored_rows_ += batch.own ? record.rows : 0;
       bad_rows_ += record.bad_rows;
     }
-    for (size_t i = 0; i < derived.size(); ++i) {
-      derived_bars_[derived[i].ToString()] += derived_bars[i];
-      stored_rows_ += derived_bars[i];
+    for (size_t i = 0; i < batch.derived.size(); ++i) {
+      derived_bars_[batch.derived[i].ToString()] += batch.derived_bars[i];
+      stored_rows_ += batch.derived_bars[i];
     }
-    for (std::string& note : notes) notes_.push_back(std::move(note));
-    if (options_.observer != nullptr) options_.observer->OnCommitted(batch.size());
-    return Ok();
+    for (std::string& note : batch.notes) notes_.push_back(std::move(note));
+    if (options_.observer != nullptr) options_.observer->OnCommitted(batch.files.size());
   }
 
   ProgressSnapshot Snapshot(Stopwatch::time_point start) {
@@ -460,11 +556,11 @@ class FilePass {
   const FilePassOptions& options_;
   const std::vector<BarStore*> writers_;
   const std::string spool_dir_;
-  std::unordered_set<std::string> plan_tickers_;
-  BoundedQueue<SpooledWork> queue_;
-  std::mutex batch_mutex_;               // held while a writer gathers its batch
-  std::optional<SpooledWork> held_;      // a file of another dataset, for the next batch
-  size_t taken_ = 0;                     // files the writers took so far
+  BoundedQueue<SpooledWork> queue_;     // downloaded files, for the reader
+  std::optional<SpooledWork> held_;     // a file of another dataset, for the next batch (reader's)
+  size_t taken_ = 0;                    // files the reader took so far
+  std::vector<std::unique_ptr<BoundedQueue<std::shared_ptr<ReadBatch>>>> parts_;  // per writer: batches to store
+  std::counting_semaphore<> batches_out_{2};  // batches read and not yet stored: one stored, one read ahead
   std::atomic<size_t> next_file_{0};
   RunStop stop_;
   BusyClock download_busy_;

@@ -76,25 +76,26 @@ class SpillFile {
     return at;
   }
 
-  /// Reads the block whose header starts at `offset`; moves `offset` past it.
-  Status ReadNext(uint64_t& offset, uint32_t& file, std::string& symbol, BarBatch& bars) {
+  /// Reads the block whose header starts at `offset`; moves `offset` past it. Reads may run
+  /// in several threads at once, each with its own `buffer`.
+  Status ReadNext(uint64_t& offset, uint32_t& file, std::string& symbol, BarBatch& bars, std::vector<char>& buffer) const {
     Header header;
     BARFILL_TRY(ReadAt(reinterpret_cast<char*>(&header), sizeof header, offset));
     symbol.resize(header.symbol_bytes);
     BARFILL_TRY(ReadAt(symbol.data(), symbol.size(), offset));
     file = header.file;
-    BARFILL_TRY(ReadColumns(offset, header.rows, bars));
+    BARFILL_TRY(ReadColumns(offset, header.rows, bars, buffer));
     offset += uint64_t{header.rows} * 8 * kColumns;
     return Ok();
   }
 
   /// Reads `rows` bars whose columns start at `offset` into `bars`, in one read.
-  Status ReadColumns(uint64_t offset, uint32_t rows, BarBatch& bars) {
+  Status ReadColumns(uint64_t offset, uint32_t rows, BarBatch& bars, std::vector<char>& buffer) const {
     const size_t column_bytes = size_t{rows} * 8;
-    block_.resize(kColumns * column_bytes);
-    BARFILL_TRY(ReadAt(block_.data(), block_.size(), offset));
+    buffer.resize(kColumns * column_bytes);
+    BARFILL_TRY(ReadAt(buffer.data(), buffer.size(), offset));
     bars.resize(rows);
-    const char* in = block_.data();
+    const char* in = buffer.data();
     for (char* column : Columns(bars)) {
       std::memcpy(column, in, column_bytes);
       in += column_bytes;
@@ -120,7 +121,7 @@ class SpillFile {
     return Ok();
   }
 
-  Status ReadAt(char* data, size_t bytes, uint64_t& offset) {
+  Status ReadAt(char* data, size_t bytes, uint64_t& offset) const {
     for (size_t done = 0; done < bytes;) {
       const ssize_t n = pread(fd_, data + done, bytes - done, static_cast<off_t>(offset));
       if (n < 0 && errno == EINTR) continue;
@@ -137,7 +138,7 @@ class SpillFile {
   int fd_ = -1;
   uint64_t size_ = 0;
   std::string error_;
-  std::vector<char> block_;  // one block's bytes on their way to or from the file
+  std::vector<char> block_;  // one block's bytes on their way to the file
 };
 
 double Since(std::chrono::steady_clock::time_point start) {
@@ -146,22 +147,37 @@ double Since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-DayFileMerge::DayFileMerge(std::vector<DayFileInput> inputs, std::string scratch_dir, DayFileReaderOptions options,
-                           MergedBlockSink sink)
-    : inputs_(std::move(inputs)), scratch_dir_(std::move(scratch_dir)), options_(std::move(options)), sink_(std::move(sink)) {}
+/// The blocks of a read batch, waiting to be handed over.
+struct DayFileMerge::Scratch {
+  explicit Scratch(const std::string& dir) : spill(dir) {}
+  SpillFile spill;
+  std::vector<Entry> entries;  // sorted by primary key, unless `sorted` is false
+  bool sorted = true;
+};
 
-Status DayFileMerge::Run() {
+DayFileMerge::DayFileMerge(std::vector<DayFileInput> inputs, std::string scratch_dir, DayFileReaderOptions options)
+    : inputs_(std::move(inputs)), scratch_dir_(std::move(scratch_dir)), options_(std::move(options)) {}
+
+DayFileMerge::~DayFileMerge() = default;
+
+Status DayFileMerge::Run(const MergedBlockSink& sink) {
+  BARFILL_TRY(Read());
+  return Emit({}, 0, sink);
+}
+
+Status DayFileMerge::Read() {
   summaries_.clear();
   read_seconds_ = 0;
   failed_file_ = npos;
   const auto start = std::chrono::steady_clock::now();
-  SpillFile spill(scratch_dir_);
+  scratch_ = std::make_unique<Scratch>(scratch_dir_);
+  SpillFile& spill = scratch_->spill;
   BARFILL_TRY(spill.Check());
+  std::vector<Entry>& entries = scratch_->entries;
+  bool& sorted = scratch_->sorted;
 
-  // Pass 1: every file read whole (so a damaged one is known before any bar is handed over),
-  // its blocks set aside.
-  std::vector<Entry> entries;
-  bool sorted = true;
+  // Every file read whole (so a damaged one is known before any bar is handed over), its
+  // blocks set aside.
   std::string buffer(kReadBytes, '\0');
   for (size_t i = 0; i < inputs_.size(); ++i) {
     uint32_t sequence = 0;
@@ -197,39 +213,65 @@ Status DayFileMerge::Run() {
     if (!read) {
       failed_file_ = i;
       summaries_.clear();
+      scratch_.reset();
       return read;
     }
   }
 
-  // Pass 2: the blocks in the primary key's order (or, past the limit, as the files had them).
-  BarBatch bars;
-  double sink_s = 0;
-  const auto hand_over = [&](uint32_t file, const Ticker& ticker) -> Status {
-    const auto sink_start = std::chrono::steady_clock::now();
-    const Status sunk = sink_(file, ticker, bars);
-    sink_s += Since(sink_start);
-    return sunk;
-  };
   if (sorted) {
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
       if (!(a.ticker == b.ticker)) return a.ticker < b.ticker;
       return a.file != b.file ? a.file < b.file : a.sequence < b.sequence;
     });
-    for (const Entry& e : entries) {
-      BARFILL_TRY(spill.ReadColumns(e.offset, e.rows, bars));
-      BARFILL_TRY(hand_over(e.file, e.ticker));
-    }
-  } else {
-    std::string symbol;
-    for (uint64_t offset = 0; offset < spill.size();) {
-      uint32_t file = 0;
-      BARFILL_TRY(spill.ReadNext(offset, file, symbol, bars));
-      auto ticker = Ticker::Parse(symbol);  // the reader's own spelling: it parses
-      if (!ticker) return Fail(ticker.error());
-      BARFILL_TRY(hand_over(file, *ticker));
-    }
   }
-  read_seconds_ = Since(start) - sink_s;
+  read_seconds_ = Since(start);
+  return Ok();
+}
+
+std::vector<Ticker> DayFileMerge::PartStarts(size_t parts) const {
+  std::vector<Ticker> starts;
+  if (!scratch_ || !scratch_->sorted || parts <= 1) return starts;
+  uint64_t total = 0;
+  for (const Entry& e : scratch_->entries) total += e.rows;
+  uint64_t before = 0;  // rows of the tickers before entry i
+  for (size_t i = 0; i < scratch_->entries.size() && starts.size() + 1 < parts; ++i) {
+    const Entry& e = scratch_->entries[i];
+    const bool new_ticker = i == 0 || !(scratch_->entries[i - 1].ticker == e.ticker);
+    if (new_ticker && before > 0 && before * parts >= total * (starts.size() + 1)) starts.push_back(e.ticker);
+    before += e.rows;
+  }
+  return starts;
+}
+
+size_t DayFileMerge::PartOf(const std::vector<Ticker>& starts, const Ticker& ticker) {
+  return static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), ticker) - starts.begin());
+}
+
+Status DayFileMerge::Emit(const std::vector<Ticker>& starts, size_t part, const MergedBlockSink& sink) const {
+  if (!scratch_) return Fail(ErrorCode::kInternal, "day files handed over before they were read");
+  const SpillFile& spill = scratch_->spill;
+  BarBatch bars;
+  std::vector<char> buffer;
+  if (scratch_->sorted) {  // the blocks in the primary key's order: the part's stretch of them
+    if (part > starts.size()) return Ok();  // fewer stretches than writers: nothing for this one
+    const std::vector<Entry>& entries = scratch_->entries;
+    const auto by_ticker = [](const Entry& e, const Ticker& t) { return e.ticker < t; };
+    const auto first = part == 0 ? entries.begin() : std::lower_bound(entries.begin(), entries.end(), starts[part - 1], by_ticker);
+    const auto last = part >= starts.size() ? entries.end() : std::lower_bound(entries.begin(), entries.end(), starts[part], by_ticker);
+    for (auto e = first; e < last; ++e) {
+      BARFILL_TRY(spill.ReadColumns(e->offset, e->rows, bars, buffer));
+      BARFILL_TRY(sink(e->file, e->ticker, bars));
+    }
+    return Ok();
+  }
+  std::string symbol;  // past the limit: as the files had them
+  for (uint64_t offset = 0; offset < spill.size();) {
+    uint32_t file = 0;
+    BARFILL_TRY(spill.ReadNext(offset, file, symbol, bars, buffer));
+    auto ticker = Ticker::Parse(symbol);  // the reader's own spelling: it parses
+    if (!ticker) return Fail(ticker.error());
+    if (PartOf(starts, *ticker) == part) BARFILL_TRY(sink(file, *ticker, bars));
+  }
   return Ok();
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,30 +32,49 @@ using MergedBlockSink = std::function<Status(size_t file, const Ticker& ticker, 
 /// block lies (up to a limit), then reads the blocks back in order, one at a time.
 class DayFileMerge {
  public:
-  DayFileMerge(std::vector<DayFileInput> inputs, std::string scratch_dir, DayFileReaderOptions options,
-               MergedBlockSink sink);
+  DayFileMerge(std::vector<DayFileInput> inputs, std::string scratch_dir, DayFileReaderOptions options);
+  ~DayFileMerge();
+  DayFileMerge(const DayFileMerge&) = delete;
+  DayFileMerge& operator=(const DayFileMerge&) = delete;
 
-  /// Reads every file to its end before the sink sees a block, so a damaged file fails before
-  /// any of its bars is handed over; failed_file() then names it (an error of the sink leaves it
-  /// at npos).
-  Status Run();
+  /// Reads every file to its end into the scratch file, so a damaged one fails before any of
+  /// its bars is handed over; failed_file() then names it.
+  Status Read();
 
-  /// After Run succeeded: what each file held, in input order.
+  /// After Read: how `parts` writers share the batch. Each part is one stretch of tickers in the
+  /// primary key's order, about as many rows each: returns where parts 1.. start. Each writer
+  /// then appends in its own stretch of the index, as one sorted stream would, instead of two
+  /// writers splitting each other's pages. (Past the limit of sorted blocks: all in part 0.)
+  std::vector<Ticker> PartStarts(size_t parts) const;
+  /// The part of `ticker` among parts starting at `starts`.
+  static size_t PartOf(const std::vector<Ticker>& starts, const Ticker& ticker);
+
+  /// After Read: hands the blocks of the tickers of part `part` (PartStarts) to `sink` in the
+  /// primary key's order. Calls for different parts may run at once, and a call may be repeated
+  /// (a transaction done again).
+  Status Emit(const std::vector<Ticker>& starts, size_t part, const MergedBlockSink& sink) const;
+
+  /// Read, then every block to `sink`.
+  Status Run(const MergedBlockSink& sink);
+
+  /// After Read succeeded: what each file held, in input order.
   const std::vector<DayFileSummary>& summaries() const { return summaries_; }
   /// Past this many blocks (tickers x files; options files hold a million tickers a day) the
   /// blocks go in the files' own order instead, so that memory stays bounded.
   void set_max_sorted_blocks(size_t blocks) { max_sorted_blocks_ = blocks; }
 
-  /// Seconds spent reading (gunzip, CSV, checks), not counting the sink's.
+  /// Seconds Read spent (gunzip, CSV, checks).
   double read_seconds() const { return read_seconds_; }
   size_t failed_file() const { return failed_file_; }
   static constexpr size_t npos = static_cast<size_t>(-1);
 
  private:
+  struct Scratch;
+
   std::vector<DayFileInput> inputs_;
   std::string scratch_dir_;
   DayFileReaderOptions options_;
-  MergedBlockSink sink_;
+  std::unique_ptr<Scratch> scratch_;
   std::vector<DayFileSummary> summaries_;
   double read_seconds_ = 0;
   size_t failed_file_ = npos;

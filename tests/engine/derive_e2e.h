@@ -13,12 +13,14 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/bar_fold.h"
 #include "engine/plan.h"
 #include "flatfiles/s3_sim_env.h"
 #include "store/bar_store.h"
+#include "store/sql_session.h"
 #include "testing/ground_truth_check.h"
 #include "testing/report_json.h"
 #include "testing/sim_requests.h"
@@ -188,12 +190,31 @@ class DeriveEndToEnd : public ::testing::Test {
     EXPECT_EQ(ExpectEqualsGroundTruth(db, "1m,5m,1h"), derived);
   }
 
-  /// kill -9 half way through the fourth transaction (batches of 4 files), then a re-run: each
-  /// bar once, each mark once.
+  /// The killed process's other writer may have sent its COMMIT just before: the server finishes
+  /// it after the kill. Waits for the process's sessions to end, so the ledger read is final.
+  static void WaitForTheKilledSessions(BarStore& store) {
+    int64_t others = 1;
+    for (int i = 0; i < 500 && others > 0; ++i) {
+      ASSERT_TRUE(store.InTransaction(true, [&](store::SqlSession& session) {
+        return session.Query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                             "pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                             {}, [&](const store::SqlRow& row) {
+                               others = row.Int(0);
+                               return Ok();
+                             });
+      }));
+      if (others > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(others, 0) << "the killed process's sessions never ended";
+  }
+
+  /// kill -9 half way through the fourth batch (of 4 files), then a re-run: each bar once, each
+  /// mark once. PostgreSQL's two writers store a batch in three transactions (a half of the
+  /// tickers each, then the files' rows), SQLite's one writer in one.
   void Kill9Story(const std::string& db) {
     StartSim();
     testing::ChildEnv env = Env();
-    env.set["BARFILL_CRASH_AT"] = "bars_half_written:4";
+    env.set["BARFILL_CRASH_AT"] = db.starts_with("sqlite:") ? "bars_half_written:4" : "bars_half_written:10";
     std::vector<std::string> args = Args(db, "files", "1m,5m,1h", true);
     args.insert(args.end(), {"--files-per-transaction", "4"});
     const testing::CommandResult crashed = testing::RunCommand(args, env);
@@ -202,6 +223,7 @@ class DeriveEndToEnd : public ::testing::Test {
     {
       auto store = OpenStore(db, StoreOptions::ForReading());
       ASSERT_TRUE(store) << store.error().message;
+      if (!db.starts_with("sqlite:")) WaitForTheKilledSessions(**store);
       auto files = (*store)->ReadFiles("");
       ASSERT_TRUE(files) << files.error().message;
       committed = static_cast<int64_t>(files->size());
@@ -210,7 +232,9 @@ class DeriveEndToEnd : public ::testing::Test {
     const testing::CommandResult resumed = Run(db, "files", "1m,5m,1h", true);
     ASSERT_EQ(resumed.exit_code, 0) << resumed.err << resumed.out;
     const testing::ReportJson report = testing::ReadReportJson(report_);
-    EXPECT_EQ(report.files_unchanged, committed) << "the committed files are not downloaded again";
+    // A file whose row did not commit may still be whole: with two writers each commits its half
+    // of the tickers, and when both halves are in, the ledger says every ticker's day is done.
+    EXPECT_GE(report.files_unchanged, committed) << "the committed files are not downloaded again";
     EXPECT_GT(report.files_fetched, 0) << "the batch in flight is loaded again";
     const int64_t derived = ExpectEqualsGroundTruth(db, "1m,5m,1h");
     EXPECT_EQ(StatusDerivedBars(db), derived);

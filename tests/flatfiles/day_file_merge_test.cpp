@@ -61,16 +61,21 @@ class DayFileMergeTest : public ::testing::Test {
                           size_t max_sorted_blocks = 250'000) {
     std::vector<Seen> seen;
     const size_t merge_inputs = inputs.size();
-    DayFileMerge merge(std::move(inputs), dir_.string(), {}, [&](size_t file, const Ticker& ticker, const BarBatch& bars) {
+    DayFileMerge merge(std::move(inputs), dir_.string(), {});
+    merge.set_max_sorted_blocks(max_sorted_blocks);
+    const Status run = merge.Run([&](size_t file, const Ticker& ticker, const BarBatch& bars) {
       seen.push_back({file, ticker.symbol(), bars});
       return Ok();
     });
-    merge.set_max_sorted_blocks(max_sorted_blocks);
-    const Status run = merge.Run();
-    if (status != nullptr) *status = run;
-    else EXPECT_TRUE(run) << run.error().message;
+    if (status != nullptr) {
+      *status = run;
+    } else {
+      EXPECT_TRUE(run) << run.error().message;
+    }
     if (failed != nullptr) *failed = merge.failed_file();
-    if (run) EXPECT_EQ(merge.summaries().size(), merge_inputs);
+    if (run) {
+      EXPECT_EQ(merge.summaries().size(), merge_inputs);
+    }
     return seen;
   }
 
@@ -152,13 +157,60 @@ TEST_F(DayFileMergeTest, ADamagedFileIsNamedBeforeAnyBlockIsHandedOver) {
 
 TEST_F(DayFileMergeTest, ASinkErrorBlamesNoFileAndNoScratchFileStays) {
   std::vector<DayFileInput> inputs = {Write(kMon, testing::Gzip(DayCsv(kMon, {"AAPL"}, 2)))};
-  DayFileMerge merge(inputs, dir_.string(), {},
-                     [](size_t, const Ticker&, const BarBatch&) { return Fail(ErrorCode::kDatabase, "no"); });
-  ASSERT_FALSE(merge.Run());
+  DayFileMerge merge(inputs, dir_.string(), {});
+  ASSERT_FALSE(merge.Run([](size_t, const Ticker&, const BarBatch&) { return Fail(ErrorCode::kDatabase, "no"); }));
   EXPECT_EQ(merge.failed_file(), DayFileMerge::npos);
   size_t files = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir_)) ++files;
   EXPECT_EQ(files, 1u) << "only the input";
+}
+
+TEST_F(DayFileMergeTest, PartsAreStretchesOfTickersOfAboutEqualRowsEachInOrderAndRepeatable) {
+  // AAPL has half the rows (36 of 71): it is part 0 alone.
+  const std::vector<std::string> small = {"AMD", "IBM", "INTC", "MSFT", "NVDA", "ORCL", "TSLA"};
+  const std::vector<DayFileInput> inputs = {Write(kTue, testing::Gzip(DayCsv(kTue, small, 3) + DayCsv(kTue, {"AAPL"}, 22).substr(kHeader.size()))),
+                                            Write(kMon, testing::Gzip(DayCsv(kMon, small, 2) + DayCsv(kMon, {"AAPL"}, 14).substr(kHeader.size()))),
+                                            Write(kWed, testing::Gzip(DayCsv(kWed, {"ZZZ"}, 1)))};
+  const std::vector<Seen> whole = Merge(inputs);
+  DayFileMerge merge(inputs, dir_.string(), {});
+  ASSERT_TRUE(merge.Read());
+  const std::vector<Ticker> starts = merge.PartStarts(2);
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].symbol(), "AMD");
+  EXPECT_EQ(DayFileMerge::PartOf(starts, *Ticker::Parse("AAPL")), 0u);
+  EXPECT_EQ(DayFileMerge::PartOf(starts, *Ticker::Parse("AMD")), 1u);
+  EXPECT_EQ(DayFileMerge::PartOf(starts, *Ticker::Parse("ZZZ")), 1u);
+  std::vector<std::vector<Seen>> parts(2);
+  for (int round = 0; round < 2; ++round) {  // a part handed over again (a transaction redone) is the same
+    for (size_t part = 0; part < parts.size(); ++part) {
+      std::vector<Seen> seen;
+      ASSERT_TRUE(merge.Emit(starts, part, [&](size_t file, const Ticker& ticker, const BarBatch& bars) {
+        EXPECT_EQ(DayFileMerge::PartOf(starts, ticker), part);
+        seen.push_back({file, ticker.symbol(), bars});
+        return Ok();
+      }));
+      if (round == 1) {
+        EXPECT_EQ(seen.size(), parts[part].size());
+      }
+      parts[part] = std::move(seen);
+    }
+  }
+  // Together the parts are the whole merge, in its order: part 0's blocks, then part 1's.
+  std::vector<Seen> joined = parts[0];
+  joined.insert(joined.end(), parts[1].begin(), parts[1].end());
+  ASSERT_EQ(joined.size(), whole.size());
+  EXPECT_EQ(parts[0].size(), 2u) << "AAPL's two days";
+  for (size_t i = 0; i < whole.size(); ++i) {
+    EXPECT_EQ(joined[i].ticker, whole[i].ticker);
+    EXPECT_EQ(joined[i].file, whole[i].file);
+    EXPECT_EQ(joined[i].bars.t, whole[i].bars.t);
+  }
+  // More writers than stretches: the last ones get nothing.
+  const std::vector<Ticker> one = merge.PartStarts(1);
+  EXPECT_TRUE(one.empty());
+  size_t blocks = 0;
+  ASSERT_TRUE(merge.Emit(one, 1, [&](size_t, const Ticker&, const BarBatch&) { ++blocks; return Ok(); }));
+  EXPECT_EQ(blocks, 0u);
 }
 
 }  // namespace
