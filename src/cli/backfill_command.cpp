@@ -43,7 +43,7 @@ void AddBackfillCommand(CLI::App& app, CommandMain* run) {
   cmd->add_option("--files-url", s.run.files_url, "Flat files S3 endpoint (default https://files.massive.com)");
   cmd->add_option("--files-bucket", s.run.files_bucket, "Flat files bucket (default flatfiles)");
   cmd->add_option("--files-per-transaction", s.run.files_per_transaction,
-                  "Day files a writer stores in one transaction, each ticker's days together in the bars key's order "
+                  "Day files read as one batch, its tickers shared out between the writers, each ticker's days together in the bars key's order "
                   "(default 16; more: faster into PostgreSQL, ~64 bytes of scratch disk per row, more to redo after a kill)");
   cmd->add_option("--timeframes", s.plan_flags.timeframes, "Comma-separated bar sizes: 1m,5m,15m,1h,4h,1d,1w,1mo");
   cmd->add_option("--from", s.plan_flags.from, "First day (YYYY-MM-DD, inclusive, in the market's zone)");
