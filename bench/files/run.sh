@@ -7,7 +7,8 @@
 #            csv file by file into a staging table and from there into the same bars table;
 #   ceiling  two parallel psql \copy (FORMAT binary) streams of the very rows barfill stored,
 #            into an empty table of the same shape (barfill writes with two sessions);
-#   rest     the same bars through the REST path (--source rest, one request per ticker).
+#   rest     the same bars through the REST path (--source rest, one request per ticker);
+#   batch    barfill again with the month as one batch (--files-per-transaction 32).
 # The simulator makes every object before the timed runs (a dry run lists the month), so its
 # generation is not in any time.
 #   bench/files/run.sh [--build-dir build] [--out bench/results/files.json] [--quick]
@@ -80,6 +81,14 @@ echo "bench: barfill --source files ($files day files) ..." >&2
 /usr/bin/time -f "%M" -o "$work/barfill.rss" "$barfill" backfill --tickers all "${common[@]}" --source files \
   --db postgresql:///bench_files --report-json "$work/barfill.json" >"$work/barfill.txt"
 mkdir -p "$(dirname "$out")"; cp "$work/barfill.txt" "${out%.json}.barfill.txt"  # the whole report, for the phases
+# The same load as one batch (--files-per-transaction 32 holds the month): each writer's stretch
+# of tickers goes in once, with no second batch's rows landing in the middle of the index.
+createdb bench_batch
+psql -qX -d bench_batch -c CHECKPOINT
+echo "bench: barfill --source files, the month as one batch ..." >&2
+"$barfill" backfill --tickers all "${common[@]}" --source files --files-per-transaction 32 \
+  --db postgresql:///bench_batch --report-json "$work/batch.json" >"$work/batch.txt"
+dropdb bench_batch
 
 # 2. By hand, as the issue describes a user doing it: download the objects with curl, then
 # gunzip -c | psql \copy (FORMAT csv, HEADER) into the same table. The files' columns are not
@@ -148,6 +157,7 @@ hand_download_s = float(sys.argv[10])
 ceiling1_s = float(sys.argv[11])
 b = json.load(open(f"{work}/barfill.json"))
 r = json.load(open(f"{work}/rest.json"))
+one = json.load(open(f"{work}/batch.json"))
 rss_mib = int(open(f"{work}/barfill.rss").read().split()[-1]) / 1024
 f = b["files"]
 rate = lambda rows, s: rows / s if s else 0
@@ -156,6 +166,8 @@ result = {
   "barfill": {"files": f["fetched"], "rows": b["records"], "duration_s": b["duration_s"],
               "rows_per_s": rate(b["records"], b["duration_s"]), "gzip_mib": f["bytes"] / 2**20,
               "download_s": f["download_s"], "parse_thread_s": f["parse_s"], "db_s": f["db_s"], "peak_rss_mib": rss_mib},
+  "barfill_one_batch": {"rows": one["records"], "duration_s": one["duration_s"], "files_per_transaction": 32,
+                        "rows_per_s": rate(one["records"], one["duration_s"]), "parse_thread_s": one["files"]["parse_s"]},
   "hand": {"rows": hand_rows, "seconds": hand_s, "download_s": hand_download_s, "rows_per_s": rate(hand_rows, hand_s)},
   "ceiling": {"rows": ceiling_rows, "seconds": ceiling_s, "rows_per_s": rate(ceiling_rows, ceiling_s)},
   "ceiling_one_stream": {"rows": ceiling_rows, "seconds": ceiling1_s, "rows_per_s": rate(ceiling_rows, ceiling1_s)},
@@ -165,6 +177,8 @@ result = {
 bb, h, c, rr = result["barfill"], result["hand"], result["ceiling"], result["rest"]
 result["speedup_vs_hand"] = h["seconds"] / bb["duration_s"] if bb["duration_s"] else 0
 result["ratio_to_ceiling"] = bb["rows_per_s"] / c["rows_per_s"] if c["rows_per_s"] else 0
+ob = result["barfill_one_batch"]
+result["one_batch_ratio_to_ceiling"] = ob["rows_per_s"] / c["rows_per_s"] if c["rows_per_s"] else 0
 json.dump(result, open(out, "w"), indent=2)
 print(f"""
 {tickers} tickers, stock minute files {first}..{last}: {bb['files']} files, {bb['gzip_mib']:.0f} MiB of gzip, {bb['rows']:,} bars
@@ -172,12 +186,13 @@ print(f"""
 | path | rows | wall s | rows/s | vs barfill files |
 |---|---|---|---|---|
 | barfill --source files -> PostgreSQL | {bb['rows']:,} | {bb['duration_s']:.1f} | {bb['rows_per_s']:,.0f} | 1.00 |
+| barfill, the month as one batch (--files-per-transaction 32) | {ob['rows']:,} | {ob['duration_s']:.1f} | {ob['rows_per_s']:,.0f} | {bb['duration_s'] / ob['duration_s'] if ob['duration_s'] else 0:.2f} |
 | by hand: curl, then gunzip, psql \\copy csv via a staging table | {h['rows']:,} | {h['seconds']:.1f} | {h['rows_per_s']:,.0f} | {bb['duration_s'] / h['seconds'] if h['seconds'] else 0:.2f} |
 | ceiling: 2 parallel psql \\copy binary | {c['rows']:,} | {c['seconds']:.1f} | {c['rows_per_s']:,.0f} | {bb['duration_s'] / c['seconds'] if c['seconds'] else 0:.2f} |
 | ceiling: 1 psql \\copy binary stream | {c['rows']:,} | {ceiling1_s:.1f} | {rate(c['rows'], ceiling1_s):,.0f} | {bb['duration_s'] / ceiling1_s if ceiling1_s else 0:.2f} |
 | barfill --source rest ({rr['requests']:,} requests) | {rr['rows']:,} | {rr['duration_s']:.1f} | {rr['rows_per_s']:,.0f} | {bb['duration_s'] / rr['duration_s'] if rr['duration_s'] else 0:.2f} |
 
-barfill vs hand: {result['speedup_vs_hand']:.2f}x faster; vs ceiling: {result['ratio_to_ceiling']:.2f} of its rows/s;
+barfill vs hand: {result['speedup_vs_hand']:.2f}x faster; vs ceiling: {result['ratio_to_ceiling']:.2f} of its rows/s ({result['one_batch_ratio_to_ceiling']:.2f} as one batch);
 barfill's time: download {bb['download_s']:.1f} s, gunzip+CSV {bb['parse_thread_s']:.1f} thread-s, database {bb['db_s']:.1f} s; peak RSS {bb['peak_rss_mib']:.0f} MiB
 results in {out}
 """)

@@ -64,6 +64,12 @@ int64_t DeriveFromMinutes(const BarBatch& minutes, int64_t length_ms, const Deri
   return first;
 }
 
+/// Files a batch reads at once: the first batch is read while the database waits, the later ones
+/// beside the writers' COPY. One per core, at most four.
+size_t ReadThreads() {
+  return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+}
+
 /// A downloaded file on its way to a writer.
 struct SpooledWork {
   const FileWork* work = nullptr;
@@ -314,6 +320,7 @@ class FilePass {
       std::vector<flatfiles::DayFileInput> inputs;
       for (const SpooledWork& item : files) inputs.push_back({item.work->key, item.spool.path});
       auto merge = std::make_unique<flatfiles::DayFileMerge>(std::move(inputs), spool_dir_, reader_options);
+      merge->set_read_threads(ReadThreads());
       const Status read = merge->Read();
       {
         std::lock_guard lock(mutex_);

@@ -5,6 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -57,23 +61,25 @@ class SpillFile {
   Status Check() const { return fd_ >= 0 ? Ok() : Fail(ErrorCode::kInternal, error_); }
   uint64_t size() const { return size_; }
 
-  /// Appends a block in one write; returns where its columns start.
-  Result<uint64_t> Append(uint32_t file, const std::string& symbol, const BarBatch& bars) {
+  /// Appends a block in one write, built in the caller's `block`; returns where its columns
+  /// start. Threads may append at once: each reserves its stretch of the file first.
+  Result<uint64_t> Append(uint32_t file, const std::string& symbol, const BarBatch& bars, std::vector<char>& block) {
     const Header header{file, static_cast<uint32_t>(bars.size()), static_cast<uint32_t>(symbol.size())};
     const size_t column_bytes = bars.size() * 8;
-    block_.resize(sizeof header + symbol.size() + kColumns * column_bytes);
-    char* out = block_.data();
+    block.resize(sizeof header + symbol.size() + kColumns * column_bytes);
+    char* out = block.data();
     std::memcpy(out, &header, sizeof header);
     out += sizeof header;
     std::memcpy(out, symbol.data(), symbol.size());
     out += symbol.size();
-    const uint64_t at = size_ + static_cast<uint64_t>(out - block_.data());
+    const auto columns_at = static_cast<uint64_t>(out - block.data());
     for (const char* column : Columns(bars)) {
       std::memcpy(out, column, column_bytes);
       out += column_bytes;
     }
-    BARFILL_TRY(Write(block_.data(), block_.size()));
-    return at;
+    const uint64_t start = size_.fetch_add(block.size());
+    BARFILL_TRY(WriteAt(block.data(), block.size(), start));
+    return start + columns_at;
   }
 
   /// Reads the block whose header starts at `offset`; moves `offset` past it. Reads may run
@@ -110,13 +116,12 @@ class SpillFile {
     uint32_t symbol_bytes;
   };
 
-  Status Write(const char* data, size_t bytes) {
+  Status WriteAt(const char* data, size_t bytes, uint64_t offset) {
     for (size_t done = 0; done < bytes;) {
-      const ssize_t n = pwrite(fd_, data + done, bytes - done, static_cast<off_t>(size_));
+      const ssize_t n = pwrite(fd_, data + done, bytes - done, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return Fail(ErrorCode::kInternal, std::string("cannot write a scratch file: ") + std::strerror(errno));
       done += static_cast<size_t>(n);
-      size_ += static_cast<uint64_t>(n);
     }
     return Ok();
   }
@@ -136,9 +141,8 @@ class SpillFile {
   }
 
   int fd_ = -1;
-  uint64_t size_ = 0;
+  std::atomic<uint64_t> size_{0};  // bytes appended (or being appended)
   std::string error_;
-  std::vector<char> block_;  // one block's bytes on their way to the file
 };
 
 double Since(std::chrono::steady_clock::time_point start) {
@@ -169,62 +173,101 @@ Status DayFileMerge::Read() {
   summaries_.clear();
   read_seconds_ = 0;
   failed_file_ = npos;
-  const auto start = std::chrono::steady_clock::now();
   scratch_ = std::make_unique<Scratch>(scratch_dir_);
   SpillFile& spill = scratch_->spill;
   BARFILL_TRY(spill.Check());
-  std::vector<Entry>& entries = scratch_->entries;
-  bool& sorted = scratch_->sorted;
-
   // Every file read whole (so a damaged one is known before any bar is handed over), its
-  // blocks set aside.
-  std::string buffer(kReadBytes, '\0');
-  for (size_t i = 0; i < inputs_.size(); ++i) {
-    uint32_t sequence = 0;
-    DayFileReader reader(
-        inputs_[i].key,
-        [&](const Ticker& ticker, const BarBatch& bars) -> Status {
-          auto at = spill.Append(static_cast<uint32_t>(i), ticker.symbol(), bars);
-          if (!at) return Fail(at.error());
-          if (sorted && entries.size() >= max_sorted_blocks_) {
-            sorted = false;  // too many blocks to keep track of: they go in the files' order
-            std::vector<Entry>().swap(entries);
-          }
-          if (sorted) entries.push_back(Entry{ticker, static_cast<uint32_t>(i), sequence, *at, static_cast<uint32_t>(bars.size())});
-          ++sequence;
-          return Ok();
-        },
-        options_);
-    const Status read = [&]() -> Status {
-      std::ifstream in(inputs_[i].path, std::ios::binary);
-      if (!in) return Fail(ErrorCode::kInternal, "cannot read the spool file " + inputs_[i].path);
-      while (in) {
-        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-        const auto got = static_cast<size_t>(in.gcount());
-        if (got == 0) break;
-        BARFILL_TRY(reader.Feed(std::string_view(buffer.data(), got)));
+  // blocks set aside; `read_threads_` files at a time.
+  const size_t threads = std::max<size_t>(1, std::min(read_threads_, inputs_.size()));
+  std::vector<std::vector<Entry>> entries(threads);  // each thread's
+  std::vector<std::optional<DayFileSummary>> summaries(inputs_.size());
+  std::atomic<size_t> next_file{0};
+  std::atomic<size_t> blocks{0};
+  std::atomic<bool> sorted{true};  // false past max_sorted_blocks_
+  std::atomic<bool> failed{false};
+  std::mutex failure_mutex;
+  Status failure = Ok();
+  double thread_seconds = 0;  // summed over the threads (under failure_mutex)
+  const auto read_files = [&](std::vector<Entry>& mine) {
+    const auto thread_start = std::chrono::steady_clock::now();
+    struct AddTime {  // the thread's time, however it leaves
+      std::chrono::steady_clock::time_point since;
+      std::mutex& mutex;
+      double& total;
+      ~AddTime() {
+        std::lock_guard lock(mutex);
+        total += Since(since);
       }
-      if (in.bad()) return Fail(ErrorCode::kInternal, "cannot read the spool file " + inputs_[i].path);
-      auto finished = reader.Finish();
-      if (!finished) return Fail(finished.error());
-      summaries_.push_back(std::move(*finished));
-      return Ok();
-    }();
-    if (!read) {
-      failed_file_ = i;
-      summaries_.clear();
-      scratch_.reset();
-      return read;
+    } add_time{thread_start, failure_mutex, thread_seconds};
+    std::string buffer(kReadBytes, '\0');
+    std::vector<char> block;
+    while (!failed.load()) {
+      const size_t i = next_file.fetch_add(1);
+      if (i >= inputs_.size()) return;
+      uint32_t sequence = 0;
+      DayFileReader reader(
+          inputs_[i].key,
+          [&](const Ticker& ticker, const BarBatch& bars) -> Status {
+            auto at = spill.Append(static_cast<uint32_t>(i), ticker.symbol(), bars, block);
+            if (!at) return Fail(at.error());
+            if (sorted.load() && blocks.fetch_add(1) >= max_sorted_blocks_) sorted.store(false);
+            if (sorted.load()) mine.push_back(Entry{ticker, static_cast<uint32_t>(i), sequence, *at, static_cast<uint32_t>(bars.size())});
+            ++sequence;
+            return Ok();
+          },
+          options_);
+      const Status read = [&]() -> Status {
+        std::ifstream in(inputs_[i].path, std::ios::binary);
+        if (!in) return Fail(ErrorCode::kInternal, "cannot read the spool file " + inputs_[i].path);
+        while (in && !failed.load()) {
+          in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+          const auto got = static_cast<size_t>(in.gcount());
+          if (got == 0) break;
+          BARFILL_TRY(reader.Feed(std::string_view(buffer.data(), got)));
+        }
+        if (in.bad()) return Fail(ErrorCode::kInternal, "cannot read the spool file " + inputs_[i].path);
+        if (failed.load()) return Ok();  // another file failed: this one's summary is not needed
+        auto finished = reader.Finish();
+        if (!finished) return Fail(finished.error());
+        summaries[i] = std::move(*finished);
+        return Ok();
+      }();
+      if (!read) {
+        std::lock_guard lock(failure_mutex);
+        if (failed_file_ == npos || i < failed_file_) {  // the first file in input order that failed is named
+          failed_file_ = i;
+          failure = read;
+        }
+        failed.store(true);
+        return;
+      }
+      if (!sorted.load()) std::vector<Entry>().swap(mine);  // too many blocks to keep track of: the files' order
     }
+  };
+  if (threads == 1) {
+    read_files(entries[0]);
+  } else {
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < threads; ++t) pool.emplace_back(read_files, std::ref(entries[t]));
+    for (std::thread& t : pool) t.join();
   }
-
-  if (sorted) {
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+  if (failed.load()) {
+    scratch_.reset();
+    return failure;
+  }
+  for (std::optional<DayFileSummary>& summary : summaries) summaries_.push_back(std::move(*summary));
+  scratch_->sorted = sorted.load();
+  if (scratch_->sorted) {
+    for (std::vector<Entry>& mine : entries) scratch_->entries.insert(scratch_->entries.end(), mine.begin(), mine.end());
+  }
+  const auto sort_start = std::chrono::steady_clock::now();
+  if (scratch_->sorted) {
+    std::sort(scratch_->entries.begin(), scratch_->entries.end(), [](const Entry& a, const Entry& b) {
       if (!(a.ticker == b.ticker)) return a.ticker < b.ticker;
       return a.file != b.file ? a.file < b.file : a.sequence < b.sequence;
     });
   }
-  read_seconds_ = Since(start);
+  read_seconds_ = thread_seconds + Since(sort_start);
   return Ok();
 }
 

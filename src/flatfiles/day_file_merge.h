@@ -62,8 +62,10 @@ class DayFileMerge {
   /// Past this many blocks (tickers x files; options files hold a million tickers a day) the
   /// blocks go in the files' own order instead, so that memory stays bounded.
   void set_max_sorted_blocks(size_t blocks) { max_sorted_blocks_ = blocks; }
+  /// Files Read reads at once, each in a thread of its own (default 1).
+  void set_read_threads(size_t threads) { read_threads_ = threads; }
 
-  /// Seconds Read spent (gunzip, CSV, checks).
+  /// Thread-seconds Read spent (gunzip, CSV, checks), summed over its threads.
   double read_seconds() const { return read_seconds_; }
   size_t failed_file() const { return failed_file_; }
   static constexpr size_t npos = static_cast<size_t>(-1);
@@ -79,6 +81,7 @@ class DayFileMerge {
   double read_seconds_ = 0;
   size_t failed_file_ = npos;
   size_t max_sorted_blocks_ = 250'000;  // ~20 MB of where-each-block-lies
+  size_t read_threads_ = 1;
 };
 
 }  // namespace barfill::flatfiles

@@ -58,11 +58,12 @@ class DayFileMergeTest : public ::testing::Test {
   };
 
   std::vector<Seen> Merge(std::vector<DayFileInput> inputs, Status* status = nullptr, size_t* failed = nullptr,
-                          size_t max_sorted_blocks = 250'000) {
+                          size_t max_sorted_blocks = 250'000, size_t read_threads = 1) {
     std::vector<Seen> seen;
     const size_t merge_inputs = inputs.size();
     DayFileMerge merge(std::move(inputs), dir_.string(), {});
     merge.set_max_sorted_blocks(max_sorted_blocks);
+    merge.set_read_threads(read_threads);
     const Status run = merge.Run([&](size_t file, const Ticker& ticker, const BarBatch& bars) {
       seen.push_back({file, ticker.symbol(), bars});
       return Ok();
@@ -163,6 +164,37 @@ TEST_F(DayFileMergeTest, ASinkErrorBlamesNoFileAndNoScratchFileStays) {
   size_t files = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir_)) ++files;
   EXPECT_EQ(files, 1u) << "only the input";
+}
+
+TEST_F(DayFileMergeTest, ThreeReadThreadsHandOverWhatOneDoesAndNameTheDamagedFile) {
+  std::vector<DayFileInput> inputs;
+  for (unsigned d = 3; d <= 7; ++d) {
+    const CalendarDay day{2025, 3, d};
+    inputs.push_back(Write(day, testing::Gzip(DayCsv(day, {"MSFT", "AAPL", "IBM"}, 40 + static_cast<int>(d)))));
+  }
+  const std::vector<Seen> one = Merge(inputs);
+  const std::vector<Seen> three = Merge(inputs, nullptr, nullptr, 250'000, 3);
+  ASSERT_EQ(three.size(), one.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    EXPECT_EQ(three[i].ticker, one[i].ticker);
+    EXPECT_EQ(three[i].file, one[i].file);
+    EXPECT_EQ(three[i].bars.t, one[i].bars.t);
+    EXPECT_EQ(three[i].bars.volume, one[i].bars.volume);
+  }
+  // Past the limit: every block once, each file's blocks in their order.
+  const std::vector<Seen> unsorted = Merge(inputs, nullptr, nullptr, 4, 3);
+  ASSERT_EQ(unsorted.size(), one.size());
+  std::map<size_t, std::vector<std::string>> by_file;
+  for (const Seen& s : unsorted) by_file[s.file].push_back(s.ticker);
+  for (const auto& [file, tickers] : by_file) EXPECT_EQ(tickers, (std::vector<std::string>{"MSFT", "AAPL", "IBM"})) << file;
+  // A damaged file among them is named, and nothing is handed over.
+  const std::string whole = testing::Gzip(DayCsv(CalendarDay{2025, 3, 10}, {"AAPL"}, 50));
+  inputs.push_back(Write(CalendarDay{2025, 3, 10}, whole.substr(0, whole.size() / 2)));
+  Status status;
+  size_t failed = DayFileMerge::npos;
+  EXPECT_TRUE(Merge(inputs, &status, &failed, 250'000, 3).empty());
+  ASSERT_FALSE(status);
+  EXPECT_EQ(failed, 5u);
 }
 
 TEST_F(DayFileMergeTest, PartsAreStretchesOfTickersOfAboutEqualRowsEachInOrderAndRepeatable) {
