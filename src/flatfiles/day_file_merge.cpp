@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 namespace barfill::flatfiles {
@@ -22,13 +23,14 @@ namespace {
 constexpr size_t kReadBytes = 1 << 20;  // reads of a gzip file
 constexpr size_t kColumns = 8;          // of a BarBatch, each written as a run of 8-byte values
 
-/// Where a block waits in the spill file.
+/// Where a block waits in the spill file: 24 bytes, so that a million blocks (a month and more
+/// of the whole market) stay sorted in ~24 MB.
 struct Entry {
-  Ticker ticker;
+  uint32_t ticker = 0;    // its index among the batch's tickers; once read, their rank in key order
   uint32_t file = 0;
   uint32_t sequence = 0;  // the block's place in its file: a ticker's blocks keep their order
-  uint64_t offset = 0;  // of its columns
   uint32_t rows = 0;
+  uint64_t offset = 0;    // of its columns
 };
 
 /// The columns of a batch, in the order the scratch file holds them.
@@ -155,7 +157,8 @@ double Since(std::chrono::steady_clock::time_point start) {
 struct DayFileMerge::Scratch {
   explicit Scratch(const std::string& dir) : spill(dir) {}
   SpillFile spill;
-  std::vector<Entry> entries;  // sorted by primary key, unless `sorted` is false
+  std::vector<Ticker> tickers;  // of the entries, in key order once read
+  std::vector<Entry> entries;   // sorted by primary key, unless `sorted` is false
   bool sorted = true;
 };
 
@@ -187,6 +190,9 @@ Status DayFileMerge::Read() {
   std::atomic<bool> failed{false};
   std::mutex failure_mutex;
   Status failure = Ok();
+  std::mutex tickers_mutex;  // guards `index` and the scratch's tickers
+  std::unordered_map<std::string, uint32_t> index;
+  std::vector<Ticker>& tickers = scratch_->tickers;
   double thread_seconds = 0;  // summed over the threads (under failure_mutex)
   const auto read_files = [&](std::vector<Entry>& mine) {
     const auto thread_start = std::chrono::steady_clock::now();
@@ -201,6 +207,16 @@ Status DayFileMerge::Read() {
     } add_time{thread_start, failure_mutex, thread_seconds};
     std::string buffer(kReadBytes, '\0');
     std::vector<char> block;
+    std::unordered_map<std::string, uint32_t> known;  // this thread's copy of `index`, read without a lock
+    const auto index_of = [&](const Ticker& ticker) -> uint32_t {
+      const auto found = known.find(ticker.symbol());
+      if (found != known.end()) return found->second;
+      std::lock_guard lock(tickers_mutex);
+      const auto [at, added] = index.emplace(ticker.symbol(), static_cast<uint32_t>(tickers.size()));
+      if (added) tickers.push_back(ticker);
+      known.emplace(ticker.symbol(), at->second);
+      return at->second;
+    };
     while (!failed.load()) {
       const size_t i = next_file.fetch_add(1);
       if (i >= inputs_.size()) return;
@@ -211,7 +227,9 @@ Status DayFileMerge::Read() {
             auto at = spill.Append(static_cast<uint32_t>(i), ticker.symbol(), bars, block);
             if (!at) return Fail(at.error());
             if (sorted.load() && blocks.fetch_add(1) >= max_sorted_blocks_) sorted.store(false);
-            if (sorted.load()) mine.push_back(Entry{ticker, static_cast<uint32_t>(i), sequence, *at, static_cast<uint32_t>(bars.size())});
+            if (sorted.load()) {
+              mine.push_back(Entry{index_of(ticker), static_cast<uint32_t>(i), sequence, static_cast<uint32_t>(bars.size()), *at});
+            }
             ++sequence;
             return Ok();
           },
@@ -258,12 +276,30 @@ Status DayFileMerge::Read() {
   for (std::optional<DayFileSummary>& summary : summaries) summaries_.push_back(std::move(*summary));
   scratch_->sorted = sorted.load();
   if (scratch_->sorted) {
-    for (std::vector<Entry>& mine : entries) scratch_->entries.insert(scratch_->entries.end(), mine.begin(), mine.end());
+    // The tickers in key order; each entry's index becomes its ticker's rank.
+    std::vector<uint32_t> order(tickers.size());
+    for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return tickers[a] < tickers[b]; });
+    std::vector<uint32_t> rank(tickers.size());
+    std::vector<Ticker> ranked;
+    ranked.reserve(tickers.size());
+    for (uint32_t r = 0; r < order.size(); ++r) {
+      rank[order[r]] = r;
+      ranked.push_back(std::move(tickers[order[r]]));
+    }
+    tickers = std::move(ranked);
+    for (std::vector<Entry>& mine : entries) {
+      for (Entry& e : mine) e.ticker = rank[e.ticker];
+      scratch_->entries.insert(scratch_->entries.end(), mine.begin(), mine.end());
+      std::vector<Entry>().swap(mine);
+    }
+  } else {
+    std::vector<Ticker>().swap(tickers);
   }
   const auto sort_start = std::chrono::steady_clock::now();
   if (scratch_->sorted) {
     std::sort(scratch_->entries.begin(), scratch_->entries.end(), [](const Entry& a, const Entry& b) {
-      if (!(a.ticker == b.ticker)) return a.ticker < b.ticker;
+      if (a.ticker != b.ticker) return a.ticker < b.ticker;
       return a.file != b.file ? a.file < b.file : a.sequence < b.sequence;
     });
   }
@@ -279,8 +315,8 @@ std::vector<Ticker> DayFileMerge::PartStarts(size_t parts) const {
   uint64_t before = 0;  // rows of the tickers before entry i
   for (size_t i = 0; i < scratch_->entries.size() && starts.size() + 1 < parts; ++i) {
     const Entry& e = scratch_->entries[i];
-    const bool new_ticker = i == 0 || !(scratch_->entries[i - 1].ticker == e.ticker);
-    if (new_ticker && before > 0 && before * parts >= total * (starts.size() + 1)) starts.push_back(e.ticker);
+    const bool new_ticker = i == 0 || scratch_->entries[i - 1].ticker != e.ticker;
+    if (new_ticker && before > 0 && before * parts >= total * (starts.size() + 1)) starts.push_back(scratch_->tickers[e.ticker]);
     before += e.rows;
   }
   return starts;
@@ -298,12 +334,13 @@ Status DayFileMerge::Emit(const std::vector<Ticker>& starts, size_t part, const 
   if (scratch_->sorted) {  // the blocks in the primary key's order: the part's stretch of them
     if (part > starts.size()) return Ok();  // fewer stretches than writers: nothing for this one
     const std::vector<Entry>& entries = scratch_->entries;
-    const auto by_ticker = [](const Entry& e, const Ticker& t) { return e.ticker < t; };
+    const std::vector<Ticker>& tickers = scratch_->tickers;
+    const auto by_ticker = [&](const Entry& e, const Ticker& t) { return tickers[e.ticker] < t; };
     const auto first = part == 0 ? entries.begin() : std::lower_bound(entries.begin(), entries.end(), starts[part - 1], by_ticker);
     const auto last = part >= starts.size() ? entries.end() : std::lower_bound(entries.begin(), entries.end(), starts[part], by_ticker);
     for (auto e = first; e < last; ++e) {
       BARFILL_TRY(spill.ReadColumns(e->offset, e->rows, bars, buffer));
-      BARFILL_TRY(sink(e->file, e->ticker, bars));
+      BARFILL_TRY(sink(e->file, tickers[e->ticker], bars));
     }
     return Ok();
   }

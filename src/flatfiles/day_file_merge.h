@@ -80,7 +80,7 @@ class DayFileMerge {
   std::vector<DayFileSummary> summaries_;
   double read_seconds_ = 0;
   size_t failed_file_ = npos;
-  size_t max_sorted_blocks_ = 250'000;  // ~20 MB of where-each-block-lies
+  size_t max_sorted_blocks_ = 1'000'000;  // ~24 MB of where-each-block-lies
   size_t read_threads_ = 1;
 };
 
