@@ -260,18 +260,21 @@ class FilePass {
     for (auto& part : parts_) part->Close();
   }
 
+  /// Ends the run on a database error while `doing` something with `batch`'s files.
+  void StopOnDatabase(std::string_view doing, const ReadBatch& batch, const Error& error) {
+    const size_t more = batch.files.size() - 1;
+    Stop(RunOutcome::kDatabase, "database error while " + std::string(doing) + " " + batch.files.front().work->key.key +
+                                    (more > 0 ? " and " + std::to_string(more) + " more files" : "") + ": " +
+                                    error.ToString() + "; the run is resumable once the database is fixed");
+  }
+
   /// Writer `part` stores its part of every batch.
   void WriterLoop(BarStore& store, size_t part) {
     while (std::optional<std::shared_ptr<ReadBatch>> batch = parts_[part]->Pop()) {
       bool stored = false;
       if (!Stopped()) {
         const Status status = StorePart(store, **batch, part);
-        if (!status) {
-          const ReadBatch& b = **batch;
-          Stop(RunOutcome::kDatabase, "database error while storing " + b.files.front().work->key.key +
-                                          (b.files.size() > 1 ? " and " + std::to_string(b.files.size() - 1) + " more files" : "") +
-                                          ": " + status.error().ToString() + "; the run is resumable once the database is fixed");
-        }
+        if (!status) StopOnDatabase("storing", **batch, status.error());
         stored = static_cast<bool>(status);
       }
       FinishPart(store, *batch, stored);
@@ -412,6 +415,10 @@ class FilePass {
     std::vector<int64_t> derived_bars(derived.size(), 0);
     std::vector<std::unordered_set<std::string>> seen(batch.files.size());  // tickers of each file so far
     const std::vector<Ticker> starts = batch.merge->PartStarts(parts);
+    std::vector<Ticker> part_tickers;  // the plan's listed tickers in this part
+    for (const Ticker& t : plan_.tickers) {
+      if (t.asset_class() == asset && flatfiles::DayFileMerge::PartOf(starts, t) == part) part_tickers.push_back(t);
+    }
     // Called by the store, again from the start if it redoes the transaction.
     const auto produce = [&](const ChunkSink& sink) -> Status {
       std::fill(derived_bars.begin(), derived_bars.end(), 0);
@@ -475,8 +482,8 @@ class FilePass {
       for (size_t f = 0; f < batch.files.size(); ++f) {
         // A ticker of the plan (of this part) without a row that day did not trade: that day of it is final too.
         const TimeRange day = batch.files[f].work->range;
-        for (const Ticker& t : plan_.tickers) {
-          if (t.asset_class() != asset || seen[f].contains(t.symbol()) || flatfiles::DayFileMerge::PartOf(starts, t) != part) continue;
+        for (const Ticker& t : part_tickers) {
+          if (seen[f].contains(t.symbol())) continue;
           if (own) BARFILL_TRY(add(f, 0, Series{t, timeframe, false}, BarBatch{}, day, 0));
           for (size_t i = 0; i < derived.size(); ++i) BARFILL_TRY(add(f, i + 1, Series{t, derived[i], false}, BarBatch{}, day, 0));
         }
@@ -516,8 +523,7 @@ class FilePass {
         status = store.CommitFiles(batch->records, [](const ChunkSink&) { return Ok(); });
       }
       if (!status) {
-        Stop(RunOutcome::kDatabase, "database error while recording " + batch->records.front().key + ": " +
-                                        status.error().ToString() + "; the run is resumable once the database is fixed");
+        StopOnDatabase("recording", *batch, status.error());
         recorded = false;
       }
     }

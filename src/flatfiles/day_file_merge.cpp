@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <mutex>
-#include <optional>
-#include <thread>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -151,6 +151,41 @@ double Since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+/// Feeds the gzip file at `path` through `reader` to its end, unless `stop` is set on the way
+/// (another file failed: this one's summary is not wanted, and nullopt is returned).
+Result<std::optional<DayFileSummary>> ReadWhole(const std::string& path, DayFileReader& reader, std::string& buffer,
+                                                const std::atomic<bool>& stop) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(ErrorCode::kInternal, "cannot read the spool file " + path);
+  while (in && !stop.load()) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto got = static_cast<size_t>(in.gcount());
+    if (got == 0) break;
+    BARFILL_TRY(reader.Feed(std::string_view(buffer.data(), got)));
+  }
+  if (in.bad()) return Fail(ErrorCode::kInternal, "cannot read the spool file " + path);
+  if (stop.load()) return std::optional<DayFileSummary>();
+  auto finished = reader.Finish();
+  if (!finished) return Fail(finished.error());
+  return std::optional<DayFileSummary>(std::move(*finished));
+}
+
+/// Puts `tickers` in key order and makes each entry's ticker index its ticker's rank.
+void RankTickers(std::vector<Ticker>& tickers, std::vector<Entry>& entries) {
+  std::vector<uint32_t> order(tickers.size());
+  for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return tickers[a] < tickers[b]; });
+  std::vector<uint32_t> rank(tickers.size());
+  std::vector<Ticker> ranked;
+  ranked.reserve(tickers.size());
+  for (uint32_t r = 0; r < order.size(); ++r) {
+    rank[order[r]] = r;
+    ranked.push_back(std::move(tickers[order[r]]));
+  }
+  tickers = std::move(ranked);
+  for (Entry& e : entries) e.ticker = rank[e.ticker];
+}
+
 }  // namespace
 
 /// The blocks of a read batch, waiting to be handed over.
@@ -179,47 +214,33 @@ Status DayFileMerge::Read() {
   scratch_ = std::make_unique<Scratch>(scratch_dir_);
   SpillFile& spill = scratch_->spill;
   BARFILL_TRY(spill.Check());
+  std::vector<Ticker>& tickers = scratch_->tickers;
   // Every file read whole (so a damaged one is known before any bar is handed over), its
-  // blocks set aside; `read_threads_` files at a time.
+  // blocks set aside; `read_threads_` files at a time, each thread taking the next file.
   const size_t threads = std::max<size_t>(1, std::min(read_threads_, inputs_.size()));
   std::vector<std::vector<Entry>> entries(threads);  // each thread's
   std::vector<std::optional<DayFileSummary>> summaries(inputs_.size());
   std::atomic<size_t> next_file{0};
   std::atomic<size_t> blocks{0};
-  std::atomic<bool> sorted{true};  // false past max_sorted_blocks_
+  std::atomic<bool> sorted{true};  // false past max_sorted_blocks_: the blocks go in the files' order
   std::atomic<bool> failed{false};
-  std::mutex failure_mutex;
+  std::mutex mutex;  // guards below
   Status failure = Ok();
-  std::mutex tickers_mutex;  // guards `index` and the scratch's tickers
-  std::unordered_map<std::string, uint32_t> index;
-  std::vector<Ticker>& tickers = scratch_->tickers;
-  double thread_seconds = 0;  // summed over the threads (under failure_mutex)
+  std::unordered_map<std::string, uint32_t> index;  // a ticker's place in `tickers`
+  double thread_seconds = 0;
   const auto read_files = [&](std::vector<Entry>& mine) {
-    const auto thread_start = std::chrono::steady_clock::now();
-    struct AddTime {  // the thread's time, however it leaves
-      std::chrono::steady_clock::time_point since;
-      std::mutex& mutex;
-      double& total;
-      ~AddTime() {
-        std::lock_guard lock(mutex);
-        total += Since(since);
-      }
-    } add_time{thread_start, failure_mutex, thread_seconds};
     std::string buffer(kReadBytes, '\0');
     std::vector<char> block;
-    std::unordered_map<std::string, uint32_t> known;  // this thread's copy of `index`, read without a lock
+    std::unordered_map<std::string, uint32_t> known;  // this thread's copy of `index`, read without the lock
     const auto index_of = [&](const Ticker& ticker) -> uint32_t {
-      const auto found = known.find(ticker.symbol());
-      if (found != known.end()) return found->second;
-      std::lock_guard lock(tickers_mutex);
+      if (const auto found = known.find(ticker.symbol()); found != known.end()) return found->second;
+      std::lock_guard lock(mutex);
       const auto [at, added] = index.emplace(ticker.symbol(), static_cast<uint32_t>(tickers.size()));
       if (added) tickers.push_back(ticker);
       known.emplace(ticker.symbol(), at->second);
       return at->second;
     };
-    while (!failed.load()) {
-      const size_t i = next_file.fetch_add(1);
-      if (i >= inputs_.size()) return;
+    for (size_t i = next_file.fetch_add(1); i < inputs_.size() && !failed.load(); i = next_file.fetch_add(1)) {
       uint32_t sequence = 0;
       DayFileReader reader(
           inputs_[i].key,
@@ -227,83 +248,59 @@ Status DayFileMerge::Read() {
             auto at = spill.Append(static_cast<uint32_t>(i), ticker.symbol(), bars, block);
             if (!at) return Fail(at.error());
             if (sorted.load() && blocks.fetch_add(1) >= max_sorted_blocks_) sorted.store(false);
-            if (sorted.load()) {
-              mine.push_back(Entry{index_of(ticker), static_cast<uint32_t>(i), sequence, static_cast<uint32_t>(bars.size()), *at});
-            }
+            if (sorted.load()) mine.push_back(Entry{index_of(ticker), static_cast<uint32_t>(i), sequence, static_cast<uint32_t>(bars.size()), *at});
             ++sequence;
             return Ok();
           },
           options_);
-      const Status read = [&]() -> Status {
-        std::ifstream in(inputs_[i].path, std::ios::binary);
-        if (!in) return Fail(ErrorCode::kInternal, "cannot read the spool file " + inputs_[i].path);
-        while (in && !failed.load()) {
-          in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-          const auto got = static_cast<size_t>(in.gcount());
-          if (got == 0) break;
-          BARFILL_TRY(reader.Feed(std::string_view(buffer.data(), got)));
-        }
-        if (in.bad()) return Fail(ErrorCode::kInternal, "cannot read the spool file " + inputs_[i].path);
-        if (failed.load()) return Ok();  // another file failed: this one's summary is not needed
-        auto finished = reader.Finish();
-        if (!finished) return Fail(finished.error());
-        summaries[i] = std::move(*finished);
-        return Ok();
-      }();
-      if (!read) {
-        std::lock_guard lock(failure_mutex);
-        if (failed_file_ == npos || i < failed_file_) {  // the first file in input order that failed is named
+      auto summary = ReadWhole(inputs_[i].path, reader, buffer, failed);
+      if (!summary) {
+        std::lock_guard lock(mutex);
+        if (failed_file_ == npos || i < failed_file_) {  // the first failed file in input order is named
           failed_file_ = i;
-          failure = read;
+          failure = Fail(summary.error());
         }
         failed.store(true);
         return;
       }
-      if (!sorted.load()) std::vector<Entry>().swap(mine);  // too many blocks to keep track of: the files' order
+      summaries[i] = std::move(*summary);
+      if (!sorted.load()) std::vector<Entry>().swap(mine);
     }
   };
+  const auto timed = [&](std::vector<Entry>& mine) {
+    const auto start = std::chrono::steady_clock::now();
+    read_files(mine);
+    std::lock_guard lock(mutex);
+    thread_seconds += Since(start);
+  };
   if (threads == 1) {
-    read_files(entries[0]);
+    timed(entries[0]);
   } else {
     std::vector<std::thread> pool;
-    for (size_t t = 0; t < threads; ++t) pool.emplace_back(read_files, std::ref(entries[t]));
+    for (size_t t = 0; t < threads; ++t) pool.emplace_back(timed, std::ref(entries[t]));
     for (std::thread& t : pool) t.join();
   }
   if (failed.load()) {
     scratch_.reset();
     return failure;
   }
+  const auto joined = std::chrono::steady_clock::now();
   for (std::optional<DayFileSummary>& summary : summaries) summaries_.push_back(std::move(*summary));
   scratch_->sorted = sorted.load();
   if (scratch_->sorted) {
-    // The tickers in key order; each entry's index becomes its ticker's rank.
-    std::vector<uint32_t> order(tickers.size());
-    for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return tickers[a] < tickers[b]; });
-    std::vector<uint32_t> rank(tickers.size());
-    std::vector<Ticker> ranked;
-    ranked.reserve(tickers.size());
-    for (uint32_t r = 0; r < order.size(); ++r) {
-      rank[order[r]] = r;
-      ranked.push_back(std::move(tickers[order[r]]));
-    }
-    tickers = std::move(ranked);
     for (std::vector<Entry>& mine : entries) {
-      for (Entry& e : mine) e.ticker = rank[e.ticker];
       scratch_->entries.insert(scratch_->entries.end(), mine.begin(), mine.end());
       std::vector<Entry>().swap(mine);
     }
-  } else {
-    std::vector<Ticker>().swap(tickers);
-  }
-  const auto sort_start = std::chrono::steady_clock::now();
-  if (scratch_->sorted) {
+    RankTickers(tickers, scratch_->entries);
     std::sort(scratch_->entries.begin(), scratch_->entries.end(), [](const Entry& a, const Entry& b) {
       if (a.ticker != b.ticker) return a.ticker < b.ticker;
       return a.file != b.file ? a.file < b.file : a.sequence < b.sequence;
     });
+  } else {
+    std::vector<Ticker>().swap(tickers);
   }
-  read_seconds_ = thread_seconds + Since(sort_start);
+  read_seconds_ = thread_seconds + Since(joined);
   return Ok();
 }
 
@@ -329,10 +326,10 @@ size_t DayFileMerge::PartOf(const std::vector<Ticker>& starts, const Ticker& tic
 Status DayFileMerge::Emit(const std::vector<Ticker>& starts, size_t part, const MergedBlockSink& sink) const {
   if (!scratch_) return Fail(ErrorCode::kInternal, "day files handed over before they were read");
   const SpillFile& spill = scratch_->spill;
+  if (part > starts.size()) return Ok();  // fewer stretches than writers: nothing for this one
   BarBatch bars;
   std::vector<char> buffer;
   if (scratch_->sorted) {  // the blocks in the primary key's order: the part's stretch of them
-    if (part > starts.size()) return Ok();  // fewer stretches than writers: nothing for this one
     const std::vector<Entry>& entries = scratch_->entries;
     const std::vector<Ticker>& tickers = scratch_->tickers;
     const auto by_ticker = [&](const Entry& e, const Ticker& t) { return tickers[e.ticker] < t; };

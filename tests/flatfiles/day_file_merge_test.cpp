@@ -222,7 +222,12 @@ TEST_F(DayFileMergeTest, PartsAreStretchesOfTickersOfAboutEqualRowsEachInOrderAn
         return Ok();
       }));
       if (round == 1) {
-        EXPECT_EQ(seen.size(), parts[part].size());
+        ASSERT_EQ(seen.size(), parts[part].size());
+        for (size_t i = 0; i < seen.size(); ++i) {
+          EXPECT_EQ(seen[i].ticker, parts[part][i].ticker);
+          EXPECT_EQ(seen[i].file, parts[part][i].file);
+          EXPECT_EQ(seen[i].bars.t, parts[part][i].bars.t);
+        }
       }
       parts[part] = std::move(seen);
     }
